@@ -1,0 +1,190 @@
+"""The trained-classifier artifact: a directory with a manifest, parameters and a model card.
+
+Layout::
+
+    manifest.json        what the model is and how it was made (Manifest below)
+    head.safetensors     the linear head
+    adapter.safetensors  LoRA weights (method "lora"), or
+    encoder.safetensors  every encoder weight except the frozen word embeddings (method "full")
+    README.md            model card
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, Field
+from safetensors.torch import load_file, save_file
+
+from classifier.base import ResolvedBase, load_encoder, resolve_base
+from classifier.network import HeadlineClassifier
+
+FORMAT_VERSION = 1
+LABELS = ("news", "clickbait")
+MANIFEST = "manifest.json"
+HEAD_FILE = "head.safetensors"
+ADAPTER_FILE = "adapter.safetensors"
+ENCODER_FILE = "encoder.safetensors"
+FROZEN_PREFIX = "embeddings.word_embeddings."
+
+
+class ArtifactError(ValueError):
+    """An artifact directory that cannot be loaded; the message says why."""
+
+
+class BaseRef(BaseModel):
+    name: str
+    sha256: str
+
+
+class LoraSpec(BaseModel):
+    r: int
+    alpha: int
+    target_modules: list[str]
+
+
+class DataFile(BaseModel):
+    name: str
+    sha256: str
+    rows: int
+
+
+class Manifest(BaseModel):
+    """Everything needed to rebuild and to judge a model; written as manifest.json."""
+
+    format_version: int = FORMAT_VERSION
+    version: str
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    base: BaseRef
+    method: Literal["lora", "full"]
+    lora: LoraSpec | None = None
+    labels: tuple[str, str] = LABELS
+    threshold: float = 0.5
+    temperature: float = 1.0
+    max_length: int = 64
+    seed: int = 0
+    data: list[DataFile] = []
+    metrics: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    library_versions: dict[str, str] = {}
+
+
+def library_versions() -> dict[str, str]:
+    import peft
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}
+
+
+def save_artifact(
+    network: HeadlineClassifier, manifest: Manifest, out_dir: Path, model_card: str
+) -> None:
+    """Write atomically: the directory appears complete or not at all."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        head = {k: v.detach().contiguous() for k, v in network.head.state_dict().items()}
+        save_file(head, str(staging / HEAD_FILE))
+        if manifest.method == "lora":
+            from peft import get_peft_model_state_dict
+
+            adapter = get_peft_model_state_dict(network.encoder)  # fp16 halves the file
+            save_file({k: v.half().contiguous() for k, v in adapter.items()}, str(staging / ADAPTER_FILE))
+        else:
+            encoder = {
+                k: v.detach().contiguous()
+                for k, v in network.encoder.state_dict().items()
+                if not k.startswith(FROZEN_PREFIX)
+            }
+            save_file(encoder, str(staging / ENCODER_FILE))
+        (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2))
+        (staging / "README.md").write_text(model_card)
+        for file in staging.iterdir():
+            file.chmod(0o644)
+        staging.chmod(0o755)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.rename(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_manifest(model_dir: Path) -> Manifest:
+    path = model_dir / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{model_dir} is not a classifier artifact: {MANIFEST} is missing")
+    try:
+        manifest = Manifest.model_validate_json(path.read_text())
+    except ValueError as exc:
+        raise ArtifactError(f"{path} is not a valid manifest: {exc}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: format version {manifest.format_version} is not supported "
+            f"(this release reads {FORMAT_VERSION})"
+        )
+    return manifest
+
+
+def load_network(model_dir: Path) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
+    """Rebuild the network in eval mode; LoRA adapters are merged into the weights for speed."""
+    manifest = read_manifest(model_dir)
+    base = resolve_base(manifest.base.name)
+    if base.sha256 != manifest.base.sha256:
+        raise ArtifactError(
+            f"{model_dir} was trained on base {manifest.base.name} with hash "
+            f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
+        )
+    encoder = load_encoder(base.path)
+    try:
+        if manifest.method == "lora":
+            encoder = _merge_lora(encoder, manifest, _load_tensors(model_dir / ADAPTER_FILE))
+        else:
+            missing, unexpected = encoder.load_state_dict(
+                _load_tensors(model_dir / ENCODER_FILE), strict=False
+            )
+            if unexpected or any(not k.startswith(FROZEN_PREFIX) for k in missing):
+                raise ArtifactError(f"{model_dir}: encoder weights do not match the base model")
+        network = HeadlineClassifier(encoder)
+        network.head.load_state_dict(_load_tensors(model_dir / HEAD_FILE))
+    except RuntimeError as exc:  # shape mismatches from load_state_dict
+        raise ArtifactError(f"{model_dir}: parameters do not fit the base model: {exc}") from exc
+    return network.eval(), manifest, base
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise ArtifactError(f"{path.parent}: {path.name} is missing")
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ArtifactError(f"{path} is corrupt or truncated: {exc}") from exc
+
+
+def lora_config(spec: LoraSpec, dropout: float = 0.0):  # -> peft.LoraConfig
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout, target_modules=spec.target_modules
+    )
+
+
+def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
+    from peft import get_peft_model, set_peft_model_state_dict
+
+    if manifest.lora is None:
+        raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
+    peft_model = get_peft_model(encoder, lora_config(manifest.lora))
+    result = set_peft_model_state_dict(peft_model, {k: v.float() for k, v in adapter.items()})
+    if result.unexpected_keys:
+        raise ArtifactError(f"adapter holds unexpected weights: {result.unexpected_keys[:3]}")
+    with warnings.catch_warnings():  # peft calls a deprecated transformers property while merging
+        warnings.simplefilter("ignore", FutureWarning)
+        return peft_model.merge_and_unload()

@@ -1,0 +1,71 @@
+"""Resolve a base encoder name (bundled, local directory or hub id) to a local HF directory."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import logging as hf_logging
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from classifier.bundled import BUNDLED_NAME, ensure_converted
+from classifier.settings import get_settings
+
+DEFAULT_BASE = BUNDLED_NAME
+_HASHED_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class ResolvedBase:
+    """A base model as recorded in manifests: its name, where it lies and a content hash."""
+
+    name: str
+    path: Path
+    sha256: str
+
+
+def resolve_base(name: str = DEFAULT_BASE, cache_dir: Path | None = None) -> ResolvedBase:
+    """Bundled name → converted cache entry; existing directory → itself; else a hub id."""
+    if name == BUNDLED_NAME:
+        path, sha = ensure_converted(cache_dir or get_settings().cache_dir)
+        return ResolvedBase(name, path, sha)
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return ResolvedBase(name, local.resolve(), directory_sha256(local))
+    from huggingface_hub import snapshot_download  # only reached for hub ids
+
+    path = Path(snapshot_download(name))
+    return ResolvedBase(name, path, directory_sha256(path))
+
+
+def directory_sha256(path: Path) -> str:
+    """Hash of the files that decide a model's behaviour (weights, config, tokenizer)."""
+    digest = hashlib.sha256()
+    for file_name in _HASHED_FILES:
+        file = path / file_name
+        if file.is_file():
+            digest.update(file_name.encode())
+            with file.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_encoder(path: Path) -> PreTrainedModel:
+    """Load the bare encoder; a missing pooler is expected (we mean-pool), so stay quiet about it."""
+    config = AutoConfig.from_pretrained(path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        return AutoModel.from_pretrained(path, config=config, add_pooling_layer=False)
+    except TypeError:  # architectures without a pooler argument
+        return AutoModel.from_pretrained(path, config=config)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(path)

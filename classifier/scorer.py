@@ -1,0 +1,105 @@
+"""Fast calibrated scoring: headlines in, clickbait probabilities and labels out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from classifier.artifact import Manifest, load_network
+from classifier.base import load_tokenizer
+from classifier.network import HeadlineClassifier
+from classifier.settings import ClassifierSettings, get_settings
+from classifier.text import QUERY_PREFIX, normalise_headline
+
+DEFAULT_MODEL = "default"
+
+
+def default_model_dir() -> Path:
+    """The artifact shipped inside the package."""
+    return Path(str(files("classifier") / "default_model"))
+
+
+def resolve_model_dir(model: str | Path) -> Path:
+    return default_model_dir() if str(model) == DEFAULT_MODEL else Path(model)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    headline: str
+    score: float
+    label: str
+
+
+class Scorer:
+    """A loaded model; thread-safe for concurrent ``score`` calls (inference only)."""
+
+    def __init__(
+        self,
+        network: HeadlineClassifier,
+        tokenizer: PreTrainedTokenizerBase,
+        manifest: Manifest,
+        settings: ClassifierSettings | None = None,
+    ) -> None:
+        self.network = network.eval()
+        self.tokenizer = tokenizer
+        self.manifest = manifest
+        self.settings = settings or get_settings()
+        self.device = next(network.parameters()).device
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+
+    @classmethod
+    def load(cls, model: str | Path = DEFAULT_MODEL, settings: ClassifierSettings | None = None):
+        network, manifest, base = load_network(resolve_model_dir(model))
+        return cls(network, load_tokenizer(base.path), manifest, settings)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def threshold(self) -> float:
+        return self.manifest.threshold
+
+    def logits(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Raw logits in input order; batches are formed from length-sorted inputs to cut padding."""
+        out = np.empty(len(headlines), dtype=np.float32)
+        for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
+            with torch.inference_mode():
+                out[indices] = self.network(**batch).float().cpu().numpy()
+        return out
+
+    def probabilities(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Calibrated P(clickbait): sigmoid(logit / temperature)."""
+        logits = self.logits(headlines, batch_size)
+        return 1.0 / (1.0 + np.exp(-logits / self.manifest.temperature))
+
+    def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
+        cut = self.threshold if threshold is None else threshold
+        probs = self.probabilities(headlines)
+        return [
+            Prediction(h, float(p), self.manifest.labels[1] if p >= cut else self.manifest.labels[0])
+            for h, p in zip(headlines, probs, strict=True)
+        ]
+
+    def _batches(
+        self, headlines: Sequence[str], batch_size: int
+    ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+        if not headlines:
+            return
+        encoded = self.tokenizer(
+            [QUERY_PREFIX + normalise_headline(h) for h in headlines],
+            truncation=True,
+            max_length=self.manifest.max_length,
+        )["input_ids"]
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
+            padded = self.tokenizer.pad({"input_ids": [encoded[i] for i in indices]}, return_tensors="pt")
+            yield indices, {k: v.to(self.device) for k, v in padded.items()}

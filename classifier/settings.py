@@ -1,0 +1,32 @@
+"""Inference settings, read from ``CLICKBAIT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    """Per-user cache, following XDG so that containers can point it at a volume."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "clickbait"
+
+
+class ClassifierSettings(BaseSettings):
+    """What the inference engine needs; the service extends these with its own."""
+
+    model_config = SettingsConfigDict(env_prefix="CLICKBAIT_", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = all cores")
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    max_length: int = Field(default=64, ge=8, le=512, description="token cap per headline")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ClassifierSettings:
+    return ClassifierSettings()

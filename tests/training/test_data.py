@@ -1,0 +1,115 @@
+"""Reading, validation errors, de-duplication, splits and sampling weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import labelled_rows, write_jsonl
+from training.data import (
+    DataError,
+    Example,
+    deduplicate,
+    load_dataset,
+    read_file,
+    sampling_weights,
+    split_holdout,
+)
+
+
+def test_reads_jsonl_and_csv_alike(tmp_path: Path) -> None:
+    jsonl = write_jsonl(tmp_path / "a.jsonl", [
+        {"text": "  Senate   passes bill ", "label": "news", "lang": "en"},
+        {"text": "You won't believe it", "label": 1},
+    ])
+    csv = tmp_path / "b.csv"
+    csv.write_text('text,label,lang\n"Senate passes bill",0,en\n"You won\'t believe it",clickbait,\n')
+    from_json, from_csv = read_file(jsonl), read_file(csv)
+    assert [(e.text, e.label) for e in from_json] == [(e.text, e.label) for e in from_csv]
+    assert from_json[0].text == "Senate passes bill" and from_json[1].lang == "und"
+    assert from_json[0].file == "a" and from_csv[0].file == "b"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['{"text": "ok", "label": "news"}', '{"label": "news"}'], r"bad\.jsonl:2: 'text' must be a string"),
+        (['{"text": "ok", "label": "news"}', "", '{"text": "   ", "label": "news"}'], r"bad\.jsonl:3: 'text' is empty"),
+        (['{"text": "ok", "label": "spam"}'], r"bad\.jsonl:1: unknown label 'spam'"),
+        (['{"text": "ok", "label": "news"}', '{"text": 7, "label": "news"}'], r"bad\.jsonl:2:"),
+        (['{"text": "ok", "label": "news"}', '{"text": "x", "label": "news"'], r"bad\.jsonl:2: not valid JSON"),
+        (['{"headline": "ok", "label": "news"}'], r"missing column 'text'"),
+        (['{"text": "ok"}'], r"missing column 'label'"),
+    ],
+)
+def test_validation_errors_name_file_and_line(tmp_path: Path, lines: list[str], message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=message):
+        read_file(bad)
+
+
+def test_csv_errors_count_the_header_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nfine,news\n,news\n")
+    with pytest.raises(DataError, match=r"bad\.csv:3: 'text' is empty"):
+        read_file(bad)
+
+
+def test_unsupported_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file"):
+        read_file(tmp_path / "nope.jsonl")
+    (tmp_path / "x.parquet").write_bytes(b"")
+    with pytest.raises(DataError, match="unsupported file type"):
+        read_file(tmp_path / "x.parquet")
+
+
+def test_load_validates_every_file_before_returning(tmp_path: Path) -> None:
+    good = write_jsonl(tmp_path / "good.jsonl", labelled_rows())
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "x", "label": "maybe"}])
+    with pytest.raises(DataError, match="bad.jsonl:1"):
+        load_dataset([good, bad])
+
+
+def _ex(text: str, label: int, lang: str = "en", source: str | None = None) -> Example:
+    return Example(text, label, lang, source, "f")
+
+
+def test_deduplicate_drops_copies_and_conflicts() -> None:
+    rows = [_ex("Same Title", 0), _ex("same  title", 0), _ex("Torn", 0), _ex("torn", 1), _ex("Other", 1)]
+    kept, duplicates, conflicts = deduplicate(rows)
+    assert [e.text for e in kept] == ["Same Title", "Other"]
+    assert (duplicates, conflicts) == (1, 2)
+
+
+def test_load_reports_dedup_and_file_hashes(tmp_path: Path) -> None:
+    rows = labelled_rows() + [{"text": labelled_rows()[0]["text"], "label": "clickbait"}]
+    data = load_dataset([write_jsonl(tmp_path / "d.jsonl", rows)])
+    assert data.conflicts_dropped == 2 and len(data.examples) == len(rows) - 2
+    assert data.files[0].rows == len(rows) and len(data.files[0].sha256) == 64
+
+
+def test_split_is_deterministic_and_by_source_keeps_sites_whole() -> None:
+    rows = [_ex(f"headline number {i}", i % 2, source=f"site{i % 10}") for i in range(400)]
+    train_a, held_a = split_holdout(rows, 0.3)
+    train_b, held_b = split_holdout(list(reversed(rows)), 0.3)
+    assert {e.text for e in held_a} == {e.text for e in held_b} and 60 < len(held_a) < 180
+    _, held_sites = split_holdout(rows, 0.3, by="source")
+    train_sites, _ = split_holdout(rows, 0.3, by="source")
+    assert {e.source for e in held_sites}.isdisjoint({e.source for e in train_sites})
+
+
+def test_sampling_weights_balance_languages_and_classes() -> None:
+    rows = [_ex(f"a{i}", 0, "en") for i in range(900)] + [_ex(f"b{i}", 1, "en") for i in range(100)]
+    rows += [_ex(f"c{i}", i % 2, "ro") for i in range(100)]
+    w = sampling_weights(rows, lang_alpha=0.0)
+    assert np.isclose(w.sum(), 1.0)
+    mass = lambda pred: w[[i for i, e in enumerate(rows) if pred(e)]].sum()  # noqa: E731
+    assert np.isclose(mass(lambda e: e.lang == "en"), 0.5)
+    assert np.isclose(mass(lambda e: e.lang == "en" and e.label == 1), 0.25)
+    natural = sampling_weights(rows, lang_alpha=1.0)
+    assert np.isclose(natural[[i for i, e in enumerate(rows) if e.lang == "ro"]].sum(), 100 / 1100)
+    halved = sampling_weights(rows, lang_alpha=0.0, lang_weights={"ro": 0.5})
+    assert np.isclose(halved[[i for i, e in enumerate(rows) if e.lang == "ro"]].sum(), 1 / 3)

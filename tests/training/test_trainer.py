@@ -1,0 +1,62 @@
+"""Training smoke tests on a tiny random BERT: loss falls, scores move, artifacts load back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.scorer import Scorer
+from tests.conftest import CLICKBAIT, NEWS
+from training.config import TrainConfig
+from training.trainer import train
+
+
+def _config(tmp_path: Path, train_file: Path, tiny_base: Path, **extra) -> TrainConfig:
+    values = dict(
+        data=[train_file], out=tmp_path / "model", base=str(tiny_base), epochs=12,
+        samples_per_epoch=64, batch_size=16, lr=3e-3, head_lr=1e-2, eval_every=8, patience=50,
+        holdout_fraction=0.25, max_length=32, seed=1,
+    )
+    values.update(extra)
+    return TrainConfig(**values)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_training_learns_and_writes_a_loadable_artifact(tmp_path, train_file, tiny_base, method) -> None:
+    config = _config(tmp_path, train_file, tiny_base, method=method)
+    result = train(config)
+    history = result.manifest.training["history"]
+    assert history[-1]["loss"] < history[0]["loss"]
+
+    scorer = Scorer.load(result.out)
+    news, bait = scorer.probabilities(NEWS).mean(), scorer.probabilities(CLICKBAIT).mean()
+    assert bait - news > 0.3, (news, bait)
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    assert manifest["method"] == method and manifest["base"]["name"] == str(tiny_base)
+    assert manifest["data"][0]["rows"] == 64 and len(manifest["data"][0]["sha256"]) == 64
+    assert {"torch", "transformers", "peft"} <= set(manifest["library_versions"])
+    assert 0 < manifest["threshold"] < 1 and manifest["temperature"] > 0
+    assert "macro_f1" in manifest["metrics"]["validation"]
+    assert (result.out / "README.md").read_text().startswith("# Clickbait classifier")
+
+
+def test_lora_artifact_is_small_and_round_trips_exactly(tmp_path, train_file, tiny_base) -> None:
+    result = train(_config(tmp_path, train_file, tiny_base, epochs=2))
+    files = {p.name for p in result.out.iterdir()}
+    assert files == {"manifest.json", "head.safetensors", "adapter.safetensors", "README.md"}
+    first, second = Scorer.load(result.out), Scorer.load(result.out)
+    texts = NEWS + CLICKBAIT
+    assert np.array_equal(first.probabilities(texts), second.probabilities(texts))
+    validation = result.manifest.metrics["validation"]
+    assert validation["n"] == result.manifest.training["validation_rows"]
+
+
+def test_training_needs_both_labels(tmp_path, tiny_base) -> None:
+    from tests.conftest import write_jsonl
+
+    only_news = write_jsonl(tmp_path / "news.jsonl", [{"text": t, "label": "news"} for t in NEWS])
+    with pytest.raises(ValueError, match="both labels"):
+        train(_config(tmp_path, only_news, tiny_base))

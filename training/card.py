@@ -1,0 +1,76 @@
+"""The model card (README.md inside an artifact), written from the manifest alone."""
+
+from __future__ import annotations
+
+from classifier.artifact import Manifest
+
+DATA_LICENCES = {
+    "en-chakraborty2016": "MIT — Chakraborty et al. 2016, 'Stop Clickbait' (labels by publisher)",
+    "es-ta1c-train": "MIT — TA1C (gmordecki/TA1C), annotated tweet teasers",
+    "es-ta1c-validation": "MIT — TA1C (gmordecki/TA1C), annotated tweet teasers",
+    "id-click-id": "CC BY 4.0 — CLICK-ID (William & Sari, 2020)",
+    "tr-clickbaittr": "CC BY-SA 4.0 — clickbaittr/turkish-clickbait-dataset (labels by source account)",
+    "ro-mixed": "no licence stated — dianam55/clickbait-detector-en-ro-hu (noisy mix)",
+}
+
+
+def _metric_rows(name: str, metrics: dict) -> list[str]:
+    def cells(m: dict) -> str:
+        auc = "—" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+        return f"{m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['clickbait_f1']:.4f} | {auc} | {m['ece']:.4f}"
+
+    rows = [f"| {name} | {cells(metrics)} |"]
+    rows += [f"| {name} · {lang} | {cells(m)} |" for lang, m in metrics.get("languages", {}).items()
+             if len(metrics["languages"]) > 1]
+    return rows
+
+
+def render_model_card(manifest: Manifest) -> str:
+    training = manifest.training
+    lines = [
+        f"# Clickbait classifier {manifest.version}",
+        "",
+        "Scores how likely a news headline is a tabloid/clickbait teaser rather than a real news item.",
+        f"Base encoder: `{manifest.base.name}` (sha256 {manifest.base.sha256[:16]}…), "
+        f"method: {manifest.method}"
+        + (f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, on {', '.join(manifest.lora.target_modules)})"
+           if manifest.lora else "")
+        + ", mean pooling, linear head.",
+        f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
+        "(chosen for validation macro-F1).",
+        "",
+        "## Training data",
+        "",
+        "| file | rows | sha256 | licence / origin |",
+        "| --- | --- | --- | --- |",
+    ]
+    for file in manifest.data:
+        stem = file.name.split(".")[0]
+        lines.append(f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {DATA_LICENCES.get(stem, 'see data owner')} |")
+    lines += [
+        "",
+        f"Rows after de-duplication: train {training.get('train_rows')}, validation "
+        f"{training.get('validation_rows')} (hold-out by {training.get('config', {}).get('holdout_by')} hash); "
+        f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
+        f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}.",
+        "",
+        "## Measured quality",
+        "",
+        "| set | n | accuracy | macro-F1 | clickbait-F1 | ROC AUC | ECE |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    metrics = manifest.metrics
+    if "validation" in metrics:
+        lines += _metric_rows("validation split", metrics["validation"])
+    for name, file_metrics in metrics.get("eval_files", {}).items():
+        lines += _metric_rows(name, file_metrics)
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
+        "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
+        "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it).",
+        "",
+    ]
+    return "\n".join(lines)

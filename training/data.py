@@ -1,0 +1,220 @@
+"""Labelled headline files: reading (JSONL/CSV through ``datasets``), validation, de-duplication,
+deterministic hold-out splits and language/class-balanced sampling weights."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from classifier.artifact import DataFile
+from classifier.bundled import file_sha256
+from classifier.text import normalise_headline
+
+LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}
+REQUIRED_COLUMNS = ("text", "label")
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and, where it can, the line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: int  # 1 = clickbait
+    lang: str
+    source: str | None
+    file: str  # file name without extension
+
+
+@dataclass
+class Dataset:
+    """Examples ready for training, plus what was done to them on the way."""
+
+    examples: list[Example]
+    files: list[DataFile]
+    duplicates_dropped: int = 0
+    conflicts_dropped: int = 0
+    per_file_rows: dict[str, int] = field(default_factory=dict)
+
+
+def dataset_name(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def read_file(path: Path) -> list[Example]:
+    """Read and validate one JSONL or CSV file; raise DataError on the first bad row."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        rows, first_line = _load_rows(path, "json"), 1
+        lines = _nonblank_line_numbers(path)
+    elif suffix == ".csv":
+        rows, first_line = _load_rows(path, "csv"), 2  # line 1 is the header
+        lines = None
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
+    columns = set(rows[0]) if rows else set()
+    for column in REQUIRED_COLUMNS:
+        if rows and column not in columns:
+            raise DataError(f"{path}: missing column {column!r} (found: {sorted(columns)})")
+    examples = []
+    name = dataset_name(path)
+    for index, row in enumerate(rows):
+        line = lines[index] if lines else index + first_line
+        examples.append(_validate_row(row, f"{path}:{line}", name))
+    if not examples:
+        raise DataError(f"{path}: no rows")
+    return examples
+
+
+def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
+    from datasets import Dataset as HFDataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+    with tempfile.TemporaryDirectory() as cache:
+        try:
+            if kind == "json":
+                table = HFDataset.from_json(str(path), cache_dir=cache, keep_in_memory=True)
+            else:
+                table = HFDataset.from_csv(
+                    str(path), cache_dir=cache, keep_in_memory=True, dtype=str, keep_default_na=False
+                )
+        except Exception as exc:  # datasets wraps parser errors in several types
+            raise DataError(_locate_parse_error(path, kind) or f"{path}: cannot parse: {exc}") from exc
+        return table.to_list()
+
+
+def _locate_parse_error(path: Path, kind: str) -> str | None:
+    """datasets reports no line numbers; find the first line that is not a JSON object."""
+    if kind != "json":
+        return None
+    import json
+
+    types: dict[str, type] = {}
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                return f"{path}:{number}: not valid JSON ({exc.msg})"
+            if not isinstance(row, dict):
+                return f"{path}:{number}: expected a JSON object, got {type(row).__name__}"
+            for key in REQUIRED_COLUMNS:
+                value_type = type(row.get(key))
+                if key in row and types.setdefault(key, value_type) is not value_type:
+                    return f"{path}:{number}: {key!r} is a {value_type.__name__}, earlier rows a {types[key].__name__}"
+    return None
+
+
+def _nonblank_line_numbers(path: Path) -> list[int]:
+    with path.open("rb") as handle:
+        return [number for number, line in enumerate(handle, 1) if line.strip()]
+
+
+def _validate_row(row: dict, where: str, file_name: str) -> Example:
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise DataError(f"{where}: 'text' must be a string, got {_describe(text)}")
+    text = normalise_headline(text)
+    if not text:
+        raise DataError(f"{where}: 'text' is empty")
+    raw_label = row.get("label")
+    label_key = raw_label.strip().lower() if isinstance(raw_label, str) else raw_label
+    if isinstance(label_key, bool) or label_key not in LABEL_VALUES:
+        raise DataError(f"{where}: unknown label {raw_label!r} (expected news, clickbait, 0 or 1)")
+    lang = row.get("lang") or "und"
+    source = row.get("source") or None
+    if not isinstance(lang, str) or (source is not None and not isinstance(source, str)):
+        raise DataError(f"{where}: 'lang' and 'source' must be strings when given")
+    return Example(text, LABEL_VALUES[label_key], lang, source, file_name)
+
+
+def _describe(value: object) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:60]
+
+
+def load_dataset(paths: Sequence[Path]) -> Dataset:
+    """Read all files (all validated before anything else happens), then de-duplicate."""
+    examples: list[Example] = []
+    files, per_file = [], {}
+    for path in paths:
+        rows = read_file(Path(path))
+        examples.extend(rows)
+        files.append(DataFile(name=Path(path).name, sha256=file_sha256(Path(path)), rows=len(rows)))
+        per_file[dataset_name(Path(path))] = len(rows)
+    kept, duplicates, conflicts = deduplicate(examples)
+    return Dataset(kept, files, duplicates, conflicts, per_file)
+
+
+def dedup_key(text: str) -> str:
+    return normalise_headline(text).casefold()
+
+
+def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int, int]:
+    """Keep the first of each text; drop every copy of a text seen with both labels.
+
+    Returns (kept, duplicates dropped, conflicting rows dropped).
+    """
+    groups: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        groups[dedup_key(example.text)].append(example)
+    kept, duplicates, conflicts = [], 0, 0
+    for group in groups.values():
+        if len({e.label for e in group}) > 1:
+            conflicts += len(group)
+        else:
+            kept.append(group[0])
+            duplicates += len(group) - 1
+    return kept, duplicates, conflicts
+
+
+def _unit_hash(key: str) -> float:
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_holdout(
+    examples: Sequence[Example], fraction: float, by: Literal["text", "source"] = "text"
+) -> tuple[list[Example], list[Example]]:
+    """Deterministic (train, validation) split by a hash of the text or of the source.
+
+    With ``by="source"`` whole sites go to validation, which measures generalisation to unseen
+    sites; rows without a source fall back to their text hash.
+    """
+    train, held = [], []
+    for example in examples:
+        key = example.source if by == "source" and example.source else dedup_key(example.text)
+        (held if _unit_hash(f"{by}:{key}") < fraction else train).append(example)
+    return train, held
+
+
+def sampling_weights(
+    examples: Sequence[Example], lang_alpha: float = 0.5, lang_weights: dict[str, float] | None = None
+) -> np.ndarray:
+    """Per-example probabilities: languages get mass ∝ rows**alpha, classes half of it each.
+
+    alpha = 1 keeps the natural mix, alpha = 0 gives every language equal mass; ``lang_weights``
+    multiplies a language's mass (e.g. 0.5 for a set whose labels follow the publisher).
+    """
+    lang_counts = Counter(e.lang for e in examples)
+    cell_counts = Counter((e.lang, e.label) for e in examples)
+    extra = lang_weights or {}
+    lang_mass = {lang: n**lang_alpha * extra.get(lang, 1.0) for lang, n in lang_counts.items()}
+    total = sum(lang_mass.values())
+    weights = np.empty(len(examples), dtype=np.float64)
+    for i, e in enumerate(examples):
+        classes = sum(1 for label in (0, 1) if cell_counts[(e.lang, label)])
+        weights[i] = lang_mass[e.lang] / total / classes / cell_counts[(e.lang, e.label)]
+    return weights / weights.sum()

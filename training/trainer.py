@@ -1,0 +1,251 @@
+"""Fine-tuning: balanced sampling, LoRA or full fine-tune, early stopping, calibration, artifact."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from classifier.artifact import (
+    FROZEN_PREFIX,
+    BaseRef,
+    LoraSpec,
+    Manifest,
+    library_versions,
+    lora_config,
+    save_artifact,
+)
+from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.network import HeadlineClassifier
+from classifier.scorer import Scorer
+from classifier.settings import get_settings
+from classifier.text import QUERY_PREFIX
+from training.calibration import choose_threshold, fit_temperature, macro_f1_by_threshold
+from training.card import render_model_card
+from training.config import TrainConfig
+from training.data import Dataset, Example, load_dataset, sampling_weights, split_holdout
+from training.evaluate import evaluate_files, metrics_with_languages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    manifest: Manifest
+    seconds: float
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(choice)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
+    """Run the whole recipe and write the artifact to ``config.out``; returns what was written."""
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    dataset = dataset or load_dataset(config.data)
+    train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
+    if len({e.label for e in train_rows}) < 2 or len({e.label for e in val_rows}) < 2:
+        raise ValueError("training and validation splits each need both labels; add data")
+    log.info(
+        "%d rows after de-duplication (%d duplicates, %d conflicting rows dropped); "
+        "%d train / %d validation",
+        len(dataset.examples), dataset.duplicates_dropped, dataset.conflicts_dropped,
+        len(train_rows), len(val_rows),
+    )
+
+    base = resolve_base(config.base, get_settings().cache_dir)
+    tokenizer = load_tokenizer(base.path)
+    network = _build_network(config, base.path).to(device)
+    manifest = Manifest(
+        version=_version_id(config, dataset),
+        base=BaseRef(name=base.name, sha256=base.sha256),
+        method=config.method,
+        lora=_lora_spec(config),
+        max_length=config.max_length,
+        seed=config.seed,
+        data=dataset.files,
+        library_versions=library_versions(),
+    )
+    scorer = Scorer(network, tokenizer, manifest)
+    early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
+    history = _fit(config, network, scorer, train_rows, early_stop_rows)
+
+    network.eval()
+    if config.method == "lora":
+        _round_trainable_to_fp16(network)  # the artifact stores fp16: calibrate what is saved
+    val_labels = np.array([e.label for e in val_rows])
+    val_logits = scorer.logits([e.text for e in val_rows])
+    manifest.temperature = fit_temperature(val_logits, val_labels)
+    val_probs = 1.0 / (1.0 + np.exp(-val_logits / manifest.temperature))
+    manifest.threshold = choose_threshold(val_probs, val_labels)
+    manifest.metrics = {
+        "validation": metrics_with_languages(
+            val_labels, val_probs, [e.lang for e in val_rows], manifest.threshold
+        ),
+        "eval_files": evaluate_files(scorer, config.eval_data)["files"] if config.eval_data else {},
+    }
+    manifest.training = {
+        "config": config.model_dump(mode="json"),
+        "train_rows": len(train_rows),
+        "validation_rows": len(val_rows),
+        "duplicates_dropped": dataset.duplicates_dropped,
+        "conflicts_dropped": dataset.conflicts_dropped,
+        "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+        "device": str(device),
+    }
+    network.cpu()
+    save_artifact(network, manifest, config.out, render_model_card(manifest))
+    return TrainResult(config.out, manifest, time.perf_counter() - started)
+
+
+def _build_network(config: TrainConfig, base_path: Path) -> HeadlineClassifier:
+    encoder = load_encoder(base_path)
+    if config.method == "lora":
+        from peft import get_peft_model
+
+        encoder = get_peft_model(encoder, lora_config(_lora_spec(config), config.lora_dropout))
+    else:
+        for name, parameter in encoder.named_parameters():
+            parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
+    return HeadlineClassifier(encoder, dropout=config.head_dropout)
+
+
+def _lora_spec(config: TrainConfig) -> LoraSpec | None:
+    if config.method != "lora":
+        return None
+    return LoraSpec(r=config.lora_r, alpha=config.lora_alpha, target_modules=config.lora_targets)
+
+
+def _version_id(config: TrainConfig, dataset: Dataset) -> str:
+    """Readable and unique: date plus a hash of the recipe and the data."""
+    digest = hashlib.sha256(config.model_dump_json(exclude={"out"}).encode())
+    for file in dataset.files:
+        digest.update(file.sha256.encode())
+    return f"{time.strftime('%Y%m%d')}-{digest.hexdigest()[:8]}"
+
+
+def _stratified_sample(rows: list[Example], limit: int, seed: int) -> list[Example]:
+    """A fixed subset for early stopping, keeping the (language, label) mix of ``rows``."""
+    if len(rows) <= limit:
+        return rows
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(rows), size=limit, replace=False)
+    return [rows[i] for i in sorted(picked)]
+
+
+def _fit(
+    config: TrainConfig,
+    network: HeadlineClassifier,
+    scorer: Scorer,
+    train_rows: list[Example],
+    check_rows: list[Example],
+) -> list[dict]:
+    """The optimisation loop; leaves the best-scoring parameters in ``network``."""
+    device = scorer.device
+    encoded = scorer.tokenizer(
+        [QUERY_PREFIX + e.text for e in train_rows], truncation=True, max_length=config.max_length
+    )["input_ids"]
+    labels = torch.tensor([float(e.label) for e in train_rows])
+    samples = config.samples_per_epoch or len(train_rows)
+    total_steps = max(1, int(round(config.epochs * samples / config.batch_size)))
+    generator = torch.Generator().manual_seed(config.seed)
+    weights = torch.as_tensor(sampling_weights(train_rows, config.lang_alpha, config.lang_weights))
+    order = torch.multinomial(weights, total_steps * config.batch_size, True, generator=generator)
+
+    head_params = list(network.head.parameters())
+    body_params = [p for p in network.encoder.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(
+        [{"params": body_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
+    schedule = get_linear_schedule_with_warmup(
+        optimiser, int(config.warmup_ratio * total_steps), total_steps
+    )
+    pad_id = scorer.tokenizer.pad_token_id
+    check_texts = [e.text for e in check_rows]
+    check_labels = np.array([e.label for e in check_rows])
+    best_f1, best_state, stale, history = -1.0, None, 0, []
+    smoothed_loss, started = None, time.perf_counter()
+
+    bar = tqdm(range(total_steps), desc="training", unit="step", dynamic_ncols=True)
+    for step in bar:
+        network.train()
+        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        input_ids, mask = _collate([encoded[i] for i in batch], pad_id)
+        target = labels[batch] * (1 - config.label_smoothing) + 0.5 * config.label_smoothing
+        logits = network(input_ids.to(device), mask.to(device))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(body_params + head_params, 1.0)
+        optimiser.step()
+        schedule.step()
+        smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()
+        rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
+        bar.set_postfix(loss=f"{smoothed_loss:.4f}", headlines_s=f"{rate:.0f}")
+
+        if (step + 1) % config.eval_every == 0 or step + 1 == total_steps:
+            network.eval()
+            probs = scorer.probabilities(check_texts)
+            f1 = float(macro_f1_by_threshold(probs, check_labels, np.array([0.5]))[0])
+            history.append({"step": step + 1, "loss": round(smoothed_loss, 4), "val_macro_f1": round(f1, 4)})
+            bar.write(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}")
+            if f1 > best_f1:
+                best_f1, stale = f1, 0
+                best_state = copy.deepcopy(_trainable_state(network))
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    bar.write(f"early stop: no gain in {stale} checks")
+                    break
+    bar.close()
+    if best_state is not None:
+        network.load_state_dict(best_state, strict=False)
+    return history
+
+
+def _round_trainable_to_fp16(network: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for parameter in network.encoder.parameters():
+            if parameter.requires_grad:
+                parameter.copy_(parameter.half().float())
+
+
+def _trainable_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    trainable = {name for name, p in network.named_parameters() if p.requires_grad}
+    return {k: v for k, v in network.state_dict().items() if k in trainable}
+
+
+def _collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        mask[row, : len(sequence)] = 1
+    return input_ids, mask
