@@ -1,0 +1,181 @@
+"""The ``clickbait`` command line: train, evaluate and score."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from classifier.artifact import ArtifactError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2, no traceback."""
+
+
+def _train(args: argparse.Namespace) -> None:
+    from training.config import TrainConfig
+    from training.trainer import train
+
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "data", "eval_data", "out", "base", "method", "epochs", "samples_per_epoch",
+            "batch_size", "max_length", "lr", "head_lr", "label_smoothing", "lora_r", "lora_alpha",
+            "lora_dropout", "lang_alpha", "holdout_fraction", "holdout_by", "eval_every",
+            "patience", "seed", "device", "threads",
+        )
+    }
+    config = TrainConfig.from_sources(args.config, overrides)
+    result = train(config)
+    summary = {
+        "out": str(result.out),
+        "model": result.manifest.version,
+        "threshold": result.manifest.threshold,
+        "temperature": round(result.manifest.temperature, 4),
+        "validation": {k: result.manifest.metrics["validation"][k] for k in ("n", "macro_f1", "roc_auc", "ece")},
+        "seconds": round(result.seconds, 1),
+    }
+    print(json.dumps(summary, indent=2))
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+    from training.evaluate import format_table, evaluate_files
+
+    report = evaluate_files(Scorer.load(args.model), args.data)
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_table(report))
+
+
+def _score(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+
+    headlines = args.headlines or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not headlines:
+        raise CliError("no headlines: pass them as arguments or as lines on standard input")
+    scorer = Scorer.load(args.model)
+    for prediction in scorer.score(headlines, threshold=args.threshold):
+        print(json.dumps(
+            {"headline": prediction.headline, "score": round(prediction.score, 6), "label": prediction.label},
+            ensure_ascii=False,
+        ))
+
+
+SERVE_FLAGS = (
+    "host", "port", "model", "threads", "batch_size", "batch_wait_ms", "queue_size", "max_headlines",
+    "max_chars", "cache_size", "log_level",
+)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import ServiceSettings
+
+    settings = ServiceSettings(**{k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k) is not None})
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+        timeout_graceful_shutdown=30,
+    )
+    uvicorn.Server(config).run()
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="fine-tune a classifier on labelled files")
+    train.add_argument("--config", type=Path, help="TOML recipe (e.g. training/configs/default.toml)")
+    train.add_argument("--data", type=Path, nargs="+", help="JSONL/CSV files: text, label[, lang, source]")
+    train.add_argument("--eval-data", type=Path, nargs="+", help="extra files scored after training")
+    train.add_argument("--out", type=Path, help="artifact directory to write")
+    train.add_argument("--base", help="bundled:multilingual-e5-small (default), a directory or a hub id")
+    train.add_argument("--method", choices=["lora", "full"])
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--samples-per-epoch", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--max-length", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--head-lr", type=float)
+    train.add_argument("--label-smoothing", type=float)
+    train.add_argument("--lora-r", type=int)
+    train.add_argument("--lora-alpha", type=int)
+    train.add_argument("--lora-dropout", type=float)
+    train.add_argument("--lang-alpha", type=float, help="language sampling exponent (0 = equal)")
+    train.add_argument("--holdout-fraction", type=float)
+    train.add_argument("--holdout-by", choices=["text", "source"])
+    train.add_argument("--eval-every", type=int)
+    train.add_argument("--patience", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--threads", type=int)
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score labelled files and report metrics")
+    evaluate.add_argument("--model", default="default", help="artifact directory or 'default'")
+    evaluate.add_argument("--data", type=Path, nargs="+", required=True)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    evaluate.set_defaults(handler=_evaluate)
+
+    score = commands.add_parser("score", help="score headlines (arguments or stdin lines)")
+    score.add_argument("headlines", nargs="*")
+    score.add_argument("--model", default="default", help="artifact directory or 'default'")
+    score.add_argument("--threshold", type=_probability, help="override the model's threshold")
+    score.set_defaults(handler=_score)
+
+    serve = commands.add_parser("serve", help="run the HTTP service (settings: CLICKBAIT_* or flags)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--model", help="artifact directory or 'default'")
+    serve.add_argument("--threads", type=int, help="torch threads (0 = all cores)")
+    serve.add_argument("--batch-size", type=int, help="headlines per forward pass")
+    serve.add_argument("--batch-wait-ms", type=float, help="how long a micro-batch waits to fill")
+    serve.add_argument("--queue-size", type=int, help="headlines allowed to wait; beyond: 429")
+    serve.add_argument("--max-headlines", type=int, help="headlines per request (413 above)")
+    serve.add_argument("--max-chars", type=int, help="characters per headline (422 above)")
+    serve.add_argument("--cache-size", type=int, help="score cache entries (0 = off)")
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Callable[[argparse.Namespace], None] = args.handler
+    from training.data import DataError
+
+    try:
+        handler(args)
+    except (CliError, ArtifactError, DataError) as exc:
+        print(f"clickbait {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        print(f"clickbait {args.command}: error: {problems}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
