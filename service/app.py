@@ -1,0 +1,255 @@
+"""The FastAPI application factory: routes, limits, metrics and the web page."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import platform
+import time
+from collections.abc import Awaitable
+from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.batcher import QueueFull
+from service.errors import ApiError, error_response, install_error_handlers
+from service.metrics import ServiceMetrics
+from service.schemas import (
+    ErrorBody,
+    ExplainRequest,
+    LabelScore,
+    PredictRequest,
+    ScoreRequest,
+    ScoreResponse,
+    ScoreResult,
+    WordContribution,
+)
+from service.scoring import ModelNotReady, ScoringService
+from service.settings import ServiceSettings
+
+T = TypeVar("T")
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 413, 415, 422, 429, 503)
+}
+CLIENT_CLOSED = 499  # nginx's status for a client that went away
+
+
+class MetricsMiddleware:
+    """Counts requests by route template and status and times them (pure ASGI: keeps disconnects)."""
+
+    def __init__(self, app, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status, started = 500, time.perf_counter()
+
+        async def send_with_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+async def json_body(request: Request) -> None:
+    """Refuse non-JSON and oversized bodies before parsing them."""
+    settings: ServiceSettings = request.app.state.settings
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as application/json, not {content_type or 'nothing'}")
+    declared = request.headers.get("content-length")
+    if (declared and declared.isdigit() and int(declared) > settings.max_body_bytes) or len(
+        await request.body()
+    ) > settings.max_body_bytes:
+        raise ApiError(413, "payload_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+
+
+async def _until_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``; if the client leaves first, cancel it so no model time is spent on it."""
+    task, watcher = asyncio.ensure_future(work), asyncio.ensure_future(_until_disconnect(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        raise ApiError(CLIENT_CLOSED, "client_closed_request", "the client closed the connection")
+    return task.result()
+
+
+def _check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
+    if len(headlines) > settings.max_headlines:
+        raise ApiError(413, "too_many_headlines",
+                       f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request")
+    for i, headline in enumerate(headlines):
+        if len(headline) > settings.max_chars:
+            raise ApiError(422, "headline_too_long",
+                           f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}")
+        if not headline.strip():
+            raise ApiError(422, "empty_headline", f"headline {i} is empty")
+
+
+async def _probabilities(request: Request, headlines: list[str]):
+    service: ScoringService = request.app.state.scoring
+    try:
+        return await unless_disconnected(request, service.probabilities(headlines))
+    except ModelNotReady as exc:
+        raise ApiError(503, "not_ready", str(exc), {"Retry-After": "5"}) from exc
+    except QueueFull as exc:
+        raise ApiError(429, "overloaded", f"server busy: {exc}", {"Retry-After": "1"}) from exc
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build an app; the model loads in the background once the server starts."""
+    settings = settings or ServiceSettings()
+    metrics = ServiceMetrics()
+    scoring = ScoringService(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await scoring.start()
+        loader = asyncio.create_task(scoring.load())
+        try:
+            yield
+        finally:
+            loader.cancel()
+            await scoring.stop()
+
+    app = FastAPI(
+        title="Clickbait classifier",
+        version=package_version("clickbait-classifier"),
+        description="Calibrated clickbait probabilities for news headlines in ~90 languages.",
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handlers(app)
+    page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], responses={503: {"model": ErrorBody}})
+    async def ready() -> JSONResponse:
+        """Readiness: 200 once the model is loaded, 503 before (or if loading failed)."""
+        if scoring.scorer is None:
+            return error_response(503, "not_ready", scoring.load_error or "the model is still loading",
+                                  {"Retry-After": "5"})
+        return JSONResponse({"status": "ready", "model": scoring.scorer.version})
+
+    @app.get("/info", tags=["operations"])
+    async def info() -> dict:
+        """The model being served, the limits in force and the library versions."""
+        scorer = scoring.scorer
+        manifest = scorer.manifest if scorer else None
+        return {
+            "ready": scorer is not None,
+            "model": manifest.version if manifest else None,
+            "base": manifest.base.model_dump() if manifest else None,
+            "method": manifest.method if manifest else None,
+            "labels": list(manifest.labels) if manifest else None,
+            "threshold": manifest.threshold if manifest else None,
+            "temperature": manifest.temperature if manifest else None,
+            "limits": {
+                "max_headlines": settings.max_headlines,
+                "max_chars": settings.max_chars,
+                "max_body_bytes": settings.max_body_bytes,
+                "queue_size": settings.queue_size,
+                "batch_size": settings.batch_size,
+                "batch_wait_ms": settings.batch_wait_ms,
+                "cache_size": settings.cache_size,
+                "explain_max_headlines": settings.explain_max_headlines,
+            },
+            "versions": {
+                "python": platform.python_version(),
+                **{name: package_version(name) for name in ("fastapi", "uvicorn", "torch", "transformers")},
+                **({"trained_with": manifest.library_versions} if manifest else {}),
+            },
+        }
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/score", response_model=ScoreResponse, response_model_exclude_none=True,
+              tags=["scoring"], dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
+        """Calibrated P(clickbait) for each headline, labelled with the threshold."""
+        _check_headlines(body.headlines, settings)
+        if body.explain and len(body.headlines) > settings.explain_max_headlines:
+            raise ApiError(413, "too_many_to_explain",
+                           f"explain takes at most {settings.explain_max_headlines} headlines per request")
+        probs, scorer = await _probabilities(request, body.headlines)
+        threshold = scorer.threshold if body.threshold is None else body.threshold
+        results = [
+            ScoreResult(headline=h, score=float(p), label=_label(scorer, p, threshold))
+            for h, p in zip(body.headlines, probs, strict=True)
+        ]
+        if body.explain:  # all headlines' variants go to the batcher at once and share model calls
+            explained = asyncio.gather(*(scoring.explain(r.headline) for r in results))
+            for result, words in zip(results, await unless_disconnected(request, explained), strict=True):
+                result.words = [WordContribution(**w) for w in words]
+        return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
+
+    @app.post("/v1/explain", response_model=ScoreResponse, tags=["scoring"],
+              dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    async def explain(body: ExplainRequest, request: Request) -> ScoreResponse:
+        """One headline's score and each word's contribution (score drop when the word is removed)."""
+        return await score(ScoreRequest(headlines=[body.headline], threshold=body.threshold, explain=True),
+                           request)
+
+    @app.post("/predict", response_model=list[LabelScore] | list[list[LabelScore]], tags=["compatibility"],
+              dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    async def predict(body: PredictRequest, request: Request):
+        """text-embeddings-inference's classifier route: labels with scores, highest first."""
+        inputs = [body.inputs] if isinstance(body.inputs, str) else body.inputs
+        if not inputs:
+            raise ApiError(422, "validation_error", "inputs: must not be empty")
+        _check_headlines(inputs, settings)
+        probs, scorer = await _probabilities(request, inputs)
+        answers = [_label_scores(scorer, float(p), body.raw_scores) for p in probs]
+        return answers[0] if isinstance(body.inputs, str) else answers
+
+    return app
+
+
+def _label(scorer, probability: float, threshold: float) -> str:
+    news, clickbait = scorer.manifest.labels
+    return clickbait if probability >= threshold else news
+
+
+def _label_scores(scorer, probability: float, raw: bool) -> list[LabelScore]:
+    """Two classes; raw scores are the logits of an equivalent softmax: news 0, clickbait logit."""
+    news, clickbait = scorer.manifest.labels
+    if raw:
+        p = min(max(probability, 1e-12), 1 - 1e-12)
+        pairs = [(clickbait, math.log(p / (1 - p))), (news, 0.0)]
+    else:
+        pairs = [(clickbait, probability), (news, 1 - probability)]
+    return [LabelScore(label=label, score=s) for label, s in sorted(pairs, key=lambda x: -x[1])]
