@@ -168,23 +168,26 @@ def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise ArtifactError(f"{path} is corrupt or truncated: {exc}") from exc
 
 
-def lora_config(spec: LoraSpec, dropout: float = 0.0):  # -> peft.LoraConfig
-    from peft import LoraConfig
+def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftModel
+    """Wrap ``encoder`` with fresh LoRA adapters on ``spec.target_modules``."""
+    from peft import LoraConfig, get_peft_model
 
-    return LoraConfig(
-        r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout, target_modules=spec.target_modules
-    )
+    config = LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout,
+                        target_modules=spec.target_modules)
+    with warnings.catch_warnings():  # peft reads a property that transformers 5 deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        return get_peft_model(encoder, config)
 
 
 def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
-    from peft import get_peft_model, set_peft_model_state_dict
+    from peft import set_peft_model_state_dict
 
     if manifest.lora is None:
         raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
-    peft_model = get_peft_model(encoder, lora_config(manifest.lora))
+    peft_model = add_lora(encoder, manifest.lora)
     result = set_peft_model_state_dict(peft_model, {k: v.float() for k, v in adapter.items()})
     if result.unexpected_keys:
         raise ArtifactError(f"adapter holds unexpected weights: {result.unexpected_keys[:3]}")
-    with warnings.catch_warnings():  # peft calls a deprecated transformers property while merging
+    with warnings.catch_warnings():  # the same deprecated property, read while merging
         warnings.simplefilter("ignore", FutureWarning)
         return peft_model.merge_and_unload()

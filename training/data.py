@@ -3,6 +3,7 @@ deterministic hold-out splits and language/class-balanced sampling weights."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import tempfile
 from collections import Counter, defaultdict
@@ -78,6 +79,7 @@ def read_file(path: Path) -> list[Example]:
 
 def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
     from datasets import Dataset as HFDataset
+    from datasets import Features, Value
     from datasets.utils.logging import disable_progress_bar
 
     disable_progress_bar()
@@ -85,13 +87,20 @@ def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
         try:
             if kind == "json":
                 table = HFDataset.from_json(str(path), cache_dir=cache, keep_in_memory=True)
-            else:
+            else:  # every column as text: a headline such as "1984" must not turn into a number
+                features = Features({name: Value("string") for name in _csv_header(path)})
                 table = HFDataset.from_csv(
-                    str(path), cache_dir=cache, keep_in_memory=True, dtype=str, keep_default_na=False
+                    str(path), cache_dir=cache, keep_in_memory=True, features=features,
+                    keep_default_na=False,
                 )
         except Exception as exc:  # datasets wraps parser errors in several types
             raise DataError(_locate_parse_error(path, kind) or f"{path}: cannot parse: {exc}") from exc
         return table.to_list()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def _locate_parse_error(path: Path, kind: str) -> str | None:

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import logging
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,8 @@ from classifier.artifact import (
     BaseRef,
     LoraSpec,
     Manifest,
+    add_lora,
     library_versions,
-    lora_config,
     save_artifact,
 )
 from classifier.base import load_encoder, load_tokenizer, resolve_base
@@ -126,9 +127,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
 def _build_network(config: TrainConfig, base_path: Path) -> HeadlineClassifier:
     encoder = load_encoder(base_path)
     if config.method == "lora":
-        from peft import get_peft_model
-
-        encoder = get_peft_model(encoder, lora_config(_lora_spec(config), config.lora_dropout))
+        encoder = add_lora(encoder, _lora_spec(config), config.lora_dropout)
     else:
         for name, parameter in encoder.named_parameters():
             parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
@@ -214,14 +213,15 @@ def _fit(
             probs = scorer.probabilities(check_texts)
             f1 = float(macro_f1_by_threshold(probs, check_labels, np.array([0.5]))[0])
             history.append({"step": step + 1, "loss": round(smoothed_loss, 4), "val_macro_f1": round(f1, 4)})
-            bar.write(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}")
+            bar.write(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}",
+                      sys.stderr)
             if f1 > best_f1:
                 best_f1, stale = f1, 0
                 best_state = copy.deepcopy(_trainable_state(network))
             else:
                 stale += 1
                 if stale >= config.patience:
-                    bar.write(f"early stop: no gain in {stale} checks")
+                    bar.write(f"early stop: no gain in {stale} checks", sys.stderr)
                     break
     bar.close()
     if best_state is not None:

@@ -14,8 +14,8 @@ from classifier.artifact import (
     BaseRef,
     LoraSpec,
     Manifest,
+    add_lora,
     load_network,
-    lora_config,
     save_artifact,
 )
 from classifier.base import load_encoder, load_tokenizer, resolve_base
@@ -27,13 +27,11 @@ SPEC = LoraSpec(r=4, alpha=8, target_modules=["query", "value", "dense"])
 
 
 def _random_model(tiny_base: Path, method: str) -> tuple[HeadlineClassifier, Manifest]:
-    from peft import get_peft_model
-
     torch.manual_seed(7)
     base = resolve_base(str(tiny_base))
     encoder = load_encoder(base.path)
     if method == "lora":
-        encoder = get_peft_model(encoder, lora_config(SPEC))
+        encoder = add_lora(encoder, SPEC)
         with torch.no_grad():  # LoRA B starts at zero; give the adapter a visible effect
             for name, p in encoder.named_parameters():
                 if "lora_B" in name:
@@ -54,7 +52,8 @@ def test_save_then_load_gives_the_same_scores(tmp_path: Path, tiny_base: Path, m
     save_artifact(network, manifest, tmp_path / "m", "# card\n")
     loaded = Scorer.load(tmp_path / "m")
     assert loaded.version == "test-1" and loaded.threshold == 0.4
-    np.testing.assert_allclose(loaded.probabilities(texts), before, atol=1e-5)
+    # merging LoRA into the weights reorders float sums: equal to well under 1e-4
+    np.testing.assert_allclose(loaded.probabilities(texts), before, atol=1e-4)
     assert not np.allclose(before, before.mean(), atol=1e-3)  # the model says something
 
 
