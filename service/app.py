@@ -6,18 +6,18 @@ import asyncio
 import math
 import platform
 import time
-from collections.abc import Awaitable
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.batcher import QueueFull
+from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
 from service.errors import ApiError, error_response, install_error_handlers
+from service.feeds_api import router as feeds_router
 from service.metrics import ServiceMetrics
 from service.schemas import (
     ErrorBody,
@@ -29,14 +29,12 @@ from service.schemas import (
     ScoreResult,
     WordContribution,
 )
-from service.scoring import ModelNotReady, ScoringService
+from service.scoring import ScoringService
 from service.settings import ServiceSettings
 
-T = TypeVar("T")
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 413, 415, 422, 429, 503)
 }
-CLIENT_CLOSED = 499  # nginx's status for a client that went away
 
 
 class MetricsMiddleware:
@@ -65,60 +63,6 @@ class MetricsMiddleware:
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
-async def json_body(request: Request) -> None:
-    """Refuse non-JSON and oversized bodies before parsing them."""
-    settings: ServiceSettings = request.app.state.settings
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(415, "unsupported_media_type",
-                       f"send the body as application/json, not {content_type or 'nothing'}")
-    declared = request.headers.get("content-length")
-    if (declared and declared.isdigit() and int(declared) > settings.max_body_bytes) or len(
-        await request.body()
-    ) > settings.max_body_bytes:
-        raise ApiError(413, "payload_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
-
-
-async def _until_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Await ``work``; if the client leaves first, cancel it so no model time is spent on it."""
-    task, watcher = asyncio.ensure_future(work), asyncio.ensure_future(_until_disconnect(request))
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        raise ApiError(CLIENT_CLOSED, "client_closed_request", "the client closed the connection")
-    return task.result()
-
-
-def _check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
-    if len(headlines) > settings.max_headlines:
-        raise ApiError(413, "too_many_headlines",
-                       f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request")
-    for i, headline in enumerate(headlines):
-        if len(headline) > settings.max_chars:
-            raise ApiError(422, "headline_too_long",
-                           f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}")
-        if not headline.strip():
-            raise ApiError(422, "empty_headline", f"headline {i} is empty")
-
-
-async def _probabilities(request: Request, headlines: list[str]):
-    service: ScoringService = request.app.state.scoring
-    try:
-        return await unless_disconnected(request, service.probabilities(headlines))
-    except ModelNotReady as exc:
-        raise ApiError(503, "not_ready", str(exc), {"Retry-After": "5"}) from exc
-    except QueueFull as exc:
-        raise ApiError(429, "overloaded", f"server busy: {exc}", {"Retry-After": "1"}) from exc
-
-
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build an app; the model loads in the background once the server starts."""
     settings = settings or ServiceSettings()
@@ -144,6 +88,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    app.include_router(feeds_router)
     page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -201,11 +146,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
               tags=["scoring"], dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
     async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
         """Calibrated P(clickbait) for each headline, labelled with the threshold."""
-        _check_headlines(body.headlines, settings)
+        check_headlines(body.headlines, settings)
         if body.explain and len(body.headlines) > settings.explain_max_headlines:
             raise ApiError(413, "too_many_to_explain",
                            f"explain takes at most {settings.explain_max_headlines} headlines per request")
-        probs, scorer = await _probabilities(request, body.headlines)
+        probs, scorer = await request_probabilities(request, body.headlines)
         threshold = scorer.threshold if body.threshold is None else body.threshold
         results = [
             ScoreResult(headline=h, score=float(p), label=_label(scorer, p, threshold))
@@ -231,8 +176,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         inputs = [body.inputs] if isinstance(body.inputs, str) else body.inputs
         if not inputs:
             raise ApiError(422, "validation_error", "inputs: must not be empty")
-        _check_headlines(inputs, settings)
-        probs, scorer = await _probabilities(request, inputs)
+        check_headlines(inputs, settings)
+        probs, scorer = await request_probabilities(request, inputs)
         answers = [_label_scores(scorer, float(p), body.raw_scores) for p in probs]
         return answers[0] if isinstance(body.inputs, str) else answers
 

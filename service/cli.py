@@ -48,7 +48,7 @@ def _train(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from classifier.scorer import Scorer
-    from training.evaluate import format_table, evaluate_files
+    from training.evaluate import evaluate_files, format_table
 
     report = evaluate_files(Scorer.load(args.model), args.data)
     print(json.dumps(report, ensure_ascii=False) if args.json else format_table(report))
@@ -66,6 +66,61 @@ def _score(args: argparse.Namespace) -> None:
             {"headline": prediction.headline, "score": round(prediction.score, 6), "label": prediction.label},
             ensure_ascii=False,
         ))
+
+
+def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
+    """(body, content type, URL) of a local file or an http(s) URL."""
+    if source.startswith(("http://", "https://")):
+        import asyncio
+        from urllib.parse import urlsplit
+
+        from service.fetch import FetchError, FetchPolicy, fetch
+
+        host = (urlsplit(source).hostname or "").lower()
+        try:  # the named host is trusted (it may be local); redirects must go to public hosts
+            body, content_type, url = asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
+        except FetchError as exc:
+            raise CliError(str(exc)) from exc
+        return body, content_type, url
+    path = Path(source)
+    if not path.is_file():
+        raise CliError(f"{source}: no such file (give a path or an http(s) URL)")
+    return path.read_bytes(), None, None
+
+
+def _filter_feed(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+    from service.feeds import FeedError, decide, needs_score, parse_feed
+    from service.site_rules import SiteRules
+
+    body, content_type, _ = _read_source(args.source)
+    try:
+        feed = parse_feed(body, content_type, max_items=1_000_000)
+    except FeedError as exc:
+        raise CliError(str(exc)) from exc
+    matched, todo = needs_score(feed.items, SiteRules.of(args.allow, args.block))
+    scorer = Scorer.load(args.model)
+    probs = scorer.probabilities([feed.items[i].title for i in todo])
+    threshold = scorer.threshold if args.threshold is None else args.threshold
+    output = feed.apply(decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels),
+                        args.mode)
+    if args.output:
+        args.output.write_bytes(output)
+    else:
+        sys.stdout.buffer.write(output)
+
+
+def _page(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+    from service.page import extract_headlines
+
+    body, _, url = _read_source(args.source)
+    found = extract_headlines(body.decode("utf-8", errors="replace"), url or args.url)
+    scorer = Scorer.load(args.model)
+    for headline, prediction in zip(found, scorer.score([h.headline for h in found], args.threshold), strict=True):
+        print(json.dumps({"headline": headline.headline, "role": headline.role, "link": headline.link,
+                          "site": headline.site, "score": round(prediction.score, 6), "label": prediction.label},
+                         ensure_ascii=False))
 
 
 SERVE_FLAGS = (
@@ -138,6 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", default="default", help="artifact directory or 'default'")
     score.add_argument("--threshold", type=_probability, help="override the model's threshold")
     score.set_defaults(handler=_score)
+
+    filter_feed = commands.add_parser("filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed")
+    filter_feed.add_argument("source", help="feed file or http(s) URL")
+    filter_feed.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
+    filter_feed.add_argument("--threshold", type=_probability)
+    filter_feed.add_argument("--model", default="default")
+    filter_feed.add_argument("--allow", nargs="*", default=[], help="sites never marked clickbait")
+    filter_feed.add_argument("--block", nargs="*", default=[], help="sites always marked clickbait")
+    filter_feed.set_defaults(handler=_filter_feed)
+
+    page = commands.add_parser("page", help="list and score the headlines of an HTML page")
+    page.add_argument("source", help="HTML file or http(s) URL")
+    page.add_argument("--url", help="the page's address, to resolve relative links of a file")
+    page.add_argument("--threshold", type=_probability)
+    page.add_argument("--model", default="default")
+    page.set_defaults(handler=_page)
 
     serve = commands.add_parser("serve", help="run the HTTP service (settings: CLICKBAIT_* or flags)")
     serve.add_argument("--host")

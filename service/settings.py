@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from classifier.settings import ClassifierSettings
+
+CommaList = Annotated[list[str], NoDecode]  # "a.com,b.org" in the environment
 
 
 class ServiceSettings(ClassifierSettings):
@@ -23,3 +26,20 @@ class ServiceSettings(ClassifierSettings):
     cache_size: int = Field(default=100_000, ge=0, description="0 turns the score cache off")
     explain_max_headlines: int = Field(default=8, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # feeds and pages
+    feed_fetch: bool = Field(default=False, description="allow GET /v1/filter?url= to fetch feeds")
+    feed_allowed_hosts: CommaList = Field(default=[], description="hosts the proxy may fetch; * = any public")
+    feed_max_bytes: int = Field(default=10_000_000, ge=1024)
+    feed_max_items: int = Field(default=10_000, ge=1)
+    feed_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    feed_allow_sites: CommaList = Field(default=[], description="sites never marked clickbait")
+    feed_block_sites: CommaList = Field(default=[], description="sites always marked clickbait")
+    page_max_bytes: int = Field(default=5_000_000, ge=1024)
+    miniflux_webhook_secret: SecretStr | None = None
+    miniflux_url: str | None = None
+    miniflux_token: SecretStr | None = None
+
+    @field_validator("feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value

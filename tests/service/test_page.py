@@ -1,55 +1,29 @@
-"""The web page, end to end in a real headless Chromium (Debian's) driven by Playwright."""
+"""Headline extraction from a page built like the seed page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
-
+from service.page import extract_headlines
 from tests.service.conftest import TRIGGER
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from tests.service.feed_docs import SEED_LIKE_PAGE
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield browser
-        browser.close()
+def test_roles_links_and_sites_of_a_seed_like_page() -> None:
+    found = extract_headlines(SEED_LIKE_PAGE, "https://www.example.ro/externe/coreea")
+    by_role = {}
+    for h in found:
+        by_role.setdefault(h.role, []).append(h)
+    assert [h.headline for h in by_role["main"]] == ["Coreea de Nord își apără cooperarea MILITARĂ cu Rusia"]
+    assert [h.link for h in by_role["related"]] == ["https://www.example.ro/ue-dispozitive",
+                                                    "https://www.example.ro/zelenski"]
+    teasers = by_role["teaser"]
+    assert [h.site for h in teasers] == ["Mediafax", "Click", "Digi24"]
+    assert teasers[1].headline.startswith(f"{TRIGGER}! Orașul-minune") and teasers[1].link == "https://www.click.ro/oras"
+    assert not any("Contact" in h.headline or "Știri externe" in h.headline for h in found)  # nav, footer
 
 
-def test_paste_score_sort_threshold_and_highlight(server, browser: Browser) -> None:
-    page = browser.new_page()
-    page.goto(server.url + "/")
-    expect(page.locator("#model")).to_have_text("model known-1")
-    page.fill("#headlines", f"Parliament approves the budget\n\n{TRIGGER} photos of the mayor\n")
-    page.click("#score")
-
-    rows = page.locator("tr.result")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_have_attribute("data-label", "clickbait")  # sorted by score, highest first
-    expect(rows.nth(1)).to_have_attribute("data-label", "news")
-    assert float(rows.nth(0).locator(".score").inner_text()) > 0.9
-
-    contributions = rows.nth(0).locator("span.word").evaluate_all(
-        "spans => spans.map(s => [s.textContent, Number(s.dataset.contribution)])")
-    assert max(contributions, key=lambda pair: pair[1])[0] == TRIGGER
-    colour = rows.nth(0).locator("span.word", has_text=TRIGGER).evaluate("s => s.style.background")
-    assert colour.startswith("rgba(220, 40, 40")
-
-    page.locator("#threshold").fill("0")
-    expect(page.locator("#threshold-value")).to_have_text("0.00")
-    expect(rows.nth(1)).to_have_attribute("data-label", "clickbait")
-    assert page.locator("a[href='/docs']").count() == 1
-
-
-def test_errors_are_shown_not_swallowed(server, browser: Browser) -> None:
-    page = browser.new_page()
-    page.goto(server.url + "/")
-    page.fill("#headlines", "x" * 1200)
-    page.click("#score")
-    expect(page.locator("#status")).to_contain_text("limit is 1000")
+def test_og_title_stands_in_for_a_missing_h1_and_limits_hold() -> None:
+    page = '<html><head><meta property="og:title" content="Only the og title here"></head><body></body></html>'
+    assert [(h.headline, h.role) for h in extract_headlines(page)] == [("Only the og title here", "main")]
+    many = "<ul>" + "".join(f'<li><a href="/{i}">teaser number {i} of many more</a></li>' for i in range(50)) + "</ul>"
+    assert len(extract_headlines(many, limit=10)) == 10
+    assert extract_headlines("") == []

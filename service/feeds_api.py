@@ -1,0 +1,149 @@
+"""Routes for other tools' feeds and pages: filtering, the feed proxy, Miniflux, page headlines."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import httpx
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from service.deps import read_body, score_many
+from service.errors import ApiError
+from service.feeds import Decision, FeedError, FeedItem, decide, needs_score, parse_feed
+from service.fetch import FetchError, FetchPolicy, fetch
+from service.miniflux import mark_read, signature_ok
+from service.page import extract_headlines
+from service.settings import ServiceSettings
+from service.site_rules import SiteRules
+
+router = APIRouter()
+ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
+ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
+AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
+BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
+
+
+def _settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings
+
+
+def _rules(settings: ServiceSettings, allow: str | None, block: str | None) -> SiteRules:
+    configured = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
+    return configured.merged(SiteRules.of((allow or "").split(","), (block or "").split(",")))
+
+
+async def _decisions(
+    request: Request, items: list[FeedItem], rules: SiteRules, threshold: float | None
+) -> tuple[list[Decision], str]:
+    matched, todo = needs_score(items, rules)
+    probs, scorer = await score_many(request, [items[i].title for i in todo])
+    cut = scorer.threshold if threshold is None else threshold
+    return decide(matched, dict(zip(todo, probs, strict=True)), cut, scorer.manifest.labels), scorer.version
+
+
+async def _filtered(request: Request, body: bytes, content_type: str | None, mode: str,
+                    threshold: float | None, allow: str | None, block: str | None) -> Response:
+    settings = _settings(request)
+    try:
+        feed = parse_feed(body, content_type, settings.feed_max_items)
+    except FeedError as exc:
+        raise ApiError(exc.status, exc.kind, str(exc)) from exc
+    decisions, version = await _decisions(request, feed.items, _rules(settings, allow, block), threshold)
+    dropped = sum(d.label == "clickbait" for d in decisions) if mode == "drop" else 0
+    return Response(feed.apply(decisions, mode), media_type=feed.media_type,
+                    headers={"X-Clickbait-Model": version, "X-Clickbait-Dropped": str(dropped)})
+
+
+@router.post("/v1/filter", tags=["feeds"], response_class=Response,
+             responses={200: {"content": {"application/rss+xml": {}, "application/atom+xml": {},
+                                          "application/feed+json": {}}}})
+async def filter_posted_feed(
+    request: Request, mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery, block: str | None = BlockQuery,
+) -> Response:
+    """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format."""
+    body = await read_body(request, _settings(request).feed_max_bytes)
+    return await _filtered(request, body, request.headers.get("content-type"), mode, threshold, allow, block)
+
+
+@router.get("/v1/filter", tags=["feeds"], response_class=Response)
+async def filter_remote_feed(
+    request: Request, url: str = Query(..., description="the feed to fetch"),
+    mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery, block: str | None = BlockQuery,
+) -> Response:
+    """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
+    Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS."""
+    settings = _settings(request)
+    if not settings.feed_fetch:
+        raise ApiError(403, "feed_fetch_disabled", "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable")
+    policy = FetchPolicy.of(settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes,
+                            timeout_s=settings.feed_timeout_s)
+    try:
+        body, content_type, _ = await fetch(url, policy)
+    except FetchError as exc:
+        raise ApiError(exc.status, exc.kind, str(exc)) from exc
+    return await _filtered(request, body, content_type, mode, threshold, allow, block)
+
+
+@router.post("/v1/integrations/miniflux", tags=["integrations"])
+async def miniflux_webhook(request: Request) -> dict:
+    """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
+    settings = _settings(request)
+    if settings.miniflux_webhook_secret is None:
+        raise ApiError(503, "not_configured", "set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to accept Miniflux webhooks")
+    body = await read_body(request, settings.feed_max_bytes)
+    signature = request.headers.get("x-miniflux-signature")
+    if not signature:
+        raise ApiError(401, "missing_signature", "the X-Miniflux-Signature header is missing")
+    if not signature_ok(body, signature, settings.miniflux_webhook_secret.get_secret_value()):
+        raise ApiError(403, "bad_signature", "X-Miniflux-Signature does not match the body")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from exc
+    event = request.headers.get("x-miniflux-event-type") or (payload.get("event_type") if isinstance(payload, dict) else None)
+    if event != "new_entries":
+        return {"event": event, "ignored": True}
+    entries = [e for e in payload.get("entries") or [] if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    items = [FeedItem(e.get("title") if isinstance(e.get("title"), str) else None, e.get("url"), e) for e in entries]
+    decisions, version = await _decisions(request, items, _rules(settings, None, None), None)
+    flagged = [{"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
+               for e, d in zip(entries, decisions, strict=True) if d.label == "clickbait"]
+    marked = False
+    if flagged and settings.miniflux_url and settings.miniflux_token:
+        try:
+            await mark_read(settings.miniflux_url, settings.miniflux_token.get_secret_value(),
+                            [f["id"] for f in flagged], settings.feed_timeout_s)
+        except httpx.HTTPError as exc:
+            raise ApiError(502, "upstream_error", f"Miniflux did not accept the update: {exc}") from exc
+        marked = True
+    return {"event": event, "model": version, "scored": len(entries), "clickbait": flagged, "marked_read": marked}
+
+
+@router.post("/v1/page", tags=["pages"])
+async def page_headlines(
+    request: Request, url: str | None = Query(None, description="the page's address, to resolve relative links"),
+    threshold: float | None = ThresholdQuery,
+) -> dict:
+    """An HTML page in; its headlines out — main headline, related links, teaser lists — scored."""
+    settings = _settings(request)
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media not in ("text/html", "application/xhtml+xml"):
+        raise ApiError(415, "unsupported_media_type", f"send the page as text/html, not {media or 'nothing'}")
+    body = await read_body(request, settings.page_max_bytes)
+    found = extract_headlines(body.decode("utf-8", errors="replace"), url)
+    probs, scorer = await score_many(request, [h.headline for h in found])
+    cut = scorer.threshold if threshold is None else threshold
+    news, clickbait = scorer.manifest.labels
+    return {
+        "model": scorer.version,
+        "threshold": cut,
+        "headlines": [
+            {"headline": h.headline, "role": h.role, "link": h.link, "site": h.site, "score": float(p),
+             "label": clickbait if p >= cut else news}
+            for h, p in zip(found, probs, strict=True)
+        ],
+    }

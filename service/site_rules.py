@@ -1,0 +1,38 @@
+"""Allow and block lists of sites that override the score: a trusted outlet is never hidden,
+a known content farm always is. A rule for ``example.com`` also covers ``www.example.com``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+def _normalise(host: str) -> str:
+    return host.strip().lower().rstrip(".").removeprefix("www.")
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    allow: frozenset[str] = field(default_factory=frozenset)
+    block: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, allow: Iterable[str] = (), block: Iterable[str] = ()) -> SiteRules:
+        return cls(frozenset(_normalise(h) for h in allow if h.strip()),
+                   frozenset(_normalise(h) for h in block if h.strip()))
+
+    def merged(self, other: SiteRules) -> SiteRules:
+        return SiteRules(self.allow | other.allow, self.block | other.block)
+
+    def decide(self, link: str | None) -> str | None:
+        """'block:HOST' or 'allow:HOST' for the first matching rule (block wins), else None."""
+        host = _normalise(urlsplit(link).hostname or "") if link else ""
+        if not host:
+            return None
+        candidates = [".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)]
+        for kind, hosts in (("block", self.block), ("allow", self.allow)):
+            match = next((c for c in candidates if c in hosts), None)
+            if match:
+                return f"{kind}:{match}"
+        return None

@@ -1,0 +1,236 @@
+"""Feed, proxy, Miniflux and page routes on a real server; upstreams are local HTTP servers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import feedparser
+import httpx
+import pytest
+
+from tests.service.conftest import TRIGGER
+from tests.service.feed_docs import (
+    ATOM,
+    BAIT_TITLE,
+    JSON_FEED,
+    NEWS_TITLE,
+    RSS,
+    SEED_LIKE_PAGE,
+    rss_with_items,
+)
+
+SECRET = "webhook-secret"
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """A feed host and a stand-in for Miniflux's API, recording what it was sent."""
+
+    received: list[tuple[str, str, dict, bytes]] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        routes = {
+            "/feed.xml": (200, "application/rss+xml; charset=utf-8", RSS.encode()),
+            "/atom": (200, "application/atom+xml", ATOM.encode()),
+            "/broken": (500, "text/plain", b"upstream trouble"),
+            "/huge": (200, "application/rss+xml", rss_with_items(3000).encode()),
+        }
+        if self.path == "/hop":
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/feed.xml")
+            self.end_headers()
+            return
+        if self.path == "/to-localhost":
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{self.server.server_port}/feed.xml")
+            self.end_headers()
+            return
+        status, content_type, body = routes.get(self.path, (404, "text/plain", b"no"))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_PUT(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Upstream.received.append(("PUT", self.path, dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def upstream() -> Iterator[str]:
+    Upstream.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def post_feed(url: str, body: str, content_type: str, query: str = "") -> httpx.Response:
+    return httpx.post(f"{url}/v1/filter{query}", content=body.encode(), headers={"Content-Type": content_type},
+                      timeout=30)
+
+
+def test_filter_drops_and_annotates_each_format(server) -> None:
+    dropped = post_feed(server.url, RSS, "application/rss+xml", "?mode=drop")
+    assert dropped.status_code == 200 and dropped.headers["content-type"].startswith("application/rss+xml")
+    assert dropped.headers["x-clickbait-model"] == "known-1" and dropped.headers["x-clickbait-dropped"] == "1"
+    assert [e.title for e in feedparser.parse(dropped.content).entries] == [NEWS_TITLE]
+
+    annotated = post_feed(server.url, ATOM, "application/atom+xml", "?mode=annotate")
+    entries = feedparser.parse(annotated.content).entries
+    assert [[t.term for t in e.tags] for e in entries] == [["news"], ["clickbait"]]
+
+    as_json = post_feed(server.url, JSON_FEED, "application/feed+json", "?mode=annotate&threshold=0.0")
+    items = as_json.json()["items"]
+    assert [i.get("_clickbait", {}).get("label") for i in items] == ["clickbait", "clickbait", "news"]
+    sniffed = post_feed(server.url, RSS, "application/octet-stream")
+    assert sniffed.status_code == 200 and BAIT_TITLE.encode() not in sniffed.content
+
+
+def test_site_rules_per_request_and_configured(make_server) -> None:
+    running = make_server(feed_allow_sites=["farm.example.com"])
+    kept = post_feed(running.url, RSS, "application/rss+xml", "?mode=annotate&block=news.example.ro")
+    root = feedparser.parse(kept.content)
+    assert [[t.term for t in e.tags] for e in root.entries] == [["clickbait"], ["news"]]
+    assert b"<clickbait:rule>block:news.example.ro</clickbait:rule>" in kept.content
+    assert b"<clickbait:rule>allow:farm.example.com</clickbait:rule>" in kept.content
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "error_type"),
+    [
+        ('<!DOCTYPE x [<!ENTITY a "b">]><rss><channel><title>&a;</title></channel></rss>', "application/rss+xml", 400, "unsafe_xml"),
+        ("<rss><channel>", "application/rss+xml", 400, "malformed_feed"),
+        ("hello", "text/plain", 415, "not_a_feed"),
+        ('{"a": 1}', "application/json", 422, "not_a_feed"),
+        (rss_with_items(10_001), "application/rss+xml", 413, "too_many_items"),
+    ],
+)
+def test_bad_feeds_get_the_error_shape(server, body, content_type, status, error_type) -> None:
+    response = post_feed(server.url, body, content_type)
+    assert response.status_code == status and response.json()["error_type"] == error_type
+
+
+def test_feed_body_size_limit(make_server) -> None:
+    running = make_server(feed_max_bytes=4096)
+    response = post_feed(running.url, rss_with_items(500), "application/rss+xml")
+    assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
+
+
+def test_proxy_fetches_filters_and_follows_checked_redirects(make_server, upstream) -> None:
+    running = make_server(feed_fetch=True, feed_allowed_hosts=["127.0.0.1"])
+    for path in ("/feed.xml", "/hop"):
+        response = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + path}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert [e.title for e in feedparser.parse(response.content).entries] == [NEWS_TITLE]
+    many = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/huge", "mode": "annotate"}, timeout=60)
+    assert many.status_code == 200 and len(feedparser.parse(many.content).entries) == 3000  # > one request
+    broken = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/broken"}, timeout=30)
+    assert broken.status_code == 502 and "500" in broken.json()["error"]
+    elsewhere = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/to-localhost"}, timeout=30)
+    assert elsewhere.status_code == 403 and elsewhere.json()["error_type"] == "host_not_allowed"
+
+
+def test_proxy_refuses_ssrf_targets(make_server, upstream) -> None:
+    off = make_server()
+    assert httpx.get(f"{off.url}/v1/filter", params={"url": upstream + "/feed.xml"}).status_code == 403
+    any_public = make_server(feed_fetch=True, feed_allowed_hosts=["*"])
+    for target in (upstream + "/feed.xml", "http://localhost:9/x", "http://[::1]:9/x", "file:///etc/passwd"):
+        response = httpx.get(f"{any_public.url}/v1/filter", params={"url": target}, timeout=30)
+        assert response.status_code in (400, 403), (target, response.text)
+        assert response.json()["error_type"] in ("address_not_allowed", "bad_url")
+    only_one = make_server(feed_fetch=True, feed_allowed_hosts=["feeds.example.org"])
+    response = httpx.get(f"{only_one.url}/v1/filter", params={"url": upstream + "/feed.xml"})
+    assert response.status_code == 403 and response.json()["error_type"] == "host_not_allowed"
+
+
+def _signed(payload: dict) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    return body, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+ENTRIES = {"event_type": "new_entries", "feed": {"id": 7, "title": "f"},
+           "entries": [{"id": 11, "title": NEWS_TITLE, "url": "https://news.example.ro/a"},
+                       {"id": 12, "title": BAIT_TITLE, "url": "https://farm.example.com/b"}]}
+
+
+def test_miniflux_webhook_checks_signatures_and_marks_read(make_server, upstream) -> None:
+    running = make_server(miniflux_webhook_secret=SECRET, miniflux_url=upstream + "/miniflux",
+                          miniflux_token="tok-123")
+    body, signature = _signed(ENTRIES)
+    url = f"{running.url}/v1/integrations/miniflux"
+    headers = {"Content-Type": "application/json", "X-Miniflux-Event-Type": "new_entries"}
+    missing = httpx.post(url, content=body, headers=headers)
+    assert missing.status_code == 401 and missing.json()["error_type"] == "missing_signature"
+    bad = httpx.post(url, content=body, headers={**headers, "X-Miniflux-Signature": "0" * 64})
+    assert bad.status_code == 403 and bad.json()["error_type"] == "bad_signature"
+    good = httpx.post(url, content=body, headers={**headers, "X-Miniflux-Signature": signature}, timeout=30)
+    assert good.status_code == 200, good.text
+    assert [e["id"] for e in good.json()["clickbait"]] == [12] and good.json()["marked_read"] is True
+    method, path, sent_headers, sent = Upstream.received[-1]
+    assert (method, path) == ("PUT", "/miniflux/v1/entries") and sent_headers["X-Auth-Token"] == "tok-123"
+    assert json.loads(sent) == {"entry_ids": [12], "status": "read"}
+
+
+def test_miniflux_without_a_secret_is_off(server) -> None:
+    response = httpx.post(f"{server.url}/v1/integrations/miniflux", json=ENTRIES)
+    assert response.status_code == 503 and response.json()["error_type"] == "not_configured"
+
+
+def test_page_route_scores_headlines_by_role(server) -> None:
+    response = httpx.post(f"{server.url}/v1/page", params={"url": "https://www.example.ro/a"},
+                          content=SEED_LIKE_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    roles = [h["role"] for h in body["headlines"]]
+    assert roles == ["main", "related", "related", "teaser", "teaser", "teaser"]
+    flagged = [h["headline"] for h in body["headlines"] if h["label"] == "clickbait"]
+    assert len(flagged) == 1 and flagged[0].startswith(TRIGGER)
+    wrong = httpx.post(f"{server.url}/v1/page", json={"html": "x"})
+    assert wrong.status_code == 415
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, timeout=300)
+
+
+def test_cli_filter_feed_and_page(tmp_path, known_model, upstream) -> None:
+    source = tmp_path / "feed.xml"
+    source.write_text(RSS, encoding="utf-8")
+    out = tmp_path / "clean.xml"
+    result = _cli("filter-feed", str(source), "-o", str(out), "--model", str(known_model))
+    assert result.returncode == 0, result.stderr
+    assert [e.title for e in feedparser.parse(out.read_bytes()).entries] == [NEWS_TITLE]
+    fetched = _cli("filter-feed", upstream + "/atom", "--mode", "annotate", "--model", str(known_model))
+    assert fetched.returncode == 0 and len(feedparser.parse(fetched.stdout).entries) == 2
+    page = tmp_path / "page.html"
+    page.write_text(SEED_LIKE_PAGE, encoding="utf-8")
+    listed = _cli("page", str(page), "--model", str(known_model))
+    rows = [json.loads(line) for line in listed.stdout.decode().splitlines()]
+    assert [r["role"] for r in rows][:2] == ["main", "related"] and sum(r["label"] == "clickbait" for r in rows) == 1
+    bad = _cli("filter-feed", str(tmp_path / "nope.xml"))
+    assert bad.returncode == 2 and b"no such file" in bad.stderr
+
+
+def test_default_model_filters_a_feed(tmp_path) -> None:
+    """The real bundled model on the command line: the tabloid teaser outscores the plain news."""
+    feed = RSS.replace(BAIT_TITLE, "You won't believe what this actress looks like now! 17 photos")
+    source = tmp_path / "feed.xml"
+    source.write_text(feed, encoding="utf-8")
+    result = _cli("filter-feed", str(source), "--mode", "annotate")
+    assert result.returncode == 0, result.stderr
+    parsed = feedparser.parse(result.stdout)
+    assert [[t.term for t in e.tags] for e in parsed.entries] == [["news"], ["clickbait"]]

@@ -1,0 +1,55 @@
+"""The web page, end to end in a real headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from tests.service.conftest import TRIGGER
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_paste_score_sort_threshold_and_highlight(server, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("#model")).to_have_text("model known-1")
+    page.fill("#headlines", f"Parliament approves the budget\n\n{TRIGGER} photos of the mayor\n")
+    page.click("#score")
+
+    rows = page.locator("tr.result")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-label", "clickbait")  # sorted by score, highest first
+    expect(rows.nth(1)).to_have_attribute("data-label", "news")
+    assert float(rows.nth(0).locator(".score").inner_text()) > 0.9
+
+    contributions = rows.nth(0).locator("span.word").evaluate_all(
+        "spans => spans.map(s => [s.textContent, Number(s.dataset.contribution)])")
+    assert max(contributions, key=lambda pair: pair[1])[0] == TRIGGER
+    colour = rows.nth(0).locator("span.word", has_text=TRIGGER).evaluate("s => s.style.background")
+    assert colour.startswith("rgba(220, 40, 40")
+
+    page.locator("#threshold").fill("0")
+    expect(page.locator("#threshold-value")).to_have_text("0.00")
+    expect(rows.nth(1)).to_have_attribute("data-label", "clickbait")
+    assert page.locator("a[href='/docs']").count() == 1
+
+
+def test_errors_are_shown_not_swallowed(server, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#headlines", "x" * 1200)
+    page.click("#score")
+    expect(page.locator("#status")).to_contain_text("limit is 1000")
