@@ -127,6 +127,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 "max_body_bytes": settings.max_body_bytes,
                 "queue_size": settings.queue_size,
                 "batch_size": settings.batch_size,
+                "max_batch": settings.max_batch,
                 "batch_wait_ms": settings.batch_wait_ms,
                 "cache_size": settings.cache_size,
                 "explain_max_headlines": settings.explain_max_headlines,

@@ -124,7 +124,7 @@ def _page(args: argparse.Namespace) -> None:
 
 
 SERVE_FLAGS = (
-    "host", "port", "model", "threads", "batch_size", "batch_wait_ms", "queue_size", "max_headlines",
+    "host", "port", "model", "threads", "batch_size", "max_batch", "batch_wait_ms", "queue_size", "max_headlines",
     "max_chars", "cache_size", "log_level",
 )
 
@@ -217,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="artifact directory or 'default'")
     serve.add_argument("--threads", type=int, help="torch threads (0 = all cores)")
     serve.add_argument("--batch-size", type=int, help="headlines per forward pass")
+    serve.add_argument("--max-batch", type=int, help="headlines coalesced into one model call")
     serve.add_argument("--batch-wait-ms", type=float, help="how long a micro-batch waits to fill")
     serve.add_argument("--queue-size", type=int, help="headlines allowed to wait; beyond: 429")
     serve.add_argument("--max-headlines", type=int, help="headlines per request (413 above)")

@@ -32,7 +32,7 @@ class ScoringService:
         self.load_error: str | None = None
         self.cache: LRUCache | None = LRUCache(settings.cache_size) if settings.cache_size else None
         self.batcher = MicroBatcher(
-            self._current, metrics, max_batch=settings.batch_size,
+            self._current, metrics, max_batch=settings.max_batch,
             max_wait_s=settings.batch_wait_ms / 1000, max_queued=settings.queue_size,
         )
 

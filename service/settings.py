@@ -18,6 +18,7 @@ class ServiceSettings(ClassifierSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     model: str = Field(default="default", description="artifact directory or 'default'")
+    max_batch: int = Field(default=128, ge=1, description="headlines coalesced into one model call")
     batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="how long a batch waits to fill")
     queue_size: int = Field(default=4096, ge=1, description="headlines waiting for the model, at most")
     max_headlines: int = Field(default=256, ge=1, description="headlines per request, at most")
