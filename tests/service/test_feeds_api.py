@@ -124,10 +124,13 @@ def test_bad_feeds_get_the_error_shape(server, body, content_type, status, error
     assert response.status_code == status and response.json()["error_type"] == error_type
 
 
-def test_feed_body_size_limit(make_server) -> None:
-    running = make_server(feed_max_bytes=4096)
+def test_feed_and_page_body_size_limits(make_server) -> None:
+    running = make_server(feed_max_bytes=4096, page_max_bytes=4096)
     response = post_feed(running.url, rss_with_items(500), "application/rss+xml")
     assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
+    page = httpx.post(f"{running.url}/v1/page", content=SEED_LIKE_PAGE.encode() * 3,
+                      headers={"Content-Type": "text/html"})
+    assert page.status_code == 413 and "4096 bytes" in page.json()["error"]
 
 
 def test_proxy_fetches_filters_and_follows_checked_redirects(make_server, upstream) -> None:
