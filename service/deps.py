@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 
@@ -12,6 +12,11 @@ from service.batcher import QueueFull
 from service.errors import ApiError
 from service.scoring import ModelNotReady, ScoringService
 from service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from classifier.scorer import Scorer
 
 T = TypeVar("T")
 CLIENT_CLOSED = 499  # nginx's status for a client that went away
@@ -61,7 +66,8 @@ def check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
             raise ApiError(422, "empty_headline", f"headline {i} is empty")
 
 
-async def request_probabilities(request: Request, headlines: list[str]):
+async def request_probabilities(request: Request, headlines: list[str]) -> tuple[np.ndarray, Scorer]:
+    """Score through the shared micro-batcher, mapping its refusals to 503 and 429."""
     service: ScoringService = request.app.state.scoring
     try:
         return await unless_disconnected(request, service.probabilities(headlines))
@@ -71,14 +77,14 @@ async def request_probabilities(request: Request, headlines: list[str]):
         raise ApiError(429, "overloaded", f"server busy: {exc}", {"Retry-After": "1"}) from exc
 
 
-def current_scorer(request: Request):  # -> Scorer
+def current_scorer(request: Request) -> Scorer:
     scoring: ScoringService = request.app.state.scoring
     if scoring.scorer is None:
         raise ApiError(503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"})
     return scoring.scorer
 
 
-async def score_many(request: Request, texts: list[str]):  # -> tuple[np.ndarray, Scorer]
+async def score_many(request: Request, texts: list[str]) -> tuple[list[float], Scorer]:
     """Score any number of texts (feed titles, page links) in request-sized chunks, so a long feed
     waits its turn instead of overflowing the queue; texts are cut to the headline length limit."""
     settings: ServiceSettings = request.app.state.settings
