@@ -29,6 +29,11 @@ def resolve_model_dir(model: str | Path) -> Path:
     return default_model_dir() if str(model) == DEFAULT_MODEL else Path(model)
 
 
+def calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """P(clickbait) = sigmoid(logit / temperature)."""
+    return 1.0 / (1.0 + np.exp(-logits / temperature))
+
+
 @dataclass(frozen=True)
 class Prediction:
     headline: str
@@ -77,8 +82,7 @@ class Scorer:
 
     def probabilities(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Calibrated P(clickbait): sigmoid(logit / temperature)."""
-        logits = self.logits(headlines, batch_size)
-        return 1.0 / (1.0 + np.exp(-logits / self.manifest.temperature))
+        return calibrated(self.logits(headlines, batch_size), self.manifest.temperature)
 
     def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         cut = self.threshold if threshold is None else threshold

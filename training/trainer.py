@@ -27,13 +27,13 @@ from classifier.artifact import (
 )
 from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.network import HeadlineClassifier
-from classifier.scorer import Scorer
+from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
 from training.calibration import choose_threshold, fit_temperature, macro_f1_by_threshold
 from training.card import render_model_card
 from training.config import TrainConfig
-from training.data import Dataset, Example, load_dataset, sampling_weights, split_holdout
+from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
 from training.evaluate import evaluate_files, metrics_with_languages
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     dataset = dataset or load_dataset(config.data)
     train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
     if len({e.label for e in train_rows}) < 2 or len({e.label for e in val_rows}) < 2:
-        raise ValueError("training and validation splits each need both labels; add data")
+        raise DataError("training and validation splits each need both labels; add data")
     log.info(
         "%d rows after de-duplication (%d duplicates, %d conflicting rows dropped); "
         "%d train / %d validation",
@@ -101,7 +101,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     val_labels = np.array([e.label for e in val_rows])
     val_logits = scorer.logits([e.text for e in val_rows])
     manifest.temperature = fit_temperature(val_logits, val_labels)
-    val_probs = 1.0 / (1.0 + np.exp(-val_logits / manifest.temperature))
+    val_probs = calibrated(val_logits, manifest.temperature)
     manifest.threshold = choose_threshold(val_probs, val_labels)
     manifest.metrics = {
         "validation": metrics_with_languages(

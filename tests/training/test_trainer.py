@@ -11,6 +11,7 @@ import pytest
 from classifier.scorer import Scorer
 from tests.conftest import CLICKBAIT, NEWS
 from training.config import TrainConfig
+from training.data import DataError
 from training.trainer import train
 
 
@@ -58,5 +59,5 @@ def test_training_needs_both_labels(tmp_path, tiny_base) -> None:
     from tests.conftest import write_jsonl
 
     only_news = write_jsonl(tmp_path / "news.jsonl", [{"text": t, "label": "news"} for t in NEWS])
-    with pytest.raises(ValueError, match="both labels"):
+    with pytest.raises(DataError, match="both labels"):
         train(_config(tmp_path, only_news, tiny_base))
