@@ -42,7 +42,7 @@ def test_paste_score_sort_threshold_and_highlight(server, browser: Browser) -> N
     assert colour.startswith("rgba(220, 40, 40")
 
     page.locator("#threshold").fill("0")
-    expect(page.locator("#threshold-value")).to_have_text("0.00")
+    expect(page.locator("#threshold-value")).to_have_text("0.000")
     expect(rows.nth(1)).to_have_attribute("data-label", "clickbait")
     assert page.locator("a[href='/docs']").count() == 1
 
