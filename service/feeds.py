@@ -8,6 +8,7 @@ namespaces, CDATA, enclosures, unknown elements — survives unchanged.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ class FeedItem:
     node: Any  # the lxml element or the JSON dict
 
 
-class Feed:
+class Feed(ABC):
     """A parsed feed whose items can be dropped or annotated, then written back."""
 
     format: FeedFormat
@@ -66,14 +67,14 @@ class Feed:
                 self._annotate(item, decision)
         return self._serialise()
 
-    def _remove(self, item: FeedItem) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _remove(self, item: FeedItem) -> None: ...
 
-    def _annotate(self, item: FeedItem, decision: Decision) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _annotate(self, item: FeedItem, decision: Decision) -> None: ...
 
-    def _serialise(self) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _serialise(self) -> bytes: ...
 
 
 class XmlFeed(Feed):
@@ -83,11 +84,7 @@ class XmlFeed(Feed):
         self.media_type = "application/atom+xml" if kind == "atom" else "application/rss+xml"
 
     def _remove(self, item: FeedItem) -> None:
-        parent = item.node.getparent()
-        tail = item.node.tail
-        parent.remove(item.node)
-        if tail and tail.strip() == "" and len(parent):  # keep the surrounding indentation tidy
-            parent[-1].tail = parent[-1].tail or tail
+        item.node.getparent().remove(item.node)  # the item's trailing whitespace goes with it
 
     def _annotate(self, item: FeedItem, decision: Decision) -> None:
         node, atom = item.node, self.format == "atom"
