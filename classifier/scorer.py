@@ -84,13 +84,14 @@ class Scorer:
         """Calibrated P(clickbait): sigmoid(logit / temperature)."""
         return calibrated(self.logits(headlines, batch_size), self.manifest.temperature)
 
+    def label(self, probability: float, threshold: float | None = None) -> str:
+        """The model's label for one probability, at its own threshold unless told another."""
+        news, clickbait = self.manifest.labels
+        return clickbait if probability >= (self.threshold if threshold is None else threshold) else news
+
     def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
-        cut = self.threshold if threshold is None else threshold
         probs = self.probabilities(headlines)
-        return [
-            Prediction(h, float(p), self.manifest.labels[1] if p >= cut else self.manifest.labels[0])
-            for h, p in zip(headlines, probs, strict=True)
-        ]
+        return [Prediction(h, float(p), self.label(p, threshold)) for h, p in zip(headlines, probs, strict=True)]
 
     def _batches(
         self, headlines: Sequence[str], batch_size: int

@@ -154,7 +154,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         probs, scorer = await request_probabilities(request, body.headlines)
         threshold = scorer.threshold if body.threshold is None else body.threshold
         results = [
-            ScoreResult(headline=h, score=float(p), label=_label(scorer, p, threshold))
+            ScoreResult(headline=h, score=float(p), label=scorer.label(p, threshold))
             for h, p in zip(body.headlines, probs, strict=True)
         ]
         if body.explain:  # all headlines' variants go to the batcher at once and share model calls
@@ -183,11 +183,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return answers[0] if isinstance(body.inputs, str) else answers
 
     return app
-
-
-def _label(scorer, probability: float, threshold: float) -> str:
-    news, clickbait = scorer.manifest.labels
-    return clickbait if probability >= threshold else news
 
 
 def _label_scores(scorer, probability: float, raw: bool) -> list[LabelScore]:

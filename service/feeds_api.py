@@ -137,13 +137,12 @@ async def page_headlines(
     found = extract_headlines(body.decode("utf-8", errors="replace"), url)
     probs, scorer = await score_many(request, [h.headline for h in found])
     cut = scorer.threshold if threshold is None else threshold
-    news, clickbait = scorer.manifest.labels
     return {
         "model": scorer.version,
         "threshold": cut,
         "headlines": [
             {"headline": h.headline, "role": h.role, "link": h.link, "site": h.site, "score": float(p),
-             "label": clickbait if p >= cut else news}
+             "label": scorer.label(p, cut)}
             for h, p in zip(found, probs, strict=True)
         ],
     }
