@@ -133,8 +133,9 @@ def read_manifest(model_dir: Path) -> Manifest:
     return manifest
 
 
-def load_network(model_dir: Path) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
-    """Rebuild the network in eval mode; LoRA adapters are merged into the weights for speed."""
+def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
+    """Rebuild the network in eval mode; LoRA adapters are merged into the weights for speed, or
+    kept apart (``merge=False``) so that training can go on from them."""
     manifest = read_manifest(model_dir)
     base = resolve_base(manifest.base.name)
     if base.sha256 != manifest.base.sha256:
@@ -145,7 +146,7 @@ def load_network(model_dir: Path) -> tuple[HeadlineClassifier, Manifest, Resolve
     encoder = load_encoder(base.path)
     try:
         if manifest.method == "lora":
-            encoder = _merge_lora(encoder, manifest, _load_tensors(model_dir / ADAPTER_FILE))
+            encoder = _attach_lora(encoder, manifest, _load_tensors(model_dir / ADAPTER_FILE), merge)
         else:
             missing, unexpected = encoder.load_state_dict(
                 _load_tensors(model_dir / ENCODER_FILE), strict=False
@@ -179,7 +180,7 @@ def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftMode
         return get_peft_model(encoder, config)
 
 
-def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
+def _attach_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor], merge: bool):
     from peft import set_peft_model_state_dict
 
     if manifest.lora is None:
@@ -188,6 +189,8 @@ def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
     result = set_peft_model_state_dict(peft_model, {k: v.float() for k, v in adapter.items()})
     if result.unexpected_keys:
         raise ArtifactError(f"adapter holds unexpected weights: {result.unexpected_keys[:3]}")
+    if not merge:
+        return peft_model
     with warnings.catch_warnings():  # the same deprecated property, read while merging
         warnings.simplefilter("ignore", FutureWarning)
         return peft_model.merge_and_unload()

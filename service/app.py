@@ -15,10 +15,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
 from service.errors import ApiError, error_response, install_error_handlers
 from service.feeds_api import router as feeds_router
+from service.jobs import JobStore
+from service.jobs_api import router as jobs_router
+from service.label_store import LabelStore
+from service.labels_api import router as labels_router
 from service.metrics import ServiceMetrics
+from service.models_api import router as models_router
 from service.schemas import (
     ErrorBody,
     ExplainRequest,
@@ -70,7 +76,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     scoring = ScoringService(settings, metrics)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database)
+        await asyncio.to_thread(migrate, engine)  # the schema is current before any request
+        app.state.store, app.state.jobs, app.state.children = LabelStore(engine), JobStore(engine), set()
         await scoring.start()
         loader = asyncio.create_task(scoring.load())
         try:
@@ -78,6 +87,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         finally:
             loader.cancel()
             await scoring.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="Clickbait classifier",
@@ -88,7 +98,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
-    app.include_router(feeds_router)
+    for router in (feeds_router, labels_router, jobs_router, models_router):
+        app.include_router(router)
     page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

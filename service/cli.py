@@ -1,4 +1,4 @@
-"""The ``clickbait`` command line: train, evaluate and score."""
+"""The ``clickbait`` command line: train, evaluate, score, filter feeds, serve, retrain, manage models."""
 
 from __future__ import annotations
 
@@ -143,6 +143,48 @@ def _serve(args: argparse.Namespace) -> None:
     uvicorn.Server(config).run()
 
 
+def _retrain(args: argparse.Namespace) -> None:
+    from service.db import make_engine, migrate
+    from service.jobs import JobConflict, JobStore
+    from service.retrain_job import job_params, run
+    from service.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    engine = make_engine(settings.database)
+    migrate(engine)
+    try:
+        job = JobStore(engine).create(job_params(settings, args.from_base), author="cli")
+    except JobConflict as exc:
+        raise CliError(f"a retraining job is already active: {exc}") from exc
+    job = run(job.id, settings)
+    print(json.dumps({"job": job.id, "state": job.state, "message": job.message, "result": job.result},
+                     indent=2, ensure_ascii=False))
+    if job.state == "failed":
+        raise CliError(job.message)
+
+
+def _models(args: argparse.Namespace) -> None:
+    from classifier.registry import ModelRegistry, RegistryError
+    from service.settings import ServiceSettings
+
+    settings = ServiceSettings(**({"registry_dir": args.registry} if args.registry else {}))
+    registry = ModelRegistry(settings.registry_path)
+    try:
+        if args.action == "promote":
+            if not args.version:
+                raise CliError("promote needs a VERSION (see: clickbait models list)")
+            registry.promote(args.version, by="cli", reason="promoted from the command line")
+        elif args.action == "rollback":
+            registry.rollback(by="cli")
+    except RegistryError as exc:
+        raise CliError(str(exc)) from exc
+    current = registry.current()
+    for info in registry.list():
+        metrics = " ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, float))
+        print(f"{'*' if info.version == current else ' '} {info.version:<28} {info.status:<10} "
+              f"{info.created_at}  {metrics}")
+
+
 def _probability(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -210,6 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("--threshold", type=_probability)
     page.add_argument("--model", default="default")
     page.set_defaults(handler=_page)
+
+    retrain = commands.add_parser(
+        "retrain", help="train a candidate on the stored labels; promote it if it beats the current model"
+    )
+    retrain.add_argument("--from-base", action="store_true", help="start from the base model (a full retrain)")
+    retrain.set_defaults(handler=_retrain)
+
+    models = commands.add_parser("models", help="list the registry's versions, promote one, roll back")
+    models.add_argument("action", choices=["list", "promote", "rollback"])
+    models.add_argument("version", nargs="?", help="the version to promote")
+    models.add_argument("--registry", type=Path, help="registry directory (default: CLICKBAIT_REGISTRY_DIR)")
+    models.set_defaults(handler=_models)
 
     serve = commands.add_parser("serve", help="run the HTTP service (settings: CLICKBAIT_* or flags)")
     serve.add_argument("--host")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -52,3 +55,89 @@ class LabelScore(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     error_type: str
+
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    headline: str = Field(min_length=1)
+    label: Literal["news", "clickbait"]
+    lang: str | None = Field(default=None, max_length=16, description="ISO 639-1 code, if known")
+    source: str | None = Field(default=None, max_length=255, description="site or outlet, if known")
+
+
+class LabelsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: list[LabelIn] = Field(min_length=1, max_length=1000)
+
+
+class LabelOut(BaseModel):
+    id: int
+    headline: str
+    label: str
+    lang: str | None
+    source: str | None
+    by: str
+    at: datetime
+
+
+class ConflictOut(BaseModel):
+    headline: str
+    label: str
+    previous_label: str
+    previous_by: str
+    previous_at: datetime
+
+
+class LabelsAdded(BaseModel):
+    added: int
+    ids: list[int]
+    conflicts: list[ConflictOut] = Field(description="labels that changed a headline's earlier label")
+
+
+class LabelPageOut(BaseModel):
+    labels: list[LabelOut]
+    next_after: int | None = Field(description="pass as ?after= for the next page; null on the last")
+
+
+class SuggestionOut(BaseModel):
+    headline: str
+    score: float
+    model: str
+
+
+class SuggestionsOut(BaseModel):
+    threshold: float
+    suggestions: list[SuggestionOut]
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_base: bool = Field(default=False, description="train from the base model instead of the current one")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: str = Field(description="queued, running, promoted, rejected or failed")
+    progress: float
+    message: str
+    by: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelOut(BaseModel):
+    version: str
+    status: str = Field(description="current, previous (promoted before) or candidate")
+    created_at: str
+    method: str
+    metrics: dict[str, Any]
+    note: dict[str, Any]
+
+
+class ModelsOut(BaseModel):
+    current: str | None
+    serving: str | None = Field(description="the version this replica serves right now")
+    models: list[ModelOut]

@@ -9,12 +9,15 @@ from collections.abc import Sequence
 import numpy as np
 from cachetools import LRUCache
 
+from classifier.artifact import read_manifest
 from classifier.explain import contributions, occlusion_variants
-from classifier.scorer import Scorer
+from classifier.registry import ModelRegistry
+from classifier.scorer import Scorer, resolve_model_dir
 from classifier.text import normalise_headline
 from service.batcher import MicroBatcher
 from service.metrics import ServiceMetrics
 from service.settings import ServiceSettings
+from service.suggestions import RecentScores
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +27,21 @@ class ModelNotReady(Exception):
 
 
 class ScoringService:
-    """Owns the model slot; every request is scored by exactly one model version."""
+    """Owns the model slot; every request is scored by exactly one model version.
+
+    The slot follows the registry: an empty registry is seeded with the configured model, and a
+    version promoted anywhere (this replica, another one, the CLI) is loaded in the background and
+    swapped in whole; requests in flight finish on the version they started with.
+    """
 
     def __init__(self, settings: ServiceSettings, metrics: ServiceMetrics) -> None:
         self.settings, self.metrics = settings, metrics
+        self.registry = ModelRegistry(settings.registry_path)
         self.scorer: Scorer | None = None
         self.load_error: str | None = None
+        self.recent = RecentScores(settings.suggestion_pool)
+        self._failed_version: str | None = None
+        self._swap_lock = asyncio.Lock()
         self.cache: LRUCache | None = LRUCache(settings.cache_size) if settings.cache_size else None
         self.batcher = MicroBatcher(
             self._current, metrics, max_batch=settings.max_batch,
@@ -45,14 +57,43 @@ class ScoringService:
         await self.batcher.start()
 
     async def load(self) -> None:
-        """Load the configured model in a worker thread, so /health answers meanwhile."""
+        """Load the registry's current model in a worker thread (so /health answers meanwhile),
+        then follow the registry for as long as the service runs."""
+        seed = resolve_model_dir(self.settings.model)
         try:
-            scorer = await asyncio.to_thread(Scorer.load, self.settings.model, self.settings)
-        except Exception as exc:  # reported by /ready; the process stays up to say why
+            version = await asyncio.to_thread(self.registry.seed, seed)
+            scorer = await asyncio.to_thread(Scorer.load, self.registry.path(version), self.settings)
+        except Exception as exc:  # noqa: BLE001 - reported by /ready; the process stays up to say why
             self.load_error = f"model {self.settings.model!r} failed to load: {exc}"
             log.error(self.load_error)
             return
+        if version != read_manifest(seed).version:
+            log.warning("the registry %s serves %s; the configured model %s only seeds an empty registry "
+                        "(promote it to serve it)", self.registry.root, version, seed)
         self.use(scorer)
+        while True:
+            await asyncio.sleep(self.settings.registry_poll_s)
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Swap to the registry's current version if it changed; a version that fails to load is
+        reported once and the last good one keeps serving."""
+        async with self._swap_lock:
+            try:
+                version = await asyncio.to_thread(self.registry.current)
+            except Exception as exc:  # noqa: BLE001 - an unreadable state must not stop the watcher
+                log.error("cannot read the model registry: %s", exc)
+                return
+            serving = self.scorer.version if self.scorer else None
+            if version is None or version in (serving, self._failed_version):
+                return
+            try:
+                scorer = await asyncio.to_thread(Scorer.load, self.registry.path(version), self.settings)
+            except Exception as exc:  # noqa: BLE001 - the last good version keeps serving
+                self._failed_version = version
+                log.error("version %s failed to load, still serving %s: %s", version, serving, exc)
+                return
+            self.use(scorer)
 
     def use(self, scorer: Scorer) -> None:
         self.scorer = scorer
@@ -86,6 +127,7 @@ class ScoringService:
                     if self.cache is not None:
                         self.cache[(scorer.version, key)] = float(p)
         self.metrics.headlines.inc(len(keys))
+        self.recent.record(keys, probs, scorer.version)
         return probs, scorer
 
     async def explain(self, headline: str) -> list[dict]:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
 
-from classifier.settings import ClassifierSettings
+from classifier.settings import ClassifierSettings, CommaList, split_commas
+from training.config import RetrainSettings
 
-CommaList = Annotated[list[str], NoDecode]  # "a.com,b.org" in the environment
+
+def _default_data_dir() -> Path:
+    """Per-user data (labels, model registry), following XDG so containers can mount a volume."""
+    root = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(root) / "clickbait"
+
+
+def key_fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class ServiceSettings(ClassifierSettings):
@@ -39,8 +50,40 @@ class ServiceSettings(ClassifierSettings):
     miniflux_webhook_secret: SecretStr | None = None
     miniflux_url: str | None = None
     miniflux_token: SecretStr | None = None
+    # labels, retraining, registry
+    data_dir: Path = Field(default_factory=_default_data_dir, description="labels database and registry")
+    database_url: SecretStr | None = Field(default=None, description="default: SQLite file in data_dir")
+    registry_dir: Path | None = Field(default=None, description="default: data_dir/registry")
+    registry_poll_s: float = Field(default=2.0, gt=0, le=300, description="how often replicas look for a promotion")
+    admin_keys: CommaList = Field(default=[], description="keys for write routes; kept only as SHA-256 hashes")
+    require_key_for_read: bool = False
+    suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 
     @field_validator("feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
-        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        return split_commas(value)
+
+    @field_validator("admin_keys", mode="before")
+    @classmethod
+    def _hash_keys(cls, value: object) -> object:
+        """``name:secret`` or ``secret`` entries become ``name:sha256``; the plain key is not kept."""
+        hashed = []
+        for entry in split_commas(value) or []:
+            name, _, secret = entry.partition(":") if ":" in entry else ("", "", entry)
+            if not secret:
+                raise ValueError(f"admin key {name!r} has no secret after the colon")
+            digest = key_fingerprint(secret)
+            hashed.append(f"{name or 'key-' + digest[:8]}:{digest}")
+        return hashed
+
+    @property
+    def database(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'labels.db'}"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.registry_dir or self.data_dir / "registry"

@@ -91,3 +91,11 @@ def tiny_base(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def train_file(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "train.jsonl", labelled_rows(copies=4))
+
+
+@pytest.fixture(autouse=True)
+def isolated_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own label database and model registry."""
+    data = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("CLICKBAIT_DATA_DIR", str(data))
+    return data

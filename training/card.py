@@ -36,8 +36,8 @@ def render_model_card(manifest: Manifest) -> str:
         + (f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, on {', '.join(manifest.lora.target_modules)})"
            if manifest.lora else "")
         + ", mean pooling, linear head.",
-        f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
-        "(chosen for validation macro-F1).",
+        (f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
+        "(chosen for validation macro-F1)."),
         "",
         "## Training data",
         "",
@@ -49,10 +49,10 @@ def render_model_card(manifest: Manifest) -> str:
         lines.append(f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {DATA_LICENCES.get(stem, 'see data owner')} |")
     lines += [
         "",
-        f"Rows after de-duplication: train {training.get('train_rows')}, validation "
+        (f"Rows after de-duplication: train {training.get('train_rows')}, validation "
         f"{training.get('validation_rows')} (hold-out by {training.get('config', {}).get('holdout_by')} hash); "
         f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
-        f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}.",
+        f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}."),
         "",
         "## Measured quality",
         "",
@@ -68,9 +68,9 @@ def render_model_card(manifest: Manifest) -> str:
         "",
         "## Limits",
         "",
-        "Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
+        ("Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
         "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
-        "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it).",
+        "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it)."),
         "",
     ]
     return "\n".join(lines)

@@ -6,9 +6,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from classifier.base import DEFAULT_BASE
+from classifier.settings import CommaList, split_commas
 
 
 class TrainConfig(BaseModel):
@@ -19,6 +21,7 @@ class TrainConfig(BaseModel):
     data: list[Path] = Field(min_length=1)
     eval_data: list[Path] = []
     out: Path
+    init_from: Path | None = Field(default=None, description="artifact to go on training (same base and method)")
     base: str = DEFAULT_BASE
     method: Literal["lora", "full"] = "lora"
     # optimisation
@@ -40,6 +43,9 @@ class TrainConfig(BaseModel):
     # data handling
     lang_alpha: float = Field(default=0.5, ge=0, le=1)
     lang_weights: dict[str, float] = Field(default={}, description="extra sampling mass per language")
+    file_shares: dict[str, float] = Field(
+        default={}, description="share of the samples drawn from a data file (by name without extension)"
+    )
     holdout_fraction: float = Field(default=0.1, gt=0, lt=1)
     holdout_by: Literal["text", "source"] = "text"
     # early stopping
@@ -56,6 +62,8 @@ class TrainConfig(BaseModel):
         missing = [str(p) for p in [*self.data, *self.eval_data] if not Path(p).is_file()]
         if missing:
             raise ValueError(f"data files not found: {', '.join(missing)}")
+        if sum(self.file_shares.values()) > 1 or any(v <= 0 for v in self.file_shares.values()):
+            raise ValueError("file_shares must be positive and add up to at most 1")
         return self
 
     @classmethod
@@ -67,7 +75,33 @@ class TrainConfig(BaseModel):
             root = config_file.parent
             for key in ("data", "eval_data"):
                 values[key] = [str((root / p).resolve()) for p in values.get(key, [])]
-            if "out" in values:
-                values["out"] = str((root / values["out"]).resolve())
+            for key in ("out", "init_from"):
+                if key in values:
+                    values[key] = str((root / values[key]).resolve())
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+
+class RetrainSettings(BaseSettings):
+    """How a retraining job trains and judges a candidate (``CLICKBAIT_RETRAIN_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CLICKBAIT_RETRAIN_", extra="ignore")
+
+    replay_data: CommaList = Field(default=[], description="base training files replayed beside new labels")
+    eval_data: CommaList = Field(default=[], description="labelled files both models are judged on")
+    replay_rows: int = Field(default=4000, ge=0, description="rows sampled from the replay files (warm start)")
+    steps: int = Field(default=300, ge=1, description="optimiser steps of a warm-started retrain")
+    base_steps: int = Field(default=1875, ge=1, description="optimiser steps of a --from-base retrain")
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=3e-4, gt=0)
+    label_share: float = Field(default=0.5, gt=0, le=1, description="share of each batch drawn from stored labels")
+    holdout: float = Field(default=0.2, gt=0, lt=1, description="fixed share of stored labels kept for judging")
+    min_labels: int = Field(default=20, ge=2, description="stored labels needed before a retrain starts")
+    margin: float = Field(default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose and still win")
+    max_length: int = Field(default=48, ge=8, le=512)
+    seed: int = 13
+
+    @field_validator("replay_data", "eval_data", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        return split_commas(value)

@@ -16,7 +16,7 @@ import numpy as np
 
 from classifier.artifact import DataFile
 from classifier.bundled import file_sha256
-from classifier.text import normalise_headline
+from classifier.text import dedup_key, normalise_headline
 
 LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}
 REQUIRED_COLUMNS = ("text", "label")
@@ -167,10 +167,6 @@ def load_dataset(paths: Sequence[Path]) -> Dataset:
     return Dataset(kept, files, duplicates, conflicts, per_file)
 
 
-def dedup_key(text: str) -> str:
-    return normalise_headline(text).casefold()
-
-
 def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int, int]:
     """Keep the first of each text; drop every copy of a text seen with both labels.
 
@@ -195,28 +191,52 @@ def _unit_hash(key: str) -> float:
 
 
 def split_holdout(
-    examples: Sequence[Example], fraction: float, by: Literal["text", "source"] = "text"
+    examples: Sequence[Example], fraction: float, by: Literal["text", "source"] = "text", salt: str = ""
 ) -> tuple[list[Example], list[Example]]:
     """Deterministic (train, validation) split by a hash of the text or of the source.
 
     With ``by="source"`` whole sites go to validation, which measures generalisation to unseen
-    sites; rows without a source fall back to their text hash.
+    sites; rows without a source fall back to their text hash. A ``salt`` draws a split independent
+    of the unsalted one (retraining judges on labels that training's own hold-out does not pick).
     """
     train, held = [], []
     for example in examples:
         key = example.source if by == "source" and example.source else dedup_key(example.text)
-        (held if _unit_hash(f"{by}:{key}") < fraction else train).append(example)
+        (held if _unit_hash(f"{salt}{by}:{key}") < fraction else train).append(example)
     return train, held
 
 
 def sampling_weights(
-    examples: Sequence[Example], lang_alpha: float = 0.5, lang_weights: dict[str, float] | None = None
+    examples: Sequence[Example],
+    lang_alpha: float = 0.5,
+    lang_weights: dict[str, float] | None = None,
+    file_shares: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Per-example probabilities: languages get mass ∝ rows**alpha, classes half of it each.
 
     alpha = 1 keeps the natural mix, alpha = 0 gives every language equal mass; ``lang_weights``
     multiplies a language's mass (e.g. 0.5 for a set whose labels follow the publisher).
+    ``file_shares`` gives a file's rows a fixed share of the whole (balanced within it), so that a
+    few hundred new labels weigh as much as chosen beside thousands of replayed rows.
     """
+    shares = {name: share for name, share in (file_shares or {}).items()
+              if any(e.file == name for e in examples)}
+    if not shares:
+        return _balanced_weights(examples, lang_alpha, lang_weights)
+    groups: dict[str | None, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        groups[e.file if e.file in shares else None].append(i)
+    rest = max(0.0, 1.0 - sum(shares.values()))
+    weights = np.zeros(len(examples), dtype=np.float64)
+    for name, where in groups.items():
+        part = _balanced_weights([examples[i] for i in where], lang_alpha, lang_weights)
+        weights[where] = part * (shares[name] if name is not None else rest)
+    return weights / weights.sum()
+
+
+def _balanced_weights(
+    examples: Sequence[Example], lang_alpha: float, lang_weights: dict[str, float] | None
+) -> np.ndarray:
     lang_counts = Counter(e.lang for e in examples)
     cell_counts = Counter((e.lang, e.label) for e in examples)
     extra = lang_weights or {}

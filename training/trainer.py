@@ -8,6 +8,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from classifier.artifact import (
     Manifest,
     add_lora,
     library_versions,
+    load_network,
     save_artifact,
 )
-from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.base import ResolvedBase, load_encoder, load_tokenizer, resolve_base
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
@@ -60,7 +62,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
+Progress = Callable[[int, int], None]  # (steps done, steps planned)
+
+
+def train(
+    config: TrainConfig,
+    dataset: Dataset | None = None,
+    progress: Progress | None = None,
+    version: str | None = None,
+) -> TrainResult:
     """Run the whole recipe and write the artifact to ``config.out``; returns what was written."""
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -78,11 +88,11 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
         len(train_rows), len(val_rows),
     )
 
-    base = resolve_base(config.base, get_settings().cache_dir)
+    network, base = _build_network(config)
+    network = network.to(device)
     tokenizer = load_tokenizer(base.path)
-    network = _build_network(config, base.path).to(device)
     manifest = Manifest(
-        version=_version_id(config, dataset),
+        version=version or _version_id(config, dataset),
         base=BaseRef(name=base.name, sha256=base.sha256),
         method=config.method,
         lora=_lora_spec(config),
@@ -93,7 +103,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     )
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(config, network, scorer, train_rows, early_stop_rows)
+    history = _fit(config, network, scorer, train_rows, early_stop_rows, progress)
 
     network.eval()
     if config.method == "lora":
@@ -124,14 +134,24 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     return TrainResult(config.out, manifest, time.perf_counter() - started)
 
 
-def _build_network(config: TrainConfig, base_path: Path) -> HeadlineClassifier:
-    encoder = load_encoder(base_path)
-    if config.method == "lora":
-        encoder = add_lora(encoder, _lora_spec(config), config.lora_dropout)
+def _build_network(config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
+    """A fresh network on the base, or the ``init_from`` artifact's (LoRA kept apart) to go on from."""
+    if config.init_from is not None:
+        network, manifest, base = load_network(config.init_from, merge=False)
+        if manifest.method != config.method or manifest.base.name != config.base:
+            raise DataError(f"init_from {config.init_from} is a {manifest.method} model on "
+                            f"{manifest.base.name}; this recipe trains {config.method} on {config.base}")
+        network.dropout.p = config.head_dropout
     else:
-        for name, parameter in encoder.named_parameters():
+        base = resolve_base(config.base, get_settings().cache_dir)
+        encoder = load_encoder(base.path)
+        if config.method == "lora":
+            encoder = add_lora(encoder, _lora_spec(config), config.lora_dropout)
+        network = HeadlineClassifier(encoder, dropout=config.head_dropout)
+    if config.method == "full":
+        for name, parameter in network.encoder.named_parameters():
             parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
-    return HeadlineClassifier(encoder, dropout=config.head_dropout)
+    return network, base
 
 
 def _lora_spec(config: TrainConfig) -> LoraSpec | None:
@@ -163,6 +183,7 @@ def _fit(
     scorer: Scorer,
     train_rows: list[Example],
     check_rows: list[Example],
+    progress: Progress | None = None,
 ) -> list[dict]:
     """The optimisation loop; leaves the best-scoring parameters in ``network``."""
     device = scorer.device
@@ -171,9 +192,11 @@ def _fit(
     )["input_ids"]
     labels = torch.tensor([float(e.label) for e in train_rows])
     samples = config.samples_per_epoch or len(train_rows)
-    total_steps = max(1, int(round(config.epochs * samples / config.batch_size)))
+    total_steps = max(1, round(config.epochs * samples / config.batch_size))
     generator = torch.Generator().manual_seed(config.seed)
-    weights = torch.as_tensor(sampling_weights(train_rows, config.lang_alpha, config.lang_weights))
+    weights = torch.as_tensor(
+        sampling_weights(train_rows, config.lang_alpha, config.lang_weights, config.file_shares)
+    )
     order = torch.multinomial(weights, total_steps * config.batch_size, True, generator=generator)
 
     head_params = list(network.head.parameters())
@@ -207,6 +230,8 @@ def _fit(
         smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()
         rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
         bar.set_postfix(loss=f"{smoothed_loss:.4f}", headlines_s=f"{rate:.0f}")
+        if progress is not None:
+            progress(step + 1, total_steps)
 
         if (step + 1) % config.eval_every == 0 or step + 1 == total_steps:
             network.eval()

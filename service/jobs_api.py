@@ -1,0 +1,79 @@
+"""Retraining routes: start a job in a process of its own, follow it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from fastapi import APIRouter, Depends, Request
+
+from service.auth import require_admin, require_reader
+from service.deps import json_body
+from service.errors import ApiError
+from service.jobs import JobConflict, JobStore
+from service.retrain_job import job_params
+from service.schemas import ErrorBody, JobOut, RetrainRequest
+from service.settings import ServiceSettings
+from service.tables import Job
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["retraining"])
+ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 409)}
+JOB_NICENESS = 10  # the scoring threads of this process keep priority over training
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(id=job.id, kind=job.kind, state=job.state, progress=job.progress, message=job.message,
+                  by=job.author, params=job.params, result=job.result, created_at=job.created_at,
+                  updated_at=job.updated_at)
+
+
+async def spawn_job(app_state, job: Job) -> None:
+    """Start ``python -m service.retrain_job`` detached from the event loop; reap it when it ends."""
+    settings: ServiceSettings = app_state.settings
+    log_dir = settings.data_dir / "jobs" / job.id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CLICKBAIT_DATABASE_URL": settings.database, "CLICKBAIT_CACHE_DIR": str(settings.cache_dir)}
+    with open(log_dir / "job.log", "ab") as log_file:  # noqa: ASYNC230 - a local file, opened once
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "service.retrain_job", job.id, "--nice", str(JOB_NICENESS),
+            env=env, stdout=log_file, stderr=log_file, start_new_session=True,
+        )
+    reaper = asyncio.create_task(process.wait())
+    app_state.children.add(reaper)
+    reaper.add_done_callback(app_state.children.discard)
+
+
+@router.post("/v1/retrain", status_code=202, response_model=JobOut, dependencies=[Depends(json_body)],
+             responses=ERRORS)
+async def start_retrain(body: RetrainRequest, request: Request, who: str = Depends(require_admin)) -> JobOut:
+    """Start a retraining job (one at a time); follow it at ``GET /v1/jobs/{id}``."""
+    jobs: JobStore = request.app.state.jobs
+    try:
+        job = await asyncio.to_thread(jobs.create, job_params(request.app.state.settings, body.from_base), who)
+    except JobConflict as exc:
+        raise ApiError(409, "job_running", f"a retraining job is already active: {exc}") from exc
+    try:
+        await spawn_job(request.app.state, job)
+    except OSError as exc:
+        await asyncio.to_thread(jobs.update, job.id, state="failed", message=f"could not start: {exc}")
+        raise ApiError(500, "job_not_started", f"the job process could not start: {exc}") from exc
+    return job_out(job)
+
+
+@router.get("/v1/jobs", response_model=list[JobOut], dependencies=[Depends(require_reader)], responses=ERRORS)
+def list_jobs(request: Request) -> list[JobOut]:
+    """The most recent jobs, newest first."""
+    return [job_out(job) for job in request.app.state.jobs.recent()]
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_reader)],
+            responses=ERRORS)
+def get_job(job_id: str, request: Request) -> JobOut:
+    """State, progress, and once finished the comparison of candidate and current model."""
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return job_out(job)

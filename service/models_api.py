@@ -1,0 +1,57 @@
+"""Model registry routes: list versions, promote one, roll back; this replica swaps at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+
+from classifier.artifact import ArtifactError
+from classifier.registry import ModelRegistry, RegistryError
+from service.auth import require_admin, require_reader
+from service.errors import ApiError
+from service.schemas import ErrorBody, ModelOut, ModelsOut
+from service.scoring import ScoringService
+
+router = APIRouter(tags=["models"])
+ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 409)}
+
+
+async def models_view(scoring: ScoringService) -> ModelsOut:
+    registry: ModelRegistry = scoring.registry
+    infos, current = await asyncio.gather(asyncio.to_thread(registry.list), asyncio.to_thread(registry.current))
+    return ModelsOut(current=current, serving=scoring.scorer.version if scoring.scorer else None,
+                     models=[ModelOut(**info.model_dump()) for info in infos])
+
+
+@router.get("/v1/models", response_model=ModelsOut, dependencies=[Depends(require_reader)], responses=ERRORS)
+async def list_models(request: Request) -> ModelsOut:
+    """Every version in the registry, newest first, with the one in force."""
+    return await models_view(request.app.state.scoring)
+
+
+@router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses=ERRORS)
+async def promote(version: str, request: Request, who: str = Depends(require_admin)) -> ModelsOut:
+    """Serve ``version`` from now on: this replica swaps before answering, the others within
+    ``registry_poll_s`` seconds."""
+    scoring: ScoringService = request.app.state.scoring
+    try:
+        await asyncio.to_thread(scoring.registry.promote, version, who, "promoted through the API")
+    except RegistryError as exc:
+        raise ApiError(404, "not_found", str(exc)) from exc
+    except ArtifactError as exc:
+        raise ApiError(409, "broken_artifact", str(exc)) from exc
+    await scoring.refresh()
+    return await models_view(scoring)
+
+
+@router.post("/v1/models/rollback", response_model=ModelsOut, responses=ERRORS)
+async def rollback(request: Request, who: str = Depends(require_admin)) -> ModelsOut:
+    """Serve the previously promoted version again."""
+    scoring: ScoringService = request.app.state.scoring
+    try:
+        await asyncio.to_thread(scoring.registry.rollback, who)
+    except RegistryError as exc:
+        raise ApiError(409, "nothing_to_roll_back", str(exc)) from exc
+    await scoring.refresh()
+    return await models_view(scoring)
