@@ -79,7 +79,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = make_engine(settings.database)
         await asyncio.to_thread(migrate, engine)  # the schema is current before any request
-        app.state.store, app.state.jobs, app.state.children = LabelStore(engine), JobStore(engine), set()
+        app.state.store, app.state.jobs = LabelStore(engine), JobStore(engine)
         await scoring.start()
         loader = asyncio.create_task(scoring.load())
         try:

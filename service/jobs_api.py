@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
+import threading
 
 from fastapi import APIRouter, Depends, Request
 
@@ -30,20 +32,18 @@ def job_out(job: Job) -> JobOut:
                   updated_at=job.updated_at)
 
 
-async def spawn_job(app_state, job: Job) -> None:
-    """Start ``python -m service.retrain_job`` detached from the event loop; reap it when it ends."""
-    settings: ServiceSettings = app_state.settings
+def spawn_job(settings: ServiceSettings, job: Job) -> None:
+    """Start ``python -m service.retrain_job`` in a session of its own (it outlives a restart of the
+    server); a thread reaps it when it ends."""
     log_dir = settings.data_dir / "jobs" / job.id
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CLICKBAIT_DATABASE_URL": settings.database, "CLICKBAIT_CACHE_DIR": str(settings.cache_dir)}
-    with open(log_dir / "job.log", "ab") as log_file:  # noqa: ASYNC230 - a local file, opened once
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "service.retrain_job", job.id, "--nice", str(JOB_NICENESS),
-            env=env, stdout=log_file, stderr=log_file, start_new_session=True,
+    with open(log_dir / "job.log", "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.retrain_job", job.id, "--nice", str(JOB_NICENESS)],
+            env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
-    reaper = asyncio.create_task(process.wait())
-    app_state.children.add(reaper)
-    reaper.add_done_callback(app_state.children.discard)
+    threading.Thread(target=process.wait, name=f"reap-{job.id[:8]}", daemon=True).start()
 
 
 @router.post("/v1/retrain", status_code=202, response_model=JobOut, dependencies=[Depends(json_body)],
@@ -56,7 +56,7 @@ async def start_retrain(body: RetrainRequest, request: Request, who: str = Depen
     except JobConflict as exc:
         raise ApiError(409, "job_running", f"a retraining job is already active: {exc}") from exc
     try:
-        await spawn_job(request.app.state, job)
+        await asyncio.to_thread(spawn_job, request.app.state.settings, job)
     except OSError as exc:
         await asyncio.to_thread(jobs.update, job.id, state="failed", message=f"could not start: {exc}")
         raise ApiError(500, "job_not_started", f"the job process could not start: {exc}") from exc

@@ -127,14 +127,16 @@ def judge(current: Scorer, candidate: Scorer, own: list[Example], evaluation: li
     cur, cand = reports["current"], reports["candidate"]
     f1_ok = cand["macro_f1"] >= cur["macro_f1"] - margin
     gained = cand["label_accuracy"] > cur["label_accuracy"]
-    if f1_ok and gained:
-        reason = (f"held-out label accuracy {cur['label_accuracy']:.3f} → {cand['label_accuracy']:.3f}, "
-                  f"macro-F1 {cur['macro_f1']:.3f} → {cand['macro_f1']:.3f} (margin {margin})")
-    elif not f1_ok:
-        reason = (f"macro-F1 fell from {cur['macro_f1']:.3f} to {cand['macro_f1']:.3f}, "
-                  f"more than the margin {margin}")
-    else:
-        reason = (f"held-out label accuracy did not improve ({cur['label_accuracy']:.3f} → "
-                  f"{cand['label_accuracy']:.3f})")
+    reasons = []
+    if not f1_ok:
+        reasons.append(f"macro-F1 fell from {cur['macro_f1']:.3f} to {cand['macro_f1']:.3f}, "
+                       f"more than the margin {margin}")
+    if not gained:
+        reasons.append(f"held-out label accuracy did not improve ({cur['label_accuracy']:.3f} → "
+                       f"{cand['label_accuracy']:.3f})")
+    reason = "; ".join(reasons) or (
+        f"held-out label accuracy {cur['label_accuracy']:.3f} → {cand['label_accuracy']:.3f}, "
+        f"macro-F1 {cur['macro_f1']:.3f} → {cand['macro_f1']:.3f} (margin {margin})"
+    )
     return Judgement(f1_ok and gained, reason, cur, cand,
                      {"held_out_labels": len(own), "evaluation_rows": len(evaluation)})

@@ -1,0 +1,150 @@
+"""The editor's workflow end to end on a real server: label, retrain in a separate process, the
+gate decides, the service swaps versions under load, rollback."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import labelled_rows, write_jsonl
+from training.config import RetrainSettings, TrainConfig
+from training.trainer import train
+
+KEY = "s3cret-editor-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+WORDS = ["mayor", "river", "budget", "city", "storm", "school", "minister", "bridge", "market", "court",
+         "train", "harbour", "festival", "council", "hospital", "farm"]
+MARKER = "zorbly"  # the new kind of teaser the editor teaches the model
+PROBE = "The council approves the harbour budget"
+
+
+@pytest.fixture(scope="module")
+def weak_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A barely trained LoRA model on the tiny BERT: it knows nothing of MARKER."""
+    root = tmp_path_factory.mktemp("weak")
+    data = write_jsonl(root / "seed.jsonl", labelled_rows(copies=4))
+    config = TrainConfig(data=[data], out=root / "model", base=str(tiny_base), epochs=1, samples_per_epoch=64,
+                         batch_size=16, max_length=32, holdout_fraction=0.25, seed=3, eval_every=4)
+    return train(config).out
+
+
+@pytest.fixture()
+def replay_file(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "replay.jsonl", labelled_rows(copies=3))
+
+
+def _headline(rng: random.Random, i: int, marker: bool) -> str:
+    words = rng.sample(WORDS, 4)
+    if marker:
+        words.insert(rng.randrange(5), MARKER)
+    return f"{' '.join(words).capitalize()} {i}"
+
+
+def _settings(replay_file: Path, **extra) -> dict:
+    retrain = RetrainSettings(replay_data=[str(replay_file)], replay_rows=40, steps=60, batch_size=16, lr=5e-3,
+                              label_share=0.7, holdout=0.3, min_labels=10, max_length=32, seed=5)
+    return {"admin_keys": f"editor:{KEY}", "registry_poll_s": 0.3, "retrain": retrain, **extra}
+
+
+def _wait_for_job(url: str, job_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
+        if job["state"] not in ("queued", "running"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+class Scorer(threading.Thread):
+    """A client scoring the same headlines without pause, remembering every answer."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop, self.answers, self.errors = url, threading.Event(), [], []
+
+    def run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self.stop.is_set():
+                response = client.post(f"{self.url}/v1/score", json={"headlines": [PROBE, f"{MARKER} river"]})
+                if response.status_code != 200:
+                    self.errors.append((response.status_code, response.text))
+                else:
+                    body = response.json()
+                    self.answers.append((body["model"], tuple(r["score"] for r in body["results"])))
+                time.sleep(0.02)
+
+
+def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_request(
+    make_server, weak_model: Path, replay_file: Path
+) -> None:
+    server = make_server(model=str(weak_model), **_settings(replay_file))
+    url = server.url
+    before = httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"]
+
+    rng = random.Random(7)
+    labels = [{"headline": _headline(rng, i, i % 2 == 0), "label": "clickbait" if i % 2 == 0 else "news",
+               "lang": "en"} for i in range(80)]
+    assert httpx.post(f"{url}/v1/labels", json={"labels": labels}).status_code == 401
+    wrong = httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    stored = httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=AUTH)
+    assert stored.status_code == 200 and stored.json()["added"] == 80 and stored.json()["conflicts"] == []
+    assert httpx.get(f"{url}/v1/labels", params={"limit": 5}).json()["labels"][0]["by"] == "editor"
+
+    client = Scorer(url)
+    client.start()
+    assert httpx.post(f"{url}/v1/retrain", json={}).status_code == 401
+    started = httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH)
+    assert started.status_code == 202, started.text
+    assert httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH).status_code == 409  # one at a time
+    job = _wait_for_job(url, started.json()["id"])
+    assert job["state"] == "promoted", job
+    result = job["result"]
+    assert result["candidate"]["label_accuracy"] > result["current"]["label_accuracy"]
+    assert result["candidate"]["version"] != before
+
+    deadline = time.monotonic() + 10
+    while httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before:
+        assert time.monotonic() < deadline, "the promoted version was not picked up"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    client.stop.set()
+    client.join(30)
+    assert client.errors == []
+    seen: dict[str, set] = {}
+    for model, scores in client.answers:
+        seen.setdefault(model, set()).add(scores)
+    assert set(seen) == {before, result["candidate"]["version"]}
+    assert all(len(scores) == 1 for scores in seen.values()), "a response mixed two versions' scores"
+
+    models = httpx.get(f"{url}/v1/models").json()
+    assert models["current"] == models["serving"] == result["candidate"]["version"]
+    assert httpx.post(f"{url}/v1/models/rollback", headers=AUTH).json()["serving"] == before
+    assert httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before
+
+
+def test_a_candidate_that_gains_nothing_stays_a_candidate(make_server, weak_model: Path, replay_file: Path) -> None:
+    server = make_server(model=str(weak_model), **_settings(replay_file))
+    url = server.url
+    rng = random.Random(11)
+    headlines = [_headline(rng, i, i % 3 == 0) for i in range(40)]
+    scored = httpx.post(f"{url}/v1/score", json={"headlines": headlines}).json()
+    # the editor agrees with every answer: nothing left for a candidate to get right
+    labels = [{"headline": r["headline"], "label": r["label"]} for r in scored["results"]]
+    assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=AUTH).status_code == 200
+
+    job = _wait_for_job(url, httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH).json()["id"])
+    assert job["state"] == "rejected", job
+    assert "did not improve" in job["message"]
+    models = httpx.get(f"{url}/v1/models").json()
+    assert models["current"] == scored["model"]
+    candidate = next(m for m in models["models"] if m["version"] == job["result"]["candidate"]["version"])
+    assert candidate["status"] == "candidate" and candidate["note"]["judgement"]["promote"] is False
+    promoted = httpx.post(f"{url}/v1/models/{candidate['version']}/promote", headers=AUTH)  # an editor may insist
+    assert promoted.status_code == 200 and promoted.json()["serving"] == candidate["version"]
