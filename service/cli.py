@@ -178,11 +178,9 @@ def _models(args: argparse.Namespace) -> None:
             registry.rollback(by="cli")
     except RegistryError as exc:
         raise CliError(str(exc)) from exc
-    current = registry.current()
     for info in registry.list():
         metrics = " ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, float))
-        print(f"{'*' if info.version == current else ' '} {info.version:<28} {info.status:<10} "
-              f"{info.created_at}  {metrics}")
+        print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}")
 
 
 def _probability(text: str) -> float:

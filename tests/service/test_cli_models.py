@@ -1,0 +1,47 @@
+"""``clickbait retrain`` and ``clickbait models`` with the real default model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from classifier.artifact import read_manifest
+from classifier.scorer import default_model_dir
+from service.db import make_engine, migrate
+from service.label_store import LabelStore, NewLabel
+from tests.conftest import CLICKBAIT, NEWS
+from tests.service.test_cli import run
+
+
+def test_retrain_from_the_command_line_then_list_promote_and_roll_back(isolated_data: Path, monkeypatch) -> None:
+    engine = make_engine(f"sqlite:///{isolated_data / 'labels.db'}")
+    migrate(engine)
+    LabelStore(engine).add(
+        [NewLabel(f"{text} ({i})", label) for i in range(4)
+         for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for text in texts], "ana")
+    for name, value in {"STEPS": "4", "BATCH_SIZE": "8", "MIN_LABELS": "10", "HOLDOUT": "0.3"}.items():
+        monkeypatch.setenv(f"CLICKBAIT_RETRAIN_{name}", value)
+
+    result = run("retrain")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["state"] in ("promoted", "rejected") and outcome["message"]
+    default = read_manifest(default_model_dir()).version
+    candidate = outcome["result"]["candidate"]["version"]
+    assert outcome["result"]["current"]["version"] == default
+    assert outcome["result"]["rows"]["held_out_labels"] > 0
+
+    def statuses() -> dict[str, str]:
+        listing = run("models", "list")
+        assert listing.returncode == 0, listing.stderr
+        return {line.split()[0]: line.split()[1] for line in listing.stdout.splitlines()}
+
+    assert statuses()[default] == ("previous" if outcome["state"] == "promoted" else "current")
+    if outcome["state"] == "rejected":
+        assert run("models", "promote", candidate).returncode == 0
+    assert statuses()[candidate] == "current"
+    assert run("models", "rollback").returncode == 0
+    assert statuses()[default] == "current"
+    failed = run("models", "rollback")
+    assert failed.returncode == 2 and "nothing to roll back" in failed.stderr
+    assert run("models", "promote", "no-such-version").returncode == 2
