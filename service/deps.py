@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 
+from classifier.text import normalise_headline
 from service.batcher import QueueFull
 from service.errors import ApiError
 from service.scoring import ModelNotReady, ScoringService
@@ -70,11 +71,13 @@ async def request_probabilities(request: Request, headlines: list[str]) -> tuple
     """Score through the shared micro-batcher, mapping its refusals to 503 and 429."""
     service: ScoringService = request.app.state.scoring
     try:
-        return await unless_disconnected(request, service.probabilities(headlines))
+        probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
     except ModelNotReady as exc:
         raise ApiError(503, "not_ready", str(exc), {"Retry-After": "5"}) from exc
     except QueueFull as exc:
         raise ApiError(429, "overloaded", f"server busy: {exc}", {"Retry-After": "1"}) from exc
+    service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
+    return probs, scorer
 
 
 def current_scorer(request: Request) -> Scorer:

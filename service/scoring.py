@@ -127,7 +127,6 @@ class ScoringService:
                     if self.cache is not None:
                         self.cache[(scorer.version, key)] = float(p)
         self.metrics.headlines.inc(len(keys))
-        self.recent.record(keys, probs, scorer.version)
         return probs, scorer
 
     async def explain(self, headline: str) -> list[dict]:

@@ -53,3 +53,40 @@ def test_errors_are_shown_not_swallowed(server, browser: Browser) -> None:
     page.fill("#headlines", "x" * 1200)
     page.click("#score")
     expect(page.locator("#status")).to_contain_text("limit is 1000")
+
+
+def test_label_misses_and_suggestions_then_retrain_from_the_page(make_server, browser: Browser) -> None:
+    import httpx
+
+    server = make_server(admin_keys="editor:page-key")
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("#model")).to_have_text("model known-1")
+    page.fill("#headlines", f"You will not believe this mayor\n{TRIGGER} budget vote\nRates unchanged")
+    page.click("#score")
+    expect(page.locator("tr.result")).to_have_count(3)
+
+    miss = page.locator("tr.result", has_text="You will not believe")
+    miss.locator("button[data-label=clickbait]").click()
+    expect(page.locator("#label-status")).to_contain_text("Not saved")  # no key yet
+    page.fill("#key", "wrong")
+    miss.locator("button[data-label=clickbait]").click()
+    expect(page.locator("#label-status")).to_contain_text("not valid")
+    page.fill("#key", "page-key")
+    miss.locator("button[data-label=clickbait]").click()
+    expect(miss.locator(".done")).to_have_text("labelled clickbait")
+
+    page.click("#suggest")
+    suggestions = page.locator("tr.suggestion")
+    expect(suggestions).to_have_count(2)  # the labelled headline is no longer suggested
+    expect(suggestions.nth(0)).to_contain_text("Rates unchanged")  # nearest the threshold first
+    suggestions.nth(0).locator("button[data-label=news]").click()
+    expect(suggestions.nth(0).locator(".done")).to_have_text("labelled news")
+
+    stored = httpx.get(f"{server.url}/v1/labels").json()["labels"]
+    assert [(r["headline"], r["label"], r["by"]) for r in stored] == [
+        ("You will not believe this mayor", "clickbait", "editor"), ("Rates unchanged", "news", "editor")]
+
+    page.click("#retrain")  # two labels are too few: the job says so, and the page shows it
+    expect(page.locator("#job")).to_have_attribute("data-state", "failed", timeout=120_000)
+    expect(page.locator("#job")).to_contain_text("needs at least 20")
