@@ -67,7 +67,7 @@ def test_labelled_tells_which_headlines_have_a_label(store: LabelStore) -> None:
 
 
 def test_a_failed_batch_stores_nothing(store: LabelStore) -> None:
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the database refuses a NULL label
+    with pytest.raises(Exception):  # noqa: B017 - the database refuses a NULL label
         store.add([NewLabel("fine", "news"), NewLabel("broken", None)], "a")  # type: ignore[arg-type]
     assert store.count() == 0
 
