@@ -1,14 +1,16 @@
 # CPU image of the clickbait service. Build: docker build -t clickbait .
-# Run:   docker run -p 8000:8000 clickbait          (then open http://localhost:8000/)
+# Run:   docker run -p 8000:8000 -v clickbait-data:/data clickbait   (then open http://localhost:8000/)
+# /data holds the label database, the model registry and job logs: keep it on a volume.
 # torch from the default index is its CUDA build (large, still runs on CPU); to get the small CPU
 # build, pass the PyTorch CPU wheel index: --build-arg PIP_EXTRA_INDEX_URL=<that index>.
 FROM python:3.11-slim
 
 ARG PIP_EXTRA_INDEX_URL=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 \
-    CLICKBAIT_HOST=0.0.0.0 CLICKBAIT_PORT=8000 CLICKBAIT_CACHE_DIR=/home/app/.cache/clickbait
+    CLICKBAIT_HOST=0.0.0.0 CLICKBAIT_PORT=8000 CLICKBAIT_CACHE_DIR=/home/app/.cache/clickbait \
+    CLICKBAIT_DATA_DIR=/data
 
-RUN useradd --create-home --uid 10001 app
+RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY classifier ./classifier
@@ -19,6 +21,7 @@ RUN pip install .
 USER app
 # Convert the bundled base model into the image, so a container is ready in seconds.
 RUN clickbait score "warm-up headline" >/dev/null
+VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready').status != 200)"
