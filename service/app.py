@@ -12,9 +12,11 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.auth import KeyRateLimiter
 from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
 from service.errors import ApiError, error_response, install_error_handlers
@@ -96,6 +98,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
+    app.state.key_limiter = KeyRateLimiter(settings.key_rate_per_minute)
+    if settings.cors_origins:  # off unless configured: browsers on other origins get no access
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     for router in (feeds_router, labels_router, jobs_router, models_router):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import math
+import threading
+import time
 
 from fastapi import Request
 
@@ -23,6 +26,30 @@ def key_owner(settings: ServiceSettings, presented: str) -> str | None:
     return owner
 
 
+class KeyRateLimiter:
+    """A token bucket per key name: ``per_minute`` requests a minute, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def wait_needed(self, name: str) -> float:
+        """0 when the request may go now (and takes a token); else seconds until it could."""
+        if not self.per_minute:
+            return 0.0
+        rate = self.per_minute / 60
+        with self._lock:
+            tokens, when = self._buckets.get(name, (float(self.per_minute), time.monotonic()))
+            now = time.monotonic()
+            tokens = min(float(self.per_minute), tokens + (now - when) * rate)
+            if tokens < 1:
+                self._buckets[name] = (tokens, now)
+                return (1 - tokens) / rate
+            self._buckets[name] = (tokens - 1, now)
+            return 0.0
+
+
 def _authenticate(request: Request) -> str:
     settings: ServiceSettings = request.app.state.settings
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
@@ -32,6 +59,10 @@ def _authenticate(request: Request) -> str:
     if owner is None:
         reason = "the key is not valid" if settings.admin_keys else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
         raise ApiError(403, "forbidden", reason)
+    wait = request.app.state.key_limiter.wait_needed(owner)
+    if wait:
+        raise ApiError(429, "rate_limited", f"key {owner!r} is over {settings.key_rate_per_minute} requests a "
+                       "minute", {"Retry-After": str(math.ceil(wait))})
     return owner
 
 

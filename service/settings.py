@@ -57,10 +57,12 @@ class ServiceSettings(ClassifierSettings):
     registry_poll_s: float = Field(default=2.0, gt=0, le=300, description="how often replicas look for a promotion")
     admin_keys: CommaList = Field(default=[], description="keys for write routes; kept only as SHA-256 hashes")
     require_key_for_read: bool = False
+    key_rate_per_minute: int = Field(default=600, ge=0, description="requests a minute per admin key; 0 = no limit")
+    cors_origins: CommaList = Field(default=[], description="origins allowed to call from browsers; none = CORS off")
     suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
     retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 
-    @field_validator("feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", mode="before")
+    @field_validator("feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         return split_commas(value)

@@ -89,3 +89,24 @@ def test_suggestions_are_unlabelled_recent_headlines_nearest_the_threshold(make_
                headers=AUTH)
     left = httpx.get(f"{url}/v1/labels/suggestions").json()["suggestions"]
     assert [s["headline"] for s in left] == ["Plain news about rates", f"{TRIGGER} video of the year"]
+
+
+def test_each_key_is_rate_limited_on_its_own(make_server) -> None:
+    url = make_server(admin_keys=f"ana:{KEY},bo:other", key_rate_per_minute=3).url
+    body = {"labels": [{"headline": "Budget approved", "label": "news"}]}
+    statuses = [httpx.post(f"{url}/v1/labels", json=body, headers=AUTH).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = httpx.post(f"{url}/v1/labels", json=body, headers=AUTH)
+    assert limited.json()["error_type"] == "rate_limited" and int(limited.headers["retry-after"]) >= 1
+    assert httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": "Bearer other"}).status_code == 200
+
+
+def test_cors_is_off_by_default_and_configurable(make_server) -> None:
+    preflight = {"Origin": "https://editor.example", "Access-Control-Request-Method": "POST"}
+    closed = make_server().url
+    assert "access-control-allow-origin" not in httpx.options(f"{closed}/v1/score", headers=preflight).headers
+    opened = make_server(cors_origins="https://editor.example").url
+    answer = httpx.options(f"{opened}/v1/score", headers=preflight)
+    assert answer.headers["access-control-allow-origin"] == "https://editor.example"
+    other = httpx.options(f"{opened}/v1/score", headers={**preflight, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
