@@ -1,22 +1,29 @@
 # CPU image of the clickbait service. Build: docker build -t clickbait .
 # Run:   docker run -p 8000:8000 -v clickbait-data:/data clickbait   (then open http://localhost:8000/)
 # /data holds the label database, the model registry and job logs: keep it on a volume.
+# Several replicas with PostgreSQL and a shared registry: see compose.yaml.
 # torch from the default index is its CUDA build (large, still runs on CPU); to get the small CPU
 # build, pass the PyTorch CPU wheel index: --build-arg PIP_EXTRA_INDEX_URL=<that index>.
-FROM python:3.11-slim
 
+# --- build: wheels for the package and its dependencies (PostgreSQL driver included) ---
+FROM python:3.11-slim AS build
 ARG PIP_EXTRA_INDEX_URL=""
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 \
-    CLICKBAIT_HOST=0.0.0.0 CLICKBAIT_PORT=8000 CLICKBAIT_CACHE_DIR=/home/app/.cache/clickbait \
-    CLICKBAIT_DATA_DIR=/data
-
-RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
-WORKDIR /app
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY classifier ./classifier
 COPY training ./training
 COPY service ./service
-RUN pip install .
+RUN pip wheel --wheel-dir /wheels ".[postgres]"
+
+# --- run: only the installed wheels, a non-root user, the converted base baked in ---
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CLICKBAIT_HOST=0.0.0.0 CLICKBAIT_PORT=8000 CLICKBAIT_CACHE_DIR=/home/app/.cache/clickbait \
+    CLICKBAIT_DATA_DIR=/data
+RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-index --find-links /wheels "clickbait-classifier[postgres]" && rm -rf /wheels
 
 USER app
 # Convert the bundled base model into the image, so a container is ready in seconds.

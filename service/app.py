@@ -81,7 +81,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = make_engine(settings.database)
         await asyncio.to_thread(migrate, engine)  # the schema is current before any request
-        app.state.store, app.state.jobs = LabelStore(engine), JobStore(engine)
+        app.state.store, app.state.jobs = LabelStore(engine), JobStore(engine, settings.job_stale_s)
         await scoring.start()
         loader = asyncio.create_task(scoring.load())
         try:

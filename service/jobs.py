@@ -14,7 +14,7 @@ from service.tables import Job, utcnow
 
 ACTIVE = ("queued", "running")
 FINISHED = ("promoted", "rejected", "failed")
-STALE_AFTER = timedelta(minutes=2)  # a running job writes a heartbeat every few seconds
+STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s
 
 
 class JobConflict(Exception):
@@ -22,8 +22,9 @@ class JobConflict(Exception):
 
 
 class JobStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, stale_after_s: float = STALE_AFTER_S) -> None:
         self.sessions = session_factory(engine)
+        self.stale_after = timedelta(seconds=stale_after_s)
 
     def create(self, params: dict[str, Any], author: str, kind: str = "retrain") -> Job:
         """A queued job; refused while another is active (a unique partial index decides, so two
@@ -41,6 +42,7 @@ class JobStore:
         return job
 
     def get(self, job_id: str) -> Job | None:
+        self.fail_stale()
         with self.sessions() as session:
             return session.get(Job, job_id)
 
@@ -49,6 +51,7 @@ class JobStore:
             return session.scalar(select(Job).where(Job.kind == kind, Job.state.in_(ACTIVE)))
 
     def recent(self, limit: int = 20) -> list[Job]:
+        self.fail_stale()
         with self.sessions() as session:
             return list(session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)))
 
@@ -59,7 +62,8 @@ class JobStore:
                             .values(updated_at=utcnow(), **values))
 
     def fail_stale(self) -> None:
-        cutoff = datetime.now(UTC) - STALE_AFTER
+        """An active job without a heartbeat for ``stale_after`` lost its process: mark it failed."""
+        cutoff = datetime.now(UTC) - self.stale_after
         with self.sessions.begin() as session:
             for job in session.scalars(select(Job).where(Job.state.in_(ACTIVE))):
                 beat = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)

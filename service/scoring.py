@@ -63,13 +63,13 @@ class ScoringService:
         try:
             version = await asyncio.to_thread(self.registry.seed, seed)
             scorer = await asyncio.to_thread(Scorer.load, self.registry.path(version), self.settings)
+            if version != read_manifest(seed).version:
+                log.warning("the registry %s serves %s; the configured model %s only seeds an empty registry "
+                            "(promote it to serve it)", self.registry.root, version, seed)
         except Exception as exc:  # noqa: BLE001 - reported by /ready; the process stays up to say why
             self.load_error = f"model {self.settings.model!r} failed to load: {exc}"
             log.error(self.load_error)
             return
-        if version != read_manifest(seed).version:
-            log.warning("the registry %s serves %s; the configured model %s only seeds an empty registry "
-                        "(promote it to serve it)", self.registry.root, version, seed)
         self.use(scorer)
         while True:
             await asyncio.sleep(self.settings.registry_poll_s)

@@ -59,6 +59,7 @@ class ServiceSettings(ClassifierSettings):
     require_key_for_read: bool = False
     key_rate_per_minute: int = Field(default=600, ge=0, description="requests a minute per admin key; 0 = no limit")
     cors_origins: CommaList = Field(default=[], description="origins allowed to call from browsers; none = CORS off")
+    job_stale_s: float = Field(default=120, gt=0, description="a job silent this long (it beats every 10 s) died")
     suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
     retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 

@@ -1,0 +1,136 @@
+"""Crashes and a full disk: no acknowledged work lost, no half-written model visible, the last good
+model keeps serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from classifier.registry import ModelRegistry
+from classifier.scorer import default_model_dir
+from service.db import make_engine, migrate
+from service.jobs import JobStore
+from service.label_store import LabelStore, NewLabel
+from service.retrain_job import job_params, run
+from service.settings import ServiceSettings
+from tests.conftest import CLICKBAIT, NEWS
+from tests.service.test_durability import KEY, _free_port, _serve
+from training.config import RetrainSettings
+
+LABELS = [NewLabel(f"{text} ({i})", label) for i in range(3)
+          for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for text in texts]
+
+
+def _job_pids(job_id: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", f"service.retrain_job {job_id}"], capture_output=True, text=True,
+                           check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_model(
+    known_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLICKBAIT_RETRAIN_STEPS", "100000")  # still training when it is killed
+    monkeypatch.setenv("CLICKBAIT_RETRAIN_MIN_LABELS", "10")
+    monkeypatch.setenv("CLICKBAIT_JOB_STALE_S", "2")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {KEY}"}
+    server = _serve(known_model, tmp_path, port)
+    labels = [{"headline": item.headline, "label": item.label} for item in LABELS]
+    assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
+    job_id = httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"]
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{url}/v1/jobs/{job_id}").json()["progress"] == 0:
+        assert time.monotonic() < deadline, "the job never started training"
+        time.sleep(0.2)
+    for pid in [server.pid, *_job_pids(job_id)]:
+        os.kill(pid, signal.SIGKILL)
+    server.wait(10)
+
+    restarted = _serve(known_model, tmp_path, port)
+    try:
+        job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
+        assert job["state"] == "failed" and "stopped" in job["message"]
+        models = httpx.get(f"{url}/v1/models").json()
+        assert [m["version"] for m in models["models"]] == ["known-1"]
+        assert sorted(p.name for p in (tmp_path / "registry" / "versions").iterdir()) == ["known-1"]
+        assert httpx.post(f"{url}/v1/score", json={"headlines": ["x"]}).json()["model"] == "known-1"
+        again = httpx.post(f"{url}/v1/retrain", json={}, headers=auth)  # the dead job no longer blocks
+        assert again.status_code == 202
+        for pid in _job_pids(again.json()["id"]):
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        restarted.kill()
+        restarted.wait(10)
+
+
+PROMOTER = """
+import sys
+from classifier.registry import ModelRegistry
+registry = ModelRegistry(sys.argv[1])
+while True:
+    for version in ("a", "b"):
+        registry.promote(version, by="loop")
+"""
+
+
+def test_sigkill_mid_promotion_never_leaves_a_broken_registry(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path / "registry")
+    for version in ("a", "b"):
+        copy = tmp_path / version
+        copy.mkdir()
+        for file in default_model_dir().iterdir():
+            (copy / file.name).write_bytes(file.read_bytes())
+        manifest = json.loads((copy / "manifest.json").read_text())
+        (copy / "manifest.json").write_text(json.dumps({**manifest, "version": version}))
+        registry.add(copy)
+    for attempt in range(5):
+        promoter = subprocess.Popen([sys.executable, "-c", PROMOTER, str(registry.root)])
+        time.sleep(1.0 + 0.13 * attempt)
+        promoter.send_signal(signal.SIGKILL)
+        promoter.wait(10)
+        state = registry.state()  # parses: the state file is replaced whole
+        assert state.current in ("a", "b") and state.stack[-1] == state.current
+        registry.promote("a", by="test")  # the lock died with its holder
+        assert registry.current() == "a"
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path):
+    """A 4 MB tmpfs: room for the registry's first model, not for a candidate beside it."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                                           capture_output=True, check=False).returncode:
+        pytest.skip("needs root and tmpfs to make a full disk")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_fails_the_job_cleanly(small_disk: Path, tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'labels.db'}"  # the job's record lives on a disk with room
+    settings = ServiceSettings(data_dir=small_disk, database_url=database, retrain=RetrainSettings(
+        steps=2, batch_size=8, min_labels=10, holdout=0.3))
+    engine = make_engine(database)
+    migrate(engine)
+    LabelStore(engine).add(LABELS, "ana")
+    registry = ModelRegistry(settings.registry_path)
+    current = registry.seed(default_model_dir())
+
+    job = JobStore(engine).create(job_params(settings, from_base=False), "ana")
+    finished = run(job.id, settings)
+    assert finished.state == "failed" and "No space left" in finished.message
+    assert registry.current() == current
+    assert [p.name for p in registry.versions.iterdir()] == [current]
+    assert not (small_disk / "jobs" / job.id / "candidate").exists()
+    leftovers = [p for p in (small_disk / "jobs" / job.id).iterdir() if p.name.startswith(".candidate")]
+    assert leftovers == []
