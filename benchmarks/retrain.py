@@ -2,11 +2,12 @@
 warm-started retrain runs as the service runs it, and the gate compares candidate and current.
 
 Usage (from the repository root, ../shared beside it):
-    python benchmarks/retrain.py --language ro --labels 300
+    python benchmarks/retrain.py --language ro --labels 200 --select misses
 
 The labels come from the default recipe's own validation hold-out (rows the shipped model was
-never trained on) in one language; the recipe's files are the replay data and its ``eval_data``
-plus the rest of that hold-out are the evaluation files. Everything happens in a temporary data
+never trained on) in one language: either the headlines the default model gets wrong (``misses``,
+what an editor marks) or a random sample (``random``). The recipe's files are the replay data;
+its ``eval_data`` plus the rest of that hold-out are the evaluation files. Everything happens in a temporary data
 directory with its own label database and registry.
 """
 
@@ -19,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from classifier.scorer import Scorer
 from service.db import make_engine, migrate
 from service.jobs import JobStore
 from service.label_store import LabelStore, NewLabel
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=300, help="headlines the editor labels")
     parser.add_argument("--steps", type=int, default=RetrainSettings().steps)
     parser.add_argument("--from-base", action="store_true")
+    parser.add_argument("--select", choices=["misses", "random"], default="misses")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -44,6 +47,11 @@ def main() -> None:
     held = split_holdout(load_dataset(recipe.data).examples, recipe.holdout_fraction, recipe.holdout_by)[1]
     pool = [e for e in held if e.lang == args.language]
     random.Random(args.seed).shuffle(pool)
+    if args.select == "misses":
+        scorer = Scorer.load("default")
+        wrong = (scorer.probabilities([e.text for e in pool]) >= scorer.threshold) != [e.label for e in pool]
+        pool = [e for e, miss in zip(pool, wrong, strict=True) if miss] + [e for e, miss in
+                                                                          zip(pool, wrong, strict=True) if not miss]
     editor, rest = pool[: args.labels], pool[args.labels :]
 
     with tempfile.TemporaryDirectory(prefix="retrain-bench-") as tmp:
@@ -60,7 +68,7 @@ def main() -> None:
         started = time.perf_counter()
         job = run(job.id, settings)
         seconds = time.perf_counter() - started
-    print(json.dumps({"labels": len(editor), "language": args.language, "steps": args.steps,
+    print(json.dumps({"labels": len(editor), "select": args.select, "language": args.language, "steps": args.steps,
                       "seconds": round(seconds, 1), "state": job.state, "message": job.message,
                       "result": job.result}, indent=2, ensure_ascii=False))
 
