@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.service.conftest import free_port, serve_process
+
 KEY = "durable-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(known_model: Path, data_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "CLICKBAIT_DATA_DIR": str(data_dir), "CLICKBAIT_ADMIN_KEYS": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--model", str(known_model),
-         "--log-level", "warning"], env=env,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
+ADMIN = {"CLICKBAIT_ADMIN_KEYS": KEY}
 
 
 def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(known_model, tmp_path, port)
+    port = free_port()
+    server = serve_process(known_model, tmp_path, port, ADMIN)
     acknowledged: list[str] = []
     lock = threading.Lock()
 
@@ -74,7 +50,7 @@ def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, 
         stored = {row[0] for row in db.execute("SELECT headline FROM labels")}
     assert len(acknowledged) >= 200 and set(acknowledged) <= stored
 
-    restarted = _serve(known_model, tmp_path, port)
+    restarted = serve_process(known_model, tmp_path, port, ADMIN)
     try:
         export = httpx.get(f"http://127.0.0.1:{port}/v1/labels/export", timeout=30).text
         assert len(export.splitlines()) == len(stored)

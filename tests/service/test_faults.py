@@ -22,7 +22,8 @@ from service.label_store import LabelStore, NewLabel
 from service.retrain_job import job_params, run
 from service.settings import ServiceSettings
 from tests.conftest import CLICKBAIT, NEWS
-from tests.service.test_durability import KEY, _free_port, _serve
+from tests.service.conftest import free_port, serve_process
+from tests.service.test_durability import ADMIN, KEY
 from training.config import RetrainSettings
 
 LABELS = [NewLabel(f"{text} ({i})", label) for i in range(3)
@@ -41,10 +42,10 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
     monkeypatch.setenv("CLICKBAIT_RETRAIN_STEPS", "100000")  # still training when it is killed
     monkeypatch.setenv("CLICKBAIT_RETRAIN_MIN_LABELS", "10")
     monkeypatch.setenv("CLICKBAIT_JOB_STALE_S", "2")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {KEY}"}
-    server = _serve(known_model, tmp_path, port)
+    server = serve_process(known_model, tmp_path, port, ADMIN)
     labels = [{"headline": item.headline, "label": item.label} for item in LABELS]
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
     job_id = httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"]
@@ -56,7 +57,7 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
         os.kill(pid, signal.SIGKILL)
     server.wait(10)
 
-    restarted = _serve(known_model, tmp_path, port)
+    restarted = serve_process(known_model, tmp_path, port, ADMIN)
     try:
         job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]

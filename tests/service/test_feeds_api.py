@@ -34,7 +34,7 @@ class Upstream(BaseHTTPRequestHandler):
 
     received: list[tuple[str, str, dict, bytes]] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         routes = {
             "/feed.xml": (200, "application/rss+xml; charset=utf-8", RSS.encode()),
             "/atom": (200, "application/atom+xml", ATOM.encode()),
@@ -58,7 +58,7 @@ class Upstream(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Upstream.received.append(("PUT", self.path, dict(self.headers), body))
         self.send_response(204)

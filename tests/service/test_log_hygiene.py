@@ -1,0 +1,36 @@
+"""At the default log level the service writes neither keys nor headline text to its logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.service.conftest import free_port, serve_process
+
+SECRET = "very-secret-admin-key-4711"
+HEADLINE = "Unmistakable headline text 9321 about the mayor"
+
+
+def test_logs_hold_no_keys_and_no_headlines(known_model: Path, tmp_path: Path) -> None:
+    port, url = free_port(), ""
+    log_file = tmp_path / "server.log"
+    with log_file.open("w") as log:
+        server = serve_process(known_model, tmp_path / "data", port, {"CLICKBAIT_ADMIN_KEYS": f"ana:{SECRET}"}, log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            auth = {"Authorization": f"Bearer {SECRET}"}
+            httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "news"}]}, headers=auth)
+            httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "x"}]}, headers=auth)
+            httpx.post(f"{url}/v1/labels", json={"labels": []}, headers={"Authorization": f"Bearer wrong-{SECRET}"})
+            httpx.post(f"{url}/v1/score", content=b'{"headlines": ["' + HEADLINE.encode() + b'"',
+                       headers={"Content-Type": "application/json"})
+            while httpx.get(f"{url}/ready").status_code != 200:
+                pass
+            httpx.post(f"{url}/v1/score", json={"headlines": [HEADLINE]})
+        finally:
+            server.terminate()
+            server.wait(30)
+    written = log_file.read_text()
+    assert "POST /v1/score" in written  # the access log is on at the default level
+    assert SECRET not in written and "9321" not in written
