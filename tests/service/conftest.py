@@ -22,6 +22,7 @@ from classifier.network import HeadlineClassifier
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import TOKENIZER_FILES
+from tests.service.databases import BACKENDS, database
 
 TRIGGER = "SHOCKING"  # the one word the known model reacts to
 
@@ -106,3 +107,10 @@ def make_server(known_model: Path) -> Iterator[Callable[..., Running]]:
 @pytest.fixture()
 def server(make_server) -> Running:
     return make_server()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database backend in turn: SQLite always, PostgreSQL when CI (or .ci/postgres.sh) gives one."""
+    with database(request.param, tmp_path) as url:
+        yield url
