@@ -4,7 +4,11 @@ label, conflicts, paging, migrations."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +18,8 @@ from sqlalchemy import Engine, inspect, text
 
 from service.db import make_engine, migrate
 from service.label_store import LabelStore, NewLabel, training_row
+
+ROOT = Path(__file__).resolve().parents[2]  # this checkout first on the path of subprocesses
 
 
 @pytest.fixture()
@@ -120,3 +126,27 @@ def test_contains_is_literal_text_and_ignores_case(store: LabelStore) -> None:
                NewLabel("snake_case NEWS", "news"), NewLabel("snakeXcase news", "news")], "a")
     assert [r.headline for r in store.page(contains="50%").labels] == ["Rates up 50% in a year"]
     assert [r.headline for r in store.page(contains="SNAKE_case news").labels] == ["snake_case NEWS"]
+
+
+MIGRATE_AT = """
+import sys, time
+from service.db import make_engine, migrate
+engine = make_engine(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process starts migrating at one moment
+migrate(engine)
+"""
+
+
+def test_processes_starting_together_all_migrate_a_fresh_database(database_url: str) -> None:
+    """Each replica (or worker process) migrates on start-up; they take turns behind a lock instead of
+    racing to CREATE the same tables (which failed on both backends before the lock)."""
+    start = time.time() + 3  # past every process's imports
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    processes = [subprocess.Popen([sys.executable, "-c", MIGRATE_AT, database_url, str(start)], env=env,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+    engine.dispose()
