@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, update
 
 from service.db import make_engine, migrate
 from service.jobs import JobConflict, JobStore
+from service.retrain_job import run
+from service.settings import ServiceSettings
 from service.tables import Job, utcnow
 
 
@@ -42,3 +45,15 @@ def test_a_job_without_heartbeat_is_failed_and_frees_the_slot(engines: tuple[Eng
         session.execute(update(Job).where(Job.id == job.id).values(updated_at=utcnow() - timedelta(hours=1)))
     fresh = JobStore(engines[1]).create({}, "bob")
     assert jobs.get(job.id).state == "failed" and jobs.active().id == fresh.id
+
+
+def test_a_retrain_with_no_labels_fails_at_once_saying_why(known_model: Path, tmp_path: Path) -> None:
+    """An empty label export used to fail as 'labels.jsonl: cannot parse'."""
+    settings = ServiceSettings(model=str(known_model), data_dir=tmp_path)
+    engine = make_engine(settings.database)
+    migrate(engine)
+    job = JobStore(engine).create({}, "alice")
+    finished = run(job.id, settings)
+    assert (finished.state, finished.message) == (
+        "failed", f"DataError: 0 labelled headlines stored; a retrain needs at least {settings.retrain.min_labels}")
+    engine.dispose()
