@@ -2,46 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.service.processes import free_port, serve
+
 KEY = "durable-key"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(known_model: Path, data_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "CLICKBAIT_DATA_DIR": str(data_dir), "CLICKBAIT_ADMIN_KEYS": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--model", str(known_model),
-         "--log-level", "warning"], env=env,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
+    return serve(known_model, port, CLICKBAIT_DATA_DIR=str(data_dir), CLICKBAIT_ADMIN_KEYS=KEY)
 
 
 def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = _serve(known_model, tmp_path, port)
     acknowledged: list[str] = []
     lock = threading.Lock()
