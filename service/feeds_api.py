@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Literal
 
@@ -47,7 +48,7 @@ async def _filtered(request: Request, body: bytes, content_type: str | None, mod
                     threshold: float | None, allow: str | None, block: str | None) -> Response:
     settings = _settings(request)
     try:
-        feed = parse_feed(body, content_type, settings.feed_max_items)
+        feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
     except FeedError as exc:
         raise ApiError(exc.status, exc.kind, str(exc)) from exc
     decisions, version = await _decisions(request, feed.items, _rules(settings, allow, block), threshold)
@@ -134,7 +135,8 @@ async def page_headlines(
     if media not in ("text/html", "application/xhtml+xml"):
         raise ApiError(415, "unsupported_media_type", f"send the page as text/html, not {media or 'nothing'}")
     body = await read_body(request, settings.page_max_bytes)
-    found = extract_headlines(body.decode("utf-8", errors="replace"), url)
+    # off the event loop: a hostile page can take the HTML parser seconds (see service.page)
+    found = await asyncio.to_thread(extract_headlines, body.decode("utf-8", errors="replace"), url)
     probs, scorer = await score_many(request, [h.headline for h in found])
     cut = scorer.threshold if threshold is None else threshold
     return {
