@@ -16,10 +16,22 @@ from service.feeds import Decision, FeedError, FeedItem, decide, needs_score, pa
 from service.fetch import FetchError, FetchPolicy, fetch
 from service.miniflux import mark_read, signature_ok
 from service.page import extract_headlines
+from service.schemas import error_responses
 from service.settings import ServiceSettings
 from service.site_rules import SiteRules
 
 router = APIRouter()
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml",
+              "text/xml", "application/json")
+FEED_OUT = {200: {"content": {media: {} for media in FEED_TYPES[:3]}}}
+SCORING_ERRORS = error_responses(429, 503)  # queue full, model not loaded
+FEED_ERRORS = error_responses(400, 413, 415, 422)  # malformed or unsafe, too large, not a feed
+
+
+def raw_body(*media_types: str, description: str) -> dict:
+    """``openapi_extra`` for a route that reads its body itself (not JSON validated by FastAPI)."""
+    return {"requestBody": {"required": True, "description": description,
+                            "content": {media: {"schema": {"type": "string"}} for media in media_types}}}
 ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
 ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
 AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
@@ -58,8 +70,8 @@ async def _filtered(request: Request, body: bytes, content_type: str | None, mod
 
 
 @router.post("/v1/filter", tags=["feeds"], response_class=Response,
-             responses={200: {"content": {"application/rss+xml": {}, "application/atom+xml": {},
-                                          "application/feed+json": {}}}})
+             responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS},
+             openapi_extra=raw_body(*FEED_TYPES, description="an RSS, Atom or JSON Feed document"))
 async def filter_posted_feed(
     request: Request, mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery, block: str | None = BlockQuery,
@@ -69,7 +81,9 @@ async def filter_posted_feed(
     return await _filtered(request, body, request.headers.get("content-type"), mode, threshold, allow, block)
 
 
-@router.get("/v1/filter", tags=["feeds"], response_class=Response)
+@router.get("/v1/filter", tags=["feeds"], response_class=Response,
+            responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS,
+                       **error_responses(403, 502, 504)})  # fetching off or host refused; upstream failed
 async def filter_remote_feed(
     request: Request, url: str = Query(..., description="the feed to fetch"),
     mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
@@ -89,7 +103,9 @@ async def filter_remote_feed(
     return await _filtered(request, body, content_type, mode, threshold, allow, block)
 
 
-@router.post("/v1/integrations/miniflux", tags=["integrations"])
+@router.post("/v1/integrations/miniflux", tags=["integrations"],
+             responses=error_responses(400, 401, 403, 413, 429, 502, 503),
+             openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"))
 async def miniflux_webhook(request: Request) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
     settings = _settings(request)
@@ -124,7 +140,8 @@ async def miniflux_webhook(request: Request) -> dict:
     return {"event": event, "model": version, "scored": len(entries), "clickbait": flagged, "marked_read": marked}
 
 
-@router.post("/v1/page", tags=["pages"])
+@router.post("/v1/page", tags=["pages"], responses=error_responses(413, 415, 429, 503),
+             openapi_extra=raw_body("text/html", "application/xhtml+xml", description="the page's HTML"))
 async def page_headlines(
     request: Request, url: str | None = Query(None, description="the page's address, to resolve relative links"),
     threshold: float | None = ThresholdQuery,
