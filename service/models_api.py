@@ -14,7 +14,7 @@ from service.schemas import ErrorBody, ModelOut, ModelsOut
 from service.scoring import ScoringService
 
 router = APIRouter(tags=["models"])
-ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 409)}  # 422: app-wide
+ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 409)}
 
 
 async def models_view(scoring: ScoringService) -> ModelsOut:
