@@ -121,11 +121,13 @@ async def miniflux_webhook(request: Request) -> dict:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from exc
-    event = request.headers.get("x-miniflux-event-type") or (payload.get("event_type") if isinstance(payload, dict) else None)
+    payload = payload if isinstance(payload, dict) else {}  # the header may name the event of any JSON
+    event = request.headers.get("x-miniflux-event-type") or payload.get("event_type")
     if event != "new_entries":
         return {"event": event, "ignored": True}
-    entries = [e for e in payload.get("entries") or [] if isinstance(e, dict) and isinstance(e.get("id"), int)]
-    items = [FeedItem(e.get("title") if isinstance(e.get("title"), str) else None, e.get("url"), e) for e in entries]
+    listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
+    entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    items = [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
     decisions, version = await _decisions(request, items, _rules(settings, None, None), None)
     flagged = [{"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
                for e, d in zip(entries, decisions, strict=True) if d.label == "clickbait"]
@@ -138,6 +140,10 @@ async def miniflux_webhook(request: Request) -> dict:
             raise ApiError(502, "upstream_error", f"Miniflux did not accept the update: {exc}") from exc
         marked = True
     return {"event": event, "model": version, "scored": len(entries), "clickbait": flagged, "marked_read": marked}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 @router.post("/v1/page", tags=["pages"], responses=error_responses(413, 415, 429, 503),

@@ -10,7 +10,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.feeds import Decision, FeedError, parse_feed
+from service.feeds import Decision, FeedError, needs_score, parse_feed
+from service.site_rules import SiteRules
 from tests.service.feed_docs import ATOM, BILLION_LAUGHS, JSON_FEED, RSS, RSS1, XXE
 
 # Small budgets: the whole module runs in a few seconds on a shared 2-core machine; a single example
@@ -80,6 +81,7 @@ def _check(body: bytes, content_type: str | None, labels: list[bool]) -> None:
         assert 400 <= exc.status < 500 and exc.kind
         return
     n = len(feed.items)
+    needs_score(feed.items, RULES)  # site rules read every item's link, whatever it holds
     decisions = [Decision("clickbait" if labels[i % len(labels)] else "news", 0.5) for i in range(n)] if labels \
         else [Decision("news", 0.1)] * n
     kept = sum(d.label == "news" for d in decisions)
@@ -91,6 +93,7 @@ def _check(body: bytes, content_type: str | None, labels: list[bool]) -> None:
 
 
 LABELS = st.lists(st.booleans(), max_size=5)
+RULES = SiteRules.of(["news.example.ro"], ["farm.example.com"])
 
 
 @QUICK
@@ -109,6 +112,8 @@ def test_arbitrary_bytes(body: bytes, content_type: str | None, labels: list[boo
 @QUICK
 @given(mutated(), CONTENT_TYPES, LABELS)
 @example(b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"title": "\\ud800 lone"}]}', None, [])
+@example(b"<rss><channel><item><title>t</title><link>http://[x</link></item></channel></rss>", None, [])
+@example(b'{"version": "https://jsonfeed.org/version/1", "items": [{"title": "t", "url": "http://[::1"}]}', None, [])
 @example(b'{"version": "https://jsonfeed.org/version/1", "items": [{"title": "x", "n": NaN}]}', None, [])
 @example(b'{"version": "https://jsonfeed.org/version/1", "items": [{"n": 1e999}]}', None, [])
 @example(b'{"version": "https://jsonfeed.org/version/1", "items": [{"x": ' + b"[" * 600 + b"]" * 600 + b"}]}",
