@@ -26,16 +26,16 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+j
 FEED_OUT = {200: {"content": {media: {} for media in FEED_TYPES[:3]}}}
 SCORING_ERRORS = error_responses(429, 503)  # queue full, model not loaded
 FEED_ERRORS = error_responses(400, 413, 415, 422)  # malformed or unsafe, too large, not a feed
+ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
+ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
+AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
+BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
 
 
 def raw_body(*media_types: str, description: str) -> dict:
     """``openapi_extra`` for a route that reads its body itself (not JSON validated by FastAPI)."""
     return {"requestBody": {"required": True, "description": description,
                             "content": {media: {"schema": {"type": "string"}} for media in media_types}}}
-ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
-ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
-AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
-BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
 
 
 def _settings(request: Request) -> ServiceSettings:
