@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--language", default="ro")
     parser.add_argument("--labels", type=int, default=300, help="headlines the editor labels")
-    parser.add_argument("--steps", type=int, default=RetrainSettings().steps)
+    defaults = RetrainSettings()
+    parser.add_argument("--steps", type=int, default=defaults.steps)
+    parser.add_argument("--label-share", type=float, default=defaults.label_share)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--from-base", action="store_true")
     parser.add_argument("--select", choices=["misses", "random"], default="misses")
     parser.add_argument("--seed", type=int, default=1)
@@ -58,7 +61,8 @@ def main() -> None:
         rest_file = Path(tmp) / f"{args.language}-holdout-rest.jsonl"
         rest_file.write_text("".join(json.dumps({"text": e.text, "label": LABELS[e.label], "lang": e.lang},
                                                 ensure_ascii=False) + "\n" for e in rest), encoding="utf-8")
-        retrain = RetrainSettings(replay_data=[str(p) for p in recipe.data], steps=args.steps,
+        retrain = RetrainSettings(replay_data=[str(p) for p in recipe.data], steps=args.steps, lr=args.lr,
+                                  label_share=args.label_share,
                                   eval_data=[str(p) for p in recipe.eval_data] + [str(rest_file)])
         settings = ServiceSettings(data_dir=Path(tmp), retrain=retrain)
         engine = make_engine(settings.database)
@@ -69,6 +73,7 @@ def main() -> None:
         job = run(job.id, settings)
         seconds = time.perf_counter() - started
     print(json.dumps({"labels": len(editor), "select": args.select, "language": args.language, "steps": args.steps,
+                      "label_share": args.label_share, "lr": args.lr,
                       "seconds": round(seconds, 1), "state": job.state, "message": job.message,
                       "result": job.result}, indent=2, ensure_ascii=False))
 

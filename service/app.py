@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from service.auth import KeyRateLimiter
 from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
-from service.errors import ApiError, error_response, install_error_handlers
+from service.errors import ApiError, document_validation_errors, error_response, install_error_handlers
 from service.feeds_api import router as feeds_router
 from service.jobs import JobStore
 from service.jobs_api import router as jobs_router
@@ -28,6 +28,7 @@ from service.labels_api import router as labels_router
 from service.metrics import ServiceMetrics
 from service.models_api import router as models_router
 from service.schemas import (
+    JSON_BODY_ERRORS,
     ErrorBody,
     ExplainRequest,
     LabelScore,
@@ -36,13 +37,12 @@ from service.schemas import (
     ScoreResponse,
     ScoreResult,
     WordContribution,
+    error_responses,
 )
 from service.scoring import ScoringService
 from service.settings import ServiceSettings
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 413, 415, 422, 429, 503)
-}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {**JSON_BODY_ERRORS, **error_responses(429, 503)}
 
 
 class MetricsMiddleware:
@@ -104,6 +104,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    document_validation_errors(app)
     for router in (feeds_router, labels_router, jobs_router, models_router):
         app.include_router(router)
     page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -33,11 +33,23 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATION_LOCK = 0x636C6B62  # any fixed number; "clkb": the advisory lock the replicas' migrations share
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic); safe to run on every start-up."""
+    """Bring the schema to ``revision`` (Alembic); safe to run on every start-up, by several processes at
+    once: the upgrade runs in one transaction that first takes a lock, so a process that starts while
+    another migrates waits, then finds the schema current (without it both CREATE the same tables and
+    one fails). PostgreSQL: a transaction-scoped advisory lock. SQLite: BEGIN IMMEDIATE, the file's
+    write lock, taken before Alembic reads the version (Python's sqlite3 would otherwise run the DDL
+    outside any transaction, and a late lock upgrade fails at once with "database is locked")."""
     config = Config()
     config.set_main_option("script_location", str(files("service") / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

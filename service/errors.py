@@ -33,7 +33,32 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}"
 
 
-_STATUS_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+# FastAPI raises HTTPException(400) for a JSON body it cannot decode at all (e.g. not UTF-8); the only
+# 400s it raises here are those, so they get the same error_type as other malformed JSON.
+_STATUS_TYPES = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                 415: "unsupported_media_type"}
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body (``{"detail": [...]}``) on every route with parameters; this
+    app answers 422 in the error shape, so the OpenAPI document says that instead."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    response = operation.get("responses", {}).get("422", {})
+                    if "HTTPValidationError" in str(response):
+                        response["content"] = {"application/json": {"schema": {"$ref": ERROR_BODY_REF}}}
+            components = schema.get("components", {}).get("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -130,7 +130,10 @@ class JsonFeed(Feed):
 
     def _serialise(self) -> bytes:
         self.document["items"] = [i for i in self.document["items"] if id(i) not in self._dropped]
-        return json.dumps(self.document, ensure_ascii=False, indent=2).encode("utf-8")
+        try:
+            return json.dumps(self.document, ensure_ascii=False, indent=2).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape in the input: keep it escaped, as it came
+            return json.dumps(self.document, ensure_ascii=True, indent=2).encode("ascii")
 
 
 def _sibling_tag(node: etree._Element, local: str) -> str:
@@ -168,11 +171,16 @@ def parse_feed(body: bytes, content_type: str | None = None, max_items: int = 10
     return feed
 
 
+MAX_JSON_DEPTH = 64  # JSON Feeds nest a few levels; the indenting writer recurses ~330 deep at most
+
+
 def _parse_json(body: bytes) -> JsonFeed:
     try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        document = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise FeedError("malformed_feed", f"the body is not valid JSON: {exc}") from exc
+    if _too_deep(document, MAX_JSON_DEPTH):
+        raise FeedError("malformed_feed", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(JSON_FEED_PREFIX):
         raise FeedError("not_a_feed", "JSON body is not a JSON Feed (no 'version' of jsonfeed.org)", 422)
     items = document.get("items")
@@ -184,9 +192,36 @@ def _parse_json(body: bytes) -> JsonFeed:
     ])
 
 
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999 would come back out as the non-JSON Infinity
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit`` (iteratively: the check itself must not recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _clean(value: Any) -> str | None:
+    """A title for scoring: whitespace collapsed; a lone surrogate (a JSON escape such as \\ud800 that
+    is no character) becomes U+FFFD, since it cannot be encoded for the tokenizer."""
     if not isinstance(value, str):
         return None
+    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return " ".join(value.split()) or None
 
 
@@ -199,7 +234,7 @@ def _parse_xml(body: bytes) -> XmlFeed:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise FeedError("unsafe_xml", f"refused: the XML declares entities or external references ({type(exc).__name__})") from exc
-    except safe_xml.ParseError as exc:
+    except (safe_xml.ParseError, LookupError) as exc:  # LookupError: expat meets an unknown encoding
         raise FeedError("malformed_feed", f"the body is not well-formed XML: {exc}") from exc
     try:
         tree = etree.ElementTree(etree.fromstring(body, _PARSER))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Literal
 
@@ -15,14 +16,26 @@ from service.feeds import Decision, FeedError, FeedItem, decide, needs_score, pa
 from service.fetch import FetchError, FetchPolicy, fetch
 from service.miniflux import mark_read, signature_ok
 from service.page import extract_headlines
+from service.schemas import error_responses
 from service.settings import ServiceSettings
 from service.site_rules import SiteRules
 
 router = APIRouter()
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml",
+              "text/xml", "application/json")
+FEED_OUT = {200: {"content": {media: {} for media in FEED_TYPES[:3]}}}
+SCORING_ERRORS = error_responses(429, 503)  # queue full, model not loaded
+FEED_ERRORS = error_responses(400, 413, 415, 422)  # malformed or unsafe, too large, not a feed
 ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
 ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
 AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
 BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
+
+
+def raw_body(*media_types: str, description: str) -> dict:
+    """``openapi_extra`` for a route that reads its body itself (not JSON validated by FastAPI)."""
+    return {"requestBody": {"required": True, "description": description,
+                            "content": {media: {"schema": {"type": "string"}} for media in media_types}}}
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -47,7 +60,7 @@ async def _filtered(request: Request, body: bytes, content_type: str | None, mod
                     threshold: float | None, allow: str | None, block: str | None) -> Response:
     settings = _settings(request)
     try:
-        feed = parse_feed(body, content_type, settings.feed_max_items)
+        feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
     except FeedError as exc:
         raise ApiError(exc.status, exc.kind, str(exc)) from exc
     decisions, version = await _decisions(request, feed.items, _rules(settings, allow, block), threshold)
@@ -57,8 +70,8 @@ async def _filtered(request: Request, body: bytes, content_type: str | None, mod
 
 
 @router.post("/v1/filter", tags=["feeds"], response_class=Response,
-             responses={200: {"content": {"application/rss+xml": {}, "application/atom+xml": {},
-                                          "application/feed+json": {}}}})
+             responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS},
+             openapi_extra=raw_body(*FEED_TYPES, description="an RSS, Atom or JSON Feed document"))
 async def filter_posted_feed(
     request: Request, mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery, block: str | None = BlockQuery,
@@ -68,7 +81,9 @@ async def filter_posted_feed(
     return await _filtered(request, body, request.headers.get("content-type"), mode, threshold, allow, block)
 
 
-@router.get("/v1/filter", tags=["feeds"], response_class=Response)
+@router.get("/v1/filter", tags=["feeds"], response_class=Response,
+            responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS,
+                       **error_responses(403, 502, 504)})  # fetching off or host refused; upstream failed
 async def filter_remote_feed(
     request: Request, url: str = Query(..., description="the feed to fetch"),
     mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
@@ -88,7 +103,9 @@ async def filter_remote_feed(
     return await _filtered(request, body, content_type, mode, threshold, allow, block)
 
 
-@router.post("/v1/integrations/miniflux", tags=["integrations"])
+@router.post("/v1/integrations/miniflux", tags=["integrations"],
+             responses=error_responses(400, 401, 403, 413, 429, 502, 503),
+             openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"))
 async def miniflux_webhook(request: Request) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
     settings = _settings(request)
@@ -104,11 +121,13 @@ async def miniflux_webhook(request: Request) -> dict:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from exc
-    event = request.headers.get("x-miniflux-event-type") or (payload.get("event_type") if isinstance(payload, dict) else None)
+    payload = payload if isinstance(payload, dict) else {}  # the header may name the event of any JSON
+    event = request.headers.get("x-miniflux-event-type") or payload.get("event_type")
     if event != "new_entries":
         return {"event": event, "ignored": True}
-    entries = [e for e in payload.get("entries") or [] if isinstance(e, dict) and isinstance(e.get("id"), int)]
-    items = [FeedItem(e.get("title") if isinstance(e.get("title"), str) else None, e.get("url"), e) for e in entries]
+    listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
+    entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    items = [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
     decisions, version = await _decisions(request, items, _rules(settings, None, None), None)
     flagged = [{"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
                for e, d in zip(entries, decisions, strict=True) if d.label == "clickbait"]
@@ -123,7 +142,12 @@ async def miniflux_webhook(request: Request) -> dict:
     return {"event": event, "model": version, "scored": len(entries), "clickbait": flagged, "marked_read": marked}
 
 
-@router.post("/v1/page", tags=["pages"])
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@router.post("/v1/page", tags=["pages"], responses=error_responses(413, 415, 429, 503),
+             openapi_extra=raw_body("text/html", "application/xhtml+xml", description="the page's HTML"))
 async def page_headlines(
     request: Request, url: str | None = Query(None, description="the page's address, to resolve relative links"),
     threshold: float | None = ThresholdQuery,
@@ -134,7 +158,8 @@ async def page_headlines(
     if media not in ("text/html", "application/xhtml+xml"):
         raise ApiError(415, "unsupported_media_type", f"send the page as text/html, not {media or 'nothing'}")
     body = await read_body(request, settings.page_max_bytes)
-    found = extract_headlines(body.decode("utf-8", errors="replace"), url)
+    # off the event loop: a hostile page can take the HTML parser seconds (see service.page)
+    found = await asyncio.to_thread(extract_headlines, body.decode("utf-8", errors="replace"), url)
     probs, scorer = await score_many(request, [h.headline for h in found])
     cut = scorer.threshold if threshold is None else threshold
     return {

@@ -66,7 +66,6 @@ class JobStore:
         cutoff = datetime.now(UTC) - self.stale_after
         with self.sessions.begin() as session:
             for job in session.scalars(select(Job).where(Job.state.in_(ACTIVE))):
-                beat = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)
-                if beat < cutoff:
+                if job.updated_at < cutoff:  # aware UTC on every backend (tables.UTCDateTime)
                     job.state, job.message = "failed", "the job's process stopped without finishing"
                     job.updated_at = utcnow()

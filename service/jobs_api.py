@@ -9,14 +9,14 @@ import subprocess
 import sys
 import threading
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from service.auth import require_admin, require_reader
 from service.deps import json_body
 from service.errors import ApiError
 from service.jobs import JobConflict, JobStore
 from service.retrain_job import job_params
-from service.schemas import ErrorBody, JobOut, RetrainRequest
+from service.schemas import JSON_BODY_ERRORS, NO_NUL, ErrorBody, JobOut, RetrainRequest
 from service.settings import ServiceSettings
 from service.tables import Job
 
@@ -47,7 +47,7 @@ def spawn_job(settings: ServiceSettings, job: Job) -> None:
 
 
 @router.post("/v1/retrain", status_code=202, response_model=JobOut, dependencies=[Depends(json_body)],
-             responses=ERRORS)
+             responses={**ERRORS, **JSON_BODY_ERRORS, 500: {"model": ErrorBody}})
 async def start_retrain(body: RetrainRequest, request: Request, who: str = Depends(require_admin)) -> JobOut:
     """Start a retraining job (one at a time); follow it at ``GET /v1/jobs/{id}``."""
     jobs: JobStore = request.app.state.jobs
@@ -71,7 +71,7 @@ def list_jobs(request: Request) -> list[JobOut]:
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_reader)],
             responses=ERRORS)
-def get_job(job_id: str, request: Request) -> JobOut:
+def get_job(request: Request, job_id: str = Path(pattern=NO_NUL)) -> JobOut:
     """State, progress, and once finished the comparison of candidate and current model."""
     job = request.app.state.jobs.get(job_id)
     if job is None:

@@ -84,7 +84,7 @@ class LabelStore:
             if value is not None:
                 query = query.where(column == value)
         if contains:
-            query = query.where(Label.headline.ilike(f"%{contains}%"))
+            query = query.where(Label.headline.icontains(contains, autoescape=True))  # % and _ are text
         if conflicting:
             disputed = select(Label.key).group_by(Label.key).having(func.count(Label.label.distinct()) > 1)
             query = query.where(Label.key.in_(disputed))

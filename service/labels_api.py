@@ -11,6 +11,8 @@ from service.auth import require_admin, require_reader
 from service.deps import check_headlines, current_scorer, json_body
 from service.label_store import LabelStore, NewLabel, training_row
 from service.schemas import (
+    JSON_BODY_ERRORS,
+    NO_NUL,
     ConflictOut,
     ErrorBody,
     LabelOut,
@@ -24,6 +26,7 @@ from service.tables import Label
 
 router = APIRouter(tags=["labels"])
 AUTH_ERRORS = {code: {"model": ErrorBody} for code in (401, 403)}
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger ?after= was a 500 there (and past 2**63 on SQLite)
 
 
 def _store(request: Request) -> LabelStore:
@@ -36,7 +39,7 @@ def label_out(row: Label) -> LabelOut:
 
 
 @router.post("/v1/labels", response_model=LabelsAdded, dependencies=[Depends(json_body)],
-             responses={**AUTH_ERRORS, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+             responses={**AUTH_ERRORS, **JSON_BODY_ERRORS})
 def add_labels(body: LabelsRequest, request: Request, author: str = Depends(require_admin)) -> LabelsAdded:
     """Store labels (all or none); 200 means they are on disk. Relabelled headlines keep their
     history; labels that change a headline's earlier label come back as conflicts."""
@@ -54,13 +57,13 @@ def add_labels(body: LabelsRequest, request: Request, author: str = Depends(requ
             responses=AUTH_ERRORS)
 def list_labels(
     request: Request,
-    after: int = Query(0, ge=0, description="return labels with a larger id (from next_after)"),
+    after: int = Query(0, ge=0, le=MAX_ID, description="return labels with a larger id (from next_after)"),
     limit: int = Query(100, ge=1, le=1000),
     label: str | None = Query(None, pattern="^(news|clickbait)$"),
-    lang: str | None = None,
-    source: str | None = None,
-    by: str | None = Query(None, description="who gave the label"),
-    contains: str | None = Query(None, max_length=200, description="text the headline contains"),
+    lang: str | None = Query(None, pattern=NO_NUL),
+    source: str | None = Query(None, pattern=NO_NUL),
+    by: str | None = Query(None, pattern=NO_NUL, description="who gave the label"),
+    contains: str | None = Query(None, max_length=200, pattern=NO_NUL, description="text the headline contains"),
     latest: bool = Query(False, description="only the label that counts for each headline"),
     conflicting: bool = Query(False, description="only headlines labelled both ways"),
 ) -> LabelPageOut:

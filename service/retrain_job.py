@@ -34,7 +34,7 @@ def job_settings(job: Job) -> ServiceSettings:
 
 def run(job_id: str, settings: ServiceSettings) -> Job:
     """Carry the job to its end; every outcome, failure included, is written to the job record."""
-    from training.retrain import retrain  # torch and transformers load only in the job's process
+    from training.retrain import check_label_count, retrain  # torch and transformers: only in the job
 
     engine = make_engine(settings.database)
     jobs, labels = JobStore(engine), LabelStore(engine)
@@ -48,9 +48,12 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
     try:
         jobs.update(job_id, state="running", message="exporting labels", progress=0.0)
         workdir.mkdir(parents=True, exist_ok=True)
-        labels_file = workdir / "labels.jsonl"
+        labels_file, exported = workdir / "labels.jsonl", 0
         with labels_file.open("w", encoding="utf-8") as out:
-            out.writelines(training_row(row) for row in labels.latest())
+            for row in labels.latest():
+                out.write(training_row(row))
+                exported += 1
+        check_label_count(exported, settings.retrain)  # an empty export failed as "labels.jsonl: cannot parse"
         current = registry.seed(resolve_model_dir(settings.model))
         version = f"{time.strftime('%Y%m%d')}-{job_id[:8]}"
         result, judgement = retrain(

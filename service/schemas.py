@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+NO_NUL = r"^[^\x00]*$"  # for query and path parameters that reach the database
+
+
+def _characters(text: str) -> str:
+    """JSON can escape a lone surrogate (\\ud800), which is no character: the tokenizer fails on it (and
+    with it every request batched alongside), and no database stores it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate (\\ud800-\\udfff), which is not a character") from None
+    return text
+
+
+def _storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL character, which PostgreSQL cannot store")
+    return _characters(text)
+
+
+Text = Annotated[str, AfterValidator(_characters)]
+StoredText = Annotated[str, AfterValidator(_storable)]
+# Request bodies are strict: JSON false is no threshold and 1 is no boolean (lax mode took both).
+STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    headlines: list[str] = Field(min_length=1, description="headlines to score")
+    model_config = STRICT
+    headlines: list[Text] = Field(min_length=1, description="headlines to score")
     threshold: float | None = Field(default=None, ge=0, le=1, description="default: the model's")
     explain: bool = Field(default=False, description="add word contributions (small batches only)")
 
@@ -34,15 +58,16 @@ class ScoreResponse(BaseModel):
 
 
 class ExplainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    headline: str = Field(min_length=1)
+    model_config = STRICT
+    headline: Text = Field(min_length=1)
     threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class PredictRequest(BaseModel):
     """text-embeddings-inference's classifier route."""
 
-    inputs: str | list[str]
+    model_config = ConfigDict(strict=True)  # extra fields allowed: other TEI clients send more
+    inputs: Text | list[Text]
     raw_scores: bool = False
     truncate: bool | None = None
 
@@ -57,16 +82,24 @@ class ErrorBody(BaseModel):
     error_type: str
 
 
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: these statuses answer in the one error shape."""
+    return {code: {"model": ErrorBody} for code in codes}
+
+
+JSON_BODY_ERRORS = error_responses(400, 413, 415, 422)  # malformed, too large, not JSON, invalid
+
+
 class LabelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    headline: str = Field(min_length=1)
+    model_config = STRICT
+    headline: StoredText = Field(min_length=1)
     label: Literal["news", "clickbait"]
-    lang: str | None = Field(default=None, max_length=16, description="ISO 639-1 code, if known")
-    source: str | None = Field(default=None, max_length=255, description="site or outlet, if known")
+    lang: StoredText | None = Field(default=None, max_length=16, description="ISO 639-1 code, if known")
+    source: StoredText | None = Field(default=None, max_length=255, description="site or outlet, if known")
 
 
 class LabelsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     labels: list[LabelIn] = Field(min_length=1, max_length=1000)
 
 
@@ -111,7 +144,7 @@ class SuggestionsOut(BaseModel):
 
 
 class RetrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     from_base: bool = Field(default=False, description="train from the base model instead of the current one")
 
 

@@ -26,8 +26,12 @@ class SiteRules:
         return SiteRules(self.allow | other.allow, self.block | other.block)
 
     def decide(self, link: str | None) -> str | None:
-        """'block:HOST' or 'allow:HOST' for the first matching rule (block wins), else None."""
-        host = _normalise(urlsplit(link).hostname or "") if link else ""
+        """'block:HOST' or 'allow:HOST' for the first matching rule (block wins), else None. A link
+        urllib cannot split (``http://[x``) or that is not text (a webhook's JSON) matches nothing."""
+        try:
+            host = _normalise(urlsplit(link).hostname or "") if isinstance(link, str) and link else ""
+        except ValueError:
+            return None
         if not host:
             return None
         candidates = [".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)]

@@ -52,10 +52,14 @@ class Judgement:
                 "candidate": self.candidate, "rows": self.rows}
 
 
+def check_label_count(count: int, settings: RetrainSettings) -> None:
+    if count < settings.min_labels:
+        raise DataError(f"{count} labelled headlines stored; a retrain needs at least {settings.min_labels}")
+
+
 def split_labels(labels: list[Example], settings: RetrainSettings) -> tuple[list[Example], list[Example]]:
     """(labels to train on, labels to judge on); the judging part is fixed by each headline's hash."""
-    if len(labels) < settings.min_labels:
-        raise DataError(f"{len(labels)} labelled headlines stored; a retrain needs at least {settings.min_labels}")
+    check_label_count(len(labels), settings)
     train_part, judge_part = split_holdout(labels, settings.holdout, "text", salt=JUDGE_SALT)
     if not judge_part or not train_part:
         raise DataError(f"the {len(labels)} labels leave nothing to train on or to judge with; add labels")

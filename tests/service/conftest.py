@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +22,7 @@ from classifier.network import HeadlineClassifier
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import TOKENIZER_FILES
+from tests.service.databases import BACKENDS, database
 
 TRIGGER = "SHOCKING"  # the one word the known model reacts to
 
@@ -111,26 +109,8 @@ def server(make_server) -> Running:
     return make_server()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve_process(model: Path, data_dir: Path, port: int, env: dict[str, str] | None = None,
-                  log=None) -> subprocess.Popen:
-    """``clickbait serve`` as its own process (for tests that kill it), answering /health."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--model", str(model)],
-        env={**os.environ, "CLICKBAIT_DATA_DIR": str(data_dir), **(env or {})},
-        stdout=log, stderr=subprocess.STDOUT if log else None,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database backend in turn: SQLite always, PostgreSQL when CI (or .ci/postgres.sh) gives one."""
+    with database(request.param, tmp_path) as url:
+        yield url

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import free_port, serve_process
+from tests.service.processes import free_port, serve
 
 KEY = "durable-key"
-ADMIN = {"CLICKBAIT_ADMIN_KEYS": KEY}
+
+
+def _serve(known_model: Path, data_dir: Path, port: int) -> subprocess.Popen:
+    return serve(known_model, port, CLICKBAIT_DATA_DIR=str(data_dir), CLICKBAIT_ADMIN_KEYS=KEY)
 
 
 def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, tmp_path: Path) -> None:
     port = free_port()
-    server = serve_process(known_model, tmp_path, port, ADMIN)
+    server = _serve(known_model, tmp_path, port)
     acknowledged: list[str] = []
     lock = threading.Lock()
 
@@ -50,7 +54,7 @@ def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, 
         stored = {row[0] for row in db.execute("SELECT headline FROM labels")}
     assert len(acknowledged) >= 200 and set(acknowledged) <= stored
 
-    restarted = serve_process(known_model, tmp_path, port, ADMIN)
+    restarted = _serve(known_model, tmp_path, port)
     try:
         export = httpx.get(f"http://127.0.0.1:{port}/v1/labels/export", timeout=30).text
         assert len(export.splitlines()) == len(stored)

@@ -22,8 +22,8 @@ from service.label_store import LabelStore, NewLabel
 from service.retrain_job import job_params, run
 from service.settings import ServiceSettings
 from tests.conftest import CLICKBAIT, NEWS
-from tests.service.conftest import free_port, serve_process
-from tests.service.test_durability import ADMIN, KEY
+from tests.service.processes import free_port, serve
+from tests.service.test_durability import KEY
 from training.config import RetrainSettings
 
 LABELS = [NewLabel(f"{text} ({i})", label) for i in range(3)
@@ -45,7 +45,7 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {KEY}"}
-    server = serve_process(known_model, tmp_path, port, ADMIN)
+    server = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY)
     labels = [{"headline": item.headline, "label": item.label} for item in LABELS]
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
     job_id = httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"]
@@ -57,7 +57,7 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
         os.kill(pid, signal.SIGKILL)
     server.wait(10)
 
-    restarted = serve_process(known_model, tmp_path, port, ADMIN)
+    restarted = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY)
     try:
         job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]

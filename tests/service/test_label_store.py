@@ -1,21 +1,36 @@
-"""The label store on a real SQLite file: history, latest label, conflicts, paging, migrations."""
+"""The label store on each database backend (a SQLite file; PostgreSQL when CI gives one): history, latest
+label, conflicts, paging, migrations."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect, text
 
 from service.db import make_engine, migrate
 from service.label_store import LabelStore, NewLabel, training_row
 
+ROOT = Path(__file__).resolve().parents[2]  # this checkout first on the path of subprocesses
+
 
 @pytest.fixture()
-def store(tmp_path: Path) -> LabelStore:
-    engine = make_engine(f"sqlite:///{tmp_path / 'labels.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def store(engine: Engine) -> LabelStore:
     migrate(engine)
     return LabelStore(engine)
 
@@ -72,9 +87,7 @@ def test_a_failed_batch_stores_nothing(store: LabelStore) -> None:
     assert store.count() == 0
 
 
-def test_migrations_run_on_an_empty_and_on_an_existing_database(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = make_engine(f"sqlite:///{path}")
+def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) -> None:
     migrate(engine, "0001")  # a database from the first release: labels, no jobs
     assert "jobs" not in inspect(engine).get_table_names()
     LabelStore(engine).add([NewLabel("Kept across the upgrade", "news")], "a")
@@ -82,6 +95,58 @@ def test_migrations_run_on_an_empty_and_on_an_existing_database(tmp_path: Path) 
     migrate(engine)  # idempotent: every start-up runs it
     assert {"labels", "jobs", "alembic_version"} <= set(inspect(engine).get_table_names())
     assert [r.headline for r in LabelStore(engine).latest()] == ["Kept across the upgrade"]
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+
+
+def test_sqlite_files_use_wal_and_full_sync(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    migrate(make_engine(f"sqlite:///{path}"))
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+
+
+def test_times_come_back_in_utc_with_their_zone(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite keeps no zone and PostgreSQL answers in the session's zone (here not UTC); both read as UTC."""
+    monkeypatch.setenv("PGTZ", "Europe/Bucharest")
+    engine = make_engine(database_url)
+    migrate(engine)
+    store, before = LabelStore(engine), datetime.now(UTC)
+    store.add([NewLabel("Timed", "news")], "a")
+    _, conflicts = store.add([NewLabel("Timed", "clickbait")], "b")
+    for moment in (store.page().labels[0].created_at, conflicts[0].previous_at):
+        assert moment.utcoffset() == timedelta(0)
+        assert before - timedelta(seconds=5) <= moment <= datetime.now(UTC) + timedelta(seconds=5)
+    engine.dispose()
+
+
+def test_contains_is_literal_text_and_ignores_case(store: LabelStore) -> None:
+    """``%`` and ``_`` typed into the search box are characters, not LIKE wildcards."""
+    store.add([NewLabel("Rates up 50% in a year", "news"), NewLabel("Rates up 50 points", "news"),
+               NewLabel("snake_case NEWS", "news"), NewLabel("snakeXcase news", "news")], "a")
+    assert [r.headline for r in store.page(contains="50%").labels] == ["Rates up 50% in a year"]
+    assert [r.headline for r in store.page(contains="SNAKE_case news").labels] == ["snake_case NEWS"]
+
+
+MIGRATE_AT = """
+import sys, time
+from service.db import make_engine, migrate
+engine = make_engine(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process starts migrating at one moment
+migrate(engine)
+"""
+
+
+def test_processes_starting_together_all_migrate_a_fresh_database(database_url: str) -> None:
+    """Each replica (or worker process) migrates on start-up; they take turns behind a lock instead of
+    racing to CREATE the same tables (which failed on both backends before the lock)."""
+    start = time.time() + 3  # past every process's imports
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    processes = [subprocess.Popen([sys.executable, "-c", MIGRATE_AT, database_url, str(start)], env=env,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+    engine.dispose()

@@ -6,17 +6,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import free_port, serve_process
+from tests.service.processes import free_port, serve
 
 SECRET = "very-secret-admin-key-4711"
 HEADLINE = "Unmistakable headline text 9321 about the mayor"
 
 
 def test_logs_hold_no_keys_and_no_headlines(known_model: Path, tmp_path: Path) -> None:
-    port, url = free_port(), ""
+    port = free_port()
     log_file = tmp_path / "server.log"
     with log_file.open("w") as log:
-        server = serve_process(known_model, tmp_path / "data", port, {"CLICKBAIT_ADMIN_KEYS": f"ana:{SECRET}"}, log)
+        server = serve(known_model, port, log, "info", CLICKBAIT_DATA_DIR=str(tmp_path / "data"),
+                       CLICKBAIT_ADMIN_KEYS=f"ana:{SECRET}")
         try:
             url = f"http://127.0.0.1:{port}"
             auth = {"Authorization": f"Bearer {SECRET}"}
