@@ -63,6 +63,8 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
         jobs.update(job_id, message="registering the candidate", progress=0.95)
         registry.add(result.out, {"job": job_id, "trained_from": current, "judgement": judgement.as_dict()})
         state, message = ("promoted" if judgement.promote else "rejected"), judgement.reason
+        if jobs.get(job_id).state != "running":  # declared dead for a missed heartbeat: keep, never promote
+            raise RuntimeError(f"the job was given up while it ran; candidate {version} kept, not promoted")
         if judgement.promote:
             try:
                 registry.promote(version, by=f"job {job_id}", reason=judgement.reason, replacing=current)

@@ -41,7 +41,6 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
 ) -> None:
     monkeypatch.setenv("CLICKBAIT_RETRAIN_STEPS", "100000")  # still training when it is killed
     monkeypatch.setenv("CLICKBAIT_RETRAIN_MIN_LABELS", "10")
-    monkeypatch.setenv("CLICKBAIT_JOB_STALE_S", "2")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {KEY}"}
@@ -50,20 +49,23 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
     job_id = httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"]
     deadline = time.monotonic() + 120
-    while httpx.get(f"{url}/v1/jobs/{job_id}").json()["progress"] == 0:
-        assert time.monotonic() < deadline, "the job never started training"
+    while (job := httpx.get(f"{url}/v1/jobs/{job_id}").json())["progress"] == 0:
+        assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job["message"]
         time.sleep(0.2)
     for pid in [server.pid, *_job_pids(job_id)]:
         os.kill(pid, signal.SIGKILL)
     server.wait(10)
 
-    restarted = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY)
+    restarted = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY,
+                      CLICKBAIT_JOB_STALE_S="2")  # the killed job's last heartbeat is older than that
     try:
         job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]
         models = httpx.get(f"{url}/v1/models").json()
         assert [m["version"] for m in models["models"]] == ["known-1"]
         assert sorted(p.name for p in (tmp_path / "registry" / "versions").iterdir()) == ["known-1"]
+        while httpx.get(f"{url}/ready").status_code != 200:
+            time.sleep(0.1)
         assert httpx.post(f"{url}/v1/score", json={"headlines": ["x"]}).json()["model"] == "known-1"
         again = httpx.post(f"{url}/v1/retrain", json={}, headers=auth)  # the dead job no longer blocks
         assert again.status_code == 202
@@ -95,8 +97,13 @@ def test_sigkill_mid_promotion_never_leaves_a_broken_registry(tmp_path: Path) ->
         (copy / "manifest.json").write_text(json.dumps({**manifest, "version": version}))
         registry.add(copy)
     for attempt in range(5):
+        before = len(registry.state().history)
         promoter = subprocess.Popen([sys.executable, "-c", PROMOTER, str(registry.root)])
-        time.sleep(1.0 + 0.13 * attempt)
+        deadline = time.monotonic() + 120
+        while len(registry.state().history) < before + 2:  # this process is promoting, fast
+            assert time.monotonic() < deadline and promoter.poll() is None
+            time.sleep(0.01)
+        time.sleep(0.05 * attempt)
         promoter.send_signal(signal.SIGKILL)
         promoter.wait(10)
         state = registry.state()  # parses: the state file is replaced whole
