@@ -71,7 +71,7 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
             except RegistryError as exc:
                 state, message = "rejected", str(exc)
         jobs.update(job_id, state=state, progress=1.0, message=message,
-                    result={"candidate": version, "current": current, **judgement.as_dict()})
+                    result=judgement.as_dict())
     except Exception as exc:
         log.exception("job %s failed", job_id)
         jobs.update(job_id, state="failed", message=f"{type(exc).__name__}: {exc}")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the soak script lives in benchmarks/
 
 
 def test_short_soak_passes_with_a_retrain_and_a_promotion_in_the_middle(known_model: Path) -> None:
