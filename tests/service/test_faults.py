@@ -3,6 +3,7 @@ model keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,27 +40,27 @@ def _job_pids(job_id: str) -> list[int]:
 def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_model(
     known_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLICKBAIT_RETRAIN_STEPS", "100000")  # still training when it is killed
+    monkeypatch.setenv("CLICKBAIT_RETRAIN_STEPS", "20000")  # still training when it is killed
     monkeypatch.setenv("CLICKBAIT_RETRAIN_MIN_LABELS", "10")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {KEY}"}
+    jobs: list[str] = []
     server = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY)
-    labels = [{"headline": item.headline, "label": item.label} for item in LABELS]
-    assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
-    job_id = httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"]
-    deadline = time.monotonic() + 120
-    while (job := httpx.get(f"{url}/v1/jobs/{job_id}").json())["progress"] == 0:
-        assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job["message"]
-        time.sleep(0.2)
-    for pid in [server.pid, *_job_pids(job_id)]:
-        os.kill(pid, signal.SIGKILL)
-    server.wait(10)
-
-    restarted = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY,
-                      CLICKBAIT_JOB_STALE_S="2")  # the killed job's last heartbeat is older than that
     try:
-        job = httpx.get(f"{url}/v1/jobs/{job_id}").json()
+        labels = [{"headline": item.headline, "label": item.label} for item in LABELS]
+        assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=auth).status_code == 200
+        jobs.append(httpx.post(f"{url}/v1/retrain", json={}, headers=auth).json()["id"])
+        deadline = time.monotonic() + 120
+        while (job := httpx.get(f"{url}/v1/jobs/{jobs[0]}").json())["progress"] == 0:
+            assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job["message"]
+            time.sleep(0.2)
+        _kill(server.pid, *_job_pids(jobs[0]))
+        server.wait(10)
+
+        server = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY,
+                       CLICKBAIT_JOB_STALE_S="2")  # the killed job's last heartbeat is older than that
+        job = httpx.get(f"{url}/v1/jobs/{jobs[0]}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]
         models = httpx.get(f"{url}/v1/models").json()
         assert [m["version"] for m in models["models"]] == ["known-1"]
@@ -69,11 +70,16 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
         assert httpx.post(f"{url}/v1/score", json={"headlines": ["x"]}).json()["model"] == "known-1"
         again = httpx.post(f"{url}/v1/retrain", json={}, headers=auth)  # the dead job no longer blocks
         assert again.status_code == 202
-        for pid in _job_pids(again.json()["id"]):
-            os.kill(pid, signal.SIGKILL)
+        jobs.append(again.json()["id"])
     finally:
-        restarted.kill()
-        restarted.wait(10)
+        _kill(server.pid, *(pid for job_id in jobs for pid in _job_pids(job_id)))
+        server.wait(10)
+
+
+def _kill(*pids: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 PROMOTER = """
