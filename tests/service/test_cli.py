@@ -15,7 +15,7 @@ METRIC_KEYS = {"n", "accuracy", "macro_f1", "clickbait_f1", "roc_auc", "ece"}
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args], input=stdin, capture_output=True, text=True,
-        timeout=600,
+        timeout=600, check=False,
     )
 
 

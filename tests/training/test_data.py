@@ -93,8 +93,8 @@ def test_load_reports_dedup_and_file_hashes(tmp_path: Path) -> None:
 
 def test_split_is_deterministic_and_by_source_keeps_sites_whole() -> None:
     rows = [_ex(f"headline number {i}", i % 2, source=f"site{i % 10}") for i in range(400)]
-    train_a, held_a = split_holdout(rows, 0.3)
-    train_b, held_b = split_holdout(list(reversed(rows)), 0.3)
+    _train_a, held_a = split_holdout(rows, 0.3)
+    _train_b, held_b = split_holdout(list(reversed(rows)), 0.3)
     assert {e.text for e in held_a} == {e.text for e in held_b} and 60 < len(held_a) < 180
     _, held_sites = split_holdout(rows, 0.3, by="source")
     train_sites, _ = split_holdout(rows, 0.3, by="source")
@@ -106,7 +106,7 @@ def test_sampling_weights_balance_languages_and_classes() -> None:
     rows += [_ex(f"c{i}", i % 2, "ro") for i in range(100)]
     w = sampling_weights(rows, lang_alpha=0.0)
     assert np.isclose(w.sum(), 1.0)
-    mass = lambda pred: w[[i for i, e in enumerate(rows) if pred(e)]].sum()  # noqa: E731
+    mass = lambda pred: w[[i for i, e in enumerate(rows) if pred(e)]].sum()
     assert np.isclose(mass(lambda e: e.lang == "en"), 0.5)
     assert np.isclose(mass(lambda e: e.lang == "en" and e.label == 1), 0.25)
     natural = sampling_weights(rows, lang_alpha=1.0)
