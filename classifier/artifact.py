@@ -56,6 +56,18 @@ class DataFile(BaseModel):
     rows: int
 
 
+class Int8Spec(BaseModel):
+    """The int8 engine's calibration and its held-out check, written by ``clickbait quantize``."""
+
+    safe: bool  # int8 kept macro-F1 within max_drop of fp32 on every split
+    alpha: float  # SmoothQuant migration strength of the FFN output projections
+    temperature: float  # re-fitted on the int8 scores
+    threshold: float
+    max_drop: float
+    scales_file: str = "int8_scales.safetensors"
+    splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
+
+
 class Manifest(BaseModel):
     """Everything needed to rebuild and to judge a model; written as manifest.json."""
 
@@ -74,6 +86,7 @@ class Manifest(BaseModel):
     metrics: dict[str, Any] = {}
     training: dict[str, Any] = {}
     library_versions: dict[str, str] = {}
+    int8: Int8Spec | None = None
 
 
 def library_versions() -> dict[str, str]:
