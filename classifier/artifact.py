@@ -76,6 +76,7 @@ class Manifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     base: BaseRef
     method: Literal["lora", "full"]
+    layers: int | None = None  # encoder layers kept, counted from the input (distilled students)
     lora: LoraSpec | None = None
     labels: tuple[str, str] = LABELS
     threshold: float = 0.5
@@ -156,6 +157,8 @@ def load_network(model_dir: Path) -> tuple[HeadlineClassifier, Manifest, Resolve
             f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
         )
     encoder = load_encoder(base.path)
+    if manifest.layers is not None:
+        keep_layers(encoder, manifest.layers)
     try:
         if manifest.method == "lora":
             encoder = _merge_lora(encoder, manifest, _load_tensors(model_dir / ADAPTER_FILE))
@@ -170,6 +173,15 @@ def load_network(model_dir: Path) -> tuple[HeadlineClassifier, Manifest, Resolve
     except RuntimeError as exc:  # shape mismatches from load_state_dict
         raise ArtifactError(f"{model_dir}: parameters do not fit the base model: {exc}") from exc
     return network.eval(), manifest, base
+
+
+def keep_layers(encoder, layers: int) -> None:
+    """Drop every transformer layer after the first ``layers``, in place (a student's encoder)."""
+    blocks = encoder.encoder.layer
+    if not 1 <= layers <= len(blocks):
+        raise ArtifactError(f"cannot keep {layers} layers of a {len(blocks)}-layer encoder")
+    encoder.encoder.layer = blocks[:layers]
+    encoder.config.num_hidden_layers = layers
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

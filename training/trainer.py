@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
 from training.evaluate import evaluate_files, metrics_with_languages
 
+if TYPE_CHECKING:
+    from training.distill import Distillation
+
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +64,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
-    """Run the whole recipe and write the artifact to ``config.out``; returns what was written."""
+def train(
+    config: TrainConfig, dataset: Dataset | None = None, distillation: Distillation | None = None
+) -> TrainResult:
+    """Run the whole recipe and write the artifact to ``config.out``; returns what was written.
+
+    With ``distillation`` the network is its student and the training targets are its teacher's
+    soft scores (over the training split and any unlabelled headlines); split, early stopping,
+    calibration and the artifact are the same as for ordinary training.
+    """
     started = time.perf_counter()
     seed_everything(config.seed)
     if config.threads:
@@ -78,13 +89,19 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
         len(train_rows), len(val_rows),
     )
 
+    targets = None
+    if distillation is not None:
+        train_rows = distillation.training_rows(train_rows)
+        targets = distillation.soft_targets(train_rows)
+
     base = resolve_base(config.base, get_settings().cache_dir)
     tokenizer = load_tokenizer(base.path)
-    network = _build_network(config, base.path).to(device)
+    network = (distillation.student if distillation else _build_network(config, base.path)).to(device)
     manifest = Manifest(
         version=_version_id(config, dataset),
         base=BaseRef(name=base.name, sha256=base.sha256),
         method=config.method,
+        layers=distillation.layers if distillation else None,
         lora=_lora_spec(config),
         max_length=config.max_length,
         seed=config.seed,
@@ -93,7 +110,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     )
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(config, network, scorer, train_rows, early_stop_rows)
+    history = _fit(config, network, scorer, train_rows, early_stop_rows, targets)
 
     network.eval()
     if config.method == "lora":
@@ -118,6 +135,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
         "history": history,
         "seconds": round(time.perf_counter() - started, 1),
         "device": str(device),
+        **(distillation.record() if distillation else {}),
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
@@ -163,13 +181,17 @@ def _fit(
     scorer: Scorer,
     train_rows: list[Example],
     check_rows: list[Example],
+    targets: torch.Tensor | None = None,
 ) -> list[dict]:
-    """The optimisation loop; leaves the best-scoring parameters in ``network``."""
+    """The optimisation loop; leaves the best-scoring parameters in ``network``.
+
+    ``targets`` (one probability per training row) replace the labels: soft scores to distil.
+    """
     device = scorer.device
     encoded = scorer.tokenizer(
         [QUERY_PREFIX + e.text for e in train_rows], truncation=True, max_length=config.max_length
     )["input_ids"]
-    labels = torch.tensor([float(e.label) for e in train_rows])
+    labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     samples = config.samples_per_epoch or len(train_rows)
     total_steps = max(1, int(round(config.epochs * samples / config.batch_size)))
     generator = torch.Generator().manual_seed(config.seed)
