@@ -64,6 +64,7 @@ class Int8Spec(BaseModel):
     temperature: float  # re-fitted on the int8 scores
     threshold: float
     max_drop: float
+    full_range: bool = False  # measured with 8-bit activations (VNNI CPUs) rather than torch's 7
     scales_file: str = "int8_scales.safetensors"
     splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
 

@@ -2,8 +2,10 @@
 
 ``fp32`` is the network as trained. ``int8`` is the fast CPU form:
 
-- every encoder Linear becomes a dynamically quantised int8 Linear with per-channel weight scales
-  (VNNI kernels); the 1-output head stays fp32;
+- every encoder Linear becomes a dynamically quantised int8 Linear with per-channel weight scales;
+  the 1-output head stays fp32. On CPUs with VNNI the activations use all 8 bits: torch reduces them
+  to 7 by default because without VNNI fbgemm's int16 pair sums can saturate; the eighth bit
+  halved the logit error here (RMSE vs fp32 0.33 → 0.19);
 - the inputs of the 12 FFN output projections (1536 → 384, after GELU) carry outlier channels that
   per-tensor int8 activations cannot hold — quantising them naively cost 18 macro-F1 points on
   Romanian. They are smoothed first (SmoothQuant): activation channel j is divided by s_j and
@@ -29,6 +31,7 @@ from typing import Literal
 import torch
 from safetensors.torch import load_file
 from torch import nn
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from classifier.artifact import ArtifactError, Manifest
 from classifier.network import HeadlineClassifier
@@ -47,6 +50,23 @@ class HalfEmbedding(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return nn.functional.embedding(input_ids, self.weight).float()
+
+
+def has_vnni() -> bool:
+    """Whether this CPU accumulates u8×s8 products straight into int32 (AVX512-VNNI or AVX-VNNI)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+class FullRangeLinear(DynamicLinear):
+    """A dynamic int8 Linear quantising its activations to 8 bits instead of 7 (VNNI CPUs only)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        packed = self._packed_params._packed_params
+        return torch.ops.quantized.linear_dynamic(x, packed, reduce_range=False).to(x.dtype)
 
 
 class Smoothed(nn.Module):
@@ -97,8 +117,11 @@ def smoothing_scales(
     return scales
 
 
-def to_int8(network: HeadlineClassifier, scales: dict[str, torch.Tensor]) -> HeadlineClassifier:
-    """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears, fp16 embeddings."""
+def to_int8(
+    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool
+) -> HeadlineClassifier:
+    """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears (8-bit activations
+    if ``full_range``, else torch's 7), fp16 embeddings."""
     with torch.no_grad():
         for name, scale in scales.items():
             linear = network.get_submodule(name)
@@ -112,6 +135,10 @@ def to_int8(network: HeadlineClassifier, scales: dict[str, torch.Tensor]) -> Hea
     with warnings.catch_warnings():  # torch.ao points at torchao; the eager API still works and needs no extra
         warnings.simplefilter("ignore")
         quantize_dynamic(network, spec, inplace=True)
+    if full_range:
+        for module in network.modules():
+            if type(module) is DynamicLinear:
+                module.__class__ = FullRangeLinear
     compact_embeddings(network)
     return network.eval()
 
@@ -132,10 +159,12 @@ def load_scales(model_dir: Path, manifest: Manifest) -> dict[str, torch.Tensor]:
 
 
 def choose_engine(manifest: Manifest, engine: Engine) -> Literal["fp32", "int8"]:
-    """``auto`` → int8 only where the artifact's own held-out check said int8 keeps accuracy."""
+    """``auto`` → int8 only where the artifact's own held-out check said int8 keeps accuracy, and
+    with the activation precision that check measured (8-bit activations need VNNI)."""
     if engine != "auto":
         return engine
-    return "int8" if manifest.int8 is not None and manifest.int8.safe else "fp32"
+    spec = manifest.int8
+    return "int8" if spec is not None and spec.safe and (has_vnni() or not spec.full_range) else "fp32"
 
 
 def build_engine(
@@ -146,7 +175,7 @@ def build_engine(
     if chosen == "fp32" or next(network.parameters()).device.type != "cpu":  # int8 kernels are CPU-only
         return network, manifest, "fp32"
     spec = manifest.int8
-    network = to_int8(network, load_scales(model_dir, manifest))
+    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni())
     calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
     log.info("int8 engine (temperature %.3f, threshold %.3f)", spec.temperature, spec.threshold)
     return network, calibrated, "int8"

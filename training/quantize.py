@@ -17,7 +17,7 @@ import numpy as np
 from safetensors.torch import save_file
 
 from classifier.artifact import MANIFEST, Int8Spec, read_manifest
-from classifier.engine import activation_maxima, smoothing_scales, to_int8
+from classifier.engine import activation_maxima, has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from training.calibration import choose_threshold, fit_temperature
@@ -42,7 +42,8 @@ def quantize_artifact(
     texts = {name: [e.text for e in rows] for name, rows in sets.items()}
     labels = {name: np.array([e.label for e in rows]) for name, rows in sets.items()}
     fp32_logits = {name: fp32.logits(t) for name, t in texts.items()}
-    int8 = Scorer(to_int8(fp32.network, scales), fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
+    full_range = has_vnni()
+    int8 = Scorer(to_int8(fp32.network, scales, full_range), fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
     int8_logits = {name: int8.logits(t) for name, t in texts.items()}
 
     validation = [name for name in sets if name.startswith("validation/")] or list(sets)
@@ -61,7 +62,7 @@ def quantize_artifact(
         splits[name] = {"n": len(sets[name]), "fp32": round(ours, 4), "int8": round(quantised, 4)}
     spec = Int8Spec(
         safe=all(s["int8"] >= s["fp32"] - max_drop for s in splits.values()), alpha=alpha,
-        temperature=temperature, threshold=threshold, max_drop=max_drop, splits=splits,
+        temperature=temperature, threshold=threshold, max_drop=max_drop, full_range=full_range, splits=splits,
     )
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
     updated = read_manifest(model_dir).model_copy(update={"int8": spec})

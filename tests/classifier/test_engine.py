@@ -8,7 +8,14 @@ import torch
 
 from classifier.artifact import BaseRef, Int8Spec, Manifest
 from classifier.base import load_encoder, load_tokenizer, resolve_base
-from classifier.engine import activation_maxima, choose_engine, ffn_output_names, smoothing_scales, to_int8
+from classifier.engine import (
+    activation_maxima,
+    choose_engine,
+    ffn_output_names,
+    has_vnni,
+    smoothing_scales,
+    to_int8,
+)
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
@@ -25,6 +32,8 @@ def test_auto_uses_int8_only_where_the_held_out_check_passed() -> None:
     assert choose_engine(_manifest(Int8Spec(safe=False, **spec)), "auto") == "fp32"
     assert choose_engine(_manifest(Int8Spec(safe=True, **spec)), "auto") == "int8"
     assert choose_engine(_manifest(Int8Spec(safe=True, **spec)), "fp32") == "fp32"
+    measured_with_vnni = _manifest(Int8Spec(safe=True, full_range=True, **spec))
+    assert choose_engine(measured_with_vnni, "auto") == ("int8" if has_vnni() else "fp32")
 
 
 def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> None:
@@ -38,7 +47,7 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     maxima = activation_maxima(network, lambda: scorer.logits(texts))
     assert set(maxima) == set(ffn_output_names(network)) and len(maxima) == 2
     scales = smoothing_scales(network, maxima, alpha=0.8)
-    quantised = Scorer(to_int8(network, scales), scorer.tokenizer, scorer.manifest, engine="int8")
+    quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
     np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
 
