@@ -33,6 +33,7 @@ HEAD_FILE = "head.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 FROZEN_PREFIX = "embeddings.word_embeddings."
+PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
 
 
 class ArtifactError(ValueError):
@@ -206,14 +207,24 @@ def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftMode
 
 
 def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
-    from peft import set_peft_model_state_dict
-
+    """W += (B·A)·alpha/r for every adapted Linear — what peft's merge_and_unload computes, without
+    importing peft or wrapping the model (seconds of every start-up)."""
     if manifest.lora is None:
         raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
-    peft_model = add_lora(encoder, manifest.lora)
-    result = set_peft_model_state_dict(peft_model, {k: v.float() for k, v in adapter.items()})
-    if result.unexpected_keys:
-        raise ArtifactError(f"adapter holds unexpected weights: {result.unexpected_keys[:3]}")
-    with warnings.catch_warnings():  # the same deprecated property, read while merging
-        warnings.simplefilter("ignore", FutureWarning)
-        return peft_model.merge_and_unload()
+    scaling = manifest.lora.alpha / manifest.lora.r
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in adapter.items():
+        name, _, part = key.removeprefix(PEFT_PREFIX).rpartition(".lora_")
+        if part not in ("A.weight", "B.weight") or not name.endswith(tuple(manifest.lora.target_modules)):
+            raise ArtifactError(f"adapter holds unexpected weights: {key}")
+        pairs.setdefault(name, {})[part[0]] = tensor.float()
+    with torch.no_grad():
+        for name, pair in pairs.items():
+            try:
+                linear = encoder.get_submodule(name)
+            except AttributeError as exc:
+                raise ArtifactError(f"adapter weights for {name}, which the base model lacks") from exc
+            if set(pair) != {"A", "B"}:
+                raise ArtifactError(f"adapter for {name} lacks its A or B matrix")
+            linear.weight += (pair["B"] @ pair["A"]) * scaling
+    return encoder
