@@ -65,6 +65,7 @@ def quantize_artifact(
         temperature=temperature, threshold=threshold, max_drop=max_drop, full_range=full_range, splits=splits,
     )
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
+    (model_dir / spec.scales_file).chmod(0o644)
     updated = read_manifest(model_dir).model_copy(update={"int8": spec})
     staging = model_dir / f".{MANIFEST}.tmp"
     staging.write_text(updated.model_dump_json(indent=2))
