@@ -48,8 +48,9 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     return model.eval()
 
 
-def write_tokenizer(base_path: Path, out: Path) -> None:
-    """The base tokenizer with the engine's text preparation added to its normaliser."""
+def write_tokenizer(base_path: Path, out: Path, max_length: int) -> None:
+    """The base tokenizer with the engine's text preparation added to its normaliser; its
+    ``model_max_length`` is the model's token cap, so ``truncation=True`` cuts where the engine does."""
     tokenizer = json.loads((base_path / "tokenizer.json").read_text())
     own = tokenizer.get("normalizer")
     steps = ([own] if own else []) + [
@@ -59,19 +60,19 @@ def write_tokenizer(base_path: Path, out: Path) -> None:
     ]
     tokenizer["normalizer"] = {"type": "Sequence", "normalizers": steps}
     (out / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False))
-    shutil.copy(base_path / "tokenizer_config.json", out / "tokenizer_config.json")
+    config = json.loads((base_path / "tokenizer_config.json").read_text())
+    config["model_max_length"] = max_length
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
 
 
 def export(model: str | Path, out: Path, fmt: str, int8: bool = False) -> list[Path]:
     """Write ``fmt`` ("hf" or "onnx") into ``out``; returns the files written."""
-    from classifier.artifact import read_manifest
     from classifier.base import resolve_base
-    from classifier.scorer import resolve_model_dir
 
     scorer = Scorer.load(model, get_settings().model_copy(update={"engine": "fp32"}))
     hf_model = merged_model(scorer)
     out.mkdir(parents=True, exist_ok=True)
-    write_tokenizer(resolve_base(read_manifest(resolve_model_dir(model)).base.name).path, out)
+    write_tokenizer(resolve_base(scorer.manifest.base.name).path, out, scorer.manifest.max_length)
     if fmt == "hf":
         hf_model.save_pretrained(out)
         shutil.copy(Path(__file__).with_name("hf_model.py"), out / MODELING_FILE)
