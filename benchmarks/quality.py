@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +21,8 @@ from classifier.scorer import Scorer
 from training.baseline import tfidf_baseline
 from training.calibration import choose_threshold
 from training.config import TrainConfig
-from training.data import Example, dataset_name, load_dataset, read_file, split_holdout
+from training.evaluate import held_out_sets
 from training.metrics import classification_metrics
-
-
-def _sets(config: TrainConfig) -> tuple[list[Example], dict[str, list[Example]]]:
-    data = load_dataset(config.data)
-    train_rows, val_rows = split_holdout(data.examples, config.holdout_fraction, config.holdout_by)
-    sets: dict[str, list[Example]] = defaultdict(list)
-    for row in val_rows:
-        sets[f"validation/{row.lang}"].append(row)
-    for path in config.eval_data:
-        sets[dataset_name(path)] = read_file(path)
-    return train_rows, dict(sorted(sets.items()))
 
 
 def main() -> None:
@@ -45,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = TrainConfig.from_sources(args.config, {})
-    train_rows, sets = _sets(config)
+    train_rows, sets = held_out_sets(config)
     started = time.perf_counter()
     baseline = tfidf_baseline(config.seed).fit([e.text for e in train_rows], [e.label for e in train_rows])
     baseline_seconds = time.perf_counter() - started

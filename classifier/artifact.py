@@ -33,6 +33,7 @@ HEAD_FILE = "head.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 FROZEN_PREFIX = "embeddings.word_embeddings."
+PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
 
 
 class ArtifactError(ValueError):
@@ -56,6 +57,19 @@ class DataFile(BaseModel):
     rows: int
 
 
+class Int8Spec(BaseModel):
+    """The int8 engine's calibration and its held-out check, written by ``clickbait quantize``."""
+
+    safe: bool  # int8 kept macro-F1 within max_drop of fp32 on every split
+    alpha: float  # SmoothQuant migration strength of the FFN output projections
+    temperature: float  # re-fitted on the int8 scores
+    threshold: float
+    max_drop: float
+    full_range: bool = False  # measured with 8-bit activations (VNNI CPUs) rather than torch's 7
+    scales_file: str = "int8_scales.safetensors"
+    splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
+
+
 class Manifest(BaseModel):
     """Everything needed to rebuild and to judge a model; written as manifest.json."""
 
@@ -64,6 +78,7 @@ class Manifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     base: BaseRef
     method: Literal["lora", "full"]
+    layers: int | None = None  # encoder layers kept, counted from the input (distilled students)
     lora: LoraSpec | None = None
     labels: tuple[str, str] = LABELS
     threshold: float = 0.5
@@ -74,6 +89,7 @@ class Manifest(BaseModel):
     metrics: dict[str, Any] = {}
     training: dict[str, Any] = {}
     library_versions: dict[str, str] = {}
+    int8: Int8Spec | None = None
 
 
 def library_versions() -> dict[str, str]:
@@ -144,9 +160,12 @@ def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifie
             f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
         )
     encoder = load_encoder(base.path)
+    if manifest.layers is not None:
+        keep_layers(encoder, manifest.layers)
     try:
         if manifest.method == "lora":
-            encoder = _attach_lora(encoder, manifest, _load_tensors(model_dir / ADAPTER_FILE), merge)
+            adapter = _load_tensors(model_dir / ADAPTER_FILE)
+            encoder = _merge_lora(encoder, manifest, adapter) if merge else _attach_lora(encoder, manifest, adapter)
         else:
             missing, unexpected = encoder.load_state_dict(
                 _load_tensors(model_dir / ENCODER_FILE), strict=False
@@ -158,6 +177,15 @@ def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifie
     except RuntimeError as exc:  # shape mismatches from load_state_dict
         raise ArtifactError(f"{model_dir}: parameters do not fit the base model: {exc}") from exc
     return network.eval(), manifest, base
+
+
+def keep_layers(encoder, layers: int) -> None:
+    """Drop every transformer layer after the first ``layers``, in place (a student's encoder)."""
+    blocks = encoder.encoder.layer
+    if not 1 <= layers <= len(blocks):
+        raise ArtifactError(f"cannot keep {layers} layers of a {len(blocks)}-layer encoder")
+    encoder.encoder.layer = blocks[:layers]
+    encoder.config.num_hidden_layers = layers
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -180,7 +208,8 @@ def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftMode
         return get_peft_model(encoder, config)
 
 
-def _attach_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor], merge: bool):
+def _attach_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
+    """The adapter kept apart (peft), so that training can go on from it."""
     from peft import set_peft_model_state_dict
 
     if manifest.lora is None:
@@ -189,8 +218,28 @@ def _attach_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor], 
     result = set_peft_model_state_dict(peft_model, {k: v.float() for k, v in adapter.items()})
     if result.unexpected_keys:
         raise ArtifactError(f"adapter holds unexpected weights: {result.unexpected_keys[:3]}")
-    if not merge:
-        return peft_model
-    with warnings.catch_warnings():  # the same deprecated property, read while merging
-        warnings.simplefilter("ignore", FutureWarning)
-        return peft_model.merge_and_unload()
+    return peft_model
+
+
+def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
+    """W += (B·A)·alpha/r for every adapted Linear — what peft's merge_and_unload computes, without
+    importing peft or wrapping the model (seconds of every start-up)."""
+    if manifest.lora is None:
+        raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
+    scaling = manifest.lora.alpha / manifest.lora.r
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in adapter.items():
+        name, _, part = key.removeprefix(PEFT_PREFIX).rpartition(".lora_")
+        if part not in ("A.weight", "B.weight") or not name.endswith(tuple(manifest.lora.target_modules)):
+            raise ArtifactError(f"adapter holds unexpected weights: {key}")
+        pairs.setdefault(name, {})[part[0]] = tensor.float()
+    with torch.no_grad():
+        for name, pair in pairs.items():
+            try:
+                linear = encoder.get_submodule(name)
+            except AttributeError as exc:
+                raise ArtifactError(f"adapter weights for {name}, which the base model lacks") from exc
+            if set(pair) != {"A", "B"}:
+                raise ArtifactError(f"adapter for {name} lacks its A or B matrix")
+            linear.weight += (pair["B"] @ pair["A"]) * scaling
+    return encoder

@@ -13,6 +13,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from classifier.artifact import Manifest, load_network
 from classifier.base import load_tokenizer
+from classifier.engine import build_engine
 from classifier.network import HeadlineClassifier
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
@@ -50,8 +51,10 @@ class Scorer:
         tokenizer: PreTrainedTokenizerBase,
         manifest: Manifest,
         settings: ClassifierSettings | None = None,
+        engine: str = "fp32",
     ) -> None:
         self.network = network.eval()
+        self.engine = engine
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.settings = settings or get_settings()
@@ -61,8 +64,11 @@ class Scorer:
 
     @classmethod
     def load(cls, model: str | Path = DEFAULT_MODEL, settings: ClassifierSettings | None = None):
-        network, manifest, base = load_network(resolve_model_dir(model))
-        return cls(network, load_tokenizer(base.path), manifest, settings)
+        settings = settings or get_settings()
+        model_dir = resolve_model_dir(model)
+        network, manifest, base = load_network(model_dir)
+        network, manifest, engine = build_engine(network, manifest, model_dir, settings.engine)
+        return cls(network, load_tokenizer(base.path), manifest, settings, engine)
 
     @property
     def version(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +34,9 @@ class ClassifierSettings(BaseSettings):
     batch_size: int = Field(
         default=16, ge=1, le=4096,
         description="headlines per forward pass; on a few cores small length-sorted batches waste less padding",
+    )
+    engine: Literal["auto", "fp32", "int8"] = Field(
+        default="auto", description="auto = int8 where the artifact's held-out check allows it, else fp32",
     )
     max_length: int = Field(default=64, ge=8, le=512, description="token cap per headline")
 

@@ -54,9 +54,46 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(report, ensure_ascii=False) if args.json else format_table(report))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from classifier.export import export
+
+    if args.int8 and args.format != "onnx":
+        raise CliError("--int8 applies to --format onnx (the hf export is the fp32 model)")
+    written = export(args.model, args.out, args.format, args.int8)
+    print(json.dumps({"out": str(args.out), "format": args.format, "files": [p.name for p in written]}))
+
+
+def _distill(args: argparse.Namespace) -> None:
+    from training.config import TrainConfig
+    from training.distill import distill
+
+    names = ("data", "eval_data", "out", "epochs", "samples_per_epoch", "batch_size", "max_length", "lr",
+             "head_lr", "holdout_fraction", "holdout_by", "eval_every", "patience", "seed", "device", "threads")
+    config = TrainConfig.from_sources(args.config, {name: getattr(args, name) for name in names})
+    result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows)
+    validation = result.manifest.metrics["validation"]
+    print(json.dumps({"out": str(result.out), "model": result.manifest.version, "layers": args.layers,
+                      "threshold": result.manifest.threshold,
+                      "validation": {k: validation[k] for k in ("n", "macro_f1", "roc_auc", "ece")},
+                      "seconds": round(result.seconds, 1)}, indent=2))
+
+
+def _quantize(args: argparse.Namespace) -> None:
+    from classifier.scorer import resolve_model_dir
+    from training.config import TrainConfig
+    from training.quantize import quantize_artifact
+
+    config = TrainConfig.from_sources(args.config, {"out": Path(".")})
+    spec = quantize_artifact(resolve_model_dir(args.model), config, args.alpha, args.max_drop)
+    print(json.dumps(spec.model_dump(), indent=2))
+
+
 def _score(args: argparse.Namespace) -> None:
     from classifier.scorer import Scorer
 
+    if args.input or args.output:
+        _score_file(args)
+        return
     headlines = args.headlines or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not headlines:
         raise CliError("no headlines: pass them as arguments or as lines on standard input")
@@ -66,6 +103,19 @@ def _score(args: argparse.Namespace) -> None:
             {"headline": prediction.headline, "score": round(prediction.score, 6), "label": prediction.label},
             ensure_ascii=False,
         ))
+
+
+def _score_file(args: argparse.Namespace) -> None:
+    from classifier.bulk import BulkError, score_file
+    from classifier.scorer import Scorer
+
+    if not (args.input and args.output) or args.headlines:
+        raise CliError("bulk scoring takes --input FILE and --output FILE, and no headline arguments")
+    try:
+        skipped, scored = score_file(Scorer.load(args.model), args.input, args.output, args.resume, args.threshold)
+    except BulkError as exc:
+        raise CliError(str(exc)) from exc
+    print(json.dumps({"output": str(args.output), "resumed_after": skipped, "scored": scored}), file=sys.stderr)
 
 
 def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
@@ -228,10 +278,46 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     evaluate.set_defaults(handler=_evaluate)
 
+    export = commands.add_parser("export", help="write a model for other stacks: merged hf model or ONNX graph")
+    export.add_argument("--model", default="default", help="artifact directory or 'default'")
+    export.add_argument("--format", choices=["hf", "onnx"], required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--int8", action="store_true", help="onnx: also write model.int8.onnx (dynamic int8)")
+    export.set_defaults(handler=_export)
+
+    distill = commands.add_parser("distill", help="train a shallower, faster student on a teacher's soft scores")
+    distill.add_argument("--teacher", default="default", help="artifact directory or 'default'")
+    distill.add_argument("--layers", type=int, default=4, help="encoder layers the student keeps")
+    distill.add_argument("--config", type=Path, help="recipe: data and hold-out (use the teacher's)")
+    distill.add_argument("--data", type=Path, nargs="+", help="labelled files (JSONL/CSV)")
+    distill.add_argument("--unlabelled", type=Path, nargs="*", default=[], help="headline files, no labels")
+    distill.add_argument("--max-rows", type=int, help="labelled training rows the teacher scores, at most")
+    distill.add_argument("--eval-data", type=Path, nargs="+")
+    distill.add_argument("--out", type=Path)
+    for flag, kind in (("--epochs", float), ("--samples-per-epoch", int), ("--batch-size", int),
+                       ("--max-length", int), ("--lr", float), ("--head-lr", float), ("--eval-every", int),
+                       ("--patience", int), ("--seed", int), ("--threads", int)):
+        distill.add_argument(flag, type=kind)
+    distill.add_argument("--holdout-fraction", type=float, help="keep the teacher's, so its validation stays unseen")
+    distill.add_argument("--holdout-by", choices=["text", "source"])
+    distill.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    distill.set_defaults(handler=_distill)
+
+    quantize = commands.add_parser(
+        "quantize", help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model")
+    quantize.add_argument("--model", default="default", help="artifact directory or 'default'")
+    quantize.add_argument("--config", type=Path, required=True, help="the model's recipe (its data and hold-out)")
+    quantize.add_argument("--alpha", type=float, default=0.8, help="SmoothQuant strength of the FFN outputs")
+    quantize.add_argument("--max-drop", type=float, default=0.005, help="macro-F1 int8 may lose on any split")
+    quantize.set_defaults(handler=_quantize)
+
     score = commands.add_parser("score", help="score headlines (arguments or stdin lines)")
     score.add_argument("headlines", nargs="*")
     score.add_argument("--model", default="default", help="artifact directory or 'default'")
     score.add_argument("--threshold", type=_probability, help="override the model's threshold")
+    score.add_argument("--input", type=Path, help="bulk: a JSONL, CSV (text/headline field) or text file")
+    score.add_argument("--output", type=Path, help="bulk: JSONL written here, one line per input record")
+    score.add_argument("--resume", action="store_true", help="bulk: continue an interrupted --output")
     score.set_defaults(handler=_score)
 
     filter_feed = commands.add_parser("filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed")

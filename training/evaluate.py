@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from classifier.scorer import Scorer
-from training.data import dataset_name, read_file
+from training.config import TrainConfig
+from training.data import Example, dataset_name, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics
 
 METRIC_COLUMNS = ("n", "accuracy", "macro_f1", "clickbait_f1", "roc_auc", "ece")
@@ -29,6 +30,19 @@ def metrics_with_languages(
         for lang, idx in sorted(by_lang.items())
     }
     return report
+
+
+def held_out_sets(config: TrainConfig) -> tuple[list[Example], dict[str, list[Example]]]:
+    """(training rows, {split name: rows}) of a recipe: its validation hold-out per language
+    (``validation/ro`` …) and each of its ``eval_data`` files, never trained on."""
+    data = load_dataset(config.data)
+    train_rows, val_rows = split_holdout(data.examples, config.holdout_fraction, config.holdout_by)
+    sets: dict[str, list[Example]] = defaultdict(list)
+    for row in val_rows:
+        sets[f"validation/{row.lang}"].append(row)
+    for path in config.eval_data:
+        sets[dataset_name(Path(path))] = read_file(Path(path))
+    return train_rows, dict(sorted(sets.items()))
 
 
 def evaluate_files(scorer: Scorer, paths: Sequence[Path]) -> dict[str, Any]:

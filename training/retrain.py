@@ -109,7 +109,7 @@ def retrain(
         holdout_fraction=0.1, eval_every=max(1, steps // 4), patience=2, max_eval_rows=1000,
         seed=settings.seed,
     )
-    result = train(config, dataset, progress, version)
+    result = train(config, dataset, progress=progress, version=version)
     evaluation = [e for p in settings.eval_data for e in read_file(Path(p))]
     judgement = judge(Scorer.load(current), Scorer.load(result.out), judge_labels, evaluation, settings.margin)
     return result, judgement

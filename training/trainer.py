@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,6 +38,9 @@ from training.card import render_model_card
 from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
 from training.evaluate import evaluate_files, metrics_with_languages
+
+if TYPE_CHECKING:
+    from training.distill import Distillation
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +72,18 @@ Progress = Callable[[int, int], None]  # (steps done, steps planned)
 def train(
     config: TrainConfig,
     dataset: Dataset | None = None,
+    *,
     progress: Progress | None = None,
     version: str | None = None,
+    distillation: Distillation | None = None,
 ) -> TrainResult:
-    """Run the whole recipe and write the artifact to ``config.out``; returns what was written."""
+    """Run the whole recipe and write the artifact to ``config.out``; returns what was written.
+
+    ``progress`` hears of every step; ``version`` names the artifact (default: date + recipe hash).
+    With ``distillation`` the network is its student and the training targets are its teacher's
+    soft scores (over the training split and any unlabelled headlines); split, early stopping,
+    calibration and the artifact are the same as for ordinary training.
+    """
     started = time.perf_counter()
     seed_everything(config.seed)
     if config.threads:
@@ -88,13 +100,20 @@ def train(
         len(train_rows), len(val_rows),
     )
 
-    network, base = _build_network(config)
+    targets = None
+    if distillation is not None:
+        train_rows = distillation.training_rows(train_rows)
+        targets = distillation.soft_targets(train_rows)
+        network, base = distillation.student, resolve_base(config.base, get_settings().cache_dir)
+    else:
+        network, base = _build_network(config)
     network = network.to(device)
     tokenizer = load_tokenizer(base.path)
     manifest = Manifest(
         version=version or _version_id(config, dataset),
         base=BaseRef(name=base.name, sha256=base.sha256),
         method=config.method,
+        layers=distillation.layers if distillation else None,
         lora=_lora_spec(config),
         max_length=config.max_length,
         seed=config.seed,
@@ -103,7 +122,7 @@ def train(
     )
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(config, network, scorer, train_rows, early_stop_rows, progress)
+    history = _fit(config, network, scorer, train_rows, early_stop_rows, targets, progress)
 
     network.eval()
     if config.method == "lora":
@@ -128,6 +147,7 @@ def train(
         "history": history,
         "seconds": round(time.perf_counter() - started, 1),
         "device": str(device),
+        **(distillation.record() if distillation else {}),
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
@@ -183,14 +203,18 @@ def _fit(
     scorer: Scorer,
     train_rows: list[Example],
     check_rows: list[Example],
+    targets: torch.Tensor | None = None,
     progress: Progress | None = None,
 ) -> list[dict]:
-    """The optimisation loop; leaves the best-scoring parameters in ``network``."""
+    """The optimisation loop; leaves the best-scoring parameters in ``network``.
+
+    ``targets`` (one probability per training row) replace the labels: soft scores to distil.
+    """
     device = scorer.device
     encoded = scorer.tokenizer(
         [QUERY_PREFIX + e.text for e in train_rows], truncation=True, max_length=config.max_length
     )["input_ids"]
-    labels = torch.tensor([float(e.label) for e in train_rows])
+    labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     samples = config.samples_per_epoch or len(train_rows)
     total_steps = max(1, round(config.epochs * samples / config.batch_size))
     generator = torch.Generator().manual_seed(config.seed)

@@ -1,0 +1,181 @@
+"""Throughput benchmark: our engines against the Hugging Face pipeline, on the same headlines.
+
+Usage (repository root, ../shared beside it):
+    python benchmarks/throughput.py --model default --student runs/student4
+
+In one run, on the same machine and the same headlines (Romanian and English, alternating, from
+the default recipe's validation hold-out): headlines/s and p50/p99 latency per 64-headline batch of
+(a) ``transformers.pipeline`` over the exported ``hf`` model with its default settings (and with
+``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast engine (``CLICKBAIT_ENGINE=auto``), (d) the
+distilled student (fast engine too) when ``--student`` is given; then macro-F1 of (b)–(d) on every
+held-out split of the recipe, and cold start, resident memory and 64-headline request throughput of
+``clickbait serve`` with the default model. Ratios are to (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+import numpy as np
+import torch
+
+from classifier.export import export
+from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
+from training.config import TrainConfig
+from training.evaluate import held_out_sets
+from training.metrics import classification_metrics
+
+BATCH = 64
+
+
+def sample_headlines(sets: dict[str, list], n: int) -> list[str]:
+    """``n`` headlines alternating Romanian and English validation rows."""
+    ro, en = [e.text for e in sets["validation/ro"]], [e.text for e in sets["validation/en"]]
+    mixed = [h for pair in zip(ro, en, strict=False) for h in pair]
+    return mixed[:n]
+
+
+def timed(score: Callable[[list[str]], object], headlines: Sequence[str]) -> dict[str, float]:
+    """Headlines/s over all batches of BATCH, and p50/p99 of one batch's latency (ms)."""
+    score(list(headlines[:BATCH]))  # warm-up
+    took = []
+    for start in range(0, len(headlines), BATCH):
+        began = time.perf_counter()
+        score(list(headlines[start : start + BATCH]))
+        took.append(time.perf_counter() - began)
+    return {"headlines_s": len(headlines) / sum(took), "p50_ms": 1000 * float(np.percentile(took, 50)),
+            "p99_ms": 1000 * float(np.percentile(took, 99))}
+
+
+def quality(scorer: Scorer, sets: dict[str, list]) -> dict[str, float]:
+    return {name: classification_metrics(np.array([e.label for e in rows]),
+                                         scorer.probabilities([e.text for e in rows]),
+                                         scorer.threshold)["macro_f1"]
+            for name, rows in sets.items()}
+
+
+def serve_figures(model: str, headlines: list[str]) -> dict[str, float]:
+    """Cold start to /ready, resident memory, and throughput of sequential 64-headline requests."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    began = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--model", model, "--port", str(port),
+         "--log-level", "warning", "--cache-size", "0"],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.perf_counter() - began > 120:
+                raise RuntimeError("the server did not become ready")
+            time.sleep(0.05)
+        ready_s = time.perf_counter() - began
+        rss_ready = _rss_mb(server.pid)
+        with httpx.Client(base_url=url, timeout=120) as client:
+            figures = timed(lambda batch: client.post("/v1/score", json={"headlines": batch}).raise_for_status(),
+                            headlines)
+        return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": _rss_mb(server.pid),
+                "peak_rss_mb": _rss_mb(server.pid, "VmHWM"), **figures}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--student", help="distilled student artifact (clickbait distill)")
+    parser.add_argument("--hf", type=Path, help="exported hf directory (default: export to a temporary one)")
+    parser.add_argument("-n", type=int, default=2000, help="headlines timed per engine")
+    parser.add_argument("--no-quality", action="store_true", help="skip the held-out macro-F1")
+    parser.add_argument("--no-serve", action="store_true", help="skip the service figures")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    config = TrainConfig.from_sources(args.config, {})
+    _, sets = held_out_sets(config)
+    headlines = sample_headlines(sets, args.n)
+    hf_dir = args.hf or Path(tempfile.mkdtemp(prefix="clickbait-hf-"))
+    if args.hf is None:
+        export(args.model, hf_dir, "hf")
+
+    from transformers import pipeline
+
+    engines: dict[str, Callable[[list[str]], object]] = {}
+    pipe = pipeline("text-classification", model=str(hf_dir), trust_remote_code=True)
+    engines["(a) pipeline, defaults"] = pipe
+    engines["(a') pipeline, batch_size=64"] = lambda batch: pipe(batch, batch_size=BATCH)
+    scorers = {"(b) fp32 engine": Scorer.load(args.model, ClassifierSettings(engine="fp32")),
+               "(c) fast engine": Scorer.load(args.model, ClassifierSettings(engine="auto"))}
+    if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:
+        scorers["(c') int8, forced (its held-out check failed)"] = Scorer.load(
+            args.model, ClassifierSettings(engine="int8"))
+    if args.student:
+        scorers["(d) distilled student"] = Scorer.load(args.student, ClassifierSettings(engine="auto"))
+    engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
+
+    probe = headlines[:50]
+    theirs = np.array([next(d["score"] for d in r if d["label"] == "clickbait") for r in pipe(probe, top_k=None, truncation=True)])
+    gap = float(np.abs(theirs - scorers["(b) fp32 engine"].probabilities(probe)).max())
+    lengths = [len(ids) for ids in scorers["(b) fp32 engine"].tokenizer(headlines)["input_ids"]]
+    print(f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
+          f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; pipeline vs fp32 engine max |Δp| {gap:.1e}")
+    results = {name: timed(score, headlines) for name, score in engines.items()}
+    base = results["(a) pipeline, defaults"]["headlines_s"]
+    print("| engine | engine used | headlines/s | × pipeline | p50 ms / 64 | p99 ms / 64 |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, r in results.items():
+        used = scorers[name].engine if name in scorers else "transformers"
+        print(f"| {name} | {used} | {r['headlines_s']:.0f} | {r['headlines_s'] / base:.1f}× "
+              f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} |")
+
+    report = {"headlines": len(headlines), "threads": torch.get_num_threads(), "pipeline_gap": gap,
+              "throughput": results}
+    if not args.no_quality:
+        report["macro_f1"] = {name: quality(scorer, sets) for name, scorer in scorers.items()}
+        names = list(sets)
+        print("\n| set | n | " + " | ".join(report["macro_f1"]) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in report["macro_f1"]) + " |")
+        for split in names:
+            cells = " | ".join(f"{report['macro_f1'][s][split]:.3f}" for s in report["macro_f1"])
+            print(f"| {split} | {len(sets[split])} | {cells} |")
+    if not args.no_serve:
+        serve = serve_figures(args.model, headlines)
+        report["serve"] = serve
+        bare = results["(c) fast engine"]["headlines_s"]
+        print(f"\nclickbait serve: ready in {serve['ready_s']:.1f} s; RSS {serve['rss_ready_mb']:.0f} MB at ready, "
+              f"{serve['rss_after_mb']:.0f} MB after the load (peak {serve['peak_rss_mb']:.0f} MB); "
+              f"64-headline requests {serve['headlines_s']:.0f} headlines/s = {serve['headlines_s'] / bare:.0%} "
+              f"of the bare fast engine (p50 {serve['p50_ms']:.0f} ms, p99 {serve['p99_ms']:.0f} ms)")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Export a trained artifact for other stacks: a merged Hugging Face model or an ONNX graph.
+
+Both formats fold the temperature into a two-logit head (±logit/(2T)), so softmax gives the
+calibrated P(clickbait), and write a tokenizer whose normaliser does what the engine does before
+tokenising: whitespace runs collapsed, ends stripped, ``"query: "`` prepended. The model's threshold
+is in ``config.json`` as ``clickbait_threshold``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from transformers import BertConfig
+
+from classifier.artifact import ArtifactError
+from classifier.hf_model import MeanPooledBertForSequenceClassification
+from classifier.scorer import Scorer
+from classifier.settings import get_settings
+from classifier.text import QUERY_PREFIX
+
+MODELING_FILE = "modeling_clickbait.py"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
+def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
+    """The fp32 network as one ``transformers`` model with the calibrated two-logit head."""
+    encoder = scorer.network.encoder
+    if not isinstance(encoder.config, BertConfig):
+        raise ArtifactError(f"export supports BERT encoders, not {type(encoder.config).__name__}")
+    config = BertConfig.from_dict(encoder.config.to_dict())
+    news, clickbait = scorer.manifest.labels
+    config.num_labels = 2
+    config.id2label, config.label2id = {0: news, 1: clickbait}, {news: 0, clickbait: 1}
+    config.architectures = [MeanPooledBertForSequenceClassification.__name__]
+    config.auto_map = {"AutoModelForSequenceClassification": f"{MODELING_FILE[:-3]}.{config.architectures[0]}"}
+    config.clickbait_threshold = scorer.threshold
+    config.clickbait_version = scorer.version
+    model = MeanPooledBertForSequenceClassification(config)
+    model.bert.load_state_dict(encoder.state_dict())
+    half = 0.5 / scorer.manifest.temperature
+    with torch.no_grad():
+        weight, bias = scorer.network.head.weight[0], scorer.network.head.bias[0]
+        model.classifier.weight.copy_(torch.stack([-weight, weight]) * half)
+        model.classifier.bias.copy_(torch.stack([-bias, bias]) * half)
+    return model.eval()
+
+
+def write_tokenizer(base_path: Path, out: Path, max_length: int) -> None:
+    """The base tokenizer with the engine's text preparation added to its normaliser; its
+    ``model_max_length`` is the model's token cap, so ``truncation=True`` cuts where the engine does."""
+    tokenizer = json.loads((base_path / "tokenizer.json").read_text())
+    own = tokenizer.get("normalizer")
+    steps = ([own] if own else []) + [
+        {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
+        {"type": "Strip", "strip_left": True, "strip_right": True},
+        {"type": "Prepend", "prepend": QUERY_PREFIX},
+    ]
+    tokenizer["normalizer"] = {"type": "Sequence", "normalizers": steps}
+    (out / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False))
+    config = json.loads((base_path / "tokenizer_config.json").read_text())
+    config["model_max_length"] = max_length
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+
+
+def export(model: str | Path, out: Path, fmt: str, int8: bool = False) -> list[Path]:
+    """Write ``fmt`` ("hf" or "onnx") into ``out``; returns the files written."""
+    from classifier.base import resolve_base
+
+    scorer = Scorer.load(model, get_settings().model_copy(update={"engine": "fp32"}))
+    hf_model = merged_model(scorer)
+    out.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(resolve_base(scorer.manifest.base.name).path, out, scorer.manifest.max_length)
+    if fmt == "hf":
+        hf_model.save_pretrained(out)
+        shutil.copy(Path(__file__).with_name("hf_model.py"), out / MODELING_FILE)
+    else:
+        _export_onnx(hf_model, out / "model.onnx")
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(out / "model.onnx", out / "model.int8.onnx", per_channel=True,
+                             weight_type=QuantType.QInt8)
+        hf_model.config.save_pretrained(out)
+    return sorted(p for p in out.iterdir() if p.is_file())
+
+
+class _LogitsOnly(torch.nn.Module):
+    def __init__(self, model: MeanPooledBertForSequenceClassification) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def _export_onnx(model: MeanPooledBertForSequenceClassification, path: Path) -> None:
+    example = torch.tensor([[0, 10, 20, 2], [0, 30, 2, 1]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(
+        _LogitsOnly(model), example, str(path), input_names=["input_ids", "attention_mask"],
+        output_names=["logits"], dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
+        opset_version=17, dynamo=False,
+    )

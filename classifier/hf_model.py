@@ -1,0 +1,42 @@
+"""Clickbait classifier for ``transformers``: BERT, mean pooling over real tokens, a linear head.
+
+Written into every ``clickbait export --format hf`` directory and loaded by
+``pipeline("text-classification", model=DIR, trust_remote_code=True)``. Self-contained: it imports
+only torch and transformers. The head's two logits are ±logit/(2T), so the pipeline's softmax gives
+the calibrated P(clickbait) of the clickbait engine; the ``"query: "`` prefix lives in the exported
+tokenizer's normaliser.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel, BertPreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+
+class MeanPooledBertForSequenceClassification(BertPreTrainedModel):
+    config_class = BertConfig
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        logits = self.classifier(pooled)
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)

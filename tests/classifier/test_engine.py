@@ -1,0 +1,62 @@
+"""The int8 engine: close to fp32, chosen only where the artifact's own check allowed it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from classifier.artifact import BaseRef, Int8Spec, Manifest
+from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.engine import (
+    activation_maxima,
+    choose_engine,
+    ffn_output_names,
+    has_vnni,
+    smoothing_scales,
+    to_int8,
+)
+from classifier.network import HeadlineClassifier
+from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
+from tests.conftest import CLICKBAIT, NEWS
+
+
+def _manifest(int8: Int8Spec | None = None) -> Manifest:
+    return Manifest(version="t", base=BaseRef(name="b", sha256="0"), method="full", int8=int8)
+
+
+def test_auto_uses_int8_only_where_the_held_out_check_passed() -> None:
+    spec = {"alpha": 0.8, "temperature": 1.0, "threshold": 0.5, "max_drop": 0.005}
+    assert choose_engine(_manifest(), "auto") == "fp32"
+    assert choose_engine(_manifest(Int8Spec(safe=False, **spec)), "auto") == "fp32"
+    assert choose_engine(_manifest(Int8Spec(safe=True, **spec)), "auto") == "int8"
+    assert choose_engine(_manifest(Int8Spec(safe=True, **spec)), "fp32") == "fp32"
+    measured_with_vnni = _manifest(Int8Spec(safe=True, full_range=True, **spec))
+    assert choose_engine(measured_with_vnni, "auto") == ("int8" if has_vnni() else "fp32")
+
+
+def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> None:
+    base = resolve_base(str(tiny_base))
+    torch.manual_seed(0)
+    network = HeadlineClassifier(load_encoder(base.path))
+    scorer = Scorer(network, load_tokenizer(base.path), Manifest(
+        version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full"))
+    texts = NEWS + CLICKBAIT
+    fp32 = scorer.logits(texts)
+    maxima = activation_maxima(network, lambda: scorer.logits(texts))
+    assert set(maxima) == set(ffn_output_names(network)) and len(maxima) == 2
+    scales = smoothing_scales(network, maxima, alpha=0.8)
+    quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
+    assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
+    np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
+
+
+def test_the_default_model_in_int8_stays_close_to_fp32() -> None:
+    fp32 = Scorer.load("default", ClassifierSettings(engine="fp32"))
+    texts = NEWS + CLICKBAIT
+    reference, labels = fp32.probabilities(texts), [p.label for p in fp32.score(texts)]
+    maxima = activation_maxima(fp32.network, lambda: fp32.logits(texts))
+    network = to_int8(fp32.network, smoothing_scales(fp32.network, maxima, 0.8), full_range=has_vnni())
+    fast = Scorer(network, fp32.tokenizer, fp32.manifest, engine="int8")
+    assert np.abs(fast.probabilities(texts) - reference).max() < 0.05
+    assert [p.label for p in fast.score(texts)] == labels

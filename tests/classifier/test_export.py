@@ -1,0 +1,52 @@
+"""Export round trips: the exported models give the engine's own probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.export import export
+from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
+from tests.conftest import CLICKBAIT, NEWS
+
+TEXTS = [*NEWS, *CLICKBAIT, "  Extra   spaces\tand a tab ", "Orașul-minune al României!", "Cuvinte " * 60]
+
+
+@pytest.fixture(scope="module")
+def fp32() -> Scorer:
+    return Scorer.load("default", ClassifierSettings(engine="fp32"))
+
+
+def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_path: Path) -> None:
+    from transformers import pipeline
+
+    out = tmp_path / "hf"
+    export("default", out, "hf")
+    config = json.loads((out / "config.json").read_text())
+    assert config["clickbait_threshold"] == fp32.threshold and config["id2label"]["1"] == "clickbait"
+    pipe = pipeline("text-classification", model=str(out), trust_remote_code=True)
+    results = pipe(TEXTS, top_k=None, truncation=True)  # the engine cuts at the model's 48 tokens
+    theirs = np.array([next(d["score"] for d in r if d["label"] == "clickbait") for r in results])
+    np.testing.assert_allclose(theirs, fp32.probabilities(TEXTS), atol=1e-4)
+    assert pipe(TEXTS[0])[0]["label"] == "news"
+
+
+def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "onnx"
+    export("default", out, "onnx", int8=True)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    batch = tokenizer(TEXTS, padding=True, truncation=True, return_tensors="np")
+    feeds = {"input_ids": batch["input_ids"].astype(np.int64),
+             "attention_mask": batch["attention_mask"].astype(np.int64)}
+    ours = fp32.probabilities(TEXTS)
+    for name, tolerance in (("model.onnx", 1e-4), ("model.int8.onnx", 0.1)):
+        logits = ort.InferenceSession(str(out / name)).run(["logits"], feeds)[0]
+        probs = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+        np.testing.assert_allclose(probs, ours, atol=tolerance)

@@ -1,0 +1,94 @@
+"""Distillation: a shallower student learns the teacher's soft scores, for users who need more speed.
+
+The student is the teacher's own network cut to its first N encoder layers (LoRA already merged,
+head kept), so it starts close to the teacher and trains all its weights (word embeddings frozen,
+as in ``method="full"``) with BCE against the teacher's sigmoid(logit) on the recipe's training
+split plus any unlabelled headlines. Everything else — hold-out, early stopping on labelled
+validation rows, temperature and threshold, the artifact — is ``training.trainer.train``; the
+artifact is an ordinary ``full`` one whose manifest says how many ``layers`` it keeps.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from classifier.artifact import FROZEN_PREFIX, keep_layers
+from classifier.bulk import read_headlines
+from classifier.network import HeadlineClassifier
+from classifier.scorer import Scorer
+from classifier.settings import get_settings
+from training.config import TrainConfig
+from training.data import Example, dedup_key
+from training.trainer import TrainResult, train
+
+UNLABELLED = "unlabelled"  # language and file name given to unlabelled headlines
+
+
+@dataclass
+class Distillation:
+    """The student, its teacher and the extra headlines the teacher labels for it."""
+
+    teacher: Scorer
+    layers: int
+    unlabelled: list[str] = field(default_factory=list)
+    max_rows: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.student = student_of(self.teacher.network, self.layers)
+
+    def training_rows(self, labelled: list[Example]) -> list[Example]:
+        """At most ``max_rows`` of the training split, plus the unlabelled headlines not in it.
+
+        Unlabelled rows carry the teacher's hard label, which only the class-balanced sampler reads.
+        """
+        rows = list(labelled)
+        if self.max_rows is not None and len(rows) > self.max_rows:
+            picked = np.random.default_rng(self.seed).choice(len(rows), size=self.max_rows, replace=False)
+            rows = [rows[i] for i in sorted(picked)]
+        seen = {dedup_key(e.text) for e in labelled}
+        extra = list(dict.fromkeys(t for t in self.unlabelled if t.strip() and dedup_key(t) not in seen))
+        if extra:
+            probs = self.teacher.probabilities(extra)
+            rows += [Example(t, int(p >= self.teacher.threshold), UNLABELLED, None, UNLABELLED)
+                     for t, p in zip(extra, probs, strict=True)]
+        return rows
+
+    def soft_targets(self, rows: Sequence[Example]) -> torch.Tensor:
+        """The teacher's uncalibrated sigmoid(logit) per row: what the student's logit should match."""
+        logits = self.teacher.logits([e.text for e in rows])
+        return torch.as_tensor(1.0 / (1.0 + np.exp(-logits)), dtype=torch.float32)
+
+    def record(self) -> dict:
+        return {"distilled_from": self.teacher.version, "unlabelled_rows": len(self.unlabelled)}
+
+
+def student_of(teacher: HeadlineClassifier, layers: int) -> HeadlineClassifier:
+    """A copy of the teacher keeping its first ``layers`` encoder layers; word embeddings frozen."""
+    student = copy.deepcopy(teacher)
+    keep_layers(student.encoder, layers)
+    for name, parameter in student.encoder.named_parameters():
+        parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
+    for parameter in student.head.parameters():
+        parameter.requires_grad = True
+    return student
+
+
+def distill(
+    config: TrainConfig, teacher: str | Path, layers: int, unlabelled: Sequence[Path] = (),
+    max_rows: int | None = None,
+) -> TrainResult:
+    """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``."""
+    scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}))
+    texts = [t for path in unlabelled for t in read_headlines(Path(path))]
+    for parameter in scorer.network.parameters():
+        parameter.requires_grad = False
+    plan = Distillation(scorer, layers, texts, max_rows, config.seed)
+    return train(config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}),
+                 distillation=plan)
