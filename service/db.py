@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -25,12 +27,28 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(connection, _record) -> None:
         cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     return engine
+
+
+def _use_wal(cursor, patience_s: float = 30.0) -> None:
+    """Switch a new file to WAL (the mode then stays with the file). Switching needs the file to
+    itself, and SQLite answers "locked" at once, busy timeout or not, while another process holds
+    a write lock (a migration starting beside this one): wait for it, within ``patience_s``."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 MIGRATION_LOCK = 0x636C6B62  # any fixed number; "clkb": the advisory lock the replicas' migrations share
