@@ -176,7 +176,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="soak-") as data_dir:
         env = {**os.environ, "CLICKBAIT_DATA_DIR": data_dir, "CLICKBAIT_ADMIN_KEYS": f"soak:{key}",
                "CLICKBAIT_RETRAIN_STEPS": str(args.retrain_steps), "CLICKBAIT_RETRAIN_BATCH_SIZE": "16",
-               "CLICKBAIT_REGISTRY_POLL_S": "1"}
+               "CLICKBAIT_REGISTRY_POLL_S": "1", "CLICKBAIT_KEY_RATE_PER_MINUTE": "0"}  # one key drives it all
         server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--model", args.model, "--port",
                                    str(port), "--log-level", "warning"], env=env)
         try:
