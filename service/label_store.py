@@ -48,7 +48,7 @@ class LabelStore:
         label. Returns (ids, conflicts) once committed, so an acknowledged label is durable."""
         keys = [headline_key(item.headline) for item in labels]
         with self.sessions.begin() as session:
-            previous = {row.key: row for row in session.scalars(_latest().where(Label.key.in_(set(keys))))}
+            previous = {row.key: row for row in session.scalars(_latest(set(keys)))}
             rows, conflicts = [], []
             for key, item in zip(keys, labels, strict=True):
                 before = previous.get(key)
@@ -122,7 +122,10 @@ def training_row(row: Label) -> str:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False) + "\n"
 
 
-def _latest() -> Select[tuple[Label]]:
-    """Rows that are the newest label of their headline."""
+def _latest(keys: set[str] | None = None) -> Select[tuple[Label]]:
+    """Rows that are the newest label of their headline (of ``keys`` only, when given: a write then
+    reads its own headlines' rows through the key index, not the whole table)."""
     newest = select(func.max(Label.id)).group_by(Label.key)
+    if keys is not None:
+        newest = newest.where(Label.key.in_(keys))
     return select(Label).where(Label.id.in_(newest))
