@@ -35,6 +35,8 @@ def _train(args: argparse.Namespace) -> None:
     }
     config = TrainConfig.from_sources(args.config, overrides)
     result = train(config)
+    if not result.main:
+        return
     summary = {
         "out": str(result.out),
         "model": result.manifest.version,
@@ -71,6 +73,8 @@ def _distill(args: argparse.Namespace) -> None:
              "head_lr", "holdout_fraction", "holdout_by", "eval_every", "patience", "seed", "device", "threads")
     config = TrainConfig.from_sources(args.config, {name: getattr(args, name) for name in names})
     result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows)
+    if not result.main:
+        return
     validation = result.manifest.metrics["validation"]
     print(json.dumps({"out": str(result.out), "model": result.manifest.version, "layers": args.layers,
                       "threshold": result.manifest.threshold,
@@ -307,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "quantize", help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model")
     quantize.add_argument("--model", default="default", help="artifact directory or 'default'")
     quantize.add_argument("--config", type=Path, required=True, help="the model's recipe (its data and hold-out)")
-    quantize.add_argument("--alpha", type=float, default=0.8, help="SmoothQuant strength of the FFN outputs")
+    quantize.add_argument("--alpha", type=float, default=0.8, help="SmoothQuant migration strength (0 = none, 1 = all into the weights)")
     quantize.add_argument("--max-drop", type=float, default=0.005, help="macro-F1 int8 may lose on any split")
     quantize.set_defaults(handler=_quantize)
 

@@ -11,6 +11,7 @@ artifact is an ordinary ``full`` one whose manifest says how many ``layers`` it 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from training.config import TrainConfig
 from training.data import Example, dedup_key
+from training.parallel import pick_device
 from training.trainer import TrainResult, train
 
 UNLABELLED = "unlabelled"  # language and file name given to unlabelled headlines
@@ -86,6 +88,10 @@ def distill(
 ) -> TrainResult:
     """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``."""
     scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}))
+    device = pick_device(config.device)
+    if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        scorer = Scorer(scorer.network.to(device), scorer.tokenizer, scorer.manifest, scorer.settings)
     texts = [t for path in unlabelled for t in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False

@@ -26,6 +26,7 @@ from classifier.artifact import (
     add_lora,
     library_versions,
     load_network,
+    read_manifest,
     save_artifact,
 )
 from classifier.base import ResolvedBase, load_encoder, load_tokenizer, resolve_base
@@ -38,6 +39,7 @@ from training.card import render_model_card
 from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
 from training.evaluate import evaluate_files, metrics_with_languages
+from training.parallel import Workers
 
 if TYPE_CHECKING:
     from training.distill import Distillation
@@ -50,14 +52,7 @@ class TrainResult:
     out: Path
     manifest: Manifest
     seconds: float
-
-
-def pick_device(choice: str) -> torch.device:
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but no CUDA device is available")
-    return torch.device(choice)
+    main: bool = True  # False in the other processes of a launched run (the main one reports)
 
 
 def seed_everything(seed: int) -> None:
@@ -82,13 +77,16 @@ def train(
     ``progress`` hears of every step; ``version`` names the artifact (default: date + recipe hash).
     With ``distillation`` the network is its student and the training targets are its teacher's
     soft scores (over the training split and any unlabelled headlines); split, early stopping,
-    calibration and the artifact are the same as for ordinary training.
+    calibration and the artifact are the same as for ordinary training. Launched by ``torchrun`` or
+    ``accelerate launch``, every process trains its share and the main one writes the artifact
+    (``training/parallel.py``).
     """
     started = time.perf_counter()
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
+    workers = Workers.start(config.device)
+    device = workers.device
     dataset = dataset or load_dataset(config.data)
     train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
     if len({e.label for e in train_rows}) < 2 or len({e.label for e in val_rows}) < 2:
@@ -122,7 +120,10 @@ def train(
     )
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(config, network, scorer, train_rows, early_stop_rows, targets, progress)
+    history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
+    if not workers.is_main:
+        workers.finish()  # returns once the main process has written the artifact
+        return TrainResult(config.out, read_manifest(config.out), time.perf_counter() - started, main=False)
 
     network.eval()
     if config.method == "lora":
@@ -147,10 +148,12 @@ def train(
         "history": history,
         "seconds": round(time.perf_counter() - started, 1),
         "device": str(device),
+        "processes": workers.count,
         **(distillation.record() if distillation else {}),
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
+    workers.finish()
     return TrainResult(config.out, manifest, time.perf_counter() - started)
 
 
@@ -201,6 +204,7 @@ def _fit(
     config: TrainConfig,
     network: HeadlineClassifier,
     scorer: Scorer,
+    workers: Workers,
     train_rows: list[Example],
     check_rows: list[Example],
     targets: torch.Tensor | None = None,
@@ -209,6 +213,7 @@ def _fit(
     """The optimisation loop; leaves the best-scoring parameters in ``network``.
 
     ``targets`` (one probability per training row) replace the labels: soft scores to distil.
+    Each process trains on its shard of every batch; the main one scores the check rows.
     """
     device = scorer.device
     encoded = scorer.tokenizer(
@@ -232,23 +237,29 @@ def _fit(
     schedule = get_linear_schedule_with_warmup(
         optimiser, int(config.warmup_ratio * total_steps), total_steps
     )
+    model, optimiser = workers.accelerator.prepare(network, optimiser)  # DDP-wrapped when launched
     pad_id = scorer.tokenizer.pad_token_id
     check_texts = [e.text for e in check_rows]
     check_labels = np.array([e.label for e in check_rows])
     best_f1, best_state, stale, history = -1.0, None, 0, []
     smoothed_loss, started = None, time.perf_counter()
 
-    bar = tqdm(range(total_steps), desc="training", unit="step", dynamic_ncols=True)
+    bar = tqdm(range(total_steps), desc="training", unit="step", dynamic_ncols=True, disable=not workers.is_main)
+
+    def say(message: str) -> None:
+        if workers.is_main:
+            bar.write(message, sys.stderr)
+
     for step in bar:
         network.train()
-        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        batch = workers.shard(order[step * config.batch_size : (step + 1) * config.batch_size])
         input_ids, mask = _collate([encoded[i] for i in batch], pad_id)
         target = labels[batch] * (1 - config.label_smoothing) + 0.5 * config.label_smoothing
-        logits = network(input_ids.to(device), mask.to(device))
+        logits = model(input_ids.to(device), mask.to(device))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
         optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(body_params + head_params, 1.0)
+        workers.accelerator.backward(loss)
+        workers.accelerator.clip_grad_norm_(body_params + head_params, 1.0)
         optimiser.step()
         schedule.step()
         smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()
@@ -259,23 +270,26 @@ def _fit(
 
         if (step + 1) % config.eval_every == 0 or step + 1 == total_steps:
             network.eval()
-            probs = scorer.probabilities(check_texts)
-            f1 = float(macro_f1_by_threshold(probs, check_labels, np.array([0.5]))[0])
+            f1 = workers.agree(_check_f1(scorer, check_texts, check_labels) if workers.is_main else None)
             history.append({"step": step + 1, "loss": round(smoothed_loss, 4), "val_macro_f1": round(f1, 4)})
-            bar.write(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}",
-                      sys.stderr)
+            say(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}")
             if f1 > best_f1:
                 best_f1, stale = f1, 0
                 best_state = copy.deepcopy(_trainable_state(network))
             else:
                 stale += 1
                 if stale >= config.patience:
-                    bar.write(f"early stop: no gain in {stale} checks", sys.stderr)
+                    say(f"early stop: no gain in {stale} checks")
                     break
     bar.close()
     if best_state is not None:
         network.load_state_dict(best_state, strict=False)
     return history
+
+
+def _check_f1(scorer: Scorer, texts: list[str], labels: np.ndarray) -> float:
+    """Macro-F1 at 0.5 of the model as it stands: the early-stopping signal."""
+    return float(macro_f1_by_threshold(scorer.probabilities(texts), labels, np.array([0.5]))[0])
 
 
 def _round_trainable_to_fp16(network: torch.nn.Module) -> None:
