@@ -61,7 +61,7 @@ class Int8Spec(BaseModel):
     """The int8 engine's calibration and its held-out check, written by ``clickbait quantize``."""
 
     safe: bool  # int8 kept macro-F1 within max_drop of fp32 on every split
-    alpha: float  # SmoothQuant migration strength of the FFN output projections
+    alpha: float  # SmoothQuant migration strength of the smoothed Linears' inputs
     temperature: float  # re-fitted on the int8 scores
     threshold: float
     max_drop: float

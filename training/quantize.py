@@ -1,6 +1,6 @@
 """Decide, once per artifact, whether its int8 form keeps accuracy, and record the answer.
 
-``quantize_artifact`` measures the FFN activation ranges on training headlines, builds the int8
+``quantize_artifact`` measures the encoder Linears' activation ranges on training headlines, builds the int8
 engine (``classifier/engine.py``), re-fits temperature and threshold on its validation scores (int8
 shifts the logits slightly; keeping the fp32 calibration flipped hundreds of decisions), and compares
 macro-F1 with fp32 on every held-out split of the recipe. The manifest's ``int8`` section and the

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import torch
 
 from classifier.artifact import BaseRef, Int8Spec, Manifest
@@ -10,8 +14,8 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.engine import (
     activation_maxima,
     choose_engine,
-    ffn_output_names,
     has_vnni,
+    smoothed_names,
     smoothing_scales,
     to_int8,
 )
@@ -44,7 +48,7 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     texts = NEWS + CLICKBAIT
     fp32 = scorer.logits(texts)
     maxima = activation_maxima(network, lambda: scorer.logits(texts))
-    assert set(maxima) == set(ffn_output_names(network)) and len(maxima) == 2
+    assert set(maxima) == set(smoothed_names(network)) and len(maxima) == 2 * 6  # 2 layers × q, k, v, o, in, out
     scales = smoothing_scales(network, maxima, alpha=0.8)
     quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
@@ -60,3 +64,18 @@ def test_the_default_model_in_int8_stays_close_to_fp32() -> None:
     fast = Scorer(network, fp32.tokenizer, fp32.manifest, engine="int8")
     assert np.abs(fast.probabilities(texts) - reference).max() < 0.05
     assert [p.label for p in fast.score(texts)] == labels
+
+
+@pytest.mark.parametrize("engine", ["fp32", "int8"])
+def test_a_loaded_model_keeps_no_view_of_the_base_file(engine: str) -> None:
+    """Converting the table reads all of the memory-mapped base file; a view left open would keep
+    those 384 MB of pages in the process's resident memory."""
+    probe = (
+        "from pathlib import Path\nfrom classifier.scorer import Scorer\nfrom classifier.settings import ClassifierSettings\n"
+        f"scorer = Scorer.load('default', ClassifierSettings(engine='{engine}'))\n"
+        "assert scorer.network.encoder.embeddings.word_embeddings.weight.dtype.itemsize == 2\n"
+        "print(sum('model.safetensors' in line for line in Path('/proc/self/maps').read_text().splitlines()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0"
