@@ -126,7 +126,8 @@ def resident_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def report(soak: Soak, started: float, memory: tuple[float, float], bound_mb: float) -> dict:
+def report(soak: Soak, started: float, memory: list[float], bound_mb: float) -> dict:
+    """``memory``: resident MB after the warm-up, then at the end of every window."""
     statuses = Counter((r.route, r.status) for r in soak.records)
     bad = {f"{route} {status}": n for (route, status), n in statuses.items() if not (200 <= status < 300 or status == 429)}
     width = soak.duration / WINDOWS
@@ -134,15 +135,16 @@ def report(soak: Soak, started: float, memory: tuple[float, float], bound_mb: fl
     for r in soak.records:  # a request sent just as time ran out counts in the last window
         latencies[min(WINDOWS - 1, max(0, int((r.started - started) / width)))].append(r.seconds)
     windows = [{"from_s": round(w * width), "requests": len(inside),
-                "p99_ms": round(float(np.percentile(inside, 99)) * 1000, 1) if inside else None}
-               for w, inside in enumerate(latencies)]
-    growth = memory[1] - memory[0]
+                "p99_ms": round(float(np.percentile(inside, 99)) * 1000, 1) if inside else None,
+                "rss_mb": round(rss)}
+               for w, (inside, rss) in enumerate(zip(latencies, memory[1:], strict=True))]
+    growth = memory[-1] - memory[0]
     return {
         "seconds": soak.duration, "requests": len(soak.records),
         "by_route_and_status": {f"{route} {status}": n for (route, status), n in sorted(statuses.items())},
         "errors": bad, "windows": windows, "events": soak.events,
-        "memory_mb": {"start": round(memory[0]), "end": round(memory[1]), "growth": round(growth),
-                      "bound": bound_mb},
+        "memory_mb": {"start": round(memory[0]), "end": round(memory[-1]), "peak": round(max(memory)),
+                      "growth": round(growth), "bound": bound_mb},
         "passed": not bad and growth <= bound_mb,
     }
 
@@ -151,12 +153,19 @@ async def soak_run(args: argparse.Namespace, url: str, key: str, pid: int) -> di
     pool = headlines(args.data, 3000)
     async with httpx.AsyncClient(timeout=120) as client:  # warm-up: the start memory is a loaded server
         await client.post(f"{url}/v1/score", json={"headlines": pool[:64]})
-    start_mb = resident_mb(pid)
+    memory = [resident_mb(pid)]
     started = time.monotonic()
     soak = Soak(url, key, pool, started + args.seconds, duration=args.seconds)
+
+    async def sample_memory() -> None:
+        for _ in range(WINDOWS - 1):
+            await asyncio.sleep(args.seconds / WINDOWS)
+            memory.append(resident_mb(pid))
+
     await asyncio.gather(*(soak.client(i) for i in range(args.concurrency)),
-                         soak.retrain_and_promote(args.seconds / 3))
-    return report(soak, started, (start_mb, resident_mb(pid)), args.memory_bound_mb)
+                         soak.retrain_and_promote(args.seconds / 3), sample_memory())
+    memory.append(resident_mb(pid))
+    return report(soak, started, memory, args.memory_bound_mb)
 
 
 def main() -> None:
@@ -199,9 +208,9 @@ def print_report(result: dict) -> None:
     for key, n in result["by_route_and_status"].items():
         route, status = key.split()
         print(f"| {route} | {status} | {n} |")
-    print("\n| window from (s) | requests | p99 ms |\n| --- | --- | --- |")
+    print("\n| window from (s) | requests | p99 ms | RSS MB at its end |\n| --- | --- | --- | --- |")
     for w in result["windows"]:
-        print(f"| {w['from_s']} | {w['requests']} | {w['p99_ms']} |")
+        print(f"| {w['from_s']} | {w['requests']} | {w['p99_ms']} | {w['rss_mb']} |")
     print("\n" + "\n".join(result["events"]))
 
 

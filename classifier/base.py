@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
@@ -67,5 +68,8 @@ def load_encoder(path: Path) -> PreTrainedModel:
         hf_logging.set_verbosity(verbosity)
 
 
+@lru_cache(maxsize=1)
 def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
+    """The base's tokenizer, shared by every model loaded on that base: the 250k-piece tokenizer holds
+    about 300 MB, and a service swapping to a new version would otherwise keep two."""
     return AutoTokenizer.from_pretrained(path)

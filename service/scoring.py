@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 import logging
 from collections.abc import Sequence
 
@@ -20,6 +23,14 @@ from service.settings import ServiceSettings
 from service.suggestions import RecentScores
 
 log = logging.getLogger(__name__)
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap pages freed by the replaced model back to the system (glibc keeps them otherwise,
+    and each swap would raise the resident memory for good)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class ModelNotReady(Exception):
@@ -94,6 +105,8 @@ class ScoringService:
                 log.error("version %s failed to load, still serving %s: %s", version, serving, exc)
                 return
             self.use(scorer)
+            del scorer
+            await asyncio.to_thread(_return_freed_memory)
 
     def use(self, scorer: Scorer) -> None:
         self.scorer = scorer
