@@ -184,12 +184,15 @@ SERVE_FLAGS = (
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from service.app import create_app
     from service.settings import ServiceSettings
 
     settings = ServiceSettings(**{k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k) is not None})
+    # every logger at the chosen level, not only uvicorn's, before importing modules that log as they load
+    logging.getLogger().setLevel(settings.log_level.upper())
+    import uvicorn
+
+    from service.app import create_app
+
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
         timeout_graceful_shutdown=30,

@@ -1,7 +1,9 @@
-"""At the default log level the service writes neither keys nor headline text to its logs."""
+"""At the default log level the service writes neither keys nor headline text to its logs; a
+higher level quiets every logger."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -35,3 +37,18 @@ def test_logs_hold_no_keys_and_no_headlines(known_model: Path, tmp_path: Path) -
     written = log_file.read_text()
     assert "POST /v1/score" in written  # the access log is on at the default level
     assert SECRET not in written and "9321" not in written
+
+
+def test_the_log_level_quiets_every_logger(known_model: Path, tmp_path: Path) -> None:
+    """``--log-level warning`` holds for the service's and the libraries' loggers, not only uvicorn's."""
+    port = free_port()
+    log_file = tmp_path / "server.log"
+    with log_file.open("w") as log:
+        server = serve(known_model, port, log, "warning", CLICKBAIT_DATA_DIR=str(tmp_path / "data"))
+        try:
+            while httpx.get(f"http://127.0.0.1:{port}/ready").status_code != 200:  # the model loaded
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait(30)
+    assert " INFO " not in log_file.read_text()
