@@ -1,13 +1,13 @@
 """Throughput benchmark: our engines against the Hugging Face pipeline, on the same headlines.
 
 Usage (repository root, ../shared beside it):
-    python benchmarks/throughput.py --model default --student runs/student4
+    python benchmarks/throughput.py --model default --student runs/student4 runs/student3
 
 In one run, on the same machine and the same headlines (Romanian and English, alternating, from
 the default recipe's validation hold-out): headlines/s and p50/p99 latency per 64-headline batch of
 (a) ``transformers.pipeline`` over the exported ``hf`` model with its default settings (and with
-``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast engine (``CLICKBAIT_ENGINE=auto``), (d) the
-distilled student (fast engine too) when ``--student`` is given; then macro-F1 of (b)–(d) on every
+``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast engine (``CLICKBAIT_ENGINE=auto``), (d) each
+distilled student given with ``--student`` (fast engine too); then macro-F1 of (b)–(d) on every
 held-out split of the recipe, and cold start, resident memory and 64-headline request throughput of
 ``clickbait serve`` with the default model. Ratios are to (a).
 """
@@ -110,7 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default")
-    parser.add_argument("--student", help="distilled student artifact (clickbait distill)")
+    parser.add_argument("--student", nargs="*", default=[], help="distilled student artifacts (clickbait distill)")
     parser.add_argument("--hf", type=Path, help="exported hf directory (default: export to a temporary one)")
     parser.add_argument("-n", type=int, default=2000, help="headlines timed per engine")
     parser.add_argument("--no-quality", action="store_true", help="skip the held-out macro-F1")
@@ -136,8 +136,9 @@ def main() -> None:
     if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:
         scorers["(c') int8, forced (its held-out check failed)"] = Scorer.load(
             args.model, ClassifierSettings(engine="int8"))
-    if args.student:
-        scorers["(d) distilled student"] = Scorer.load(args.student, ClassifierSettings(engine="auto"))
+    for student in args.student:
+        scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
+        scorers[f"(d) distilled student, {scorer.manifest.layers} layers"] = scorer
     engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
 
     probe = headlines[:50]
