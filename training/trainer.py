@@ -26,7 +26,6 @@ from classifier.artifact import (
     add_lora,
     library_versions,
     load_network,
-    read_manifest,
     save_artifact,
 )
 from classifier.base import ResolvedBase, load_encoder, load_tokenizer, resolve_base
@@ -83,9 +82,9 @@ def train(
     """
     started = time.perf_counter()
     seed_everything(config.seed)
+    workers = Workers.start(config.device)  # first: launched on CPUs, accelerate sets the thread count
     if config.threads:
         torch.set_num_threads(config.threads)
-    workers = Workers.start(config.device)
     device = workers.device
     dataset = dataset or load_dataset(config.data)
     train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
@@ -121,9 +120,10 @@ def train(
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
     history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
-    if not workers.is_main:
-        workers.finish()  # returns once the main process has written the artifact
-        return TrainResult(config.out, read_manifest(config.out), time.perf_counter() - started, main=False)
+    if not workers.is_main:  # the main process calibrates and writes, then sends its manifest
+        written = Manifest.model_validate_json(workers.agree(None))
+        workers.finish()
+        return TrainResult(config.out, written, time.perf_counter() - started, main=False)
 
     network.eval()
     if config.method == "lora":
@@ -153,6 +153,7 @@ def train(
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
+    workers.agree(manifest.model_dump_json())
     workers.finish()
     return TrainResult(config.out, manifest, time.perf_counter() - started)
 
@@ -237,7 +238,8 @@ def _fit(
     schedule = get_linear_schedule_with_warmup(
         optimiser, int(config.warmup_ratio * total_steps), total_steps
     )
-    model, optimiser = workers.accelerator.prepare(network, optimiser)  # DDP-wrapped when launched
+    workers.check_batch(config.batch_size)
+    model, optimiser = workers.prepare(network, optimiser)
     pad_id = scorer.tokenizer.pad_token_id
     check_texts = [e.text for e in check_rows]
     check_labels = np.array([e.label for e in check_rows])
@@ -258,8 +260,8 @@ def _fit(
         logits = model(input_ids.to(device), mask.to(device))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
         optimiser.zero_grad(set_to_none=True)
-        workers.accelerator.backward(loss)
-        workers.accelerator.clip_grad_norm_(body_params + head_params, 1.0)
+        workers.backward(loss)
+        workers.clip(body_params + head_params, 1.0)
         optimiser.step()
         schedule.step()
         smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()

@@ -22,6 +22,7 @@ from training.parallel import Workers
 from training.trainer import train
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _recipe(tmp_path: Path, train_file: Path, base: Path, out: str) -> Path:
     recipe.write_text(
         f'data = ["{train_file}"]\nout = "{tmp_path / out}"\nbase = "{base}"\nmethod = "full"\n'
         "epochs = 8\nsamples_per_epoch = 64\nbatch_size = 16\nlr = 3e-3\nhead_lr = 1e-2\nhead_dropout = 0.0\n"
-        "eval_every = 8\npatience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\n"
+        "eval_every = 8\npatience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\ndevice = \"cpu\"\n"
     )
     return recipe
 
@@ -56,7 +57,7 @@ def test_torchrun_two_cpu_processes_train_like_one(tmp_path, train_file, still_b
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          "-m", "service.cli", "train", "--config", str(recipe)],
         check=False, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()},
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
     manifest = json.loads((tmp_path / "launched" / "manifest.json").read_text())
@@ -70,7 +71,8 @@ def test_torchrun_two_cpu_processes_train_like_one(tmp_path, train_file, still_b
     np.testing.assert_allclose(theirs, ours, atol=1e-3)
 
 
-def test_a_lone_process_trains_on_whole_batches() -> None:
+def test_a_lone_process_trains_on_whole_batches_without_a_process_group() -> None:
     workers = Workers.start("cpu")
+    assert workers.accelerator is None and workers.device.type == "cpu"
     assert workers.count == 1 and workers.is_main and workers.agree(7) == 7
     assert workers.shard(torch.arange(4)).tolist() == [0, 1, 2, 3]
