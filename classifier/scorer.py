@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -19,6 +20,9 @@ from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 
 DEFAULT_MODEL = "default"
+# Models on one base share its tokenizer (``load_tokenizer``), and a call with another max_length
+# resets the tokenizer's truncation in place: one call at a time.
+_TOKENIZING = threading.Lock()
 
 
 def default_model_dir() -> Path:
@@ -104,11 +108,12 @@ class Scorer:
     ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
         if not headlines:
             return
-        encoded = self.tokenizer(
-            [QUERY_PREFIX + normalise_headline(h) for h in headlines],
-            truncation=True,
-            max_length=self.manifest.max_length,
-        )["input_ids"]
+        with _TOKENIZING:
+            encoded = self.tokenizer(
+                [QUERY_PREFIX + normalise_headline(h) for h in headlines],
+                truncation=True,
+                max_length=self.manifest.max_length,
+            )["input_ids"]
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]

@@ -86,28 +86,30 @@ class MicroBatcher:
         return jobs
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             jobs = await self._collect()
             self._queued -= sum(len(j.texts) for j in jobs)
             self._metrics.queue_depth.set(self._queued)
             live = [j for j in jobs if not j.future.done()]
-            if not live:
-                continue
-            texts = [t for j in live for t in j.texts]
-            scorer = self._scorer()  # one version for the whole batch
-            self._metrics.batch_size.observe(len(texts))
-            self._metrics.model_calls.inc()
-            try:
-                probs = await loop.run_in_executor(self._executor, scorer.probabilities, texts)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                for job in live:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                continue
-            start = 0
+            if live:
+                await self._score(live)  # its locals, the model among them, end with the batch
+
+    async def _score(self, live: list[_Job]) -> None:
+        """Score one batch with one model version and hand each request its part."""
+        texts = [t for j in live for t in j.texts]
+        scorer = self._scorer()  # one version for the whole batch
+        self._metrics.batch_size.observe(len(texts))
+        self._metrics.model_calls.inc()
+        try:
+            probs = await asyncio.get_running_loop().run_in_executor(self._executor, scorer.probabilities, texts)
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             for job in live:
-                part = probs[start : start + len(job.texts)]
-                start += len(job.texts)
                 if not job.future.done():
-                    job.future.set_result((part, scorer))
+                    job.future.set_exception(exc)
+            return
+        start = 0
+        for job in live:
+            part = probs[start : start + len(job.texts)]
+            start += len(job.texts)
+            if not job.future.done():
+                job.future.set_result((part, scorer))

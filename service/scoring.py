@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import gc
 import logging
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def _return_freed_memory() -> None:
-    """Hand the heap pages freed by the replaced model back to the system (glibc keeps them otherwise,
+    """Hand the heap pages freed by a replaced model back to the system (glibc keeps them otherwise,
     and each swap would raise the resident memory for good)."""
-    gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
@@ -104,9 +103,10 @@ class ScoringService:
                 self._failed_version = version
                 log.error("version %s failed to load, still serving %s: %s", version, serving, exc)
                 return
+            replaced = self.scorer
             self.use(scorer)
-            del scorer
-            await asyncio.to_thread(_return_freed_memory)
+            if replaced is not None:  # freed once its last batch and request let go of it
+                weakref.finalize(replaced, _return_freed_memory)
 
     def use(self, scorer: Scorer) -> None:
         self.scorer = scorer
