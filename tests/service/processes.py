@@ -51,3 +51,12 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+def wait_ready(url: str, timeout_s: float = 120) -> None:
+    """Until ``url``/ready answers 200 (the model is loaded); fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while httpx.get(f"{url}/ready", timeout=5).status_code != 200:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} not ready after {timeout_s:.0f} s")
+        time.sleep(0.1)

@@ -23,7 +23,7 @@ from service.label_store import LabelStore, NewLabel
 from service.retrain_job import job_params, run
 from service.settings import ServiceSettings
 from tests.conftest import CLICKBAIT, NEWS
-from tests.service.processes import free_port, serve
+from tests.service.processes import free_port, serve, wait_ready
 from tests.service.test_durability import KEY
 from training.config import RetrainSettings
 
@@ -65,8 +65,7 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
         models = httpx.get(f"{url}/v1/models").json()
         assert [m["version"] for m in models["models"]] == ["known-1"]
         assert sorted(p.name for p in (tmp_path / "registry" / "versions").iterdir()) == ["known-1"]
-        while httpx.get(f"{url}/ready").status_code != 200:
-            time.sleep(0.1)
+        wait_ready(url)
         assert httpx.post(f"{url}/v1/score", json={"headlines": ["x"]}).json()["model"] == "known-1"
         again = httpx.post(f"{url}/v1/retrain", json={}, headers=auth)  # the dead job no longer blocks
         assert again.status_code == 202

@@ -3,12 +3,11 @@ higher level quiets every logger."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.service.processes import free_port, serve
+from tests.service.processes import free_port, serve, wait_ready
 
 SECRET = "very-secret-admin-key-4711"
 HEADLINE = "Unmistakable headline text 9321 about the mayor"
@@ -28,8 +27,7 @@ def test_logs_hold_no_keys_and_no_headlines(known_model: Path, tmp_path: Path) -
             httpx.post(f"{url}/v1/labels", json={"labels": []}, headers={"Authorization": f"Bearer wrong-{SECRET}"})
             httpx.post(f"{url}/v1/score", content=b'{"headlines": ["' + HEADLINE.encode() + b'"',
                        headers={"Content-Type": "application/json"})
-            while httpx.get(f"{url}/ready").status_code != 200:
-                pass
+            wait_ready(url)
             httpx.post(f"{url}/v1/score", json={"headlines": [HEADLINE]})
         finally:
             server.terminate()
@@ -46,8 +44,7 @@ def test_the_log_level_quiets_every_logger(known_model: Path, tmp_path: Path) ->
     with log_file.open("w") as log:
         server = serve(known_model, port, log, "warning", CLICKBAIT_DATA_DIR=str(tmp_path / "data"))
         try:
-            while httpx.get(f"http://127.0.0.1:{port}/ready").status_code != 200:  # the model loaded
-                time.sleep(0.1)
+            wait_ready(f"http://127.0.0.1:{port}")  # the model loaded, and its loading logged
         finally:
             server.terminate()
             server.wait(30)
