@@ -138,7 +138,7 @@ def main() -> None:
             args.model, ClassifierSettings(engine="int8"))
     for student in args.student:
         scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
-        scorers[f"(d) distilled student, {scorer.manifest.layers} layers"] = scorer
+        scorers[f"(d) student {student} ({scorer.manifest.layers} layers)"] = scorer
     engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
 
     probe = headlines[:50]

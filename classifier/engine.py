@@ -17,9 +17,10 @@
   feed the residual path, so it cannot be folded into them;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
 
-The fp16 table is used under ``fp32`` too (on CPU): the bundled base's embeddings are 4-bit codes
-times fp16 block scales, so fp16 storage moves each value by at most one fp16 rounding step, and
-the service's resident memory drops by 192 MB. Everything else in ``fp32`` computes in fp32.
+The fp16 table is used under ``fp32`` too (on CPU), for any base: fp16 storage moves each value
+by at most one rounding step (2^-11 relative; for the bundled base, whose embeddings are 4-bit codes
+times fp16 block scales, often not at all), and the service's resident memory drops by 192 MB.
+Everything else in ``fp32`` computes in fp32; ``clickbait export`` writes the rounded table.
 
 The choice per model is made once, offline, by ``clickbait quantize``: it measures int8 against
 fp32 on held-out splits, re-fits temperature and threshold on the int8 scores and records in the
