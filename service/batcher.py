@@ -87,15 +87,16 @@ class MicroBatcher:
 
     async def _run(self) -> None:
         while True:
-            jobs = await self._collect()
-            self._queued -= sum(len(j.texts) for j in jobs)
-            self._metrics.queue_depth.set(self._queued)
-            live = [j for j in jobs if not j.future.done()]
-            if live:
-                await self._score(live)  # its locals, the model among them, end with the batch
+            await self._one_batch()  # its locals, the model and the answered requests, end with it
 
-    async def _score(self, live: list[_Job]) -> None:
-        """Score one batch with one model version and hand each request its part."""
+    async def _one_batch(self) -> None:
+        """Collect one batch, score it with one model version, hand each request its part."""
+        jobs = await self._collect()
+        self._queued -= sum(len(j.texts) for j in jobs)
+        self._metrics.queue_depth.set(self._queued)
+        live = [j for j in jobs if not j.future.done()]
+        if not live:
+            return
         texts = [t for j in live for t in j.texts]
         scorer = self._scorer()  # one version for the whole batch
         self._metrics.batch_size.observe(len(texts))

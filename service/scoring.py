@@ -69,6 +69,15 @@ class ScoringService:
     async def load(self) -> None:
         """Load the registry's current model in a worker thread (so /health answers meanwhile),
         then follow the registry for as long as the service runs."""
+        if not await self._load_first():
+            return
+        while True:
+            await asyncio.sleep(self.settings.registry_poll_s)
+            await self.refresh()
+
+    async def _load_first(self) -> bool:
+        """The first model into the slot; a method of its own so that no frame that lives as long as
+        the service (``load``'s) keeps a reference to it after it is replaced."""
         seed = resolve_model_dir(self.settings.model)
         try:
             version = await asyncio.to_thread(self.registry.seed, seed)
@@ -79,11 +88,9 @@ class ScoringService:
         except Exception as exc:  # noqa: BLE001 - reported by /ready; the process stays up to say why
             self.load_error = f"model {self.settings.model!r} failed to load: {exc}"
             log.error(self.load_error)
-            return
+            return False
         self.use(scorer)
-        while True:
-            await asyncio.sleep(self.settings.registry_poll_s)
-            await self.refresh()
+        return True
 
     async def refresh(self) -> None:
         """Swap to the registry's current version if it changed; a version that fails to load is
