@@ -105,7 +105,12 @@ class Soak:
             candidate = job["result"]["candidate"]["version"]
             if job["state"] == "rejected":
                 await self.call(client, "promote", "POST", f"/v1/models/{candidate}/promote", headers=auth)
-            self.events.append(f"{self._at()} serving {(await client.get(self.url + '/v1/models')).json()['serving']}")
+            for _ in range(120):  # the service follows the registry within its poll interval and a load
+                serving = (await client.get(self.url + "/v1/models")).json()["serving"]
+                if serving == candidate:
+                    break
+                await asyncio.sleep(0.5)
+            self.events.append(f"{self._at()} serving {serving}")
 
     def _at(self) -> str:
         return f"t+{time.monotonic() - (self.deadline - self.duration):.0f}s"
