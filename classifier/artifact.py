@@ -68,6 +68,7 @@ class Int8Spec(BaseModel):
     full_range: bool = False  # measured with 8-bit activations (VNNI CPUs) rather than torch's 7
     scales_file: str = "int8_scales.safetensors"
     splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
+    logit_rmse: float | None = None  # int8 against fp32 logits over every held-out row
 
 
 class Manifest(BaseModel):

@@ -12,7 +12,8 @@
   (SmoothQuant): activation channel j is divided by s_j and weight column j multiplied by it,
   s_j = max|x_j|^α / max|W_j|^(1-α), with the activation maxima measured on training headlines
   when the artifact is quantised (``training/quantize.py``). Smoothing only the FFN outputs left
-  the int8 logits 0.16 (RMSE) from fp32 on the default model; smoothing all 72 Linears, 0.09.
+  the default model's int8 logits 0.166 (RMSE) from fp32; smoothing all 72 Linears, 0.101
+  (``benchmarks/smoothing.py``).
   The division stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also
   feed the residual path, so it cannot be folded into them;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).

@@ -60,9 +60,11 @@ def quantize_artifact(
         quantised = classification_metrics(labels[name], calibrated(int8_logits[name], temperature),
                                            threshold)["macro_f1"]
         splits[name] = {"n": len(sets[name]), "fp32": round(ours, 4), "int8": round(quantised, 4)}
+    gaps = np.concatenate([int8_logits[name] - fp32_logits[name] for name in sets])
     spec = Int8Spec(
         safe=all(s["int8"] >= s["fp32"] - max_drop for s in splits.values()), alpha=alpha,
         temperature=temperature, threshold=threshold, max_drop=max_drop, full_range=full_range, splits=splits,
+        logit_rmse=round(float(np.sqrt(np.mean(gaps**2))), 4),
     )
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
     (model_dir / spec.scales_file).chmod(0o644)

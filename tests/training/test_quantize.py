@@ -1,0 +1,44 @@
+"""``clickbait quantize`` on a tiny trained model: the verdict, the scales and the int8 engine it enables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
+from tests.conftest import CLICKBAIT, NEWS
+from training.config import TrainConfig
+from training.trainer import train
+
+
+def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, train_file: Path, tiny_base: Path) -> None:
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        f'data = ["{train_file}"]\nout = "{tmp_path / "model"}"\nbase = "{tiny_base}"\nmethod = "full"\n'
+        "epochs = 12\nsamples_per_epoch = 64\nbatch_size = 16\nlr = 3e-3\nhead_lr = 1e-2\neval_every = 8\n"
+        "patience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\n"
+    )
+    model = train(TrainConfig.from_sources(recipe, {})).out
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "quantize", "--model", str(model), "--config", str(recipe)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = json.loads(done.stdout)
+    manifest = json.loads((model / "manifest.json").read_text())["int8"]
+    assert manifest == printed
+    assert set(manifest["splits"]) == {"validation/xx"}  # the tiny data is all one language, "xx"
+    assert all(0 <= s["int8"] <= 1 and 0 <= s["fp32"] <= 1 for s in manifest["splits"].values())
+    assert manifest["safe"] == all(s["int8"] >= s["fp32"] - manifest["max_drop"] for s in manifest["splits"].values())
+    assert manifest["logit_rmse"] >= 0 and (model / manifest["scales_file"]).is_file()
+
+    texts = NEWS + CLICKBAIT
+    fp32 = Scorer.load(model, ClassifierSettings(engine="fp32"))
+    int8 = Scorer.load(model, ClassifierSettings(engine="int8"))
+    assert int8.engine == "int8" and int8.threshold == manifest["threshold"]
+    assert np.corrcoef(int8.logits(texts), fp32.logits(texts))[0, 1] > 0.9
