@@ -205,7 +205,10 @@ def _retrain(args: argparse.Namespace) -> None:
     from service.jobs import JobConflict, JobStore
     from service.retrain_job import job_params, run
     from service.settings import ServiceSettings
+    from training.parallel import launched
 
+    if launched():  # every process would judge and promote its own candidate
+        raise CliError("retrain runs as one process; launch `clickbait train` on several and promote its model")
     settings = ServiceSettings()
     engine = make_engine(settings.database)
     migrate(engine)

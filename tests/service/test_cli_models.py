@@ -45,3 +45,11 @@ def test_retrain_from_the_command_line_then_list_promote_and_roll_back(isolated_
     failed = run("models", "rollback")
     assert failed.returncode == 2 and "nothing to roll back" in failed.stderr
     assert run("models", "promote", "no-such-version").returncode == 2
+
+
+def test_retrain_refuses_to_run_as_one_of_several_launched_processes(isolated_data: Path, monkeypatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun / accelerate launch set
+    result = run("retrain")
+    assert result.returncode == 2
+    assert "retrain runs as one process" in result.stderr
+    assert not (isolated_data / "labels.db").exists()  # refused before any job was made
