@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.engine import activation_maxima, has_vnni, smoothing_scales, to_int8
+from classifier.engine import has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from training.config import TrainConfig
 from training.evaluate import held_out_sets
-from training.quantize import CALIBRATION_ROWS
+from training.quantize import calibration_maxima
 
 
 def main() -> None:
@@ -33,9 +33,7 @@ def main() -> None:
     config = TrainConfig.from_sources(args.config, {})
     fp32 = Scorer.load(args.model, ClassifierSettings(engine="fp32"))
     train_rows, sets = held_out_sets(config)
-    picked = np.random.default_rng(config.seed).choice(
-        len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)), replace=False)
-    maxima = activation_maxima(fp32.network, lambda: fp32.logits([train_rows[i].text for i in picked]))
+    maxima = calibration_maxima(fp32, train_rows, config.seed)
     texts = [e.text for rows in sets.values() for e in rows]
     reference = fp32.logits(texts)
 

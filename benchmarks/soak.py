@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 import numpy as np
-from serve_load import DEFAULT_DATA, free_port, headlines, wait_ready
+from serve_load import DEFAULT_DATA, free_port, headlines, resident_mb, wait_ready
 
 WINDOWS = 10
 
@@ -122,13 +122,6 @@ def rss(titles: list[str]) -> bytes:
     items = "".join(f"<item><title>{escape(t)}</title><link>https://news.example/{i}</link></item>"
                     for i, t in enumerate(titles))
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>soak</title>{items}</channel></rss>'.encode()
-
-
-def resident_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def report(soak: Soak, started: float, memory: list[float], bound_mb: float) -> dict:

@@ -10,15 +10,10 @@ the service takes before /ready answers 200: imports, the model's weights and en
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from pathlib import Path
 
-
-def resident_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from serve_load import resident_mb
 
 
 def main() -> None:
@@ -28,11 +23,11 @@ def main() -> None:
     args = parser.parse_args()
 
     rows: list[tuple[str, float, float]] = []
-    clock, memory = time.perf_counter(), resident_mb()
+    clock, memory = time.perf_counter(), resident_mb(os.getpid())
 
     def step(name: str) -> None:
         nonlocal clock, memory
-        now, rss = time.perf_counter(), resident_mb()
+        now, rss = time.perf_counter(), resident_mb(os.getpid())
         rows.append((name, now - clock, rss - memory))
         clock, memory = now, rss
 
@@ -61,7 +56,7 @@ def main() -> None:
     print("| step | seconds | resident MB added |\n| --- | --- | --- |")
     for name, seconds, added in rows:
         print(f"| {name} | {seconds:.2f} | {added:+.0f} |")
-    print(f"| total | {sum(r[1] for r in rows):.2f} | {resident_mb():.0f} resident |")
+    print(f"| total | {sum(r[1] for r in rows):.2f} | {resident_mb(os.getpid()):.0f} resident |")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import torch
+from serve_load import free_port, resident_mb
 
 from classifier.export import export
 from classifier.scorer import Scorer
@@ -67,9 +67,7 @@ def quality(scorer: Scorer, sets: dict[str, list]) -> dict[str, float]:
 
 def serve_figures(model: str, headlines: list[str]) -> dict[str, float]:
     """Cold start to /ready, resident memory, and throughput of sequential 64-headline requests."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     began = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--model", model, "--port", str(port),
@@ -88,22 +86,15 @@ def serve_figures(model: str, headlines: list[str]) -> dict[str, float]:
                 raise RuntimeError("the server did not become ready")
             time.sleep(0.05)
         ready_s = time.perf_counter() - began
-        rss_ready = _rss_mb(server.pid)
+        rss_ready = resident_mb(server.pid)
         with httpx.Client(base_url=url, timeout=120) as client:
             figures = timed(lambda batch: client.post("/v1/score", json={"headlines": batch}).raise_for_status(),
                             headlines)
-        return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": _rss_mb(server.pid),
-                "peak_rss_mb": _rss_mb(server.pid, "VmHWM"), **figures}
+        return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": resident_mb(server.pid),
+                "peak_rss_mb": resident_mb(server.pid, "VmHWM"), **figures}
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

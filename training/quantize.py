@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors.torch import save_file
 
 from classifier.artifact import MANIFEST, Int8Spec, read_manifest
@@ -22,10 +23,18 @@ from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from training.calibration import choose_threshold, fit_temperature
 from training.config import TrainConfig
+from training.data import Example
 from training.evaluate import held_out_sets
 from training.metrics import classification_metrics
 
 CALIBRATION_ROWS = 512
+
+
+def calibration_maxima(scorer: Scorer, train_rows: list[Example], seed: int) -> dict[str, torch.Tensor]:
+    """Activation maxima of the smoothed Linears over ``CALIBRATION_ROWS`` seeded training headlines."""
+    picked = np.random.default_rng(seed).choice(len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)),
+                                                replace=False)
+    return activation_maxima(scorer.network, lambda: scorer.logits([train_rows[i].text for i in picked]))
 
 
 def quantize_artifact(
@@ -34,9 +43,7 @@ def quantize_artifact(
     """Measure int8 against fp32 on the recipe's held-out splits; write the verdict into the artifact."""
     fp32 = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
     train_rows, sets = held_out_sets(config)
-    rng = np.random.default_rng(config.seed)
-    picked = rng.choice(len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)), replace=False)
-    maxima = activation_maxima(fp32.network, lambda: fp32.logits([train_rows[i].text for i in picked]))
+    maxima = calibration_maxima(fp32, train_rows, config.seed)
     scales = smoothing_scales(fp32.network, maxima, alpha)
 
     texts = {name: [e.text for e in rows] for name, rows in sets.items()}
