@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 from serve_load import resident_mb
@@ -34,12 +35,9 @@ def main() -> None:
     import torch  # noqa: F401 - timed on purpose
 
     step("import torch")
-    import transformers  # noqa: F401
-
-    step("import transformers")
     import service.app  # noqa: F401
 
-    step("import the service (FastAPI, SQLAlchemy, Alembic, transformers' model classes)")
+    step("import the service (FastAPI, SQLAlchemy, Alembic, our modules)")
     from classifier.artifact import load_network
     from classifier.base import load_tokenizer
     from classifier.engine import build_engine
@@ -47,7 +45,7 @@ def main() -> None:
 
     model_dir = resolve_model_dir(args.model)
     network, manifest, base = load_network(model_dir)
-    step("base weights (memory-mapped) and the model's own, LoRA merged")
+    step("base weights (memory-mapped) into the inference encoder, LoRA merged")
     build_engine(network, manifest, model_dir, args.engine)
     step(f"engine ({args.engine}): fp16 table, weights copied out of the map")
     load_tokenizer(base.path)
@@ -57,6 +55,7 @@ def main() -> None:
     for name, seconds, added in rows:
         print(f"| {name} | {seconds:.2f} | {added:+.0f} |")
     print(f"| total | {sum(r[1] for r in rows):.2f} | {resident_mb(os.getpid()):.0f} resident |")
+    print(f"transformers imported: {'transformers' in sys.modules}")
 
 
 if __name__ == "__main__":

@@ -135,7 +135,8 @@ def main() -> None:
     probe = headlines[:50]
     theirs = np.array([next(d["score"] for d in r if d["label"] == "clickbait") for r in pipe(probe, top_k=None, truncation=True)])
     gap = float(np.abs(theirs - scorers["(b) fp32 engine"].probabilities(probe)).max())
-    lengths = [len(ids) for ids in scorers["(b) fp32 engine"].tokenizer(headlines)["input_ids"]]
+    fp32 = scorers["(b) fp32 engine"]
+    lengths = [len(ids) for ids in fp32.tokenizer.encode(headlines, fp32.manifest.max_length)]
     print(f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
           f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; pipeline vs fp32 engine max |Δp| {gap:.1e}")
     results = {name: timed(score, headlines) for name, score in engines.items()}

@@ -23,7 +23,7 @@ import torch
 from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 
-from classifier.base import ResolvedBase, load_encoder, resolve_base
+from classifier.base import ResolvedBase, load_encoder, load_inference_encoder, resolve_base
 from classifier.network import HeadlineClassifier
 
 FORMAT_VERSION = 1
@@ -151,8 +151,9 @@ def read_manifest(model_dir: Path) -> Manifest:
 
 
 def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
-    """Rebuild the network in eval mode; LoRA adapters are merged into the weights for speed, or
-    kept apart (``merge=False``) so that training can go on from them."""
+    """Rebuild the network in eval mode: for scoring, LoRA adapters merged into the weights of
+    the lean inference encoder; or (``merge=False``) transformers' encoder with the adapters kept
+    apart, so that training can go on from them."""
     manifest = read_manifest(model_dir)
     base = resolve_base(manifest.base.name)
     if base.sha256 != manifest.base.sha256:
@@ -160,7 +161,7 @@ def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifie
             f"{model_dir} was trained on base {manifest.base.name} with hash "
             f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
         )
-    encoder = load_encoder(base.path)
+    encoder = load_inference_encoder(base.path) if merge else load_encoder(base.path)
     if manifest.layers is not None:
         keep_layers(encoder, manifest.layers)
     try:

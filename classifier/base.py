@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
-from transformers import logging as hf_logging
-from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from torch import nn
 
+from classifier.bert import load_bert
 from classifier.bundled import BUNDLED_NAME, ensure_converted
 from classifier.settings import get_settings
+from classifier.tokenizer import HeadlineTokenizer
 
 DEFAULT_BASE = BUNDLED_NAME
 _HASHED_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
@@ -54,8 +55,12 @@ def directory_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_encoder(path: Path) -> PreTrainedModel:
-    """Load the bare encoder; a missing pooler is expected (we mean-pool), so stay quiet about it."""
+def load_encoder(path: Path) -> nn.Module:
+    """The bare ``transformers`` encoder, for training; a missing pooler is expected (we mean-pool),
+    so stay quiet about it."""
+    from transformers import AutoConfig, AutoModel
+    from transformers import logging as hf_logging
+
     config = AutoConfig.from_pretrained(path)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
@@ -68,8 +73,18 @@ def load_encoder(path: Path) -> PreTrainedModel:
         hf_logging.set_verbosity(verbosity)
 
 
+def load_inference_encoder(path: Path) -> nn.Module:
+    """The encoder for scoring: ``classifier.bert``'s where it computes this base exactly (start-up
+    without transformers' model classes), else transformers'."""
+    encoder = load_bert(path)
+    if encoder is None:
+        logging.getLogger(__name__).info("%s is not a plain BERT encoder: loading it with transformers", path)
+        return load_encoder(path)
+    return encoder
+
+
 @lru_cache(maxsize=1)
-def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
+def load_tokenizer(path: Path) -> HeadlineTokenizer:
     """The base's tokenizer, shared by every model loaded on that base: the 250k-piece tokenizer holds
-    about 300 MB, and a service swapping to a new version would otherwise keep two."""
-    return AutoTokenizer.from_pretrained(path)
+    about 260 MB, and a service swapping to a new version would otherwise keep two."""
+    return HeadlineTokenizer.load(path)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 
 
 class HeadlineClassifier(nn.Module):
     """Returns one raw clickbait logit per headline; calibration happens outside."""
 
-    def __init__(self, encoder: PreTrainedModel, dropout: float = 0.0) -> None:
+    def __init__(self, encoder: nn.Module, dropout: float = 0.0) -> None:
+        """``encoder``: transformers' model (training) or ``classifier.bert.BertEncoder`` (scoring);
+        either returns the last hidden states first."""
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
@@ -18,7 +19,7 @@ class HeadlineClassifier(nn.Module):
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Mean of the last hidden states over non-padding tokens, as E5 was trained."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from classifier.artifact import Manifest, load_network
 from classifier.base import load_tokenizer
@@ -18,11 +16,9 @@ from classifier.engine import build_engine
 from classifier.network import HeadlineClassifier
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
+from classifier.tokenizer import HeadlineTokenizer
 
 DEFAULT_MODEL = "default"
-# Models on one base share its tokenizer (``load_tokenizer``), and a call with another max_length
-# resets the tokenizer's truncation in place: one call at a time.
-_TOKENIZING = threading.Lock()
 
 
 def default_model_dir() -> Path:
@@ -52,7 +48,7 @@ class Scorer:
     def __init__(
         self,
         network: HeadlineClassifier,
-        tokenizer: PreTrainedTokenizerBase,
+        tokenizer: HeadlineTokenizer,
         manifest: Manifest,
         settings: ClassifierSettings | None = None,
         engine: str = "fp32",
@@ -108,14 +104,11 @@ class Scorer:
     ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
         if not headlines:
             return
-        with _TOKENIZING:
-            encoded = self.tokenizer(
-                [QUERY_PREFIX + normalise_headline(h) for h in headlines],
-                truncation=True,
-                max_length=self.manifest.max_length,
-            )["input_ids"]
+        encoded = self.tokenizer.encode(
+            [QUERY_PREFIX + normalise_headline(h) for h in headlines], self.manifest.max_length
+        )
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            padded = self.tokenizer.pad({"input_ids": [encoded[i] for i in indices]}, return_tensors="pt")
-            yield indices, {k: v.to(self.device) for k, v in padded.items()}
+            input_ids, mask = self.tokenizer.pad([encoded[i] for i in indices])
+            yield indices, {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}

@@ -217,9 +217,7 @@ def _fit(
     Each process trains on its shard of every batch; the main one scores the check rows.
     """
     device = scorer.device
-    encoded = scorer.tokenizer(
-        [QUERY_PREFIX + e.text for e in train_rows], truncation=True, max_length=config.max_length
-    )["input_ids"]
+    encoded = scorer.tokenizer.encode([QUERY_PREFIX + e.text for e in train_rows], config.max_length)
     labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     samples = config.samples_per_epoch or len(train_rows)
     total_steps = max(1, round(config.epochs * samples / config.batch_size))
@@ -240,7 +238,6 @@ def _fit(
     )
     workers.check_batch(config.batch_size)
     model, optimiser = workers.prepare(network, optimiser)
-    pad_id = scorer.tokenizer.pad_token_id
     check_texts = [e.text for e in check_rows]
     check_labels = np.array([e.label for e in check_rows])
     best_f1, best_state, stale, history = -1.0, None, 0, []
@@ -255,7 +252,7 @@ def _fit(
     for step in bar:
         network.train()
         batch = workers.shard(order[step * config.batch_size : (step + 1) * config.batch_size])
-        input_ids, mask = _collate([encoded[i] for i in batch], pad_id)
+        input_ids, mask = scorer.tokenizer.pad([encoded[i] for i in batch])
         target = labels[batch] * (1 - config.label_smoothing) + 0.5 * config.label_smoothing
         logits = model(input_ids.to(device), mask.to(device))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
@@ -304,13 +301,3 @@ def _round_trainable_to_fp16(network: torch.nn.Module) -> None:
 def _trainable_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
     trainable = {name for name, p in network.named_parameters() if p.requires_grad}
     return {k: v for k, v in network.state_dict().items() if k in trainable}
-
-
-def _collate(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    longest = max(len(s) for s in sequences)
-    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, : len(sequence)] = torch.tensor(sequence)
-        mask[row, : len(sequence)] = 1
-    return input_ids, mask

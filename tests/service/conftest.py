@@ -37,7 +37,7 @@ def known_model(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = BertConfig(vocab_size=250037, hidden_size=8, num_hidden_layers=0, num_attention_heads=1,
                         intermediate_size=8, max_position_embeddings=128, pad_token_id=1)
     encoder = BertModel(config, add_pooling_layer=False)
-    trigger_ids = load_tokenizer(base_dir)(f" {TRIGGER}", add_special_tokens=False)["input_ids"]
+    trigger_ids = load_tokenizer(bundled_base.path).backend.encode(f" {TRIGGER}", add_special_tokens=False).ids
     direction = torch.tensor([4.0, -4.0, 0, 0, 0, 0, 0, 0])
     with torch.no_grad():
         for table in (encoder.embeddings.word_embeddings, encoder.embeddings.position_embeddings,

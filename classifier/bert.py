@@ -1,0 +1,147 @@
+"""BERT's forward pass for inference, without transformers' model-loading stack.
+
+Serving needs one thing from ``transformers``: BERT's forward pass. Importing its model classes
+costs 2.1 s and 140 MB of every start-up (the loading code pulls in torch.distributed.tensor,
+torch._dynamo, sympy, accelerate…), nearly half of the service's time to ready
+(``benchmarks/startup.py``). This module computes the same function from the same state dict:
+same parameter names (``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing,
+int8 quantisation, student layer cuts and export address it exactly as they address
+``transformers.BertModel``. ``tests/classifier/test_bert.py`` holds it to BertModel's outputs.
+
+It covers what the bundled base is and what most BERT checkpoints are: absolute positions, exact
+GELU, no pooler. Anything else (other architectures, other options, checkpoints whose names do
+not fit) loads through ``transformers`` instead (``classifier.base.load_inference_encoder``).
+Training always uses ``transformers`` (dropout, gradients, peft).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from torch.nn import functional as F
+
+WEIGHTS_FILE = "model.safetensors"
+_IGNORED_PREFIXES = ("pooler.", "embeddings.position_ids")  # never used by a mean-pooled encoder
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BertShape:
+    """The fields of a BERT ``config.json`` that the forward pass reads; ``extra`` keeps the rest so
+    that ``to_dict`` gives back the whole config (for export)."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+    layer_norm_eps: float
+    pad_token_id: int | None
+    extra: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> BertShape | None:
+        """The config in ``path``, or None where it asks for more than this module computes."""
+        config = json.loads((path / "config.json").read_text())
+        supported = (
+            config.get("model_type") == "bert"
+            and config.get("hidden_act", "gelu") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and not config.get("is_decoder", False)
+        )
+        if not supported:
+            return None
+        fields = {name: config[name] for name in cls.__dataclass_fields__ if name in config}
+        fields.setdefault("layer_norm_eps", 1e-12)
+        fields.setdefault("type_vocab_size", 2)
+        fields.setdefault("pad_token_id", None)
+        return cls(**fields, extra={k: v for k, v in config.items() if k not in fields})
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = asdict(self)
+        return {**fields.pop("extra"), **fields}
+
+
+class _Layer(nn.Module):
+    """One post-LayerNorm transformer block; the containers only give the parameters BERT's names."""
+
+    def __init__(self, shape: BertShape) -> None:
+        super().__init__()
+        h, eps = shape.hidden_size, shape.layer_norm_eps
+        self.heads = shape.num_attention_heads
+        self.attention = nn.ModuleDict({
+            "self": nn.ModuleDict({"query": nn.Linear(h, h), "key": nn.Linear(h, h), "value": nn.Linear(h, h)}),
+            "output": nn.ModuleDict({"dense": nn.Linear(h, h), "LayerNorm": nn.LayerNorm(h, eps=eps)}),
+        })
+        self.intermediate = nn.ModuleDict({"dense": nn.Linear(h, shape.intermediate_size)})
+        self.output = nn.ModuleDict({
+            "dense": nn.Linear(shape.intermediate_size, h), "LayerNorm": nn.LayerNorm(h, eps=eps)
+        })
+
+    def forward(self, x: torch.Tensor, attend: torch.Tensor) -> torch.Tensor:
+        batch, tokens, hidden = x.shape
+        projections = self.attention["self"]
+
+        def split(name: str) -> torch.Tensor:
+            return projections[name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
+
+        context = F.scaled_dot_product_attention(split("query"), split("key"), split("value"), attn_mask=attend)
+        context = context.transpose(1, 2).reshape(batch, tokens, hidden)
+        out = self.attention["output"]
+        x = out["LayerNorm"](out["dense"](context) + x)
+        inner = F.gelu(self.intermediate["dense"](x))
+        return self.output["LayerNorm"](self.output["dense"](inner) + x)
+
+
+class BertEncoder(nn.Module):
+    """``BertModel(add_pooling_layer=False)`` in eval mode: returns ``(last_hidden_state,)``."""
+
+    def __init__(self, shape: BertShape) -> None:
+        super().__init__()
+        self.config = shape
+        h = shape.hidden_size
+        table = torch.empty(shape.vocab_size, h)  # always loaded from a checkpoint: random init costs 0.5 s
+        self.embeddings = nn.ModuleDict({
+            "word_embeddings": nn.Embedding(shape.vocab_size, h, padding_idx=shape.pad_token_id, _weight=table),
+            "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
+            "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
+            "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
+        })
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList(_Layer(shape) for _ in range(shape.num_hidden_layers))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor]:
+        e = self.embeddings
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = e["word_embeddings"](input_ids) + e["position_embeddings"](positions) + e["token_type_embeddings"].weight[0]
+        x = e["LayerNorm"](x)
+        attend = attention_mask.bool()[:, None, None, :]  # [batch, 1 (heads), 1 (queries), keys]
+        for layer in self.encoder.layer:
+            x = layer(x, attend)
+        return (x,)
+
+
+def load_bert(path: Path) -> BertEncoder | None:
+    """The encoder in ``path`` if this module computes it exactly, else None."""
+    shape = BertShape.read(path)
+    if shape is None or not (path / WEIGHTS_FILE).is_file():
+        return None
+    state = {k: v.float() for k, v in load_file(str(path / WEIGHTS_FILE)).items()
+             if not k.startswith(_IGNORED_PREFIXES)}
+    encoder = BertEncoder(shape)  # not on the meta device: its first use costs a second of imports
+    expected = set(encoder.state_dict())
+    if set(state) != expected:
+        log.debug("%s: weight names differ from BertModel's (%s); using transformers", path,
+                  sorted(set(state) ^ expected)[:3])
+        return None
+    encoder.load_state_dict(state, assign=True)
+    return encoder.eval()

@@ -1,0 +1,70 @@
+"""The lean inference encoder computes what transformers' BertModel computes, from the same files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from classifier.artifact import keep_layers
+from classifier.base import load_encoder, load_inference_encoder, load_tokenizer
+from classifier.bert import BertEncoder, load_bert
+from classifier.text import QUERY_PREFIX
+from tests.conftest import CLICKBAIT, NEWS
+
+
+def _batch(path: Path, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    tokenizer = load_tokenizer(path)
+    return tokenizer.pad(tokenizer.encode([QUERY_PREFIX + t for t in texts], 64))
+
+
+def _hidden(encoder: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return encoder(input_ids=input_ids, attention_mask=mask)[0] * mask[..., None]  # padding rows are unused
+
+
+def test_same_hidden_states_as_bert_model(tiny_base: Path) -> None:
+    lean, reference = load_bert(tiny_base), load_encoder(tiny_base).eval()
+    assert isinstance(lean, BertEncoder)
+    assert lean.state_dict().keys() == reference.state_dict().keys()
+    input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)  # lengths differ: padding and masking matter
+    assert mask.min() == 0
+    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_student_layer_cut_matches(tiny_base: Path) -> None:
+    lean, reference = load_bert(tiny_base), load_encoder(tiny_base).eval()
+    keep_layers(lean, 1)
+    keep_layers(reference, 1)
+    assert lean.config.num_hidden_layers == 1 and len(lean.encoder.layer) == 1
+    input_ids, mask = _batch(tiny_base, NEWS)
+    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_real_base_matches_bert_model(bundled_base) -> None:
+    lean, reference = load_inference_encoder(bundled_base.path), load_encoder(bundled_base.path).eval()
+    assert isinstance(lean, BertEncoder)
+    input_ids, mask = _batch(bundled_base.path, NEWS[:3] + CLICKBAIT[:3])
+    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
+                               atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("change", [{"model_type": "roberta"}, {"hidden_act": "relu"},
+                                    {"position_embedding_type": "relative_key"}])
+def test_other_configs_load_through_transformers(tiny_base: Path, tmp_path: Path, change: dict) -> None:
+    for file in tiny_base.iterdir():
+        (tmp_path / file.name).symlink_to(file)
+    config = json.loads((tiny_base / "config.json").read_text())
+    (tmp_path / "config.json").unlink()
+    (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
+    assert load_bert(tmp_path) is None
+    assert not isinstance(load_inference_encoder(tmp_path), BertEncoder)
+
+
+def test_config_round_trips_for_export(tiny_base: Path) -> None:
+    config = json.loads((tiny_base / "config.json").read_text())
+    assert load_bert(tiny_base).config.to_dict() == config
