@@ -150,10 +150,12 @@ def read_manifest(model_dir: Path) -> Manifest:
     return manifest
 
 
-def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
-    """Rebuild the network in eval mode: for scoring, LoRA adapters merged into the weights of
-    the lean inference encoder; or (``merge=False``) transformers' encoder with the adapters kept
-    apart, so that training can go on from them."""
+def load_network(
+    model_dir: Path, merge: bool = True, trainable: bool = False
+) -> tuple[HeadlineClassifier, Manifest, ResolvedBase]:
+    """Rebuild the network in eval mode, LoRA adapters merged into the weights; on the lean
+    inference encoder unless ``trainable`` (transformers' encoder: dropout, gradients, peft) — as it
+    is when ``merge=False`` keeps the adapters apart, so that training can go on from them."""
     manifest = read_manifest(model_dir)
     base = resolve_base(manifest.base.name)
     if base.sha256 != manifest.base.sha256:
@@ -161,7 +163,7 @@ def load_network(model_dir: Path, merge: bool = True) -> tuple[HeadlineClassifie
             f"{model_dir} was trained on base {manifest.base.name} with hash "
             f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
         )
-    encoder = load_inference_encoder(base.path) if merge else load_encoder(base.path)
+    encoder = load_encoder(base.path) if trainable or not merge else load_inference_encoder(base.path)
     if manifest.layers is not None:
         keep_layers(encoder, manifest.layers)
     try:

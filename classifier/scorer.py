@@ -63,10 +63,13 @@ class Scorer:
             torch.set_num_threads(self.settings.threads)
 
     @classmethod
-    def load(cls, model: str | Path = DEFAULT_MODEL, settings: ClassifierSettings | None = None):
+    def load(
+        cls, model: str | Path = DEFAULT_MODEL, settings: ClassifierSettings | None = None, trainable: bool = False
+    ) -> Scorer:
+        """``trainable``: on transformers' encoder, for a network to train further (``load_network``)."""
         settings = settings or get_settings()
         model_dir = resolve_model_dir(model)
-        network, manifest, base = load_network(model_dir)
+        network, manifest, base = load_network(model_dir, trainable=trainable)
         network, manifest, engine = build_engine(network, manifest, model_dir, settings.engine)
         return cls(network, load_tokenizer(base.path), manifest, settings, engine)
 

@@ -87,7 +87,8 @@ def distill(
     max_rows: int | None = None,
 ) -> TrainResult:
     """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``."""
-    scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}))
+    # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
+    scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

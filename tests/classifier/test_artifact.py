@@ -19,6 +19,7 @@ from classifier.artifact import (
     save_artifact,
 )
 from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.bert import BertEncoder
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from tests.conftest import CLICKBAIT, NEWS
@@ -69,6 +70,14 @@ def _saved(tmp_path: Path, tiny_base: Path) -> Path:
     network, manifest = _random_model(tiny_base, "lora")
     save_artifact(network, manifest, tmp_path / "m", "# card\n")
     return tmp_path / "m"
+
+
+def test_scoring_gets_the_lean_encoder_and_training_transformers_one(tmp_path: Path, tiny_base: Path) -> None:
+    model = _saved(tmp_path, tiny_base)
+    assert isinstance(load_network(model)[0].encoder, BertEncoder)
+    for network in (load_network(model, trainable=True)[0], load_network(model, merge=False)[0]):
+        assert not isinstance(network.encoder, BertEncoder)
+        assert any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in network.encoder.modules())
 
 
 def test_truncated_weights_are_refused(tmp_path: Path, tiny_base: Path) -> None:
