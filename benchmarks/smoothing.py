@@ -1,4 +1,5 @@
-"""Why the int8 engine smooths every encoder Linear: logit error against fp32, FFN outputs only vs all.
+"""Why the int8 engine smooths every encoder Linear, and what keeping the FFN outputs in fp32 adds:
+logit error against fp32 of each form.
 
 Usage (repository root, ../shared beside it):
     python benchmarks/smoothing.py [--model default] [--config training/configs/default.toml] [--alpha 0.8]
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.engine import has_vnni, smoothing_scales, to_int8
+from classifier.engine import ffn_output_names, has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from training.config import TrainConfig
@@ -37,11 +38,15 @@ def main() -> None:
     texts = [e.text for rows in sets.values() for e in rows]
     reference = fp32.logits(texts)
 
-    ffn_outputs = [n for n in maxima if n.endswith(".output.dense") and ".attention." not in n]
+    ffn_outputs = ffn_output_names(fp32.network)
     print(f"{len(texts)} held-out headlines, alpha {args.alpha}")
-    for label, names in (("the 12 FFN outputs", ffn_outputs), (f"all {len(maxima)} Linears", list(maxima))):
+    for label, names, keep in (
+        ("the 12 FFN outputs", ffn_outputs, []),
+        (f"all {len(maxima)} Linears", list(maxima), []),
+        (f"all {len(maxima)} Linears, the FFN outputs kept in fp32", list(maxima), ffn_outputs),
+    ):
         scales = smoothing_scales(fp32.network, {n: maxima[n] for n in names}, args.alpha)
-        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni())
+        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep)
         logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
         print(f"smoothing {label}: int8 vs fp32 logit RMSE {np.sqrt(np.mean((logits - reference) ** 2)):.3f}")
 

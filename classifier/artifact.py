@@ -69,6 +69,7 @@ class Int8Spec(BaseModel):
     scales_file: str = "int8_scales.safetensors"
     splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
     logit_rmse: float | None = None  # int8 against fp32 logits over every held-out row
+    fp32_linears: list[str] = []  # encoder Linears kept in fp32 (the mixed form), by module name
 
 
 class Manifest(BaseModel):

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
@@ -97,6 +97,11 @@ def smoothed_names(network: HeadlineClassifier) -> list[str]:
             if isinstance(module, nn.Linear) and name.startswith("encoder.")]
 
 
+def ffn_output_names(network: HeadlineClassifier) -> list[str]:
+    """The FFN output projections (1536 → 384), whose inputs, GELU outputs, have the worst outliers."""
+    return [name for name in smoothed_names(network) if name.endswith(".output.dense") and ".attention." not in name]
+
+
 def activation_maxima(network: HeadlineClassifier, run: Callable[[], object]) -> dict[str, torch.Tensor]:
     """Per-channel max |input| of every smoothed Linear while ``run()`` scores headlines."""
     maxima: dict[str, torch.Tensor] = {}
@@ -128,21 +133,23 @@ def smoothing_scales(
 
 
 def to_int8(
-    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool
+    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool, keep: Collection[str] = ()
 ) -> HeadlineClassifier:
     """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears (8-bit activations
-    if ``full_range``, else torch's 7), fp16 embeddings."""
+    if ``full_range``, else torch's 7) except those named in ``keep``, which stay fp32; fp16 embeddings."""
     compact_embeddings(network)  # first: the quantised Linears keep their fp32 biases as they are
     with torch.no_grad():
         for name, scale in scales.items():
+            if name in keep:
+                continue
             linear = network.get_submodule(name)
             linear.weight.mul_(scale)
             parent, _, child = name.rpartition(".")
             setattr(network.get_submodule(parent), child, Smoothed(linear, scale))
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    spec = {f"encoder.{name}": per_channel_dynamic_qconfig
-            for name, module in network.encoder.named_modules() if isinstance(module, nn.Linear)}
+    spec = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in network.encoder.named_modules()
+            if isinstance(module, nn.Linear) and f"encoder.{name}" not in keep}
     with warnings.catch_warnings():  # torch.ao points at torchao; the eager API still works and needs no extra
         warnings.simplefilter("ignore")
         quantize_dynamic(network, spec, inplace=True)
@@ -197,7 +204,7 @@ def build_engine(
         compact_embeddings(network)
         return network, manifest, "fp32"
     spec = manifest.int8
-    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni())
+    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni(), spec.fp32_linears)
     calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
     log.info("int8 engine (temperature %.3f, threshold %.3f)", spec.temperature, spec.threshold)
     return network, calibrated, "int8"

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from classifier.engine import ffn_output_names
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from tests.conftest import CLICKBAIT, NEWS
 from training.config import TrainConfig
+from training.quantize import quantize_artifact
 from training.trainer import train
 
 
@@ -42,3 +45,11 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
     int8 = Scorer.load(model, ClassifierSettings(engine="int8"))
     assert int8.engine == "int8" and int8.threshold == manifest["threshold"]
     assert np.corrcoef(int8.logits(texts), fp32.logits(texts))[0, 1] > 0.9
+
+    # a check that nothing passes records the second form tried: FFN outputs kept in fp32
+    mixed = quantize_artifact(model, TrainConfig.from_sources(recipe, {}), max_drop=-1.0)
+    assert not mixed.safe and mixed.fp32_linears == ffn_output_names(fp32.network)
+    loaded = Scorer.load(model, ClassifierSettings(engine="int8")).network
+    for name, module in loaded.named_modules():
+        if name.startswith("encoder.encoder.layer.") and name.endswith(("dense", "query", "key", "value")):
+            assert (type(module) is torch.nn.Linear) == (name in mixed.fp32_linears), name
