@@ -17,7 +17,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -80,15 +83,9 @@ def main() -> None:
     parser.add_argument("--headlines", type=int, default=1500, help="headlines per scenario")
     args = parser.parse_args()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--model", args.model, "--port", str(port),
-         "--log-level", "warning"], env={**os.environ},
-    )
-    try:
-        started = time.perf_counter()
-        wait_ready(url)
+    started = time.perf_counter()
+    with served(args.model) as (url, server):
+        wait_ready(url, server)
         print(f"server ready in {time.perf_counter() - started:.1f} s; cores: {os.cpu_count()}")
         scenarios = [(size, c, max(c * 4, args.headlines // size // (4 if size == 1 else 1)))
                      for size in (1, 64) for c in args.concurrency]
@@ -103,12 +100,27 @@ def main() -> None:
                 rate = size * count / wall
                 print(f"| {size} | {concurrency} | {cache} | {count} | {rate:.0f} "
                       f"| {p50:.1f} | {p95:.1f} | {p99:.1f} |", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
-def wait_ready(url: str, timeout: float = 300) -> None:
+@contextmanager
+def served(model: str, *flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``clickbait serve --model MODEL`` on a free port of 127.0.0.1 with a data directory (registry,
+    database) of its own: what is measured is MODEL itself, not what a user's registry serves."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-") as data_dir:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--model", model, "--port", str(port),
+             "--log-level", "warning", *flags],
+            env={**os.environ, "CLICKBAIT_DATA_DIR": data_dir, **(env or {})},
+        )
+        try:
+            yield f"http://127.0.0.1:{port}", server
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def wait_ready(url: str, server: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -116,7 +128,9 @@ def wait_ready(url: str, timeout: float = 300) -> None:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with status {server.returncode} before it was ready")
+        time.sleep(0.05)
     raise RuntimeError(f"server at {url} not ready after {timeout} s")
 
 

@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +29,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 import numpy as np
-from serve_load import DEFAULT_DATA, free_port, headlines, resident_mb, wait_ready
+from serve_load import DEFAULT_DATA, headlines, resident_mb, served, wait_ready
 
 WINDOWS = 10
 
@@ -178,20 +175,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args()
 
-    key, port = secrets.token_hex(16), free_port()
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="soak-") as data_dir:
-        env = {**os.environ, "CLICKBAIT_DATA_DIR": data_dir, "CLICKBAIT_ADMIN_KEYS": f"soak:{key}",
-               "CLICKBAIT_RETRAIN_STEPS": str(args.retrain_steps), "CLICKBAIT_RETRAIN_BATCH_SIZE": "16",
-               "CLICKBAIT_REGISTRY_POLL_S": "1", "CLICKBAIT_KEY_RATE_PER_MINUTE": "0"}  # one key drives it all
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--model", args.model, "--port",
-                                   str(port), "--log-level", "warning"], env=env)
-        try:
-            wait_ready(url)
-            result = asyncio.run(soak_run(args, url, key, server.pid))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    key = secrets.token_hex(16)
+    env = {"CLICKBAIT_ADMIN_KEYS": f"soak:{key}", "CLICKBAIT_RETRAIN_STEPS": str(args.retrain_steps),
+           "CLICKBAIT_RETRAIN_BATCH_SIZE": "16", "CLICKBAIT_REGISTRY_POLL_S": "1",
+           "CLICKBAIT_KEY_RATE_PER_MINUTE": "0"}  # one key drives it all
+    with served(args.model, env=env) as (url, server):
+        wait_ready(url, server)
+        result = asyncio.run(soak_run(args, url, key, server.pid))
     if args.json:
         print(json.dumps(result, indent=2))
     else:

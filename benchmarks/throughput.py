@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import torch
-from serve_load import free_port, resident_mb
+from serve_load import resident_mb, served, wait_ready
 
 from classifier.export import export
 from classifier.scorer import Scorer
@@ -67,24 +65,9 @@ def quality(scorer: Scorer, sets: dict[str, list]) -> dict[str, float]:
 
 def serve_figures(model: str, headlines: list[str]) -> dict[str, float]:
     """Cold start to /ready, resident memory, and throughput of sequential 64-headline requests."""
-    port = free_port()
     began = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--model", model, "--port", str(port),
-         "--log-level", "warning", "--cache-size", "0"],
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.perf_counter() - began > 120:
-                raise RuntimeError("the server did not become ready")
-            time.sleep(0.05)
+    with served(model, "--cache-size", "0", env={"PYTHONPATH": os.getcwd()}) as (url, server):
+        wait_ready(url, server)
         ready_s = time.perf_counter() - began
         rss_ready = resident_mb(server.pid)
         with httpx.Client(base_url=url, timeout=120) as client:
@@ -92,9 +75,6 @@ def serve_figures(model: str, headlines: list[str]) -> dict[str, float]:
                             headlines)
         return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": resident_mb(server.pid),
                 "peak_rss_mb": resident_mb(server.pid, "VmHWM"), **figures}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

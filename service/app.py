@@ -139,6 +139,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             "labels": list(manifest.labels) if manifest else None,
             "threshold": manifest.threshold if manifest else None,
             "temperature": manifest.temperature if manifest else None,
+            "engine": scorer.engine if scorer else None,
             "limits": {
                 "max_headlines": settings.max_headlines,
                 "max_chars": settings.max_chars,

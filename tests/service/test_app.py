@@ -55,6 +55,7 @@ def test_operations_routes(server) -> None:
     info = httpx.get(f"{server.url}/info").json()
     assert info["model"] == "known-1" and info["labels"] == ["news", "clickbait"]
     assert info["limits"]["max_headlines"] == 256 and "torch" in info["versions"]
+    assert info["engine"] == "fp32"  # the known model has no int8 calibration
     assert httpx.get(f"{server.url}/openapi.json").json()["paths"]["/v1/score"]
     assert httpx.get(f"{server.url}/docs").status_code == 200
     page = httpx.get(server.url + "/")
