@@ -1,20 +1,26 @@
-"""Why the int8 engine smooths every encoder Linear, and what keeping the FFN outputs in fp32 adds:
-logit error against fp32 of each form.
+"""Why the int8 engine smooths every encoder Linear and keeps the FFN outputs in fp32 where needed:
+logit error against fp32 of each form, and the evidence behind the choices, from training rows.
 
 Usage (repository root, ../shared beside it):
     python benchmarks/smoothing.py [--model default] [--config training/configs/default.toml] [--alpha 0.8]
+    python benchmarks/smoothing.py --alphas 0.5 0.6 0.7 0.75 0.8 0.85 0.9   # α judged on training rows
+    python benchmarks/smoothing.py --sensitivity 400   # each Linear quantised alone, on 400 training rows
 
-Activation maxima come from the same 512 training headlines ``clickbait quantize`` uses; the error
-is the RMSE between int8 and fp32 logits over every held-out row of the recipe.
+Activation maxima come from the same 512 training headlines ``clickbait quantize`` uses. The forms
+are compared by the RMSE between int8 and fp32 logits over every held-out row of the recipe; α and
+the per-Linear sensitivity are judged on other training headlines (seeded), not on the held-out
+splits that ``clickbait quantize`` gates on.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from classifier.engine import ffn_output_names, has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer
@@ -23,21 +29,45 @@ from training.config import TrainConfig
 from training.evaluate import held_out_sets
 from training.quantize import calibration_maxima
 
+PROBE_SEED = 99  # training headlines for α and sensitivity: a draw of their own
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--alpha", type=float, default=0.8)
+    parser.add_argument("--alphas", type=float, nargs="+", help="instead: RMSE on 1,500 training rows per α")
+    parser.add_argument("--sensitivity", type=int, metavar="ROWS", help="instead: each Linear quantised alone")
     args = parser.parse_args()
 
     config = TrainConfig.from_sources(args.config, {})
     fp32 = Scorer.load(args.model, ClassifierSettings(engine="fp32"))
     train_rows, sets = held_out_sets(config)
     maxima = calibration_maxima(fp32, train_rows, config.seed)
+
+    def rmse(scales: dict[str, torch.Tensor], keep: Collection[str], texts: list[str], reference: np.ndarray) -> float:
+        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep)
+        logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
+        return float(np.sqrt(np.mean((logits - reference) ** 2)))
+
+    if args.alphas or args.sensitivity:
+        picked = np.random.default_rng(PROBE_SEED).choice(len(train_rows), args.sensitivity or 1500, replace=False)
+        probe = [train_rows[i].text for i in picked]
+        reference = fp32.logits(probe)
+        for alpha in args.alphas or []:
+            scales = smoothing_scales(fp32.network, maxima, alpha)
+            print(f"alpha {alpha}: RMSE on {len(probe)} training headlines {rmse(scales, [], probe, reference):.4f}")
+        if args.sensitivity:
+            scales = smoothing_scales(fp32.network, maxima, args.alpha)
+            alone = {n: rmse(scales, set(maxima) - {n}, probe, reference) for n in maxima}
+            print(f"each Linear quantised alone, RMSE on {len(probe)} training headlines, largest first:")
+            for name, error in sorted(alone.items(), key=lambda item: -item[1])[:15]:
+                print(f"{error:.4f} {name}")
+        return
+
     texts = [e.text for rows in sets.values() for e in rows]
     reference = fp32.logits(texts)
-
     ffn_outputs = ffn_output_names(fp32.network)
     print(f"{len(texts)} held-out headlines, alpha {args.alpha}")
     for label, names, keep in (
@@ -46,9 +76,7 @@ def main() -> None:
         (f"all {len(maxima)} Linears, the FFN outputs kept in fp32", list(maxima), ffn_outputs),
     ):
         scales = smoothing_scales(fp32.network, {n: maxima[n] for n in names}, args.alpha)
-        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep)
-        logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
-        print(f"smoothing {label}: int8 vs fp32 logit RMSE {np.sqrt(np.mean((logits - reference) ** 2)):.3f}")
+        print(f"smoothing {label}: int8 vs fp32 logit RMSE {rmse(scales, keep, texts, reference):.3f}")
 
 
 if __name__ == "__main__":

@@ -45,9 +45,10 @@ def main() -> None:
 
     model_dir = resolve_model_dir(args.model)
     network, manifest, base = load_network(model_dir)
-    step("base weights (memory-mapped) into the inference encoder, LoRA merged")
-    build_engine(network, manifest, model_dir, args.engine)
-    step(f"engine ({args.engine}): fp16 table, weights copied out of the map")
+    step("base weights into the lean encoder (fp16 table read a slice at a time), LoRA merged")
+    _, _, engine = build_engine(network, manifest, model_dir, args.engine)
+    step(f"engine ({args.engine} → {engine}): weights copied out of the file map"
+         + (", smoothed and quantised" if engine == "int8" else ""))
     load_tokenizer(base.path)
     step("tokenizer")
 

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
 WEIGHTS_FILE = "model.safetensors"
+TABLE = "embeddings.word_embeddings.weight"
 _IGNORED_PREFIXES = ("pooler.", "embeddings.position_ids")  # never used by a mean-pooled encoder
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,19 @@ class BertShape:
         return {**fields.pop("extra"), **fields}
 
 
+class HalfEmbedding(nn.Module):
+    """An embedding table stored in fp16 whose looked-up rows come back in fp32 (``classifier.engine``
+    says why CPU engines keep the table so)."""
+
+    def __init__(self, weight: torch.Tensor, padding_idx: int | None = None) -> None:
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.register_buffer("weight", weight)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(input_ids, self.weight).float()
+
+
 class _Layer(nn.Module):
     """One post-LayerNorm transformer block; the containers only give the parameters BERT's names."""
 
@@ -103,15 +118,16 @@ class _Layer(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """``BertModel(add_pooling_layer=False)`` in eval mode: returns ``(last_hidden_state,)``."""
+    """``BertModel(add_pooling_layer=False)`` in eval mode, its word embeddings stored in fp16:
+    returns ``(last_hidden_state,)``."""
 
     def __init__(self, shape: BertShape) -> None:
         super().__init__()
         self.config = shape
         h = shape.hidden_size
-        table = torch.empty(shape.vocab_size, h)  # always loaded from a checkpoint: random init costs 0.5 s
+        table = torch.empty(shape.vocab_size, h, dtype=torch.float16)  # always loaded: random init costs 0.5 s
         self.embeddings = nn.ModuleDict({
-            "word_embeddings": nn.Embedding(shape.vocab_size, h, padding_idx=shape.pad_token_id, _weight=table),
+            "word_embeddings": HalfEmbedding(table, shape.pad_token_id),
             "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
             "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
             "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
@@ -130,13 +146,29 @@ class BertEncoder(nn.Module):
         return (x,)
 
 
+def read_half_table(file: Path, rows_per_read: int = 16384) -> torch.Tensor:
+    """The word-embedding table in fp16, read a slice per opening of the file: each slice's pages of
+    the file map leave resident memory when that map closes, so the fp32 table (384 MB for the
+    bundled base) is never resident whole — converting it at once made the service's peak."""
+    with safe_open(str(file), "pt") as weights:
+        rows, width = weights.get_slice(TABLE).get_shape()
+    table = torch.empty(rows, width, dtype=torch.float16)
+    for start in range(0, rows, rows_per_read):
+        with safe_open(str(file), "pt") as weights:
+            table[start : start + rows_per_read] = weights.get_slice(TABLE)[start : start + rows_per_read]
+    return table
+
+
 def load_bert(path: Path) -> BertEncoder | None:
     """The encoder in ``path`` if this module computes it exactly, else None."""
     shape = BertShape.read(path)
     if shape is None or not (path / WEIGHTS_FILE).is_file():
         return None
-    state = {k: v.float() for k, v in load_file(str(path / WEIGHTS_FILE)).items()
-             if not k.startswith(_IGNORED_PREFIXES)}
+    file = path / WEIGHTS_FILE
+    weights = load_file(str(file))  # views of the file map: nothing is read yet
+    state = {k: v.float() for k, v in weights.items() if not k.startswith(_IGNORED_PREFIXES) and k != TABLE}
+    if TABLE in weights:
+        state[TABLE] = read_half_table(file)
     encoder = BertEncoder(shape)  # not on the meta device: its first use costs a second of imports
     expected = set(encoder.state_dict())
     if set(state) != expected:

@@ -21,7 +21,8 @@
   model's RMSE 0.101 all-int8, 0.050 mixed); ``clickbait quantize`` tries all-int8 first;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
 
-The fp16 table is used under ``fp32`` too (on CPU), for any base: fp16 storage moves each value
+The fp16 table is used under ``fp32`` too, for any base (the lean encoder, ``classifier/bert.py``,
+reads it so; a transformers encoder on the CPU is converted here): fp16 storage moves each value
 by at most one rounding step (2^-11 relative; for the bundled base, whose embeddings are 4-bit codes
 times fp16 block scales, often not at all), and the service's resident memory drops by 192 MB.
 Everything else in ``fp32`` computes in fp32; ``clickbait export`` writes the rounded table.
@@ -48,22 +49,11 @@ from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from classifier.artifact import ArtifactError, Manifest
+from classifier.bert import HalfEmbedding
 from classifier.network import HeadlineClassifier
 
 Engine = Literal["auto", "fp32", "int8"]
 log = logging.getLogger(__name__)
-
-
-class HalfEmbedding(nn.Module):
-    """An embedding table stored in fp16 whose looked-up rows come back in fp32."""
-
-    def __init__(self, table: nn.Embedding) -> None:
-        super().__init__()
-        self.padding_idx = table.padding_idx
-        self.register_buffer("weight", table.weight.detach().half())
-
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return nn.functional.embedding(input_ids, self.weight).float()
 
 
 def has_vnni() -> bool:
@@ -173,7 +163,8 @@ def compact_embeddings(network: HeadlineClassifier) -> None:
     """
     embeddings = network.encoder.embeddings
     if isinstance(embeddings.word_embeddings, nn.Embedding):
-        embeddings.word_embeddings = HalfEmbedding(embeddings.word_embeddings)
+        table = embeddings.word_embeddings
+        embeddings.word_embeddings = HalfEmbedding(table.weight.detach().half(), table.padding_idx)
     with torch.no_grad():
         for parameter in network.parameters():
             parameter.data = parameter.data.clone()

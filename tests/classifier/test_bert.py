@@ -10,7 +10,7 @@ import torch
 
 from classifier.artifact import keep_layers
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer
-from classifier.bert import BertEncoder, load_bert
+from classifier.bert import BertEncoder, load_bert, read_half_table
 from classifier.text import QUERY_PREFIX
 from tests.conftest import CLICKBAIT, NEWS
 
@@ -25,8 +25,17 @@ def _hidden(encoder: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tenso
         return encoder(input_ids=input_ids, attention_mask=mask)[0] * mask[..., None]  # padding rows are unused
 
 
+def _reference(path: Path) -> torch.nn.Module:
+    """transformers' BertModel with its word embeddings rounded to fp16, as the lean encoder stores them."""
+    encoder = load_encoder(path).eval()
+    with torch.no_grad():
+        table = encoder.embeddings.word_embeddings.weight
+        table.copy_(table.half().float())
+    return encoder
+
+
 def test_same_hidden_states_as_bert_model(tiny_base: Path) -> None:
-    lean, reference = load_bert(tiny_base), load_encoder(tiny_base).eval()
+    lean, reference = load_bert(tiny_base), _reference(tiny_base)
     assert isinstance(lean, BertEncoder)
     assert lean.state_dict().keys() == reference.state_dict().keys()
     input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)  # lengths differ: padding and masking matter
@@ -36,7 +45,7 @@ def test_same_hidden_states_as_bert_model(tiny_base: Path) -> None:
 
 
 def test_student_layer_cut_matches(tiny_base: Path) -> None:
-    lean, reference = load_bert(tiny_base), load_encoder(tiny_base).eval()
+    lean, reference = load_bert(tiny_base), _reference(tiny_base)
     keep_layers(lean, 1)
     keep_layers(reference, 1)
     assert lean.config.num_hidden_layers == 1 and len(lean.encoder.layer) == 1
@@ -46,7 +55,7 @@ def test_student_layer_cut_matches(tiny_base: Path) -> None:
 
 
 def test_real_base_matches_bert_model(bundled_base) -> None:
-    lean, reference = load_inference_encoder(bundled_base.path), load_encoder(bundled_base.path).eval()
+    lean, reference = load_inference_encoder(bundled_base.path), _reference(bundled_base.path)
     assert isinstance(lean, BertEncoder)
     input_ids, mask = _batch(bundled_base.path, NEWS[:3] + CLICKBAIT[:3])
     torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
@@ -63,6 +72,13 @@ def test_other_configs_load_through_transformers(tiny_base: Path, tmp_path: Path
     (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
     assert load_bert(tmp_path) is None
     assert not isinstance(load_inference_encoder(tmp_path), BertEncoder)
+
+
+def test_the_table_is_read_into_fp16_a_slice_at_a_time(tiny_base: Path) -> None:
+    """Slices smaller than the table, so that the stitching is what is tested."""
+    table = read_half_table(tiny_base / "model.safetensors", rows_per_read=1000)
+    expected = load_encoder(tiny_base).embeddings.word_embeddings.weight.detach().half()
+    assert table.dtype == torch.float16 and torch.equal(table, expected)
 
 
 def test_config_round_trips_for_export(tiny_base: Path) -> None:
