@@ -3,9 +3,10 @@
 Serving needs one thing from ``transformers``: BERT's forward pass. Importing its model classes
 costs 2.1 s and 140 MB of every start-up (the loading code pulls in torch.distributed.tensor,
 torch._dynamo, sympy, accelerate…), nearly half of the service's time to ready
-(``benchmarks/startup.py``). This module computes the same function from the same state dict:
-same parameter names (``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing,
-int8 quantisation, student layer cuts and export address it exactly as they address
+(``benchmarks/startup.py``). This module computes the same function from the same state dict
+(its word-embedding table stored in fp16, as the CPU engines keep it anyway), under the same
+parameter names (``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing, int8
+quantisation, student layer cuts and export address it exactly as they address
 ``transformers.BertModel``. ``tests/classifier/test_bert.py`` holds it to BertModel's outputs.
 
 It covers what the bundled base is and what most BERT checkpoints are: absolute positions, exact
@@ -160,7 +161,7 @@ def read_half_table(file: Path, rows_per_read: int = 16384) -> torch.Tensor:
 
 
 def load_bert(path: Path) -> BertEncoder | None:
-    """The encoder in ``path`` if this module computes it exactly, else None."""
+    """The encoder in ``path`` if this module computes it (config and weight names as BertModel's), else None."""
     shape = BertShape.read(path)
     if shape is None or not (path / WEIGHTS_FILE).is_file():
         return None
