@@ -1,4 +1,4 @@
-"""Why the int8 engine smooths every encoder Linear and keeps the FFN outputs in fp32 where needed:
+"""Why the int8 engine smooths every encoder Linear and keeps the FFN outputs out of int8 where needed:
 logit error against fp32 of each form, and the evidence behind the choices, from training rows.
 
 Usage (repository root, ../shared beside it):
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classifier.engine import ffn_output_names, has_vnni, smoothing_scales, to_int8
+from classifier.engine import ffn_output_names, has_bf16, has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from training.config import TrainConfig
@@ -47,7 +47,7 @@ def main() -> None:
     maxima = calibration_maxima(fp32, train_rows, config.seed)
 
     def rmse(scales: dict[str, torch.Tensor], keep: Collection[str], texts: list[str], reference: np.ndarray) -> float:
-        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep)
+        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
         return float(np.sqrt(np.mean((logits - reference) ** 2)))
 
@@ -73,7 +73,8 @@ def main() -> None:
     for label, names, keep in (
         ("the 12 FFN outputs", ffn_outputs, []),
         (f"all {len(maxima)} Linears", list(maxima), []),
-        (f"all {len(maxima)} Linears, the FFN outputs kept in fp32", list(maxima), ffn_outputs),
+        (f"all {len(maxima)} Linears, the FFN outputs kept in {'bf16' if has_bf16() else 'fp32'}", list(maxima),
+         ffn_outputs),
     ):
         scales = smoothing_scales(fp32.network, {n: maxima[n] for n in names}, args.alpha)
         print(f"smoothing {label}: int8 vs fp32 logit RMSE {rmse(scales, keep, texts, reference):.3f}")

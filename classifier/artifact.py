@@ -69,7 +69,8 @@ class Int8Spec(BaseModel):
     scales_file: str = "int8_scales.safetensors"
     splits: dict[str, dict[str, float]] = {}  # split → {"fp32": macro-F1, "int8": macro-F1}
     logit_rmse: float | None = None  # int8 against fp32 logits over every held-out row
-    fp32_linears: list[str] = []  # encoder Linears kept in fp32 (the mixed form), by module name
+    float_linears: list[str] = []  # encoder Linears left out of int8 (the mixed form), by module name
+    float_bf16: bool = False  # those ran in bf16 in the check (CPUs with bf16 arithmetic); elsewhere fp32
 
 
 class Manifest(BaseModel):

@@ -16,9 +16,10 @@
   (``benchmarks/smoothing.py``).
   The division stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also
   feed the residual path, so it cannot be folded into them;
-- where that still moves accuracy, the mixed form keeps the 12 FFN output projections in fp32
-  (their lone quantisation moves the logits most: ``benchmarks/smoothing.py`` gives the default
-  model's RMSE 0.101 all-int8, 0.050 mixed); ``clickbait quantize`` tries all-int8 first;
+- where that still moves accuracy, the mixed form leaves the 12 FFN output projections out of
+  int8 (their lone quantisation moves the logits most: ``benchmarks/smoothing.py --sensitivity``),
+  computing them in bf16 on CPUs with bf16 arithmetic (half the time of fp32; the held-out check
+  measures that form) and in fp32 elsewhere; ``clickbait quantize`` tries all-int8 first;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
 
 The fp16 table is used under ``fp32`` too, for any base (the lean encoder, ``classifier/bert.py``,
@@ -40,6 +41,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Collection
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -56,13 +58,23 @@ Engine = Literal["auto", "fp32", "int8"]
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=1)
+def _cpu_flags() -> set[str]:
+    try:
+        return set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return set()
+
+
 def has_vnni() -> bool:
     """Whether this CPU accumulates u8×s8 products straight into int32 (AVX512-VNNI or AVX-VNNI)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
+    return bool({"avx512_vnni", "avx_vnni"} & _cpu_flags())
+
+
+def has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): a bf16 Linear then takes
+    half the time of an fp32 one; emulated, it would take longer."""
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
 
 
 class FullRangeLinear(DynamicLinear):
@@ -71,6 +83,19 @@ class FullRangeLinear(DynamicLinear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         packed = self._packed_params._packed_params
         return torch.ops.quantized.linear_dynamic(x, packed, reduce_range=False).to(x.dtype)
+
+
+class Bf16Linear(nn.Module):
+    """A Linear computing in bf16 (fp32 accumulation) for the layers int8 would hurt, on CPUs that
+    have bf16 arithmetic; weights stored in bf16."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().bfloat16())
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().bfloat16())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x.bfloat16(), self.weight, self.bias).float()
 
 
 class Smoothed(nn.Module):
@@ -127,18 +152,22 @@ def smoothing_scales(
 
 
 def to_int8(
-    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool, keep: Collection[str] = ()
+    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool,
+    keep: Collection[str] = (), keep_bf16: bool = False,
 ) -> HeadlineClassifier:
     """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears (8-bit activations
-    if ``full_range``, else torch's 7) except those named in ``keep``, which stay fp32; fp16 embeddings."""
+    if ``full_range``, else torch's 7) except those named in ``keep``, which stay in floating point
+    (bf16 if ``keep_bf16``, else fp32); fp16 embeddings."""
     compact_embeddings(network)  # first: the quantised Linears keep their fp32 biases as they are
     with torch.no_grad():
         for name, scale in scales.items():
-            if name in keep:
-                continue
-            linear = network.get_submodule(name)
-            linear.weight.mul_(scale)
             parent, _, child = name.rpartition(".")
+            linear = network.get_submodule(name)
+            if name in keep:
+                if keep_bf16:
+                    setattr(network.get_submodule(parent), child, Bf16Linear(linear))
+                continue
+            linear.weight.mul_(scale)
             setattr(network.get_submodule(parent), child, Smoothed(linear, scale))
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
@@ -199,7 +228,8 @@ def build_engine(
         compact_embeddings(network)
         return network, manifest, "fp32"
     spec = manifest.int8
-    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni(), spec.fp32_linears)
+    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni(),
+                      spec.float_linears, spec.float_bf16 and has_bf16())
     calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
     log.info("int8 engine (temperature %.3f, threshold %.3f)", spec.temperature, spec.threshold)
     return network, calibrated, "int8"

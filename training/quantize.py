@@ -19,7 +19,14 @@ import torch
 from safetensors.torch import save_file
 
 from classifier.artifact import MANIFEST, Int8Spec, Manifest, read_manifest
-from classifier.engine import activation_maxima, ffn_output_names, has_vnni, smoothing_scales, to_int8
+from classifier.engine import (
+    activation_maxima,
+    ffn_output_names,
+    has_bf16,
+    has_vnni,
+    smoothing_scales,
+    to_int8,
+)
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from training.calibration import choose_threshold, fit_temperature
@@ -44,9 +51,10 @@ def quantize_artifact(
     """Measure int8 against fp32 on the recipe's held-out splits; write the verdict into the artifact.
 
     Two forms are tried in turn and the first that keeps macro-F1 on every split is recorded: every
-    encoder Linear in int8, then the same with the FFN output projections kept in fp32 (their inputs
-    carry the outliers that smoothing tames least; ``benchmarks/smoothing.py``). If neither does,
-    the second is recorded, unsafe.
+    encoder Linear in int8, then the same with the FFN output projections left in floating point —
+    bf16 where this CPU has bf16 arithmetic, else fp32 (their inputs carry the outliers that
+    smoothing tames least; ``benchmarks/smoothing.py``). If neither does, the second is recorded,
+    unsafe.
     """
     fp32 = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
     train_rows, sets = held_out_sets(config)
@@ -55,11 +63,11 @@ def quantize_artifact(
     labels = {name: np.array([e.label for e in rows]) for name, rows in sets.items()}
     reference = {name: fp32.logits(t) for name, t in texts.items()}
     for keep in ([], ffn_output_names(fp32.network)):
-        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep)
+        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
         scored = {name: int8.logits(t) for name, t in texts.items()}
         spec = _held_out_check(fp32.manifest, reference, scored, labels, max_drop)
-        spec = spec.model_copy(update={"alpha": alpha, "fp32_linears": keep})
+        spec = spec.model_copy(update={"alpha": alpha, "float_linears": keep, "float_bf16": bool(keep) and has_bf16()})
         if spec.safe:
             break
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
@@ -76,7 +84,7 @@ def _held_out_check(
     labels: dict[str, np.ndarray], max_drop: float,
 ) -> Int8Spec:
     """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split
-    (``alpha`` and ``fp32_linears`` are the caller's to fill in)."""
+    (the form's own fields are the caller's to fill in)."""
     validation = [name for name in labels if name.startswith("validation/")] or list(labels)
     val_logits = np.concatenate([int8_logits[n] for n in validation])
     val_labels = np.concatenate([labels[n] for n in validation])

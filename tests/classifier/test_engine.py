@@ -12,6 +12,7 @@ import torch
 from classifier.artifact import BaseRef, Int8Spec, Manifest
 from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.engine import (
+    Bf16Linear,
     activation_maxima,
     choose_engine,
     has_vnni,
@@ -53,6 +54,16 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
     np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
+
+
+def test_a_bf16_linear_stays_within_bf16_rounding_of_fp32() -> None:
+    torch.manual_seed(0)
+    linear, x = torch.nn.Linear(96, 24), torch.randn(5, 7, 96)
+    with torch.inference_mode():
+        expected, got = linear(x), Bf16Linear(linear)(x)
+    assert got.dtype == torch.float32 and got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=0, atol=0.02 * expected.abs().max().item())
+    assert not torch.equal(got, expected)  # it did compute in bf16
 
 
 def test_the_default_model_in_int8_stays_close_to_fp32() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classifier.engine import ffn_output_names
+from classifier.engine import Bf16Linear, ffn_output_names, has_bf16
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from tests.conftest import CLICKBAIT, NEWS
@@ -46,10 +46,12 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
     assert int8.engine == "int8" and int8.threshold == manifest["threshold"]
     assert np.corrcoef(int8.logits(texts), fp32.logits(texts))[0, 1] > 0.9
 
-    # a check that nothing passes records the second form tried: FFN outputs kept in fp32
+    # a check that nothing passes records the second form tried: FFN outputs left out of int8
     mixed = quantize_artifact(model, TrainConfig.from_sources(recipe, {}), max_drop=-1.0)
-    assert not mixed.safe and mixed.fp32_linears == ffn_output_names(fp32.network)
+    assert not mixed.safe and mixed.float_linears == ffn_output_names(fp32.network)
+    assert mixed.float_bf16 == has_bf16()
+    kept = Bf16Linear if has_bf16() else torch.nn.Linear
     loaded = Scorer.load(model, ClassifierSettings(engine="int8")).network
     for name, module in loaded.named_modules():
         if name.startswith("encoder.encoder.layer.") and name.endswith(("dense", "query", "key", "value")):
-            assert (type(module) is torch.nn.Linear) == (name in mixed.fp32_linears), name
+            assert (type(module) is kept) == (name in mixed.float_linears), name
