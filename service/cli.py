@@ -184,9 +184,11 @@ SERVE_FLAGS = (
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from service.memory import cap_malloc_arenas
     from service.settings import ServiceSettings
 
     settings = ServiceSettings(**{k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k) is not None})
+    cap_malloc_arenas(settings.malloc_arenas)  # before the imports and threads that open heaps
     # every logger at the chosen level, not only uvicorn's, before importing modules that log as they load
     logging.getLogger().setLevel(settings.log_level.upper())
     import uvicorn

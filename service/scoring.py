@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import logging
 import weakref
 from collections.abc import Sequence
@@ -18,18 +16,12 @@ from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, resolve_model_dir
 from classifier.text import normalise_headline
 from service.batcher import MicroBatcher
+from service.memory import return_freed_memory
 from service.metrics import ServiceMetrics
 from service.settings import ServiceSettings
 from service.suggestions import RecentScores
 
 log = logging.getLogger(__name__)
-
-
-def _return_freed_memory() -> None:
-    """Hand the heap pages freed by a replaced model back to the system (glibc keeps them otherwise,
-    and each swap would raise the resident memory for good)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class ModelNotReady(Exception):
@@ -113,7 +105,7 @@ class ScoringService:
             replaced = self.scorer
             self.use(scorer)
             if replaced is not None:  # freed once its last batch and request let go of it
-                weakref.finalize(replaced, _return_freed_memory)
+                weakref.finalize(replaced, return_freed_memory)
 
     def use(self, scorer: Scorer) -> None:
         self.scorer = scorer

@@ -38,6 +38,9 @@ class ServiceSettings(ClassifierSettings):
     cache_size: int = Field(default=100_000, ge=0, description="0 turns the score cache off")
     explain_max_headlines: int = Field(default=8, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    malloc_arenas: int = Field(
+        default=2, ge=0, le=1024, description="glibc heaps for `serve` (0 = glibc's default, 8 per core)"
+    )
     # feeds and pages
     feed_fetch: bool = Field(default=False, description="allow GET /v1/filter?url= to fetch feeds")
     feed_allowed_hosts: CommaList = Field(default=[], description="hosts the proxy may fetch; * = any public")

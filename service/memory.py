@@ -1,0 +1,38 @@
+"""glibc heap settings for a long-running service (no-ops where the C library is not glibc).
+
+The service's resident memory is mostly its model (~850 MB with the default one); what glibc's
+allocator adds on top depends on how many heaps ("arenas") it keeps. By default glibc opens up to
+8 per core as threads contend (uvicorn's workers, anyio's thread pool, torch's): under the soak's
+8 clients the service held ~55 MB more with them than with 2, and answered fewer requests
+(``benchmarks/soak.py``; README, Reliability).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+
+_M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
+
+
+def _glibc() -> ctypes.CDLL | None:
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6")
+    return None
+
+
+def cap_malloc_arenas(arenas: int) -> bool:
+    """At most ``arenas`` heaps from now on; call before threads start. 0 keeps glibc's default.
+    Returns whether the cap is in force."""
+    libc = _glibc()
+    if arenas == 0 or libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return libc.mallopt(_M_ARENA_MAX, arenas) == 1
+
+
+def return_freed_memory() -> None:
+    """Hand freed heap pages back to the system (glibc keeps them otherwise: each model swap would
+    raise the resident memory for good)."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
