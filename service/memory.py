@@ -3,8 +3,8 @@
 The service's resident memory is mostly its model (~850 MB with the default one); what glibc's
 allocator adds on top depends on how many heaps ("arenas") it keeps. By default glibc opens up to
 8 per core as threads contend (uvicorn's workers, anyio's thread pool, torch's): under the soak's
-8 clients the service held ~55 MB more with them than with 2, and answered fewer requests
-(``benchmarks/soak.py``; README, Reliability).
+8 clients the server held 998–1,003 MB with glibc's default and 973 MB with 2, and answered a fifth
+fewer requests (``benchmarks/soak.py``; README, Tests and CI).
 """
 
 from __future__ import annotations
