@@ -46,8 +46,11 @@ def main() -> None:
     train_rows, sets = held_out_sets(config)
     maxima = calibration_maxima(fp32, train_rows, config.seed)
 
-    def rmse(scales: dict[str, torch.Tensor], keep: Collection[str], texts: list[str], reference: np.ndarray) -> float:
-        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
+    def rmse(
+        scales: dict[str, torch.Tensor], keep: Collection[str], texts: list[str], reference: np.ndarray,
+        keep_bf16: bool = has_bf16(),
+    ) -> float:
+        network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, keep_bf16)
         logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
         return float(np.sqrt(np.mean((logits - reference) ** 2)))
 
@@ -60,7 +63,7 @@ def main() -> None:
             print(f"alpha {alpha}: RMSE on {len(probe)} training headlines {rmse(scales, [], probe, reference):.4f}")
         if args.sensitivity:
             scales = smoothing_scales(fp32.network, maxima, args.alpha)
-            alone = {n: rmse(scales, set(maxima) - {n}, probe, reference) for n in maxima}
+            alone = {n: rmse(scales, set(maxima) - {n}, probe, reference, keep_bf16=False) for n in maxima}
             print(f"each Linear quantised alone, RMSE on {len(probe)} training headlines, largest first:")
             for name, error in sorted(alone.items(), key=lambda item: -item[1])[:15]:
                 print(f"{error:.4f} {name}")

@@ -86,5 +86,5 @@ def load_inference_encoder(path: Path) -> nn.Module:
 @lru_cache(maxsize=1)
 def load_tokenizer(path: Path) -> HeadlineTokenizer:
     """The base's tokenizer, shared by every model loaded on that base: the 250k-piece tokenizer holds
-    about 260 MB, and a service swapping to a new version would otherwise keep two."""
+    about 270 MB, and a service swapping to a new version would otherwise keep two."""
     return HeadlineTokenizer.load(path)

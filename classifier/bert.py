@@ -61,7 +61,9 @@ class BertShape:
             and config.get("position_embedding_type", "absolute") == "absolute"
             and not config.get("is_decoder", False)
         )
-        if not supported:
+        required = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
+                    "max_position_embeddings")
+        if not supported or any(name not in config for name in required):  # transformers knows the defaults
             return None
         fields = {name: config[name] for name in cls.__dataclass_fields__ if name in config}
         fields.setdefault("layer_norm_eps", 1e-12)
@@ -78,9 +80,8 @@ class HalfEmbedding(nn.Module):
     """An embedding table stored in fp16 whose looked-up rows come back in fp32 (``classifier.engine``
     says why CPU engines keep the table so)."""
 
-    def __init__(self, weight: torch.Tensor, padding_idx: int | None = None) -> None:
+    def __init__(self, weight: torch.Tensor) -> None:
         super().__init__()
-        self.padding_idx = padding_idx
         self.register_buffer("weight", weight)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -128,7 +129,7 @@ class BertEncoder(nn.Module):
         h = shape.hidden_size
         table = torch.empty(shape.vocab_size, h, dtype=torch.float16)  # always loaded: random init costs 0.5 s
         self.embeddings = nn.ModuleDict({
-            "word_embeddings": HalfEmbedding(table, shape.pad_token_id),
+            "word_embeddings": HalfEmbedding(table),
             "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
             "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
             "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),

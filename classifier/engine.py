@@ -31,7 +31,7 @@ Everything else in ``fp32`` computes in fp32; ``clickbait export`` writes the ro
 The choice per model is made once, offline, by ``clickbait quantize``: it measures int8 against
 fp32 on held-out splits, re-fits temperature and threshold on the int8 scores and records in the
 manifest (``int8``) whether int8 kept macro-F1 within tolerance on every split, and which Linears
-stay fp32. At load time
+stay out of int8 (``float_linears``, in bf16 where ``float_bf16``). At load time
 ``engine="auto"`` trusts that record; a load-time probe could only check agreement with fp32 (not
 accuracy) and would cost start-up time.
 """
@@ -161,14 +161,15 @@ def to_int8(
     compact_embeddings(network)  # first: the quantised Linears keep their fp32 biases as they are
     with torch.no_grad():
         for name, scale in scales.items():
+            if name not in keep:
+                linear = network.get_submodule(name)
+                linear.weight.mul_(scale)
+                parent, _, child = name.rpartition(".")
+                setattr(network.get_submodule(parent), child, Smoothed(linear, scale))
+    if keep_bf16:
+        for name in keep:
             parent, _, child = name.rpartition(".")
-            linear = network.get_submodule(name)
-            if name in keep:
-                if keep_bf16:
-                    setattr(network.get_submodule(parent), child, Bf16Linear(linear))
-                continue
-            linear.weight.mul_(scale)
-            setattr(network.get_submodule(parent), child, Smoothed(linear, scale))
+            setattr(network.get_submodule(parent), child, Bf16Linear(network.get_submodule(name)))
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     spec = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in network.encoder.named_modules()
@@ -193,7 +194,7 @@ def compact_embeddings(network: HeadlineClassifier) -> None:
     embeddings = network.encoder.embeddings
     if isinstance(embeddings.word_embeddings, nn.Embedding):
         table = embeddings.word_embeddings
-        embeddings.word_embeddings = HalfEmbedding(table.weight.detach().half(), table.padding_idx)
+        embeddings.word_embeddings = HalfEmbedding(table.weight.detach().half())
     with torch.no_grad():
         for parameter in network.parameters():
             parameter.data = parameter.data.clone()
@@ -222,7 +223,7 @@ def build_engine(
 ) -> tuple[HeadlineClassifier, Manifest, Literal["fp32", "int8"]]:
     """The network to score with and the manifest whose temperature and threshold belong to it."""
     chosen = choose_engine(manifest, engine)
-    if next(network.parameters()).device.type != "cpu":  # int8 kernels and the fp16 table are for CPUs
+    if next(network.parameters()).device.type != "cpu":  # the int8 kernels are for CPUs
         return network, manifest, "fp32"
     if chosen == "fp32":
         compact_embeddings(network)

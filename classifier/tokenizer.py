@@ -4,7 +4,8 @@ transformers' tokenizer classes wrap the same Rust tokenizer, and for us add onl
 start-up (the wrapper re-reads the vocabulary in Python), the module imports that come with it,
 and truncation that is state on the shared tokenizer. Here truncation is per call (each encoding
 is cut to the token cap less the specials, then the base's template adds them), so models with
-different token caps can share one tokenizer, which holds ~260 MB for the 250k-piece base.
+different token caps can share one tokenizer, which holds ~270 MB for the 250k-piece base. Padding
+and truncation settings saved in a ``tokenizer.json`` are switched off, as transformers does.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ TOKENIZER_FILE = "tokenizer.json"
 class HeadlineTokenizer:
     """Encodes and pads; thread-safe (the Rust tokenizer is read-only here)."""
 
-    def __init__(self, backend: Tokenizer, pad_id: int) -> None:
+    def __init__(self, backend: Tokenizer, pad_id: int, truncation_side: str = "right") -> None:
+        backend.no_padding()  # a tokenizer.json may carry its own; padding and truncation are done here
+        backend.no_truncation()
         self.backend = backend
         self.pad_id = pad_id
+        self.truncation_side = truncation_side
         self._specials = backend.num_special_tokens_to_add(is_pair=False)
 
     @classmethod
@@ -37,14 +41,16 @@ class HeadlineTokenizer:
 
             backend = AutoTokenizer.from_pretrained(path).backend_tokenizer
         pad_id = json.loads((path / "config.json").read_text()).get("pad_token_id")
-        return cls(backend, pad_id if pad_id is not None else 0)
+        options = path / "tokenizer_config.json"
+        side = json.loads(options.read_text()).get("truncation_side", "right") if options.is_file() else "right"
+        return cls(backend, pad_id if pad_id is not None else 0, side)
 
     def encode(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
         """Token ids with the base's special tokens, at most ``max_length`` of them per text."""
         encodings = self.backend.encode_batch(list(texts), add_special_tokens=False)
         ids = []
         for encoding in encodings:
-            encoding.truncate(max_length - self._specials)
+            encoding.truncate(max_length - self._specials, direction=self.truncation_side)
             ids.append(self.backend.post_process(encoding).ids)
         return ids
 

@@ -65,9 +65,12 @@ def quantize_artifact(
     for keep in ([], ffn_output_names(fp32.network)):
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
-        scored = {name: int8.logits(t) for name, t in texts.items()}
-        spec = _held_out_check(fp32.manifest, reference, scored, labels, max_drop)
-        spec = spec.model_copy(update={"alpha": alpha, "float_linears": keep, "float_bf16": bool(keep) and has_bf16()})
+        measured = _held_out_check(fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels)
+        spec = Int8Spec(
+            safe=all(s["int8"] >= s["fp32"] - max_drop for s in measured["splits"].values()), alpha=alpha,
+            max_drop=max_drop, full_range=has_vnni(), float_linears=keep, float_bf16=bool(keep) and has_bf16(),
+            **measured,
+        )
         if spec.safe:
             break
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
@@ -81,10 +84,10 @@ def quantize_artifact(
 
 def _held_out_check(
     manifest: Manifest, fp32_logits: dict[str, np.ndarray], int8_logits: dict[str, np.ndarray],
-    labels: dict[str, np.ndarray], max_drop: float,
-) -> Int8Spec:
-    """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split
-    (the form's own fields are the caller's to fill in)."""
+    labels: dict[str, np.ndarray],
+) -> dict:
+    """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split and
+    the logits' distance from fp32: the measured fields of an ``Int8Spec``."""
     validation = [name for name in labels if name.startswith("validation/")] or list(labels)
     val_logits = np.concatenate([int8_logits[n] for n in validation])
     val_labels = np.concatenate([labels[n] for n in validation])
@@ -97,8 +100,5 @@ def _held_out_check(
         quantised = classification_metrics(truth, calibrated(int8_logits[name], temperature), threshold)["macro_f1"]
         splits[name] = {"n": len(truth), "fp32": round(ours, 4), "int8": round(quantised, 4)}
     gaps = np.concatenate([int8_logits[name] - fp32_logits[name] for name in labels])
-    return Int8Spec(
-        safe=all(s["int8"] >= s["fp32"] - max_drop for s in splits.values()), alpha=0.0,
-        temperature=temperature, threshold=threshold, max_drop=max_drop, full_range=has_vnni(), splits=splits,
-        logit_rmse=round(float(np.sqrt(np.mean(gaps**2))), 4),
-    )
+    return {"temperature": temperature, "threshold": threshold, "splits": splits,
+            "logit_rmse": round(float(np.sqrt(np.mean(gaps**2))), 4)}

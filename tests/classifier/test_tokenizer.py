@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
+from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from classifier.base import load_tokenizer
 from classifier.text import QUERY_PREFIX
+from classifier.tokenizer import HeadlineTokenizer
 from tests.conftest import CLICKBAIT, NEWS
 
 TEXTS = [QUERY_PREFIX + t for t in NEWS + CLICKBAIT] + ["", "\u200b\t x", "a " * 200, "😀 <s> ﬁ"]
@@ -33,3 +39,21 @@ def test_pad_gives_mask_of_real_tokens(bundled_base) -> None:
     assert input_ids.tolist() == [[0, 5, 2], [0, 2, tokenizer.pad_id]]
     assert mask.tolist() == [[1, 1, 1], [1, 1, 0]]
     assert tokenizer.pad_id == 1  # the base's <pad>
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_settings_saved_with_a_tokenizer_are_handled_as_transformers_does(
+    bundled_base, tmp_path: Path, side: str
+) -> None:
+    """Hub tokenizer.json files often carry fixed padding and a truncation cap of their own, and a
+    tokenizer_config.json may cut on the left."""
+    shutil.copy(bundled_base.path / "config.json", tmp_path / "config.json")
+    options = json.loads((bundled_base.path / "tokenizer_config.json").read_text())
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({**options, "truncation_side": side}))
+    saved = Tokenizer.from_file(str(bundled_base.path / "tokenizer.json"))
+    saved.enable_padding(length=128, pad_id=1, pad_token="<pad>")
+    saved.enable_truncation(20)
+    saved.save(str(tmp_path / "tokenizer.json"))
+    theirs = AutoTokenizer.from_pretrained(tmp_path)(TEXTS, truncation=True, max_length=64)["input_ids"]
+    assert HeadlineTokenizer.load(tmp_path).encode(TEXTS, 64) == theirs
+    assert max(len(ids) for ids in theirs) == 64  # neither the saved cap nor the saved padding applied
