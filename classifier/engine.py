@@ -18,7 +18,7 @@
   feed the residual path, so it cannot be folded into them;
 - where that still moves accuracy, the mixed form leaves the 12 FFN output projections out of
   int8 (their lone quantisation moves the logits most: ``benchmarks/smoothing.py --sensitivity``),
-  computing them in bf16 on CPUs with bf16 arithmetic (half the time of fp32; the held-out check
+  computing them in bf16 on CPUs with bf16 arithmetic (faster than fp32; the held-out check
   measures that form) and in fp32 elsewhere; ``clickbait quantize`` tries all-int8 first;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
 
@@ -72,8 +72,8 @@ def has_vnni() -> bool:
 
 
 def has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): a bf16 Linear then takes
-    half the time of an fp32 one; emulated, it would take longer."""
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): a bf16 Linear is then faster
+    than an fp32 one; emulated, it would be slower."""
     return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
 
 
