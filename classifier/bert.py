@@ -46,10 +46,10 @@ class BertShape:
     intermediate_size: int
     vocab_size: int
     max_position_embeddings: int
-    type_vocab_size: int
-    layer_norm_eps: float
-    pad_token_id: int | None
     extra: dict[str, Any]
+    type_vocab_size: int = 2  # BertConfig's defaults, for configs that leave these out
+    layer_norm_eps: float = 1e-12
+    pad_token_id: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> BertShape | None:
@@ -66,9 +66,6 @@ class BertShape:
         if not supported or any(name not in config for name in required):  # transformers knows the defaults
             return None
         fields = {name: config[name] for name in cls.__dataclass_fields__ if name in config}
-        fields.setdefault("layer_norm_eps", 1e-12)
-        fields.setdefault("type_vocab_size", 2)
-        fields.setdefault("pad_token_id", None)
         return cls(**fields, extra={k: v for k, v in config.items() if k not in fields})
 
     def to_dict(self) -> dict[str, Any]:

@@ -164,12 +164,10 @@ def to_int8(
             if name not in keep:
                 linear = network.get_submodule(name)
                 linear.weight.mul_(scale)
-                parent, _, child = name.rpartition(".")
-                setattr(network.get_submodule(parent), child, Smoothed(linear, scale))
+                _replace(network, name, Smoothed(linear, scale))
     if keep_bf16:
         for name in keep:
-            parent, _, child = name.rpartition(".")
-            setattr(network.get_submodule(parent), child, Bf16Linear(network.get_submodule(name)))
+            _replace(network, name, Bf16Linear(network.get_submodule(name)))
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     spec = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in network.encoder.named_modules()
@@ -182,6 +180,11 @@ def to_int8(
             if type(module) is DynamicLinear:
                 module.__class__ = FullRangeLinear
     return network.eval()
+
+
+def _replace(network: nn.Module, name: str, module: nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    setattr(network.get_submodule(parent), child, module)
 
 
 def compact_embeddings(network: HeadlineClassifier) -> None:

@@ -28,8 +28,9 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     """The fp32 network as one ``transformers`` model with the calibrated two-logit head."""
     encoder = scorer.network.encoder
-    if encoder.config.to_dict().get("model_type") != "bert":
-        raise ArtifactError(f"export supports BERT encoders, not {type(encoder.config).__name__}")
+    model_type = encoder.config.to_dict().get("model_type")
+    if model_type != "bert":
+        raise ArtifactError(f"export supports BERT encoders, not {model_type}")
     config = BertConfig.from_dict(encoder.config.to_dict())
     news, clickbait = scorer.manifest.labels
     config.num_labels = 2

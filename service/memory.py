@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+from functools import lru_cache
 
 _M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 
 
+@lru_cache(maxsize=1)
 def _glibc() -> ctypes.CDLL | None:
     with contextlib.suppress(OSError):
         return ctypes.CDLL("libc.so.6")
