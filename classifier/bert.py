@@ -85,7 +85,10 @@ class HalfEmbedding(nn.Module):
         return F.embedding(input_ids, self.weight).float()
 
 
-class _Layer(nn.Module):
+QKV = ("query", "key", "value")
+
+
+class BertLayer(nn.Module):
     """One post-LayerNorm transformer block; the containers only give the parameters BERT's names."""
 
     def __init__(self, shape: BertShape) -> None:
@@ -93,7 +96,7 @@ class _Layer(nn.Module):
         h, eps = shape.hidden_size, shape.layer_norm_eps
         self.heads = shape.num_attention_heads
         self.attention = nn.ModuleDict({
-            "self": nn.ModuleDict({"query": nn.Linear(h, h), "key": nn.Linear(h, h), "value": nn.Linear(h, h)}),
+            "self": nn.ModuleDict({name: nn.Linear(h, h) for name in QKV}),
             "output": nn.ModuleDict({"dense": nn.Linear(h, h), "LayerNorm": nn.LayerNorm(h, eps=eps)}),
         })
         self.intermediate = nn.ModuleDict({"dense": nn.Linear(h, shape.intermediate_size)})
@@ -101,14 +104,26 @@ class _Layer(nn.Module):
             "dense": nn.Linear(shape.intermediate_size, h), "LayerNorm": nn.LayerNorm(h, eps=eps)
         })
 
+    def fuse_qkv(self) -> None:
+        """One Linear (``attention.qkv``) in place of the query, key and value projections, which read
+        the same input: one matrix product instead of three, and under int8 one quantisation of that
+        input instead of three. Same function; BERT's parameter names are gone, so only the engines
+        fuse, after everything that addresses the weights by name."""
+        projections = self.attention.pop("self")
+        fused = nn.Linear(projections["query"].in_features, 3 * projections["query"].out_features)
+        with torch.no_grad():
+            fused.weight.copy_(torch.cat([projections[name].weight for name in QKV]))
+            fused.bias.copy_(torch.cat([projections[name].bias for name in QKV]))
+        self.attention["qkv"] = fused
+
     def forward(self, x: torch.Tensor, attend: torch.Tensor) -> torch.Tensor:
         batch, tokens, hidden = x.shape
-        projections = self.attention["self"]
-
-        def split(name: str) -> torch.Tensor:
-            return projections[name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
-
-        context = F.scaled_dot_product_attention(split("query"), split("key"), split("value"), attn_mask=attend)
+        if "qkv" in self.attention:
+            q, k, v = self.attention["qkv"](x).view(batch, tokens, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        else:
+            q, k, v = (self.attention["self"][name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
+                       for name in QKV)
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
         context = context.transpose(1, 2).reshape(batch, tokens, hidden)
         out = self.attention["output"]
         x = out["LayerNorm"](out["dense"](context) + x)
@@ -132,7 +147,7 @@ class BertEncoder(nn.Module):
             "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
         })
         self.encoder = nn.Module()
-        self.encoder.layer = nn.ModuleList(_Layer(shape) for _ in range(shape.num_hidden_layers))
+        self.encoder.layer = nn.ModuleList(BertLayer(shape) for _ in range(shape.num_hidden_layers))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor]:
         e = self.embeddings

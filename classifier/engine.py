@@ -51,7 +51,7 @@ from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from classifier.artifact import ArtifactError, Manifest
-from classifier.bert import HalfEmbedding
+from classifier.bert import QKV, BertLayer, HalfEmbedding
 from classifier.network import HeadlineClassifier
 
 Engine = Literal["auto", "fp32", "int8"]
@@ -143,11 +143,19 @@ def activation_maxima(network: HeadlineClassifier, run: Callable[[], object]) ->
 def smoothing_scales(
     network: HeadlineClassifier, maxima: dict[str, torch.Tensor], alpha: float
 ) -> dict[str, torch.Tensor]:
-    """s_j = max|x_j|^α / max|W_j|^(1-α) for every smoothed projection."""
+    """s_j = max|x_j|^α / max|W_j|^(1-α) for every smoothed projection; the query, key and value
+    projections of a layer read the same input and share one scale (W: the three stacked), so that
+    the engine can fuse them (``BertLayer.fuse_qkv``)."""
+    groups: dict[str, list[str]] = {}
+    for name in maxima:
+        parent, _, child = name.rpartition(".")
+        groups.setdefault(parent if child in QKV else name, []).append(name)
     scales = {}
-    for name, act in maxima.items():
-        weight = network.get_submodule(name).weight.detach().abs().amax(dim=0)
-        scales[name] = (act.clamp(min=1e-5).pow(alpha) / weight.clamp(min=1e-5).pow(1 - alpha)).float()
+    for names in groups.values():
+        weight = torch.stack([network.get_submodule(n).weight.detach().abs().amax(dim=0) for n in names]).amax(dim=0)
+        act = maxima[names[0]]
+        scale = (act.clamp(min=1e-5).pow(alpha) / weight.clamp(min=1e-5).pow(1 - alpha)).float()
+        scales.update(dict.fromkeys(names, scale))
     return scales
 
 
@@ -159,6 +167,7 @@ def to_int8(
     if ``full_range``, else torch's 7) except those named in ``keep``, which stay in floating point
     (bf16 if ``keep_bf16``, else fp32); fp16 embeddings."""
     compact_embeddings(network)  # first: the quantised Linears keep their fp32 biases as they are
+    scales = _fuse_shared_inputs(network, scales, keep)
     with torch.no_grad():
         for name, scale in scales.items():
             if name not in keep:
@@ -180,6 +189,25 @@ def to_int8(
             if type(module) is DynamicLinear:
                 module.__class__ = FullRangeLinear
     return network.eval()
+
+
+def _fuse_shared_inputs(
+    network: HeadlineClassifier, scales: dict[str, torch.Tensor], keep: Collection[str]
+) -> dict[str, torch.Tensor]:
+    """Fuse each lean layer's query, key and value projections where all three go to int8 with one
+    shared smoothing scale (artifacts quantised before scales were shared keep three); returns the
+    scales under the fused names."""
+    scales = dict(scales)
+    for prefix, layer in network.named_modules():
+        names = [f"{prefix}.attention.self.{name}" for name in QKV]
+        if not isinstance(layer, BertLayer) or any(n not in scales or n in keep for n in names):
+            continue
+        if all(torch.equal(scales[n], scales[names[0]]) for n in names):
+            layer.fuse_qkv()
+            scales[f"{prefix}.attention.qkv"] = scales[names[0]]
+            for name in names:
+                del scales[name]
+    return scales
 
 
 def _replace(network: nn.Module, name: str, module: nn.Module) -> None:

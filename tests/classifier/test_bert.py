@@ -54,6 +54,16 @@ def test_student_layer_cut_matches(tiny_base: Path) -> None:
                                atol=1e-5, rtol=1e-4)
 
 
+def test_fused_projections_compute_the_same_function(tiny_base: Path) -> None:
+    lean = load_bert(tiny_base)
+    input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)
+    before = _hidden(lean, input_ids, mask)
+    for layer in lean.encoder.layer:
+        layer.fuse_qkv()
+    assert "self" not in lean.encoder.layer[0].attention and "qkv" in lean.encoder.layer[0].attention
+    torch.testing.assert_close(_hidden(lean, input_ids, mask), before, atol=1e-6, rtol=1e-5)
+
+
 def test_real_base_matches_bert_model(bundled_base) -> None:
     lean, reference = load_inference_encoder(bundled_base.path), _reference(bundled_base.path)
     assert isinstance(lean, BertEncoder)

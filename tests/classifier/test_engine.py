@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from classifier.artifact import BaseRef, Int8Spec, Manifest
-from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.base import load_encoder, load_inference_encoder, load_tokenizer, resolve_base
 from classifier.engine import (
     Bf16Linear,
     activation_maxima,
@@ -40,13 +41,18 @@ def test_auto_uses_int8_only_where_the_held_out_check_passed() -> None:
     assert choose_engine(measured_with_vnni, "auto") == ("int8" if has_vnni() else "fp32")
 
 
-def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> None:
+def _tiny_scorer(tiny_base, lean: bool) -> Scorer:
+    """The tiny BERT with a random head, on transformers' encoder or the lean one."""
     base = resolve_base(str(tiny_base))
     torch.manual_seed(0)
-    network = HeadlineClassifier(load_encoder(base.path))
-    scorer = Scorer(network, load_tokenizer(base.path), Manifest(
+    network = HeadlineClassifier((load_inference_encoder if lean else load_encoder)(base.path)).eval()
+    return Scorer(network, load_tokenizer(base.path), Manifest(
         version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full"))
-    texts = NEWS + CLICKBAIT
+
+
+def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> None:
+    scorer = _tiny_scorer(tiny_base, lean=False)
+    network, texts = scorer.network, NEWS + CLICKBAIT
     fp32 = scorer.logits(texts)
     maxima = activation_maxima(network, lambda: scorer.logits(texts))
     assert set(maxima) == set(smoothed_names(network)) and len(maxima) == 2 * 6  # 2 layers × q, k, v, o, in, out
@@ -54,6 +60,21 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
     np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
+
+
+def test_query_key_and_value_share_a_scale_and_become_one_int8_linear(tiny_base) -> None:
+    scorer, texts = _tiny_scorer(tiny_base, lean=True), NEWS + CLICKBAIT
+    fp32 = scorer.logits(texts)
+    scales = smoothing_scales(scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8)
+    first, second = "encoder.encoder.layer.0.attention", "encoder.encoder.layer.1.attention"
+    assert torch.equal(scales[f"{first}.self.query"], scales[f"{first}.self.value"])
+    assert not torch.equal(scales[f"{first}.self.query"], scales[f"{first}.output.dense"])
+    older = {**scales, f"{first}.self.key": scales[f"{first}.self.key"] * 1.1}  # quantised before scales were shared
+    for given, fused in ((scales, {first, second}), (older, {second})):
+        network = to_int8(copy.deepcopy(scorer.network), given, full_range=has_vnni())
+        assert {name for name in (first, second) if "qkv" in network.get_submodule(name)} == fused
+        quantised = Scorer(network, scorer.tokenizer, scorer.manifest, engine="int8")
+        np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
 
 
 def test_a_bf16_linear_stays_within_bf16_rounding_of_fp32() -> None:
