@@ -70,9 +70,10 @@ def _distill(args: argparse.Namespace) -> None:
     from training.distill import distill
 
     names = ("data", "eval_data", "out", "epochs", "samples_per_epoch", "batch_size", "max_length", "lr",
-             "head_lr", "holdout_fraction", "holdout_by", "eval_every", "patience", "seed", "device", "threads")
+             "head_lr", "holdout_fraction", "holdout_by", "eval_every", "patience", "seed", "device", "threads",
+             "init_from")
     config = TrainConfig.from_sources(args.config, {name: getattr(args, name) for name in names})
-    result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows)
+    result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows, dict(args.augment))
     if not result.main:
         return
     validation = result.manifest.metrics["validation"]
@@ -252,6 +253,14 @@ def _probability(text: str) -> float:
     return value
 
 
+def _variants_per_headline(text: str) -> tuple[str, int]:
+    """``LANG=N`` of ``distill --augment``."""
+    lang, _, count = text.partition("=")
+    if not lang or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LANG=N, N a positive number of variants")
+    return lang, int(count)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -304,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--data", type=Path, nargs="+", help="labelled files (JSONL/CSV)")
     distill.add_argument("--unlabelled", type=Path, nargs="*", default=[], help="headline files, no labels")
     distill.add_argument("--max-rows", type=int, help="labelled training rows the teacher scores, at most")
+    distill.add_argument("--augment", type=_variants_per_headline, nargs="*", default=[], metavar="LANG=N",
+                         help="also N variants of each training headline in LANG, scored by the teacher")
+    distill.add_argument("--init-from", type=Path, help="start from this artifact's first layers (an earlier "
+                         "student, to go on) instead of the teacher's")
     distill.add_argument("--eval-data", type=Path, nargs="+")
     distill.add_argument("--out", type=Path)
     for flag, kind in (("--epochs", float), ("--samples-per-epoch", int), ("--batch-size", int),

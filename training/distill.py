@@ -1,9 +1,11 @@
 """Distillation: a shallower student learns the teacher's soft scores, for users who need more speed.
 
 The student is the teacher's own network cut to its first N encoder layers (LoRA already merged,
-head kept), so it starts close to the teacher and trains all its weights (word embeddings frozen,
-as in ``method="full"``) with BCE against the teacher's sigmoid(logit) on the recipe's training
-split plus any unlabelled headlines. Everything else — hold-out, early stopping on labelled
+head kept), so it starts close to the teacher — or an earlier student, to go on from it
+(``init_from``) — and trains all its weights (word embeddings frozen, as in ``method="full"``)
+with BCE against the teacher's sigmoid(logit) on the recipe's training split, any unlabelled
+headlines and variants of the training headlines of the languages named in ``augment``
+(``training/augment.py``). Everything else — hold-out, early stopping on labelled
 validation rows, temperature and threshold, the artifact — is ``training.trainer.train``; the
 artifact is an ordinary ``full`` one whose manifest says how many ``layers`` it keeps.
 """
@@ -19,17 +21,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classifier.artifact import FROZEN_PREFIX, keep_layers
+from classifier.artifact import FROZEN_PREFIX, keep_layers, load_network
 from classifier.bulk import read_headlines
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from training.config import TrainConfig
-from training.data import Example, dedup_key
+from training.augment import variants
+from training.data import DataError, Example, dedup_key
 from training.parallel import pick_device
 from training.trainer import TrainResult, train
 
-UNLABELLED = "unlabelled"  # language and file name given to unlabelled headlines
+UNLABELLED = "unlabelled"  # file name of the rows the teacher labels; language of unlabelled headlines
 
 
 @dataclass
@@ -41,25 +44,35 @@ class Distillation:
     unlabelled: list[str] = field(default_factory=list)
     max_rows: int | None = None
     seed: int = 0
+    augment: dict[str, int] = field(default_factory=dict)  # language → variants per training headline
+    start: HeadlineClassifier | None = None  # the network whose first layers the student keeps
 
     def __post_init__(self) -> None:
-        self.student = student_of(self.teacher.network, self.layers)
+        self.student = student_of(self.teacher.network if self.start is None else self.start, self.layers)
 
     def training_rows(self, labelled: list[Example]) -> list[Example]:
-        """At most ``max_rows`` of the training split, plus the unlabelled headlines not in it.
+        """At most ``max_rows`` of the training split, plus the unlabelled headlines and the variants
+        not in it.
 
-        Unlabelled rows carry the teacher's hard label, which only the class-balanced sampler reads.
+        Those rows carry the teacher's hard label, which only the class-balanced sampler reads;
+        variants keep their headline's language, so that the language weights count them.
         """
         rows = list(labelled)
         if self.max_rows is not None and len(rows) > self.max_rows:
             picked = np.random.default_rng(self.seed).choice(len(rows), size=self.max_rows, replace=False)
             rows = [rows[i] for i in sorted(picked)]
-        seen = {dedup_key(e.text) for e in labelled}
-        extra = list(dict.fromkeys(t for t in self.unlabelled if t.strip() and dedup_key(t) not in seen))
-        if extra:
-            probs = self.teacher.probabilities(extra)
-            rows += [Example(t, int(p >= self.teacher.threshold), UNLABELLED, None, UNLABELLED)
-                     for t, p in zip(extra, probs, strict=True)]
+        extra = [(t, UNLABELLED) for t in self.unlabelled]
+        for lang, per_text in self.augment.items():
+            extra += [(t, lang) for t in variants([e.text for e in rows if e.lang == lang], per_text, self.seed)]
+        seen, unique = {dedup_key(e.text) for e in labelled}, []
+        for text, lang in extra:
+            if text.strip() and dedup_key(text) not in seen:
+                seen.add(dedup_key(text))
+                unique.append((text, lang))
+        if unique:
+            probs = self.teacher.probabilities([t for t, _ in unique])
+            rows += [Example(t, int(p >= self.teacher.threshold), lang, None, UNLABELLED)
+                     for (t, lang), p in zip(unique, probs, strict=True)]
         return rows
 
     def soft_targets(self, rows: Sequence[Example]) -> torch.Tensor:
@@ -68,12 +81,13 @@ class Distillation:
         return torch.as_tensor(1.0 / (1.0 + np.exp(-logits)), dtype=torch.float32)
 
     def record(self) -> dict:
-        return {"distilled_from": self.teacher.version, "unlabelled_rows": len(self.unlabelled)}
+        return {"distilled_from": self.teacher.version, "unlabelled_rows": len(self.unlabelled),
+                "augment": self.augment}
 
 
-def student_of(teacher: HeadlineClassifier, layers: int) -> HeadlineClassifier:
-    """A copy of the teacher keeping its first ``layers`` encoder layers; word embeddings frozen."""
-    student = copy.deepcopy(teacher)
+def student_of(network: HeadlineClassifier, layers: int) -> HeadlineClassifier:
+    """A copy of ``network`` keeping its first ``layers`` encoder layers; word embeddings frozen."""
+    student = copy.deepcopy(network)
     keep_layers(student.encoder, layers)
     for name, parameter in student.encoder.named_parameters():
         parameter.requires_grad = not name.startswith(FROZEN_PREFIX)
@@ -84,11 +98,18 @@ def student_of(teacher: HeadlineClassifier, layers: int) -> HeadlineClassifier:
 
 def distill(
     config: TrainConfig, teacher: str | Path, layers: int, unlabelled: Sequence[Path] = (),
-    max_rows: int | None = None,
+    max_rows: int | None = None, augment: dict[str, int] | None = None,
 ) -> TrainResult:
-    """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``."""
+    """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``; it starts
+    from the teacher's first layers, or ``config.init_from``'s (an earlier student, to go on)."""
     # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
     scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
+    start = None
+    if config.init_from is not None:
+        start, manifest, _ = load_network(config.init_from, trainable=True)
+        if manifest.base != scorer.manifest.base:
+            raise DataError(f"init_from {config.init_from} is on base {manifest.base.name}, the teacher on "
+                            f"{scorer.manifest.base.name}")
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -96,6 +117,6 @@ def distill(
     texts = [t for path in unlabelled for t in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False
-    plan = Distillation(scorer, layers, texts, max_rows, config.seed)
+    plan = Distillation(scorer, layers, texts, max_rows, config.seed, augment or {}, start)
     return train(config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}),
                  distillation=plan)
