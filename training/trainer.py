@@ -99,8 +99,7 @@ def train(
 
     targets = None
     if distillation is not None:
-        train_rows = distillation.training_rows(train_rows)
-        targets = distillation.soft_targets(train_rows)
+        train_rows, targets = distillation.rows_and_targets(train_rows)
         network, base = distillation.student, resolve_base(config.base, get_settings().cache_dir)
     else:
         network, base = _build_network(config)

@@ -64,7 +64,10 @@ def test_variants_keep_their_language_and_a_student_can_start_from_an_earlier_on
     assert plan.student.head.bias.item() == 3.0 and plan.student is not earlier
     assert scorer.network.head.bias.item() != 3.0
     labelled = [Example(t, 0, "xx", None, "f") for t in NEWS] + [Example(t, 1, "yy", None, "f") for t in CLICKBAIT]
-    added = plan.training_rows(labelled)[len(labelled):]
+    rows, targets = plan.rows_and_targets(labelled)
+    added = rows[len(labelled):]
+    expected = torch.sigmoid(torch.as_tensor(scorer.logits([e.text for e in rows])))
+    torch.testing.assert_close(targets, expected)  # row by row: the teacher's uncalibrated scores
     assert 0 < len(added) <= 3 * len(NEWS)
     assert all(e.lang == "xx" and e.file == UNLABELLED for e in added)
     assert len({e.text for e in added}) == len(added) and not {e.text for e in added} & set(NEWS + CLICKBAIT)
