@@ -155,7 +155,7 @@ def smoothing_scales(
         weight = torch.stack([network.get_submodule(n).weight.detach().abs().amax(dim=0) for n in names]).amax(dim=0)
         act = maxima[names[0]]
         scale = (act.clamp(min=1e-5).pow(alpha) / weight.clamp(min=1e-5).pow(1 - alpha)).float()
-        scales.update(dict.fromkeys(names, scale))
+        scales.update({name: scale.clone() for name in names})  # saved apart: safetensors refuses shared memory
     return scales
 
 

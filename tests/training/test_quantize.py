@@ -44,6 +44,8 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
     fp32 = Scorer.load(model, ClassifierSettings(engine="fp32"))
     int8 = Scorer.load(model, ClassifierSettings(engine="int8"))
     assert int8.engine == "int8" and int8.threshold == manifest["threshold"]
+    fused = [name for name, _ in int8.network.named_modules() if name.endswith(".attention.qkv")]
+    assert len(fused) == 2  # the scales saved for query, key and value are one: each layer fuses them
     assert np.corrcoef(int8.logits(texts), fp32.logits(texts))[0, 1] > 0.9
 
     # a check that nothing passes records the second form tried: FFN outputs left out of int8
