@@ -16,6 +16,10 @@
   (``benchmarks/smoothing.py``).
   The division stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also
   feed the residual path, so it cannot be folded into them;
+- a layer's query, key and value projections read the same input, so they share one smoothing scale
+  (computed over the three weights) and the lean encoder fuses them into one int8 Linear: one
+  quantisation of that input and one matrix product instead of three. Artifacts quantised before
+  the scales were shared keep three Linears;
 - where that still moves accuracy, the mixed form leaves the 12 FFN output projections out of
   int8 (their lone quantisation moves the logits most: ``benchmarks/smoothing.py --sensitivity``),
   computing them in bf16 on CPUs with bf16 arithmetic (faster than fp32; the held-out check
