@@ -1,0 +1,62 @@
+"""Students against their teacher, split by split: where they decide differently, and who is right.
+
+Usage (repository root, ../shared beside it):
+    python benchmarks/students.py --model default --student runs/student4 runs/student4-es
+
+The distillation target is a macro-F1 gap, and on the recipe's small splits (191 Spanish validation
+rows) a gap is a handful of decisions. So per held-out split and student (both in fp32, each at its
+own temperature and threshold): the macro-F1 gap to the teacher, a 90 % bootstrap interval of that
+gap (resampling the split's rows), how many rows the two decide differently, and on how many of
+those the teacher or the student is right.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
+from training.config import TrainConfig
+from training.evaluate import held_out_sets
+from training.metrics import classification_metrics
+
+RESAMPLES = 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
+    parser.add_argument("--model", default="default", help="the teacher")
+    parser.add_argument("--student", nargs="+", required=True, help="distilled student artifacts")
+    args = parser.parse_args()
+
+    _, sets = held_out_sets(TrainConfig.from_sources(args.config, {}))
+    fp32 = ClassifierSettings(engine="fp32")
+    teacher = Scorer.load(args.model, fp32)
+    rng = np.random.default_rng(0)
+    print("| student | split | n | macro-F1 gap | 90 % interval | decided differently | teacher right | student right |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in args.student:
+        student = Scorer.load(path, fp32)
+        for name, rows in sets.items():
+            texts, truth = [e.text for e in rows], np.array([e.label for e in rows])
+            ours, theirs = student.probabilities(texts), teacher.probabilities(texts)
+
+            def gap(picked: np.ndarray) -> float:
+                return (classification_metrics(truth[picked], ours[picked], student.threshold)["macro_f1"]
+                        - classification_metrics(truth[picked], theirs[picked], teacher.threshold)["macro_f1"])
+
+            resampled = [gap(rng.integers(0, len(rows), len(rows))) for _ in range(RESAMPLES)]
+            low, high = np.percentile(resampled, [5, 95])
+            said, taught = ours >= student.threshold, theirs >= teacher.threshold
+            differ = said != taught
+            print(f"| {path} | {name} | {len(rows)} | {100 * gap(np.arange(len(rows))):+.1f} "
+                  f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
+                  f"| {(differ & (said == truth)).sum()} |")
+
+
+if __name__ == "__main__":
+    main()
