@@ -32,6 +32,7 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
         capture_output=True, text=True, timeout=600, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "every encoder Linear in int8: macro-F1 points against fp32 validation/xx" in done.stderr
     printed = json.loads(done.stdout)
     manifest = json.loads((model / "manifest.json").read_text())["int8"]
     assert manifest == printed
