@@ -80,7 +80,7 @@ class Distillation:
 
     def _teacher_logits(self, texts: list[str]) -> np.ndarray:
         """The teacher's logits, a chunk at a time behind a progress bar (the
-        default recipe's 89,315 rows: about a quarter of an hour on 2 CPU cores)."""
+        default recipe's rows take tens of minutes on 2 CPU cores)."""
         logits = np.empty(len(texts), dtype=np.float32)
         with tqdm(total=len(texts), desc="teacher scoring", unit="headline", dynamic_ncols=True,
                   disable=os.environ.get("RANK", "0") != "0") as bar:
