@@ -26,6 +26,13 @@ from training.metrics import classification_metrics
 RESAMPLES = 1000
 
 
+def gap(truth: np.ndarray, ours: np.ndarray, theirs: np.ndarray, thresholds: tuple[float, float],
+        picked: np.ndarray) -> float:
+    """Student's macro-F1 minus the teacher's on the ``picked`` rows, each at its own threshold."""
+    return (classification_metrics(truth[picked], ours[picked], thresholds[0])["macro_f1"]
+            - classification_metrics(truth[picked], theirs[picked], thresholds[1])["macro_f1"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
@@ -45,15 +52,13 @@ def main() -> None:
             texts, truth = [e.text for e in rows], np.array([e.label for e in rows])
             ours, theirs = student.probabilities(texts), teacher.probabilities(texts)
 
-            def gap(picked: np.ndarray) -> float:
-                return (classification_metrics(truth[picked], ours[picked], student.threshold)["macro_f1"]
-                        - classification_metrics(truth[picked], theirs[picked], teacher.threshold)["macro_f1"])
-
-            resampled = [gap(rng.integers(0, len(rows), len(rows))) for _ in range(RESAMPLES)]
+            thresholds = (student.threshold, teacher.threshold)
+            resampled = [gap(truth, ours, theirs, thresholds, rng.integers(0, len(rows), len(rows)))
+                         for _ in range(RESAMPLES)]
             low, high = np.percentile(resampled, [5, 95])
             said, taught = ours >= student.threshold, theirs >= teacher.threshold
             differ = said != taught
-            print(f"| {path} | {name} | {len(rows)} | {100 * gap(np.arange(len(rows))):+.1f} "
+            print(f"| {path} | {name} | {len(rows)} | {100 * gap(truth, ours, theirs, thresholds, np.arange(len(rows))):+.1f} "
                   f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
                   f"| {(differ & (said == truth)).sum()} |")
 

@@ -110,7 +110,8 @@ class BertLayer(nn.Module):
         input instead of three. Same function; BERT's parameter names are gone, so only the engines
         fuse, after everything that addresses the weights by name."""
         projections = self.attention.pop("self")
-        fused = nn.Linear(projections["query"].in_features, 3 * projections["query"].out_features)
+        query = projections["query"].weight
+        fused = nn.Linear(query.shape[1], 3 * query.shape[0], device=query.device, dtype=query.dtype)
         with torch.no_grad():
             fused.weight.copy_(torch.cat([projections[name].weight for name in QKV]))
             fused.bias.copy_(torch.cat([projections[name].bias for name in QKV]))

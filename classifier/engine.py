@@ -157,7 +157,7 @@ def smoothing_scales(
     scales = {}
     for names in groups.values():
         weight = torch.stack([network.get_submodule(n).weight.detach().abs().amax(dim=0) for n in names]).amax(dim=0)
-        act = maxima[names[0]]
+        act = torch.stack([maxima[n] for n in names]).amax(dim=0)  # one input: the same maxima
         scale = (act.clamp(min=1e-5).pow(alpha) / weight.clamp(min=1e-5).pow(1 - alpha)).float()
         scales.update({name: scale.clone() for name in names})  # saved apart: safetensors refuses shared memory
     return scales
@@ -169,7 +169,8 @@ def to_int8(
 ) -> HeadlineClassifier:
     """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears (8-bit activations
     if ``full_range``, else torch's 7) except those named in ``keep``, which stay in floating point
-    (bf16 if ``keep_bf16``, else fp32); fp16 embeddings."""
+    (bf16 if ``keep_bf16``, else fp32); fp16 embeddings. In lean layers whose query, key and value
+    share a scale, those three become ``attention.qkv``."""
     compact_embeddings(network)  # first: the quantised Linears keep their fp32 biases as they are
     scales = _fuse_shared_inputs(network, scales, keep)
     with torch.no_grad():
@@ -202,7 +203,7 @@ def _fuse_shared_inputs(
     shared smoothing scale (artifacts quantised before scales were shared keep three); returns the
     scales under the fused names."""
     scales = dict(scales)
-    for prefix, layer in network.named_modules():
+    for prefix, layer in list(network.named_modules()):  # fusing changes the tree
         names = [f"{prefix}.attention.self.{name}" for name in QKV]
         if not isinstance(layer, BertLayer) or any(n not in scales or n in keep for n in names):
             continue

@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--unlabelled", type=Path, nargs="*", default=[], help="headline files, no labels")
     distill.add_argument("--max-rows", type=int, help="labelled training rows the teacher scores, at most")
     distill.add_argument("--augment", type=_variants_per_headline, nargs="*", default=[], metavar="LANG=N",
-                         help="also N variants of each training headline in LANG, scored by the teacher")
+                         help="also up to N distinct variants of each training headline in LANG, scored by the teacher")
     distill.add_argument("--init-from", type=Path, help="start from this artifact's first layers (an earlier "
                          "student, to go on) instead of the teacher's")
     distill.add_argument("--eval-data", type=Path, nargs="+")

@@ -4,8 +4,8 @@ A student shown the few thousand headlines a language has copies the teacher's s
 but not its judgement around them: the Spanish rows of the default recipe are 2 % of its training
 split, and every student lost 5–6 macro-F1 points on its Spanish validation rows, far more than on
 any other language's.
-Variants of those headlines (words dropped, words swapped for words of the same language's other
-headlines, a contiguous span kept), scored by the teacher, fill in that neighbourhood — the
+Variants of those headlines (words dropped, words swapped for words drawn from all the set's
+headlines — by frequency, own words included —, a contiguous span kept), scored by the teacher, fill in that neighbourhood — the
 augmentation of Tang et al. 2019, "Distilling task-specific knowledge from BERT into simple neural
 networks", without its part-of-speech step. They need no labels: the teacher's scores are the
 targets.
@@ -17,7 +17,7 @@ import random
 from collections.abc import Sequence
 
 DROP = 0.1  # chance that a word is left out
-SWAP = 0.1  # chance that a word is replaced by a word of another headline in the same set
+SWAP = 0.1  # chance that a word is replaced by one drawn from all the set's words (by frequency)
 SPAN = 0.3  # chance that only a contiguous span of at least half the words is kept
 
 

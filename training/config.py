@@ -21,7 +21,7 @@ class TrainConfig(BaseModel):
     data: list[Path] = Field(min_length=1)
     eval_data: list[Path] = []
     out: Path
-    init_from: Path | None = Field(default=None, description="artifact to go on training (same base and method)")
+    init_from: Path | None = Field(default=None, description="artifact to go on from: training (same base and method) or distillation (its first layers start the student)")
     base: str = DEFAULT_BASE
     method: Literal["lora", "full"] = "lora"
     # optimisation

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from classifier.artifact import FROZEN_PREFIX, keep_layers, load_network
-from classifier.bulk import read_headlines
+from classifier.artifact import FROZEN_PREFIX, keep_layers
+from classifier.bulk import CHUNK, chunks, read_headlines
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
@@ -33,7 +34,6 @@ from training.data import DataError, Example, dedup_key
 from training.parallel import pick_device
 from training.trainer import TrainResult, train
 
-SCORING_CHUNK = 4096  # headlines the teacher scores between progress updates (length-sorted within)
 UNLABELLED = "unlabelled"  # file name of the rows the teacher labels; language of unlabelled headlines
 
 
@@ -51,11 +51,16 @@ class Distillation:
 
     def __post_init__(self) -> None:
         self.student = student_of(self.teacher.network if self.start is None else self.start, self.layers)
+        self.start = None  # the student is a copy: the loaded network need not stay in memory
+        self.added: dict[str, int] = {}  # rows added per language (or "unlabelled"), once counted
 
-    def rows_and_targets(self, labelled: list[Example]) -> tuple[list[Example], torch.Tensor]:
+    def rows_and_targets(
+        self, labelled: list[Example], held_out: Sequence[Example] = ()
+    ) -> tuple[list[Example], torch.Tensor]:
         """The rows to train on — at most ``max_rows`` of the training split, then the unlabelled
-        headlines and the variants not in it — and the teacher's uncalibrated sigmoid(logit) for each:
-        what the student's logit should match.
+        headlines and the variants that are neither in it nor in ``held_out`` (the validation rows
+        stay unseen) — and the teacher's uncalibrated sigmoid(logit) for each: what the student's
+        logit should match.
 
         The added rows carry the teacher's hard label, which only the class-balanced sampler reads;
         variants keep their headline's language, so that the language weights count them.
@@ -66,12 +71,16 @@ class Distillation:
             rows = [rows[i] for i in sorted(picked)]
         extra = [(t, UNLABELLED) for t in self.unlabelled]
         for lang, per_text in self.augment.items():
-            extra += [(t, lang) for t in variants([e.text for e in rows if e.lang == lang], per_text, self.seed)]
-        seen, unique = {dedup_key(e.text) for e in labelled}, []
+            texts = [e.text for e in rows if e.lang == lang]
+            if not texts:
+                raise DataError(f"augment: no training headline is in language {lang!r}")
+            extra += [(t, lang) for t in variants(texts, per_text, self.seed)]
+        seen, unique = {dedup_key(e.text) for e in [*labelled, *held_out]}, []
         for text, lang in extra:
             if text.strip() and dedup_key(text) not in seen:
                 seen.add(dedup_key(text))
                 unique.append((text, lang))
+        self.added = dict(Counter(lang for _, lang in unique))
         logits = self._teacher_logits([e.text for e in rows] + [t for t, _ in unique])
         probs = calibrated(logits[len(rows):], self.teacher.manifest.temperature)
         rows += [Example(t, int(p >= self.teacher.threshold), lang, None, UNLABELLED)
@@ -79,20 +88,19 @@ class Distillation:
         return rows, torch.as_tensor(1.0 / (1.0 + np.exp(-logits)), dtype=torch.float32)
 
     def _teacher_logits(self, texts: list[str]) -> np.ndarray:
-        """The teacher's logits, a chunk at a time behind a progress bar (the
-        default recipe's rows take tens of minutes on 2 CPU cores)."""
+        """The teacher's logits, a chunk at a time behind a progress bar (the default recipe's rows
+        take tens of minutes on 2 CPU cores); drawn by the main process only."""
         logits = np.empty(len(texts), dtype=np.float32)
         with tqdm(total=len(texts), desc="teacher scoring", unit="headline", dynamic_ncols=True,
                   disable=os.environ.get("RANK", "0") != "0") as bar:
-            for start in range(0, len(texts), SCORING_CHUNK):
-                chunk = texts[start : start + SCORING_CHUNK]
+            for start, chunk in zip(range(0, len(texts), CHUNK), chunks(iter(texts), CHUNK), strict=True):
                 logits[start : start + len(chunk)] = self.teacher.logits(chunk)
                 bar.update(len(chunk))
         return logits
 
     def record(self) -> dict:
         return {"distilled_from": self.teacher.version, "unlabelled_rows": len(self.unlabelled),
-                "augment": self.augment}
+                "augment": self.augment, "added_rows": self.added}
 
 
 def student_of(network: HeadlineClassifier, layers: int) -> HeadlineClassifier:
@@ -115,11 +123,12 @@ def distill(
     # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
     scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
     start = None
-    if config.init_from is not None:
-        start, manifest, _ = load_network(config.init_from, trainable=True)
-        if manifest.base != scorer.manifest.base:
-            raise DataError(f"init_from {config.init_from} is on base {manifest.base.name}, the teacher on "
-                            f"{scorer.manifest.base.name}")
+    if config.init_from is not None:  # loaded as the teacher is: the same (fp16, frozen) embedding table
+        earlier = Scorer.load(config.init_from, scorer.settings, trainable=True)
+        if earlier.manifest.base != scorer.manifest.base:
+            raise DataError(f"init_from {config.init_from} is on base {earlier.manifest.base.name}, the teacher "
+                            f"on {scorer.manifest.base.name}")
+        start = earlier.network
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

@@ -75,7 +75,7 @@ def train(
 
     ``progress`` hears of every step; ``version`` names the artifact (default: date + recipe hash).
     With ``distillation`` the network is its student and the training targets are its teacher's
-    soft scores (over the training split and any unlabelled headlines); split, early stopping,
+    soft scores (over the training split, any unlabelled headlines and variants); split, early stopping,
     calibration and the artifact are the same as for ordinary training. Launched by ``torchrun`` or
     ``accelerate launch``, every process trains its share and the main one writes the artifact
     (``training/parallel.py``).
@@ -99,7 +99,7 @@ def train(
 
     targets = None
     if distillation is not None:
-        train_rows, targets = distillation.rows_and_targets(train_rows)
+        train_rows, targets = distillation.rows_and_targets(train_rows, val_rows)
         network, base = distillation.student, resolve_base(config.base, get_settings().cache_dir)
     else:
         network, base = _build_network(config)

@@ -14,8 +14,9 @@ from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from service.cli import build_parser
 from tests.conftest import CLICKBAIT, NEWS
+from training.augment import variants
 from training.config import TrainConfig
-from training.data import Example
+from training.data import DataError, Example
 from training.distill import UNLABELLED, Distillation, student_of
 from training.trainer import train
 
@@ -64,13 +65,25 @@ def test_variants_keep_their_language_and_a_student_can_start_from_an_earlier_on
     assert plan.student.head.bias.item() == 3.0 and plan.student is not earlier
     assert scorer.network.head.bias.item() != 3.0
     labelled = [Example(t, 0, "xx", None, "f") for t in NEWS] + [Example(t, 1, "yy", None, "f") for t in CLICKBAIT]
-    rows, targets = plan.rows_and_targets(labelled)
+    made = [v for v in variants(NEWS, 3, plan.seed) if v not in NEWS]
+    held_out = [Example(v, 0, "xx", None, "f") for v in made[::2]]  # validation rows a variant could repeat
+    rows, targets = plan.rows_and_targets(labelled, held_out)
     added = rows[len(labelled):]
+    assert not {e.text for e in added} & {e.text for e in held_out}
+    assert sum(plan.added.values()) == len(added) and plan.record()["added_rows"] == {"xx": len(added)}
+    teacher_says = scorer.probabilities([e.text for e in added]) >= scorer.threshold
+    assert [e.label for e in added] == teacher_says.astype(int).tolist()
     expected = torch.sigmoid(torch.as_tensor(scorer.logits([e.text for e in rows])))
     torch.testing.assert_close(targets, expected)  # row by row: the teacher's uncalibrated scores
     assert 0 < len(added) <= 3 * len(NEWS)
     assert all(e.lang == "xx" and e.file == UNLABELLED for e in added)
     assert len({e.text for e in added}) == len(added) and not {e.text for e in added} & set(NEWS + CLICKBAIT)
+
+
+def test_augmenting_a_language_without_training_rows_is_an_error(teacher: Path) -> None:
+    plan = Distillation(Scorer.load(teacher, ClassifierSettings(engine="fp32"), trainable=True), 1, augment={"es": 2})
+    with pytest.raises(DataError, match="no training headline is in language 'es'"):
+        plan.rows_and_targets([Example(t, 0, "xx", None, "f") for t in NEWS])
 
 
 @pytest.mark.parametrize("given", ["es", "es=0", "=3", "es=two"])
