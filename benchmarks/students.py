@@ -19,9 +19,9 @@ import numpy as np
 
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
+from training.calibration import macro_f1_by_threshold
 from training.config import TrainConfig
 from training.evaluate import held_out_sets
-from training.metrics import classification_metrics
 
 RESAMPLES = 1000
 
@@ -29,8 +29,8 @@ RESAMPLES = 1000
 def gap(truth: np.ndarray, ours: np.ndarray, theirs: np.ndarray, thresholds: tuple[float, float],
         picked: np.ndarray) -> float:
     """Student's macro-F1 minus the teacher's on the ``picked`` rows, each at its own threshold."""
-    return (classification_metrics(truth[picked], ours[picked], thresholds[0])["macro_f1"]
-            - classification_metrics(truth[picked], theirs[picked], thresholds[1])["macro_f1"])
+    return float(macro_f1_by_threshold(ours[picked], truth[picked], np.array([thresholds[0]]))[0]
+                 - macro_f1_by_threshold(theirs[picked], truth[picked], np.array([thresholds[1]]))[0])
 
 
 def main() -> None:

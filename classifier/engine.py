@@ -16,14 +16,14 @@
   (``benchmarks/smoothing.py``).
   The division stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also
   feed the residual path, so it cannot be folded into them;
-- a layer's query, key and value projections read the same input, so they share one smoothing scale
-  (computed over the three weights) and the lean encoder fuses them into one int8 Linear: one
-  quantisation of that input and one matrix product instead of three. Artifacts quantised before
-  the scales were shared keep three Linears;
 - where that still moves accuracy, the mixed form leaves the 12 FFN output projections out of
   int8 (their lone quantisation moves the logits most: ``benchmarks/smoothing.py --sensitivity``),
   computing them in bf16 on CPUs with bf16 arithmetic (faster than fp32; the held-out check
   measures that form) and in fp32 elsewhere; ``clickbait quantize`` tries all-int8 first;
+- a layer's query, key and value projections read the same input, so they share one smoothing scale
+  (computed over the three weights) and the lean encoder fuses them into one int8 Linear: one
+  quantisation of that input and one matrix product instead of three. Artifacts quantised before
+  the scales were shared keep three Linears;
 - the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
 
 The fp16 table is used under ``fp32`` too, for any base (the lean encoder, ``classifier/bert.py``,

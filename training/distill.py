@@ -16,7 +16,7 @@ import copy
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from classifier.artifact import FROZEN_PREFIX, keep_layers
-from classifier.bulk import CHUNK, chunks, read_headlines
+from classifier.bulk import CHUNK, read_headlines
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
@@ -47,12 +47,11 @@ class Distillation:
     max_rows: int | None = None
     seed: int = 0
     augment: dict[str, int] = field(default_factory=dict)  # language → variants per training headline
-    start: HeadlineClassifier | None = None  # the network whose first layers the student keeps
+    start: InitVar[HeadlineClassifier | None] = None  # whose first layers the student copies (the teacher's)
+    added: dict[str, int] = field(default_factory=dict, init=False)  # rows added per language, once counted
 
-    def __post_init__(self) -> None:
-        self.student = student_of(self.teacher.network if self.start is None else self.start, self.layers)
-        self.start = None  # the student is a copy: the loaded network need not stay in memory
-        self.added: dict[str, int] = {}  # rows added per language (or "unlabelled"), once counted
+    def __post_init__(self, start: HeadlineClassifier | None) -> None:
+        self.student = student_of(self.teacher.network if start is None else start, self.layers)
 
     def rows_and_targets(
         self, labelled: list[Example], held_out: Sequence[Example] = ()
@@ -77,8 +76,9 @@ class Distillation:
             extra += [(t, lang) for t in variants(texts, per_text, self.seed)]
         seen, unique = {dedup_key(e.text) for e in [*labelled, *held_out]}, []
         for text, lang in extra:
-            if text.strip() and dedup_key(text) not in seen:
-                seen.add(dedup_key(text))
+            key = dedup_key(text)
+            if text.strip() and key not in seen:
+                seen.add(key)
                 unique.append((text, lang))
         self.added = dict(Counter(lang for _, lang in unique))
         logits = self._teacher_logits([e.text for e in rows] + [t for t, _ in unique])
@@ -93,7 +93,8 @@ class Distillation:
         logits = np.empty(len(texts), dtype=np.float32)
         with tqdm(total=len(texts), desc="teacher scoring", unit="headline", dynamic_ncols=True,
                   disable=os.environ.get("RANK", "0") != "0") as bar:
-            for start, chunk in zip(range(0, len(texts), CHUNK), chunks(iter(texts), CHUNK), strict=True):
+            for start in range(0, len(texts), CHUNK):
+                chunk = texts[start : start + CHUNK]
                 logits[start : start + len(chunk)] = self.teacher.logits(chunk)
                 bar.update(len(chunk))
         return logits
@@ -122,13 +123,6 @@ def distill(
     from the teacher's first layers, or ``config.init_from``'s (an earlier student, to go on)."""
     # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
     scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
-    start = None
-    if config.init_from is not None:  # loaded as the teacher is: the same (fp16, frozen) embedding table
-        earlier = Scorer.load(config.init_from, scorer.settings, trainable=True)
-        if earlier.manifest.base != scorer.manifest.base:
-            raise DataError(f"init_from {config.init_from} is on base {earlier.manifest.base.name}, the teacher "
-                            f"on {scorer.manifest.base.name}")
-        start = earlier.network
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -136,6 +130,19 @@ def distill(
     texts = [t for path in unlabelled for t in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False
-    plan = Distillation(scorer, layers, texts, max_rows, config.seed, augment or {}, start)
+    plan = Distillation(scorer, layers, texts, max_rows, config.seed, augment or {},
+                        _earlier_network(config.init_from, scorer))
     return train(config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}),
                  distillation=plan)
+
+
+def _earlier_network(init_from: Path | None, teacher: Scorer) -> HeadlineClassifier | None:
+    """The network of the artifact to go on from, loaded as the teacher is (the same fp16, frozen
+    embedding table); the student copies it, and nothing else keeps it."""
+    if init_from is None:
+        return None
+    earlier = Scorer.load(init_from, teacher.settings, trainable=True)
+    if earlier.manifest.base != teacher.manifest.base:
+        raise DataError(f"init_from {init_from} is on base {earlier.manifest.base.name}, the teacher "
+                        f"on {teacher.manifest.base.name}")
+    return earlier.network
