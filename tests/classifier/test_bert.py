@@ -10,7 +10,7 @@ import torch
 
 from classifier.artifact import keep_layers
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer
-from classifier.bert import BertEncoder, load_bert, read_half_table
+from classifier.bert import BertEncoder, PaddedLayout, load_bert, read_half_table
 from classifier.text import QUERY_PREFIX
 from tests.conftest import CLICKBAIT, NEWS
 
@@ -62,6 +62,35 @@ def test_fused_projections_compute_the_same_function(tiny_base: Path) -> None:
         layer.fuse_qkv()
     assert "self" not in lean.encoder.layer[0].attention and "qkv" in lean.encoder.layer[0].attention
     torch.testing.assert_close(_hidden(lean, input_ids, mask), before, atol=1e-6, rtol=1e-5)
+
+
+def test_layers_compute_the_real_tokens_topped_up_to_whole_row_blocks(
+    tiny_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PaddedLayout, "ROWS", 8)
+    lean = load_bert(tiny_base)
+    input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)
+    rows = []
+    lean.encoder.layer[0].intermediate["dense"].register_forward_hook(lambda m, i, o: rows.append(i[0].shape[0]))
+    with torch.inference_mode():
+        hidden = lean(input_ids=input_ids, attention_mask=mask)[0]
+    real = int(mask.sum())
+    assert rows == [-(-real // 8) * 8] and rows[0] < mask.numel()
+    assert hidden.shape == (*mask.shape, lean.config.hidden_size)
+    assert not hidden[mask == 0].any() and hidden[mask == 1].abs().sum(-1).min() > 0
+
+
+def test_padded_layout_tops_up_with_copies_of_real_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PaddedLayout, "ROWS", 4)
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0]])
+    layout = PaddedLayout.of(mask)
+    assert layout.where.tolist() == [0, 1, 2, 3, 6, 7, 0, 1] and layout.real == 6
+    rows = torch.arange(16.0).view(8, 2)
+    padded = layout.pad(rows)
+    assert padded.shape == (3, 3, 2) and not padded[mask == 0].any()
+    torch.testing.assert_close(padded[mask == 1], rows[:6])
+    torch.testing.assert_close(layout.unpad(padded), torch.cat([rows[:6], rows[:2]]))
+    assert len(PaddedLayout.of(torch.tensor([[1, 0]])).where) == 4  # fewer real tokens than copies needed
 
 
 def test_real_base_matches_bert_model(bundled_base) -> None:

@@ -12,6 +12,7 @@ import torch
 
 from classifier.artifact import BaseRef, Int8Spec, Manifest
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer, resolve_base
+from classifier.bert import PaddedLayout
 from classifier.engine import (
     Bf16Linear,
     activation_maxima,
@@ -75,6 +76,23 @@ def test_query_key_and_value_share_a_scale_and_become_one_int8_linear(tiny_base)
         assert {name for name in (first, second) if "qkv" in network.get_submodule(name)} == fused
         quantised = Scorer(network, scorer.tokenizer, scorer.manifest, engine="int8")
         np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
+
+
+def test_int8_scores_do_not_depend_on_the_top_up_rows(tiny_base, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies of real tokens widen no int8 input's range, so no score moves (``PaddedLayout``) — not
+    even where padding, had it been computed, would bring outliers."""
+    scorer, texts = _tiny_scorer(tiny_base, lean=True), NEWS + CLICKBAIT
+    padding = scorer.network.encoder.embeddings.word_embeddings.weight[scorer.tokenizer.pad_id]
+    padding.zero_()[0] = 1000  # one channel: an outlier that survives the embeddings' LayerNorm
+    scales = smoothing_scales(scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8)
+    quantised = Scorer(to_int8(scorer.network, scales, full_range=has_vnni(), keep_bf16=True,
+                               keep=["encoder.encoder.layer.0.output.dense"]),
+                       scorer.tokenizer, scorer.manifest, engine="int8")
+    counts = {}
+    for rows in (1, 64):
+        monkeypatch.setattr(PaddedLayout, "ROWS", rows)
+        counts[rows] = quantised.logits(texts)
+    np.testing.assert_array_equal(counts[64], counts[1])
 
 
 def test_a_bf16_linear_stays_within_bf16_rounding_of_fp32() -> None:
