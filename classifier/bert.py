@@ -156,7 +156,7 @@ class PaddedLayout:
     def of(cls, attention_mask: torch.Tensor) -> PaddedLayout:
         batch, width = attention_mask.shape
         real = attention_mask.reshape(-1).nonzero().squeeze(1)
-        copies = real[torch.arange(-len(real) % cls.ROWS) % len(real)]
+        copies = real[torch.arange(-len(real) % cls.ROWS, device=real.device) % len(real)]
         return cls(torch.cat([real, copies]), len(real), batch, width)
 
     def pad(self, rows: torch.Tensor) -> torch.Tensor:
