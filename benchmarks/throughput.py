@@ -103,7 +103,8 @@ def serve_figures(model: str, bare: Scorer, headlines: list[str], rounds: int) -
         ratios = np.divide(figures["served"]["rounds_headlines_s"], figures["bare"]["rounds_headlines_s"])
         return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": resident_mb(server.pid),
                 "peak_rss_mb": resident_mb(server.pid, "VmHWM"), "share": float(np.median(ratios)),
-                "bare_headlines_s": figures["bare"]["headlines_s"], **figures["served"]}
+                "bare_headlines_s": figures["bare"]["headlines_s"],
+                "bare_rounds_headlines_s": figures["bare"]["rounds_headlines_s"], **figures["served"]}
 
 
 def main() -> None:
