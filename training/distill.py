@@ -85,7 +85,7 @@ class Distillation:
         probs = calibrated(logits[len(rows):], self.teacher.manifest.temperature)
         rows += [Example(t, int(p >= self.teacher.threshold), lang, None, UNLABELLED)
                  for (t, lang), p in zip(unique, probs, strict=True)]
-        return rows, torch.as_tensor(1.0 / (1.0 + np.exp(-logits)), dtype=torch.float32)
+        return rows, torch.as_tensor(calibrated(logits, 1.0), dtype=torch.float32)  # sigmoid(logit)
 
     def _teacher_logits(self, texts: list[str]) -> np.ndarray:
         """The teacher's logits, a chunk at a time behind a progress bar (the default recipe's rows
