@@ -36,8 +36,7 @@ def main() -> None:
 
     _, sets = held_out_sets(TrainConfig.from_sources(args.config, {}))
     headlines = sample_headlines(sets, args.n)
-    # one batch at a time on every thread: the operators' own times then add up to the wall time
-    scorer = Scorer.load(args.model, ClassifierSettings(engine=args.engine, parallel_batches=1))
+    scorer = Scorer.load(args.model, ClassifierSettings(engine=args.engine))
     scorer.probabilities(headlines[:BATCH])  # warm-up
     began = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as profiler:

@@ -8,9 +8,7 @@ the default recipe's validation hold-out), the engines taking turns for ``--roun
 (``interleaved``): headlines/s (median of the passes) and p50/p99 latency per 64-headline batch of
 (a) ``transformers.pipeline`` over the exported ``hf`` model with its default settings (and with
 ``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast engine (``CLICKBAIT_ENGINE=auto``), (d) each
-distilled student given with ``--student`` (fast engine too), and with ``--one-batch-at-a-time`` (c)
-and (d) again, scoring one batch at a time on every thread instead of a batch per core side by
-side (``Scorer.logits``); then macro-F1 of (b)–(d) on every
+distilled student given with ``--student`` (fast engine too); then macro-F1 of (b)–(d) on every
 held-out split of the recipe, and cold start, resident memory and 64-headline request throughput of
 ``clickbait serve`` with the default model (its requests taking turns with the bare fast engine).
 Ratios are to (a).
@@ -117,9 +115,6 @@ def main() -> None:
     parser.add_argument("--hf", type=Path, help="exported hf directory (default: export to a temporary one)")
     parser.add_argument("-n", type=int, default=2000, help="headlines timed per engine")
     parser.add_argument("--rounds", type=int, default=3, help="turns each engine takes (median reported)")
-    parser.add_argument("--one-batch-at-a-time", action="store_true",
-                        help="also time the fast engine and the students scoring one batch at a time on every "
-                             "thread (CLICKBAIT_PARALLEL_BATCHES=1), in the same turns")
     parser.add_argument("--no-quality", action="store_true", help="skip the held-out macro-F1")
     parser.add_argument("--no-serve", action="store_true", help="skip the service figures")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -146,12 +141,6 @@ def main() -> None:
     for student in args.student:
         scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
         scorers[f"(d) student {student} ({scorer.manifest.layers} layers)"] = scorer
-    if args.one_batch_at_a_time:
-        for name in [n for n in scorers if n.startswith(("(c)", "(d)"))]:
-            single = scorers[name]
-            scorers[f"{name}, one batch at a time"] = Scorer(
-                single.network, single.tokenizer, single.manifest,
-                single.settings.model_copy(update={"parallel_batches": 1}), single.engine)
     engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
 
     probe = headlines[:50]

@@ -43,7 +43,6 @@ accuracy) and would cost start-up time.
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from collections.abc import Callable, Collection
 from functools import lru_cache
@@ -127,16 +126,13 @@ def ffn_output_names(network: HeadlineClassifier) -> list[str]:
 
 
 def activation_maxima(network: HeadlineClassifier, run: Callable[[], object]) -> dict[str, torch.Tensor]:
-    """Per-channel max |input| of every smoothed Linear while ``run()`` scores headlines (in the
-    scorer's lanes, side by side: one lock keeps every batch's maxima)."""
+    """Per-channel max |input| of every smoothed Linear while ``run()`` scores headlines."""
     maxima: dict[str, torch.Tensor] = {}
-    lock = threading.Lock()
 
     def hook(name: str):
         def record(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             seen = args[0].detach().abs().amax(dim=tuple(range(args[0].dim() - 1)))
-            with lock:
-                maxima[name] = torch.maximum(maxima[name], seen) if name in maxima else seen
+            maxima[name] = torch.maximum(maxima[name], seen) if name in maxima else seen
         return record
 
     handles = [network.get_submodule(n).register_forward_pre_hook(hook(n)) for n in smoothed_names(network)]

@@ -35,11 +35,6 @@ class ClassifierSettings(BaseSettings):
         default=32, ge=1, le=4096,
         description="headlines per forward pass, length-sorted; only attention computes their padding",
     )
-    parallel_batches: int = Field(
-        default=0, ge=0,
-        description="batches scored side by side on the CPU, one core each; 0 = one per thread (threads), "
-        "1 = one batch at a time on every thread",
-    )
     engine: Literal["auto", "fp32", "int8"] = Field(
         default="auto", description="auto = int8 where the artifact's held-out check allows it, else fp32",
     )

@@ -27,8 +27,8 @@ class _Job:
 class MicroBatcher:
     """Collects jobs for up to ``max_wait_s`` or ``max_batch`` headlines, then scores them at once.
 
-    One model thread: a call already uses every core (its batches side by side, ``Scorer.logits``),
-    so calls in parallel would only compete. A job whose caller went away (its future cancelled) is dropped before the model runs.
+    One model thread: torch already uses every core inside a call, so calls in parallel would only
+    compete. A job whose caller went away (its future cancelled) is dropped before the model runs.
     """
 
     def __init__(
