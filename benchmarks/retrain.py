@@ -8,7 +8,8 @@ The labels come from the default recipe's own validation hold-out (rows the ship
 never trained on) in one language: either the headlines the default model gets wrong (``misses``,
 what an editor marks) or a random sample (``random``). The recipe's files are the replay data;
 its ``eval_data`` plus the rest of that hold-out are the evaluation files. Everything happens in a temporary data
-directory with its own label database and registry.
+directory with its own label database and registry. Prints the job's outcome and the candidate's
+int8 check (``CLICKBAIT_RETRAIN_QUANTIZE=0`` leaves it out).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from classifier.artifact import read_manifest
+from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer
 from service.db import make_engine, migrate
 from service.jobs import JobStore
@@ -72,10 +75,13 @@ def main() -> None:
         started = time.perf_counter()
         job = run(job.id, settings)
         seconds = time.perf_counter() - started
+        candidate = (job.result or {}).get("candidate", {}).get("version")
+        int8 = candidate and read_manifest(ModelRegistry(settings.registry_path).path(candidate)).int8
     print(json.dumps({"labels": len(editor), "select": args.select, "language": args.language, "steps": args.steps,
                       "label_share": args.label_share, "lr": args.lr,
                       "seconds": round(seconds, 1), "state": job.state, "message": job.message,
-                      "result": job.result}, indent=2, ensure_ascii=False))
+                      "result": job.result, "candidate_int8": int8 and int8.model_dump(mode="json")},
+                     indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

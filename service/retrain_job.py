@@ -59,6 +59,7 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
         result, judgement = retrain(
             registry.path(current), labels_file, workdir / "candidate", settings.retrain,
             from_base=job.params.get("from_base", False), version=version, progress=_progress(jobs, job_id),
+            stage=lambda message: jobs.update(job_id, message=message),
         )
         jobs.update(job_id, message="registering the candidate", progress=0.95)
         registry.add(result.out, {"job": job_id, "trained_from": current, "judgement": judgement.as_dict()})

@@ -99,6 +99,10 @@ class RetrainSettings(BaseSettings):
     min_labels: int = Field(default=20, ge=2, description="stored labels needed before a retrain starts")
     margin: float = Field(default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose and still win")
     max_length: int = Field(default=48, ge=8, le=512)
+    quantize: bool = Field(
+        default=True, description="check the candidate's int8 form against fp32 on held-out rows, as `clickbait "
+        "quantize` does, so that `auto` serves it with the fast engine where that keeps accuracy",
+    )
     seed: int = 13
 
     @field_validator("replay_data", "eval_data", mode="before")

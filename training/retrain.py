@@ -10,7 +10,8 @@ judged on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from training.data import (
     split_holdout,
 )
 from training.metrics import classification_metrics
+from training.quantize import quantize_artifact
 from training.trainer import Progress, TrainResult, train
 
 JUDGE_SALT = "judge:"
@@ -91,8 +93,11 @@ def retrain(
     from_base: bool = False,
     version: str | None = None,
     progress: Progress | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> tuple[TrainResult, Judgement]:
-    """Train a candidate into ``out`` and judge it against ``current``."""
+    """Train a candidate into ``out``, check its int8 form (``settings.quantize``; a retrained model
+    would otherwise be served by the fp32 engine until ``clickbait quantize`` ran on it) and judge
+    it against ``current``; ``progress`` hears of training steps, ``stage`` of the steps after."""
     labels = read_file(labels_file)
     train_labels, judge_labels = split_labels(labels, settings)
     dataset = training_set(labels_file, train_labels, settings, from_base)
@@ -110,6 +115,13 @@ def retrain(
         seed=settings.seed,
     )
     result = train(config, dataset, progress=progress, version=version)
+    if settings.quantize:  # before judging: both models are then judged in the form `auto` serves
+        if stage is not None:
+            stage("checking the candidate's int8 form")
+        quantize_artifact(result.out, config.model_copy(update={"eval_data": [Path(p) for p in settings.eval_data]}))
+        result = replace(result, manifest=read_manifest(result.out))
+    if stage is not None:
+        stage("judging the candidate")
     evaluation = [e for p in settings.eval_data for e in read_file(Path(p))]
     judgement = judge(Scorer.load(current), Scorer.load(result.out), judge_labels, evaluation, settings.margin)
     return result, judgement
@@ -126,7 +138,7 @@ def judge(current: Scorer, candidate: Scorer, own: list[Example], evaluation: li
         probs = scorer.probabilities([e.text for e in rows])
         whole = classification_metrics(labels, probs, scorer.threshold)
         mine = classification_metrics(labels[: len(own)], probs[: len(own)], scorer.threshold)
-        reports[name] = {"version": scorer.version, "macro_f1": round(whole["macro_f1"], 4),
+        reports[name] = {"version": scorer.version, "engine": scorer.engine, "macro_f1": round(whole["macro_f1"], 4),
                          "label_accuracy": round(mine["accuracy"], 4), "threshold": scorer.threshold}
     cur, cand = reports["current"], reports["candidate"]
     f1_ok = cand["macro_f1"] >= cur["macro_f1"] - margin

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classifier.artifact import read_manifest
 from tests.conftest import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
@@ -53,7 +54,7 @@ class FixedScorer:
     """Stands for a model in the gate: fixed probabilities per headline."""
 
     def __init__(self, version: str, probs: dict[str, float], threshold: float = 0.5) -> None:
-        self.version, self.probs, self.threshold = version, probs, threshold
+        self.version, self.probs, self.threshold, self.engine = version, probs, threshold, "fp32"
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         return np.array([self.probs[t] for t in texts])
@@ -85,10 +86,19 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
         for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for t in texts])
     settings = RetrainSettings(replay_data=[str(data)], steps=4, base_steps=6, batch_size=8, min_labels=10,
                                holdout=0.3, max_length=32)
-    result, verdict = retrain(current, labels, tmp_path / "candidate", settings, from_base=True, version="v-base")
+    stages: list[str] = []
+    result, verdict = retrain(current, labels, tmp_path / "candidate", settings, from_base=True, version="v-base",
+                              stage=stages.append)
     recipe = result.manifest.training["config"]
     assert result.manifest.version == "v-base" and recipe["init_from"] is None
     assert recipe["samples_per_epoch"] == 6 * 8 and recipe["file_shares"] == {"labels": 0.5}
     assert verdict.candidate["version"] == "v-base" and verdict.current["version"] != "v-base"
-    warm, _ = retrain(current, labels, tmp_path / "warm", settings, version="v-warm")
+    # its int8 form was checked on held-out rows, so `auto` may serve it with the fast engine
+    assert stages == ["checking the candidate's int8 form", "judging the candidate"]
+    assert result.manifest.int8 is not None and (result.out / result.manifest.int8.scales_file).is_file()
+    assert read_manifest(result.out).int8 == result.manifest.int8
+    assert verdict.candidate["engine"] == ("int8" if result.manifest.int8.safe else "fp32")
+    warm, _ = retrain(current, labels, tmp_path / "warm", settings.model_copy(update={"quantize": False}),
+                      version="v-warm")
     assert warm.manifest.training["config"]["init_from"] == str(current)
+    assert warm.manifest.int8 is None
