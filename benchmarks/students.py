@@ -7,7 +7,10 @@ The distillation target is a macro-F1 gap, and on the recipe's small splits (191
 rows) a gap is a handful of decisions. So per held-out split and student (both in fp32, each at its
 own temperature and threshold): the macro-F1 gap to the teacher, a 90 % bootstrap interval of that
 gap (resampling the split's rows), how many rows the two decide differently, and on how many of
-those the teacher or the student is right.
+those the teacher or the student is right. Then, for one language (``--language``, Spanish by
+default), teacher and students on the training headlines they all learned from and on the unseen
+validation split: ROC AUC against the labels and how often each student decides as the teacher
+does — whether a gap there is one of fit or of generalisation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
@@ -38,9 +42,11 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default", help="the teacher")
     parser.add_argument("--student", nargs="+", required=True, help="distilled student artifacts")
+    parser.add_argument("--language", default="es",
+                        help="also compare on this language's training headlines (seen) and validation split (unseen)")
     args = parser.parse_args()
 
-    _, sets = held_out_sets(TrainConfig.from_sources(args.config, {}))
+    train_rows, sets = held_out_sets(TrainConfig.from_sources(args.config, {}))
     fp32 = ClassifierSettings(engine="fp32")
     teacher = Scorer.load(args.model, fp32)
     rng = np.random.default_rng(0)
@@ -61,6 +67,20 @@ def main() -> None:
             print(f"| {path} | {name} | {len(rows)} | {100 * gap(truth, ours, theirs, thresholds, np.arange(len(rows))):+.1f} "
                   f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
                   f"| {(differ & (said == truth)).sum()} |")
+
+    seen_or_not = {"training (seen)": [e for e in train_rows if e.lang == args.language],
+                   "validation (unseen)": sets[f"validation/{args.language}"]}
+    print(f"\n| model | {args.language} headlines | n | ROC AUC | same decision as the teacher |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, rows in seen_or_not.items():
+        texts, truth = [e.text for e in rows], np.array([e.label for e in rows])
+        taught = teacher.probabilities(texts)
+        print(f"| {args.model} (teacher) | {name} | {len(rows)} | {roc_auc_score(truth, taught):.3f} | |")
+        for path in args.student:
+            student = Scorer.load(path, fp32)
+            ours = student.probabilities(texts)
+            same = (ours >= student.threshold) == (taught >= teacher.threshold)
+            print(f"| {path} | {name} | {len(rows)} | {roc_auc_score(truth, ours):.3f} | {same.mean():.1%} |")
 
 
 if __name__ == "__main__":
