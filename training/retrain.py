@@ -1,5 +1,5 @@
-"""Retraining on editors' labels: train a candidate, judge it beside the current model on the same
-rows, and say whether it may replace it.
+"""Retraining on editors' labels: train a candidate, check its int8 form, judge it beside the current
+model on the same rows, and say whether it may replace it.
 
 The candidate starts from the current model (or from the base with ``from_base``) and sees the new
 labels as a fixed share of every batch beside a replayed sample of the original training files, so
