@@ -52,8 +52,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print("| student | split | n | macro-F1 gap | 90 % interval | decided differently | teacher right | student right |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for path in args.student:
-        student = Scorer.load(path, fp32)
+    students = {path: Scorer.load(path, fp32) for path in args.student}
+    for path, student in students.items():
         for name, rows in sets.items():
             texts, truth = [e.text for e in rows], np.array([e.label for e in rows])
             ours, theirs = student.probabilities(texts), teacher.probabilities(texts)
@@ -76,8 +76,7 @@ def main() -> None:
         texts, truth = [e.text for e in rows], np.array([e.label for e in rows])
         taught = teacher.probabilities(texts)
         print(f"| {args.model} (teacher) | {name} | {len(rows)} | {roc_auc_score(truth, taught):.3f} | |")
-        for path in args.student:
-            student = Scorer.load(path, fp32)
+        for path, student in students.items():
             ours = student.probabilities(texts)
             same = (ours >= student.threshold) == (taught >= teacher.threshold)
             print(f"| {path} | {name} | {len(rows)} | {roc_auc_score(truth, ours):.3f} | {same.mean():.1%} |")

@@ -115,13 +115,12 @@ def retrain(
         seed=settings.seed,
     )
     result = train(config, dataset, progress=progress, version=version)
+    say = stage or (lambda _message: None)
     if settings.quantize:  # before judging: both models are then judged in the form `auto` serves
-        if stage is not None:
-            stage("checking the candidate's int8 form")
-        quantize_artifact(result.out, config.model_copy(update={"eval_data": [Path(p) for p in settings.eval_data]}))
-        result = replace(result, manifest=read_manifest(result.out))
-    if stage is not None:
-        stage("judging the candidate")
+        say("checking the candidate's int8 form")
+        spec = quantize_artifact(result.out, config.model_copy(update={"eval_data": [Path(p) for p in settings.eval_data]}))
+        result = replace(result, manifest=result.manifest.model_copy(update={"int8": spec}))
+    say("judging the candidate")
     evaluation = [e for p in settings.eval_data for e in read_file(Path(p))]
     judgement = judge(Scorer.load(current), Scorer.load(result.out), judge_labels, evaluation, settings.margin)
     return result, judgement
