@@ -51,8 +51,10 @@ def main() -> None:
         own_ms = event.self_cpu_time_total / 1000
         print(f"| {event.key} | {event.count} | {own_ms:.0f} | {own_ms / 1000 / wall:.0%} |")
     listed = sum(e.self_cpu_time_total for e in events[: args.rows]) / 1e6
-    print(f"| everything else (other operators, tokenising, Python) | | {1000 * (wall - listed):.0f} | "
-          f"{(wall - listed) / wall:.0%} |")
+    print(
+        f"| everything else (other operators, tokenising, Python) | | {1000 * (wall - listed):.0f} | "
+        f"{(wall - listed) / wall:.0%} |"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def main() -> None:
     baseline = tfidf_baseline(config.seed).fit([e.text for e in train_rows], [e.label for e in train_rows])
     baseline_seconds = time.perf_counter() - started
     val_rows = [e for name, rows in sets.items() if name.startswith("validation/") for e in rows]
-    baseline_cut = choose_threshold(baseline.predict_proba([e.text for e in val_rows])[:, 1],
-                                    np.array([e.label for e in val_rows]))
+    baseline_cut = choose_threshold(
+        baseline.predict_proba([e.text for e in val_rows])[:, 1], np.array([e.label for e in val_rows])
+    )
     scorer = Scorer.load(args.model)
 
     results = {}
@@ -53,8 +54,10 @@ def main() -> None:
         theirs = classification_metrics(labels, baseline.predict_proba(texts)[:, 1], baseline_cut)
         results[name] = {"model": ours, "tfidf": theirs}
         auc = "—" if ours["roc_auc"] is None else f"{ours['roc_auc']:.3f}"
-        print(f"| {name} | {len(rows)} | {theirs['macro_f1']:.3f} | {ours['macro_f1']:.3f} | {auc} "
-              f"| {ours['ece']:.3f} | {theirs['ece']:.3f} |")
+        print(
+            f"| {name} | {len(rows)} | {theirs['macro_f1']:.3f} | {ours['macro_f1']:.3f} | {auc} "
+            f"| {ours['ece']:.3f} | {theirs['ece']:.3f} |"
+        )
     if args.json:
         args.json.write_text(json.dumps({"model": scorer.version, "sets": results}, indent=2))
 

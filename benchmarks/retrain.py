@@ -36,7 +36,9 @@ LABELS = ("news", "clickbait")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--language", default="ro")
     parser.add_argument("--labels", type=int, default=300, help="headlines the editor labels")
@@ -56,32 +58,59 @@ def main() -> None:
     if args.select == "misses":
         scorer = Scorer.load("default")
         wrong = (scorer.probabilities([e.text for e in pool]) >= scorer.threshold) != [e.label for e in pool]
-        pool = [e for e, miss in zip(pool, wrong, strict=True) if miss] + [e for e, miss in
-                                                                          zip(pool, wrong, strict=True) if not miss]
+        pool = [e for e, miss in zip(pool, wrong, strict=True) if miss] + [
+            e for e, miss in zip(pool, wrong, strict=True) if not miss
+        ]
     editor, rest = pool[: args.labels], pool[args.labels :]
 
     with tempfile.TemporaryDirectory(prefix="retrain-bench-") as tmp:
         rest_file = Path(tmp) / f"{args.language}-holdout-rest.jsonl"
-        rest_file.write_text("".join(json.dumps({"text": e.text, "label": LABELS[e.label], "lang": e.lang},
-                                                ensure_ascii=False) + "\n" for e in rest), encoding="utf-8")
-        retrain = RetrainSettings(replay_data=[str(p) for p in recipe.data], steps=args.steps, lr=args.lr,
-                                  label_share=args.label_share,
-                                  eval_data=[str(p) for p in recipe.eval_data] + [str(rest_file)])
+        rest_file.write_text(
+            "".join(
+                json.dumps({"text": e.text, "label": LABELS[e.label], "lang": e.lang}, ensure_ascii=False)
+                + "\n"
+                for e in rest
+            ),
+            encoding="utf-8",
+        )
+        retrain = RetrainSettings(
+            replay_data=[str(p) for p in recipe.data],
+            steps=args.steps,
+            lr=args.lr,
+            label_share=args.label_share,
+            eval_data=[str(p) for p in recipe.eval_data] + [str(rest_file)],
+        )
         settings = ServiceSettings(data_dir=Path(tmp), retrain=retrain)
         engine = make_engine(settings.database)
         migrate(engine)
-        LabelStore(engine).add([NewLabel(e.text, LABELS[e.label], e.lang, e.source) for e in editor], "editor")
+        LabelStore(engine).add(
+            [NewLabel(e.text, LABELS[e.label], e.lang, e.source) for e in editor], "editor"
+        )
         job = JobStore(engine).create(job_params(settings, args.from_base), "benchmark")
         started = time.perf_counter()
         job = run(job.id, settings)
         seconds = time.perf_counter() - started
         candidate = (job.result or {}).get("candidate", {}).get("version")
         int8 = candidate and read_manifest(ModelRegistry(settings.registry_path).path(candidate)).int8
-    print(json.dumps({"labels": len(editor), "select": args.select, "language": args.language, "steps": args.steps,
-                      "label_share": args.label_share, "lr": args.lr,
-                      "seconds": round(seconds, 1), "state": job.state, "message": job.message,
-                      "result": job.result, "candidate_int8": int8 and int8.model_dump(mode="json")},
-                     indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "labels": len(editor),
+                "select": args.select,
+                "language": args.language,
+                "steps": args.steps,
+                "label_share": args.label_share,
+                "lr": args.lr,
+                "seconds": round(seconds, 1),
+                "state": job.state,
+                "message": job.message,
+                "result": job.result,
+                "candidate_int8": int8 and int8.model_dump(mode="json"),
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

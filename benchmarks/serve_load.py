@@ -87,8 +87,11 @@ def main() -> None:
     with served(args.model) as (url, server):
         wait_ready(url, server)
         print(f"server ready in {time.perf_counter() - started:.1f} s; cores: {os.cpu_count()}")
-        scenarios = [(size, c, max(c * 4, args.headlines // size // (4 if size == 1 else 1)))
-                     for size in (1, 64) for c in args.concurrency]
+        scenarios = [
+            (size, c, max(c * 4, args.headlines // size // (4 if size == 1 else 1)))
+            for size in (1, 64)
+            for c in args.concurrency
+        ]
         pool = iter(headlines(args.data, sum(size * count for size, _, count in scenarios)))
         print("| request | concurrency | cache | requests | headlines/s | p50 ms | p95 ms | p99 ms |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -98,19 +101,35 @@ def main() -> None:
                 wall, latencies = asyncio.run(drive(url, batches, concurrency))
                 p50, p95, p99 = np.percentile(np.array(latencies) * 1000, [50, 95, 99])
                 rate = size * count / wall
-                print(f"| {size} | {concurrency} | {cache} | {count} | {rate:.0f} "
-                      f"| {p50:.1f} | {p95:.1f} | {p99:.1f} |", flush=True)
+                print(
+                    f"| {size} | {concurrency} | {cache} | {count} | {rate:.0f} "
+                    f"| {p50:.1f} | {p95:.1f} | {p99:.1f} |",
+                    flush=True,
+                )
 
 
 @contextmanager
-def served(model: str, *flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def served(
+    model: str, *flags: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """``clickbait serve --model MODEL`` on a free port of 127.0.0.1 with a data directory (registry,
     database) of its own: what is measured is MODEL itself, not what a user's registry serves."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-") as data_dir:
         server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--model", model, "--port", str(port),
-             "--log-level", "warning", *flags],
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "serve",
+                "--model",
+                model,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *flags,
+            ],
             env={**os.environ, "CLICKBAIT_DATA_DIR": data_dir, **(env or {})},
         )
         try:

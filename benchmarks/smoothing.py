@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--alpha", type=float, default=0.8)
     parser.add_argument("--alphas", type=float, nargs="+", help="instead: RMSE on 1,500 training rows per α")
-    parser.add_argument("--sensitivity", type=int, metavar="ROWS", help="instead: each Linear quantised alone")
+    parser.add_argument(
+        "--sensitivity", type=int, metavar="ROWS", help="instead: each Linear quantised alone"
+    )
     args = parser.parse_args()
 
     config = TrainConfig.from_sources(args.config, {})
@@ -47,7 +49,10 @@ def main() -> None:
     maxima = calibration_maxima(fp32, train_rows, config.seed)
 
     def rmse(
-        scales: dict[str, torch.Tensor], keep: Collection[str], texts: list[str], reference: np.ndarray,
+        scales: dict[str, torch.Tensor],
+        keep: Collection[str],
+        texts: list[str],
+        reference: np.ndarray,
         keep_bf16: bool = has_bf16(),
     ) -> float:
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, keep_bf16)
@@ -55,12 +60,16 @@ def main() -> None:
         return float(np.sqrt(np.mean((logits - reference) ** 2)))
 
     if args.alphas or args.sensitivity:
-        picked = np.random.default_rng(PROBE_SEED).choice(len(train_rows), args.sensitivity or 1500, replace=False)
+        picked = np.random.default_rng(PROBE_SEED).choice(
+            len(train_rows), args.sensitivity or 1500, replace=False
+        )
         probe = [train_rows[i].text for i in picked]
         reference = fp32.logits(probe)
         for alpha in args.alphas or []:
             scales = smoothing_scales(fp32.network, maxima, alpha)
-            print(f"alpha {alpha}: RMSE on {len(probe)} training headlines {rmse(scales, [], probe, reference):.4f}")
+            print(
+                f"alpha {alpha}: RMSE on {len(probe)} training headlines {rmse(scales, [], probe, reference):.4f}"
+            )
         if args.sensitivity:
             scales = smoothing_scales(fp32.network, maxima, args.alpha)
             alone = {n: rmse(scales, set(maxima) - {n}, probe, reference, keep_bf16=False) for n in maxima}
@@ -76,8 +85,11 @@ def main() -> None:
     for label, names, keep in (
         ("the 12 FFN outputs", ffn_outputs, []),
         (f"all {len(maxima)} Linears", list(maxima), []),
-        (f"all {len(maxima)} Linears, the FFN outputs kept in {'bf16' if has_bf16() else 'fp32'}", list(maxima),
-         ffn_outputs),
+        (
+            f"all {len(maxima)} Linears, the FFN outputs kept in {'bf16' if has_bf16() else 'fp32'}",
+            list(maxima),
+            ffn_outputs,
+        ),
     ):
         scales = smoothing_scales(fp32.network, {n: maxima[n] for n in names}, args.alpha)
         print(f"smoothing {label}: int8 vs fp32 logit RMSE {rmse(scales, keep, texts, reference):.3f}")

@@ -51,7 +51,9 @@ class Soak:
     records: list[Record] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
-    async def call(self, client: httpx.AsyncClient, route: str, method: str, path: str, **kwargs) -> httpx.Response:
+    async def call(
+        self, client: httpx.AsyncClient, route: str, method: str, path: str, **kwargs
+    ) -> httpx.Response:
         started = time.monotonic()
         try:
             response = await client.request(method, self.url + path, **kwargs)
@@ -70,16 +72,26 @@ class Soak:
                 kind = rng.random()
                 if kind < 0.7:
                     size = 1 if rng.random() < 0.5 else rng.choice([rng.randint(2, 16), rng.randint(17, 256)])
-                    await self.call(client, "score", "POST", "/v1/score",
-                                    json={"headlines": rng.sample(self.pool, size)})
+                    await self.call(
+                        client, "score", "POST", "/v1/score", json={"headlines": rng.sample(self.pool, size)}
+                    )
                 elif kind < 0.85:
-                    await self.call(client, "filter", "POST", "/v1/filter?mode=annotate",
-                                    content=rss(rng.sample(self.pool, 20)),
-                                    headers={"Content-Type": "application/rss+xml"})
+                    await self.call(
+                        client,
+                        "filter",
+                        "POST",
+                        "/v1/filter?mode=annotate",
+                        content=rss(rng.sample(self.pool, 20)),
+                        headers={"Content-Type": "application/rss+xml"},
+                    )
                 else:
-                    labels = [{"headline": h, "label": rng.choice(["news", "clickbait"])}
-                              for h in rng.sample(self.pool, 5)]
-                    await self.call(client, "labels", "POST", "/v1/labels", json={"labels": labels}, headers=auth)
+                    labels = [
+                        {"headline": h, "label": rng.choice(["news", "clickbait"])}
+                        for h in rng.sample(self.pool, 5)
+                    ]
+                    await self.call(
+                        client, "labels", "POST", "/v1/labels", json={"labels": labels}, headers=auth
+                    )
 
     async def retrain_and_promote(self, start_after: float) -> None:
         await asyncio.sleep(start_after)
@@ -116,30 +128,49 @@ class Soak:
 
 
 def rss(titles: list[str]) -> bytes:
-    items = "".join(f"<item><title>{escape(t)}</title><link>https://news.example/{i}</link></item>"
-                    for i, t in enumerate(titles))
+    items = "".join(
+        f"<item><title>{escape(t)}</title><link>https://news.example/{i}</link></item>"
+        for i, t in enumerate(titles)
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>soak</title>{items}</channel></rss>'.encode()
 
 
 def report(soak: Soak, started: float, memory: list[float], bound_mb: float) -> dict:
     """``memory``: resident MB after the warm-up, then at the end of every window."""
     statuses = Counter((r.route, r.status) for r in soak.records)
-    bad = {f"{route} {status}": n for (route, status), n in statuses.items() if not (200 <= status < 300 or status == 429)}
+    bad = {
+        f"{route} {status}": n
+        for (route, status), n in statuses.items()
+        if not (200 <= status < 300 or status == 429)
+    }
     width = soak.duration / WINDOWS
     latencies: list[list[float]] = [[] for _ in range(WINDOWS)]
     for r in soak.records:  # a request sent just as time ran out counts in the last window
         latencies[min(WINDOWS - 1, max(0, int((r.started - started) / width)))].append(r.seconds)
-    windows = [{"from_s": round(w * width), "requests": len(inside),
-                "p99_ms": round(float(np.percentile(inside, 99)) * 1000, 1) if inside else None,
-                "rss_mb": round(rss)}
-               for w, (inside, rss) in enumerate(zip(latencies, memory[1:], strict=True))]
+    windows = [
+        {
+            "from_s": round(w * width),
+            "requests": len(inside),
+            "p99_ms": round(float(np.percentile(inside, 99)) * 1000, 1) if inside else None,
+            "rss_mb": round(rss),
+        }
+        for w, (inside, rss) in enumerate(zip(latencies, memory[1:], strict=True))
+    ]
     growth = memory[-1] - memory[0]
     return {
-        "seconds": soak.duration, "requests": len(soak.records),
+        "seconds": soak.duration,
+        "requests": len(soak.records),
         "by_route_and_status": {f"{route} {status}": n for (route, status), n in sorted(statuses.items())},
-        "errors": bad, "windows": windows, "events": soak.events,
-        "memory_mb": {"start": round(memory[0]), "end": round(memory[-1]), "peak": round(max(memory)),
-                      "growth": round(growth), "bound": bound_mb},
+        "errors": bad,
+        "windows": windows,
+        "events": soak.events,
+        "memory_mb": {
+            "start": round(memory[0]),
+            "end": round(memory[-1]),
+            "peak": round(max(memory)),
+            "growth": round(growth),
+            "bound": bound_mb,
+        },
         "passed": not bad and growth <= bound_mb,
     }
 
@@ -157,8 +188,11 @@ async def soak_run(args: argparse.Namespace, url: str, key: str, pid: int) -> di
             await asyncio.sleep(args.seconds / WINDOWS)
             memory.append(resident_mb(pid))
 
-    await asyncio.gather(*(soak.client(i) for i in range(args.concurrency)),
-                         soak.retrain_and_promote(args.seconds / 3), sample_memory())
+    await asyncio.gather(
+        *(soak.client(i) for i in range(args.concurrency)),
+        soak.retrain_and_promote(args.seconds / 3),
+        sample_memory(),
+    )
     memory.append(resident_mb(pid))
     return report(soak, started, memory, args.memory_bound_mb)
 
@@ -170,15 +204,23 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="*", default=DEFAULT_DATA)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--retrain-steps", type=int, default=30)
-    parser.add_argument("--memory-bound-mb", type=float, default=400,
-                        help="allowed growth of the server's resident memory (a second model while swapping)")
+    parser.add_argument(
+        "--memory-bound-mb",
+        type=float,
+        default=400,
+        help="allowed growth of the server's resident memory (a second model while swapping)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args()
 
     key = secrets.token_hex(16)
-    env = {"CLICKBAIT_ADMIN_KEYS": f"soak:{key}", "CLICKBAIT_RETRAIN_STEPS": str(args.retrain_steps),
-           "CLICKBAIT_RETRAIN_BATCH_SIZE": "16", "CLICKBAIT_REGISTRY_POLL_S": "1",
-           "CLICKBAIT_KEY_RATE_PER_MINUTE": "0"}  # one key drives it all
+    env = {
+        "CLICKBAIT_ADMIN_KEYS": f"soak:{key}",
+        "CLICKBAIT_RETRAIN_STEPS": str(args.retrain_steps),
+        "CLICKBAIT_RETRAIN_BATCH_SIZE": "16",
+        "CLICKBAIT_REGISTRY_POLL_S": "1",
+        "CLICKBAIT_KEY_RATE_PER_MINUTE": "0",
+    }  # one key drives it all
     with served(args.model, env=env) as (url, server):
         wait_ready(url, server)
         result = asyncio.run(soak_run(args, url, key, server.pid))
@@ -190,8 +232,10 @@ def main() -> None:
 
 
 def print_report(result: dict) -> None:
-    print(f"{result['requests']} requests in {result['seconds']:.0f} s; "
-          f"passed: {result['passed']}; memory {result['memory_mb']}")
+    print(
+        f"{result['requests']} requests in {result['seconds']:.0f} s; "
+        f"passed: {result['passed']}; memory {result['memory_mb']}"
+    )
     print("| route | status | requests |\n| --- | --- | --- |")
     for key, n in result["by_route_and_status"].items():
         route, status = key.split()

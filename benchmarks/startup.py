@@ -47,8 +47,10 @@ def main() -> None:
     network, manifest, base = load_network(model_dir)
     step("base weights into the lean encoder (fp16 table read a slice at a time), LoRA merged")
     _, _, engine = build_engine(network, manifest, model_dir, args.engine)
-    step(f"engine ({args.engine} → {engine}): weights copied out of the file map"
-         + (", smoothed and quantised" if engine == "int8" else ""))
+    step(
+        f"engine ({args.engine} → {engine}): weights copied out of the file map"
+        + (", smoothed and quantised" if engine == "int8" else "")
+    )
     load_tokenizer(base.path)
     step("tokenizer")
 

@@ -30,11 +30,18 @@ from training.evaluate import held_out_sets
 RESAMPLES = 1000
 
 
-def gap(truth: np.ndarray, ours: np.ndarray, theirs: np.ndarray, thresholds: tuple[float, float],
-        picked: np.ndarray) -> float:
+def gap(
+    truth: np.ndarray,
+    ours: np.ndarray,
+    theirs: np.ndarray,
+    thresholds: tuple[float, float],
+    picked: np.ndarray,
+) -> float:
     """Student's macro-F1 minus the teacher's on the ``picked`` rows, each at its own threshold."""
-    return float(macro_f1_by_threshold(ours[picked], truth[picked], np.array([thresholds[0]]))[0]
-                 - macro_f1_by_threshold(theirs[picked], truth[picked], np.array([thresholds[1]]))[0])
+    return float(
+        macro_f1_by_threshold(ours[picked], truth[picked], np.array([thresholds[0]]))[0]
+        - macro_f1_by_threshold(theirs[picked], truth[picked], np.array([thresholds[1]]))[0]
+    )
 
 
 def main() -> None:
@@ -42,15 +49,20 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default", help="the teacher")
     parser.add_argument("--student", nargs="+", required=True, help="distilled student artifacts")
-    parser.add_argument("--language", default="es",
-                        help="also compare on this language's training headlines (seen) and validation split (unseen)")
+    parser.add_argument(
+        "--language",
+        default="es",
+        help="also compare on this language's training headlines (seen) and validation split (unseen)",
+    )
     args = parser.parse_args()
 
     train_rows, sets = held_out_sets(TrainConfig.from_sources(args.config, {}))
     fp32 = ClassifierSettings(engine="fp32")
     teacher = Scorer.load(args.model, fp32)
     rng = np.random.default_rng(0)
-    print("| student | split | n | macro-F1 gap | 90 % interval | decided differently | teacher right | student right |")
+    print(
+        "| student | split | n | macro-F1 gap | 90 % interval | decided differently | teacher right | student right |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     students = {path: Scorer.load(path, fp32) for path in args.student}
     for path, student in students.items():
@@ -59,17 +71,23 @@ def main() -> None:
             ours, theirs = student.probabilities(texts), teacher.probabilities(texts)
 
             thresholds = (student.threshold, teacher.threshold)
-            resampled = [gap(truth, ours, theirs, thresholds, rng.integers(0, len(rows), len(rows)))
-                         for _ in range(RESAMPLES)]
+            resampled = [
+                gap(truth, ours, theirs, thresholds, rng.integers(0, len(rows), len(rows)))
+                for _ in range(RESAMPLES)
+            ]
             low, high = np.percentile(resampled, [5, 95])
             said, taught = ours >= student.threshold, theirs >= teacher.threshold
             differ = said != taught
-            print(f"| {path} | {name} | {len(rows)} | {100 * gap(truth, ours, theirs, thresholds, np.arange(len(rows))):+.1f} "
-                  f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
-                  f"| {(differ & (said == truth)).sum()} |")
+            print(
+                f"| {path} | {name} | {len(rows)} | {100 * gap(truth, ours, theirs, thresholds, np.arange(len(rows))):+.1f} "
+                f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
+                f"| {(differ & (said == truth)).sum()} |"
+            )
 
-    seen_or_not = {"training (seen)": [e for e in train_rows if e.lang == args.language],
-                   "validation (unseen)": sets[f"validation/{args.language}"]}
+    seen_or_not = {
+        "training (seen)": [e for e in train_rows if e.lang == args.language],
+        "validation (unseen)": sets[f"validation/{args.language}"],
+    }
     print(f"\n| model | {args.language} headlines | n | ROC AUC | same decision as the teacher |")
     print("| --- | --- | --- | --- | --- |")
     for name, rows in seen_or_not.items():

@@ -72,18 +72,24 @@ def interleaved(
     for _ in tqdm(range(rounds), desc="rounds", unit="round"):
         for name, score in engines.items():
             calls[name].append(timed(score, headlines))
-    return {name: {"headlines_s": float(np.median([len(headlines) / sum(r) for r in runs])),
-                   "rounds_headlines_s": [round(len(headlines) / sum(r), 1) for r in runs],
-                   "p50_ms": 1000 * float(np.percentile(np.concatenate(runs), 50)),
-                   "p99_ms": 1000 * float(np.percentile(np.concatenate(runs), 99))}
-            for name, runs in calls.items()}
+    return {
+        name: {
+            "headlines_s": float(np.median([len(headlines) / sum(r) for r in runs])),
+            "rounds_headlines_s": [round(len(headlines) / sum(r), 1) for r in runs],
+            "p50_ms": 1000 * float(np.percentile(np.concatenate(runs), 50)),
+            "p99_ms": 1000 * float(np.percentile(np.concatenate(runs), 99)),
+        }
+        for name, runs in calls.items()
+    }
 
 
 def quality(scorer: Scorer, sets: dict[str, list]) -> dict[str, float]:
-    return {name: classification_metrics(np.array([e.label for e in rows]),
-                                         scorer.probabilities([e.text for e in rows]),
-                                         scorer.threshold)["macro_f1"]
-            for name, rows in sets.items()}
+    return {
+        name: classification_metrics(
+            np.array([e.label for e in rows]), scorer.probabilities([e.text for e in rows]), scorer.threshold
+        )["macro_f1"]
+        for name, rows in sets.items()
+    }
 
 
 def serve_figures(model: str, bare: Scorer, headlines: list[str], rounds: int) -> dict[str, float]:
@@ -96,22 +102,36 @@ def serve_figures(model: str, bare: Scorer, headlines: list[str], rounds: int) -
         ready_s = time.perf_counter() - began
         rss_ready = resident_mb(server.pid)
         with httpx.Client(base_url=url, timeout=120) as client:
-            figures = interleaved({
-                "served": lambda batch: client.post("/v1/score", json={"headlines": batch}).raise_for_status(),
-                "bare": bare.probabilities,
-            }, headlines, rounds)
+            figures = interleaved(
+                {
+                    "served": lambda batch: client.post(
+                        "/v1/score", json={"headlines": batch}
+                    ).raise_for_status(),
+                    "bare": bare.probabilities,
+                },
+                headlines,
+                rounds,
+            )
         ratios = np.divide(figures["served"]["rounds_headlines_s"], figures["bare"]["rounds_headlines_s"])
-        return {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_after_mb": resident_mb(server.pid),
-                "peak_rss_mb": resident_mb(server.pid, "VmHWM"), "share": float(np.median(ratios)),
-                "bare_headlines_s": figures["bare"]["headlines_s"],
-                "bare_rounds_headlines_s": figures["bare"]["rounds_headlines_s"], **figures["served"]}
+        return {
+            "ready_s": ready_s,
+            "rss_ready_mb": rss_ready,
+            "rss_after_mb": resident_mb(server.pid),
+            "peak_rss_mb": resident_mb(server.pid, "VmHWM"),
+            "share": float(np.median(ratios)),
+            "bare_headlines_s": figures["bare"]["headlines_s"],
+            "bare_rounds_headlines_s": figures["bare"]["rounds_headlines_s"],
+            **figures["served"],
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default")
-    parser.add_argument("--student", nargs="*", default=[], help="distilled student artifacts (clickbait distill)")
+    parser.add_argument(
+        "--student", nargs="*", default=[], help="distilled student artifacts (clickbait distill)"
+    )
     parser.add_argument("--hf", type=Path, help="exported hf directory (default: export to a temporary one)")
     parser.add_argument("-n", type=int, default=2000, help="headlines timed per engine")
     parser.add_argument("--rounds", type=int, default=3, help="turns each engine takes (median reported)")
@@ -133,34 +153,50 @@ def main() -> None:
     pipe = pipeline("text-classification", model=str(hf_dir), trust_remote_code=True)
     engines["(a) pipeline, defaults"] = pipe
     engines["(a') pipeline, batch_size=64"] = lambda batch: pipe(batch, batch_size=BATCH)
-    scorers = {"(b) fp32 engine": Scorer.load(args.model, ClassifierSettings(engine="fp32")),
-               "(c) fast engine": Scorer.load(args.model, ClassifierSettings(engine="auto"))}
+    scorers = {
+        "(b) fp32 engine": Scorer.load(args.model, ClassifierSettings(engine="fp32")),
+        "(c) fast engine": Scorer.load(args.model, ClassifierSettings(engine="auto")),
+    }
     if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:
         scorers["(c') int8, forced (its held-out check failed)"] = Scorer.load(
-            args.model, ClassifierSettings(engine="int8"))
+            args.model, ClassifierSettings(engine="int8")
+        )
     for student in args.student:
         scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
         scorers[f"(d) student {student} ({scorer.manifest.layers} layers)"] = scorer
     engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
 
     probe = headlines[:50]
-    theirs = np.array([next(d["score"] for d in r if d["label"] == "clickbait") for r in pipe(probe, top_k=None, truncation=True)])
+    theirs = np.array(
+        [
+            next(d["score"] for d in r if d["label"] == "clickbait")
+            for r in pipe(probe, top_k=None, truncation=True)
+        ]
+    )
     gap = float(np.abs(theirs - scorers["(b) fp32 engine"].probabilities(probe)).max())
     fp32 = scorers["(b) fp32 engine"]
     lengths = [len(ids) for ids in fp32.tokenizer.encode(headlines, fp32.manifest.max_length)]
-    print(f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
-          f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; pipeline vs fp32 engine max |Δp| {gap:.1e}")
+    print(
+        f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
+        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; pipeline vs fp32 engine max |Δp| {gap:.1e}"
+    )
     results = interleaved(engines, headlines, args.rounds)
     base = results["(a) pipeline, defaults"]["headlines_s"]
     print("| engine | engine used | headlines/s | × pipeline | p50 ms / 64 | p99 ms / 64 |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         used = scorers[name].engine if name in scorers else "transformers"
-        print(f"| {name} | {used} | {r['headlines_s']:.0f} | {r['headlines_s'] / base:.1f}× "
-              f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} |")
+        print(
+            f"| {name} | {used} | {r['headlines_s']:.0f} | {r['headlines_s'] / base:.1f}× "
+            f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} |"
+        )
 
-    report = {"headlines": len(headlines), "threads": torch.get_num_threads(), "pipeline_gap": gap,
-              "throughput": results}
+    report = {
+        "headlines": len(headlines),
+        "threads": torch.get_num_threads(),
+        "pipeline_gap": gap,
+        "throughput": results,
+    }
     if not args.no_quality:
         report["macro_f1"] = {name: quality(scorer, sets) for name, scorer in scorers.items()}
         names = list(sets)
@@ -172,10 +208,12 @@ def main() -> None:
     if not args.no_serve:
         serve = serve_figures(args.model, scorers["(c) fast engine"], headlines, args.rounds)
         report["serve"] = serve
-        print(f"\nclickbait serve: ready in {serve['ready_s']:.1f} s; RSS {serve['rss_ready_mb']:.0f} MB at ready, "
-              f"{serve['rss_after_mb']:.0f} MB after the load (peak {serve['peak_rss_mb']:.0f} MB); "
-              f"64-headline requests {serve['headlines_s']:.0f} headlines/s, {serve['share']:.0%} of the bare fast "
-              f"engine's {serve['bare_headlines_s']:.0f} in the same rounds (p50 {serve['p50_ms']:.0f} ms, p99 {serve['p99_ms']:.0f} ms)")
+        print(
+            f"\nclickbait serve: ready in {serve['ready_s']:.1f} s; RSS {serve['rss_ready_mb']:.0f} MB at ready, "
+            f"{serve['rss_after_mb']:.0f} MB after the load (peak {serve['peak_rss_mb']:.0f} MB); "
+            f"64-headline requests {serve['headlines_s']:.0f} headlines/s, {serve['share']:.0%} of the bare fast "
+            f"engine's {serve['bare_headlines_s']:.0f} in the same rounds (p50 {serve['p50_ms']:.0f} ms, p99 {serve['p99_ms']:.0f} ms)"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

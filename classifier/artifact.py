@@ -102,9 +102,7 @@ def library_versions() -> dict[str, str]:
     return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}
 
 
-def save_artifact(
-    network: HeadlineClassifier, manifest: Manifest, out_dir: Path, model_card: str
-) -> None:
+def save_artifact(network: HeadlineClassifier, manifest: Manifest, out_dir: Path, model_card: str) -> None:
     """Write atomically: the directory appears complete or not at all."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +169,9 @@ def load_network(
     try:
         if manifest.method == "lora":
             adapter = _load_tensors(model_dir / ADAPTER_FILE)
-            encoder = _merge_lora(encoder, manifest, adapter) if merge else _attach_lora(encoder, manifest, adapter)
+            encoder = (
+                _merge_lora(encoder, manifest, adapter) if merge else _attach_lora(encoder, manifest, adapter)
+            )
         else:
             missing, unexpected = encoder.load_state_dict(
                 _load_tensors(model_dir / ENCODER_FILE), strict=False
@@ -207,8 +207,9 @@ def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftMode
     """Wrap ``encoder`` with fresh LoRA adapters on ``spec.target_modules``."""
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout,
-                        target_modules=spec.target_modules)
+    config = LoraConfig(
+        r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout, target_modules=spec.target_modules
+    )
     with warnings.catch_warnings():  # peft reads a property that transformers 5 deprecates
         warnings.simplefilter("ignore", FutureWarning)
         return get_peft_model(encoder, config)

@@ -61,8 +61,14 @@ class BertShape:
             and config.get("position_embedding_type", "absolute") == "absolute"
             and not config.get("is_decoder", False)
         )
-        required = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
-                    "max_position_embeddings")
+        required = (
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "vocab_size",
+            "max_position_embeddings",
+        )
         if not supported or any(name not in config for name in required):  # transformers knows the defaults
             return None
         fields = {name: config[name] for name in cls.__dataclass_fields__ if name in config}
@@ -95,14 +101,16 @@ class BertLayer(nn.Module):
         super().__init__()
         h, eps = shape.hidden_size, shape.layer_norm_eps
         self.heads = shape.num_attention_heads
-        self.attention = nn.ModuleDict({
-            "self": nn.ModuleDict({name: nn.Linear(h, h) for name in QKV}),
-            "output": nn.ModuleDict({"dense": nn.Linear(h, h), "LayerNorm": nn.LayerNorm(h, eps=eps)}),
-        })
+        self.attention = nn.ModuleDict(
+            {
+                "self": nn.ModuleDict({name: nn.Linear(h, h) for name in QKV}),
+                "output": nn.ModuleDict({"dense": nn.Linear(h, h), "LayerNorm": nn.LayerNorm(h, eps=eps)}),
+            }
+        )
         self.intermediate = nn.ModuleDict({"dense": nn.Linear(h, shape.intermediate_size)})
-        self.output = nn.ModuleDict({
-            "dense": nn.Linear(shape.intermediate_size, h), "LayerNorm": nn.LayerNorm(h, eps=eps)
-        })
+        self.output = nn.ModuleDict(
+            {"dense": nn.Linear(shape.intermediate_size, h), "LayerNorm": nn.LayerNorm(h, eps=eps)}
+        )
 
     def fuse_qkv(self) -> None:
         """One Linear (``attention.qkv``) in place of the query, key and value projections, which read
@@ -146,7 +154,9 @@ class PaddedLayout:
     row's values, nor any int8 input's range.
     """
 
-    where: torch.Tensor  # flat indices, in [batch * width], of the rows computed: the real tokens, then copies
+    where: (
+        torch.Tensor
+    )  # flat indices, in [batch * width], of the rows computed: the real tokens, then copies
     real: int  # how many of them are real tokens
     batch: int
     width: int
@@ -178,13 +188,17 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.config = shape
         h = shape.hidden_size
-        table = torch.empty(shape.vocab_size, h, dtype=torch.float16)  # always loaded: random init costs 0.5 s
-        self.embeddings = nn.ModuleDict({
-            "word_embeddings": HalfEmbedding(table),
-            "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
-            "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
-            "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
-        })
+        table = torch.empty(
+            shape.vocab_size, h, dtype=torch.float16
+        )  # always loaded: random init costs 0.5 s
+        self.embeddings = nn.ModuleDict(
+            {
+                "word_embeddings": HalfEmbedding(table),
+                "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
+                "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
+                "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
+            }
+        )
         self.encoder = nn.Module()
         self.encoder.layer = nn.ModuleList(BertLayer(shape) for _ in range(shape.num_hidden_layers))
 
@@ -192,7 +206,11 @@ class BertEncoder(nn.Module):
         """Last hidden states ``[batch, width, hidden]``; zeros at padding (``PaddedLayout``)."""
         e, tokens = self.embeddings, PaddedLayout.of(attention_mask)
         ids, positions = input_ids.reshape(-1)[tokens.where], tokens.where % tokens.width
-        x = e["word_embeddings"](ids) + e["position_embeddings"](positions) + e["token_type_embeddings"].weight[0]
+        x = (
+            e["word_embeddings"](ids)
+            + e["position_embeddings"](positions)
+            + e["token_type_embeddings"].weight[0]
+        )
         x = e["LayerNorm"](x)
         attend = attention_mask.bool()[:, None, None, :]  # [batch, 1 (heads), 1 (queries), keys]
         for layer in self.encoder.layer:
@@ -226,8 +244,11 @@ def load_bert(path: Path) -> BertEncoder | None:
     encoder = BertEncoder(shape)  # not on the meta device: its first use costs a second of imports
     expected = set(encoder.state_dict())
     if set(state) != expected:
-        log.debug("%s: weight names differ from BertModel's (%s); using transformers", path,
-                  sorted(set(state) ^ expected)[:3])
+        log.debug(
+            "%s: weight names differ from BertModel's (%s); using transformers",
+            path,
+            sorted(set(state) ^ expected)[:3],
+        )
         return None
     encoder.load_state_dict(state, assign=True)
     return encoder.eval()

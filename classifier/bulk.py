@@ -86,8 +86,12 @@ def completed_records(output: Path) -> int:
 
 
 def score_file(
-    scorer: Scorer, source: Path, output: Path, resume: bool = False,
-    threshold: float | None = None, progress: bool = True,
+    scorer: Scorer,
+    source: Path,
+    output: Path,
+    resume: bool = False,
+    threshold: float | None = None,
+    progress: bool = True,
 ) -> tuple[int, int]:
     """Score ``source`` into ``output``; returns (records skipped as already done, records scored)."""
     if not source.is_file():
@@ -96,13 +100,22 @@ def score_file(
         raise BulkError(f"{output} exists: pass --resume to continue it, or remove it")
     done = completed_records(output) if resume else 0
     scored = 0
-    with output.open("a" if resume else "w", encoding="utf-8") as out, tqdm(
-        desc="scoring", unit=" headlines", initial=done, disable=not progress, dynamic_ncols=True,
-    ) as bar:
+    with (
+        output.open("a" if resume else "w", encoding="utf-8") as out,
+        tqdm(
+            desc="scoring",
+            unit=" headlines",
+            initial=done,
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar,
+    ):
         for chunk in chunks(islice(read_headlines(source), done, None), CHUNK):
             lines = [
-                json.dumps({"headline": p.headline, "score": round(p.score, 6), "label": p.label},
-                           ensure_ascii=False) + "\n"
+                json.dumps(
+                    {"headline": p.headline, "score": round(p.score, 6), "label": p.label}, ensure_ascii=False
+                )
+                + "\n"
                 for p in scorer.score(chunk, threshold=threshold)
             ]
             out.write("".join(lines))

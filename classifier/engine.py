@@ -116,13 +116,20 @@ class Smoothed(nn.Module):
 
 def smoothed_names(network: HeadlineClassifier) -> list[str]:
     """The Linears whose inputs are smoothed: all of the encoder's (the head stays fp32)."""
-    return [name for name, module in network.named_modules()
-            if isinstance(module, nn.Linear) and name.startswith("encoder.")]
+    return [
+        name
+        for name, module in network.named_modules()
+        if isinstance(module, nn.Linear) and name.startswith("encoder.")
+    ]
 
 
 def ffn_output_names(network: HeadlineClassifier) -> list[str]:
     """The FFN output projections (1536 → 384), whose inputs, GELU outputs, have the worst outliers."""
-    return [name for name in smoothed_names(network) if name.endswith(".output.dense") and ".attention." not in name]
+    return [
+        name
+        for name in smoothed_names(network)
+        if name.endswith(".output.dense") and ".attention." not in name
+    ]
 
 
 def activation_maxima(network: HeadlineClassifier, run: Callable[[], object]) -> dict[str, torch.Tensor]:
@@ -133,6 +140,7 @@ def activation_maxima(network: HeadlineClassifier, run: Callable[[], object]) ->
         def record(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             seen = args[0].detach().abs().amax(dim=tuple(range(args[0].dim() - 1)))
             maxima[name] = torch.maximum(maxima[name], seen) if name in maxima else seen
+
         return record
 
     handles = [network.get_submodule(n).register_forward_pre_hook(hook(n)) for n in smoothed_names(network)]
@@ -156,16 +164,23 @@ def smoothing_scales(
         groups.setdefault(parent if child in QKV else name, []).append(name)
     scales = {}
     for names in groups.values():
-        weight = torch.stack([network.get_submodule(n).weight.detach().abs().amax(dim=0) for n in names]).amax(dim=0)
+        weight = torch.stack(
+            [network.get_submodule(n).weight.detach().abs().amax(dim=0) for n in names]
+        ).amax(dim=0)
         act = torch.stack([maxima[n] for n in names]).amax(dim=0)  # one input: the same maxima
         scale = (act.clamp(min=1e-5).pow(alpha) / weight.clamp(min=1e-5).pow(1 - alpha)).float()
-        scales.update({name: scale.clone() for name in names})  # saved apart: safetensors refuses shared memory
+        scales.update(
+            {name: scale.clone() for name in names}
+        )  # saved apart: safetensors refuses shared memory
     return scales
 
 
 def to_int8(
-    network: HeadlineClassifier, scales: dict[str, torch.Tensor], full_range: bool,
-    keep: Collection[str] = (), keep_bf16: bool = False,
+    network: HeadlineClassifier,
+    scales: dict[str, torch.Tensor],
+    full_range: bool,
+    keep: Collection[str] = (),
+    keep_bf16: bool = False,
 ) -> HeadlineClassifier:
     """The int8 form, in place: smoothing, per-channel dynamic int8 encoder Linears (8-bit activations
     if ``full_range``, else torch's 7) except those named in ``keep``, which stay in floating point
@@ -184,9 +199,14 @@ def to_int8(
             _replace(network, name, Bf16Linear(network.get_submodule(name)))
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    spec = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in network.encoder.named_modules()
-            if isinstance(module, nn.Linear) and f"encoder.{name}" not in keep}
-    with warnings.catch_warnings():  # torch.ao points at torchao; the eager API still works and needs no extra
+    spec = {
+        f"encoder.{name}": per_channel_dynamic_qconfig
+        for name, module in network.encoder.named_modules()
+        if isinstance(module, nn.Linear) and f"encoder.{name}" not in keep
+    }
+    with (
+        warnings.catch_warnings()
+    ):  # torch.ao points at torchao; the eager API still works and needs no extra
         warnings.simplefilter("ignore")
         quantize_dynamic(network, spec, inplace=True)
     if full_range:
@@ -265,9 +285,13 @@ def build_engine(
         compact_embeddings(network)
         return network, manifest, "fp32"
     spec = manifest.int8
-    network = to_int8(network, load_scales(model_dir, manifest), spec.full_range and has_vnni(),
-                      spec.float_linears, spec.float_bf16 and has_bf16())
+    network = to_int8(
+        network,
+        load_scales(model_dir, manifest),
+        spec.full_range and has_vnni(),
+        spec.float_linears,
+        spec.float_bf16 and has_bf16(),
+    )
     calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
     log.info("int8 engine (temperature %.3f, threshold %.3f)", spec.temperature, spec.threshold)
     return network, calibrated, "int8"
-

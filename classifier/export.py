@@ -36,7 +36,9 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     config.num_labels = 2
     config.id2label, config.label2id = {0: news, 1: clickbait}, {news: 0, clickbait: 1}
     config.architectures = [MeanPooledBertForSequenceClassification.__name__]
-    config.auto_map = {"AutoModelForSequenceClassification": f"{MODELING_FILE[:-3]}.{config.architectures[0]}"}
+    config.auto_map = {
+        "AutoModelForSequenceClassification": f"{MODELING_FILE[:-3]}.{config.architectures[0]}"
+    }
     config.clickbait_threshold = scorer.threshold
     config.clickbait_version = scorer.version
     model = MeanPooledBertForSequenceClassification(config)
@@ -82,8 +84,9 @@ def export(model: str | Path, out: Path, fmt: str, int8: bool = False) -> list[P
         if int8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(out / "model.onnx", out / "model.int8.onnx", per_channel=True,
-                             weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                out / "model.onnx", out / "model.int8.onnx", per_channel=True, weight_type=QuantType.QInt8
+            )
         hf_model.config.save_pretrained(out)
     return sorted(p for p in out.iterdir() if p.is_file())
 
@@ -101,7 +104,12 @@ def _export_onnx(model: MeanPooledBertForSequenceClassification, path: Path) -> 
     example = torch.tensor([[0, 10, 20, 2], [0, 30, 2, 1]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     axes = {0: "batch", 1: "tokens"}
     torch.onnx.export(
-        _LogitsOnly(model), example, str(path), input_names=["input_ids", "attention_mask"],
-        output_names=["logits"], dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
-        opset_version=17, dynamo=False,
+        _LogitsOnly(model),
+        example,
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
     )

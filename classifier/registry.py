@@ -86,11 +86,23 @@ class ModelRegistry:
                 manifest = read_manifest(path)
             except ArtifactError:
                 continue
-            status = ("current" if path.name == state.current
-                      else "previous" if path.name in state.stack else "candidate")
-            infos.append(VersionInfo(version=path.name, status=status, created_at=manifest.created_at,
-                                     method=manifest.method, metrics=_headline_metrics(manifest),
-                                     note=state.notes.get(path.name, {})))
+            status = (
+                "current"
+                if path.name == state.current
+                else "previous"
+                if path.name in state.stack
+                else "candidate"
+            )
+            infos.append(
+                VersionInfo(
+                    version=path.name,
+                    status=status,
+                    created_at=manifest.created_at,
+                    method=manifest.method,
+                    metrics=_headline_metrics(manifest),
+                    note=state.notes.get(path.name, {}),
+                )
+            )
         return sorted(infos, key=lambda i: i.created_at, reverse=True)
 
     # writing
@@ -125,8 +137,9 @@ class ModelRegistry:
         with self._locked():
             state = self.state()
             if replacing is not None and state.current != replacing:
-                raise RegistryError(f"{state.current} was promoted meanwhile; {version} was judged against "
-                                    f"{replacing}")
+                raise RegistryError(
+                    f"{state.current} was promoted meanwhile; {version} was judged against {replacing}"
+                )
             if state.current != version:
                 state.stack.append(version)
                 state.history.append(Event(action=action, version=version, by=by, reason=reason))
@@ -139,8 +152,9 @@ class ModelRegistry:
             if len(state.stack) < 2:
                 raise RegistryError("nothing to roll back to: only one version was ever promoted")
             left = state.stack.pop()
-            state.history.append(Event(action="rollback", version=state.stack[-1], by=by,
-                                       reason=f"rolled back from {left}"))
+            state.history.append(
+                Event(action="rollback", version=state.stack[-1], by=by, reason=f"rolled back from {left}")
+            )
             self._write(state)
             return state.stack[-1]
 

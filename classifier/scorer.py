@@ -64,7 +64,10 @@ class Scorer:
 
     @classmethod
     def load(
-        cls, model: str | Path = DEFAULT_MODEL, settings: ClassifierSettings | None = None, trainable: bool = False
+        cls,
+        model: str | Path = DEFAULT_MODEL,
+        settings: ClassifierSettings | None = None,
+        trainable: bool = False,
     ) -> Scorer:
         """``trainable``: on transformers' encoder, for a network to train further (``load_network``)."""
         settings = settings or get_settings()
@@ -100,7 +103,9 @@ class Scorer:
 
     def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         probs = self.probabilities(headlines)
-        return [Prediction(h, float(p), self.label(p, threshold)) for h, p in zip(headlines, probs, strict=True)]
+        return [
+            Prediction(h, float(p), self.label(p, threshold)) for h, p in zip(headlines, probs, strict=True)
+        ]
 
     def _batches(
         self, headlines: Sequence[str], batch_size: int

@@ -32,11 +32,14 @@ class ClassifierSettings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = all cores")
     batch_size: int = Field(
-        default=32, ge=1, le=4096,
+        default=32,
+        ge=1,
+        le=4096,
         description="headlines per forward pass, length-sorted; only attention computes their padding",
     )
     engine: Literal["auto", "fp32", "int8"] = Field(
-        default="auto", description="auto = int8 where the artifact's held-out check allows it, else fp32",
+        default="auto",
+        description="auto = int8 where the artifact's held-out check allows it, else fp32",
     )
     max_length: int = Field(default=64, ge=8, le=512, description="token cap per headline")
 

@@ -43,7 +43,9 @@ class HeadlineTokenizer:
             backend = AutoTokenizer.from_pretrained(path).backend_tokenizer
         pad_id = json.loads((path / "config.json").read_text()).get("pad_token_id")
         options = path / "tokenizer_config.json"
-        side = json.loads(options.read_text()).get("truncation_side", "right") if options.is_file() else "right"
+        side = (
+            json.loads(options.read_text()).get("truncation_side", "right") if options.is_file() else "right"
+        )
         return cls(backend, pad_id if pad_id is not None else 0, side)
 
     def encode(self, texts: Sequence[str], max_length: int) -> list[list[int]]:

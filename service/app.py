@@ -100,8 +100,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
     app.state.key_limiter = KeyRateLimiter(settings.key_rate_per_minute)
     if settings.cors_origins:  # off unless configured: browsers on other origins get no access
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     document_validation_errors(app)
@@ -122,8 +127,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def ready() -> JSONResponse:
         """Readiness: 200 once the model is loaded, 503 before (or if loading failed)."""
         if scoring.scorer is None:
-            return error_response(503, "not_ready", scoring.load_error or "the model is still loading",
-                                  {"Retry-After": "5"})
+            return error_response(
+                503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"}
+            )
         return JSONResponse({"status": "ready", "model": scoring.scorer.version})
 
     @app.get("/info", tags=["operations"])
@@ -162,14 +168,23 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/score", response_model=ScoreResponse, response_model_exclude_none=True,
-              tags=["scoring"], dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    @app.post(
+        "/v1/score",
+        response_model=ScoreResponse,
+        response_model_exclude_none=True,
+        tags=["scoring"],
+        dependencies=[Depends(json_body)],
+        responses=ERROR_RESPONSES,
+    )
     async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
         """Calibrated P(clickbait) for each headline, labelled with the threshold."""
         check_headlines(body.headlines, settings)
         if body.explain and len(body.headlines) > settings.explain_max_headlines:
-            raise ApiError(413, "too_many_to_explain",
-                           f"explain takes at most {settings.explain_max_headlines} headlines per request")
+            raise ApiError(
+                413,
+                "too_many_to_explain",
+                f"explain takes at most {settings.explain_max_headlines} headlines per request",
+            )
         probs, scorer = await request_probabilities(request, body.headlines)
         threshold = scorer.threshold if body.threshold is None else body.threshold
         results = [
@@ -182,15 +197,26 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 result.words = [WordContribution(**w) for w in words]
         return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
 
-    @app.post("/v1/explain", response_model=ScoreResponse, tags=["scoring"],
-              dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    @app.post(
+        "/v1/explain",
+        response_model=ScoreResponse,
+        tags=["scoring"],
+        dependencies=[Depends(json_body)],
+        responses=ERROR_RESPONSES,
+    )
     async def explain(body: ExplainRequest, request: Request) -> ScoreResponse:
         """One headline's score and each word's contribution (score drop when the word is removed)."""
-        return await score(ScoreRequest(headlines=[body.headline], threshold=body.threshold, explain=True),
-                           request)
+        return await score(
+            ScoreRequest(headlines=[body.headline], threshold=body.threshold, explain=True), request
+        )
 
-    @app.post("/predict", response_model=list[LabelScore] | list[list[LabelScore]], tags=["compatibility"],
-              dependencies=[Depends(json_body)], responses=ERROR_RESPONSES)
+    @app.post(
+        "/predict",
+        response_model=list[LabelScore] | list[list[LabelScore]],
+        tags=["compatibility"],
+        dependencies=[Depends(json_body)],
+        responses=ERROR_RESPONSES,
+    )
     async def predict(body: PredictRequest, request: Request):
         """text-embeddings-inference's classifier route: labels with scores, highest first."""
         inputs = [body.inputs] if isinstance(body.inputs, str) else body.inputs

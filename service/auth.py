@@ -57,12 +57,20 @@ def _authenticate(request: Request) -> str:
         raise ApiError(401, "unauthorized", "this route needs 'Authorization: Bearer <key>'", CHALLENGE)
     owner = key_owner(settings, presented.strip())
     if owner is None:
-        reason = "the key is not valid" if settings.admin_keys else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
+        reason = (
+            "the key is not valid"
+            if settings.admin_keys
+            else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
+        )
         raise ApiError(403, "forbidden", reason)
     wait = request.app.state.key_limiter.wait_needed(owner)
     if wait:
-        raise ApiError(429, "rate_limited", f"key {owner!r} is over {settings.key_rate_per_minute} requests a "
-                       "minute", {"Retry-After": str(math.ceil(wait))})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"key {owner!r} is over {settings.key_rate_per_minute} requests a minute",
+            {"Retry-After": str(math.ceil(wait))},
+        )
     return owner
 
 

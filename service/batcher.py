@@ -102,7 +102,9 @@ class MicroBatcher:
         self._metrics.batch_size.observe(len(texts))
         self._metrics.model_calls.inc()
         try:
-            probs = await asyncio.get_running_loop().run_in_executor(self._executor, scorer.probabilities, texts)
+            probs = await asyncio.get_running_loop().run_in_executor(
+                self._executor, scorer.probabilities, texts
+            )
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             for job in live:
                 if not job.future.done():

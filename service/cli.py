@@ -27,10 +27,29 @@ def _train(args: argparse.Namespace) -> None:
     overrides = {
         name: getattr(args, name)
         for name in (
-            "data", "eval_data", "out", "base", "method", "epochs", "samples_per_epoch",
-            "batch_size", "max_length", "lr", "head_lr", "label_smoothing", "lora_r", "lora_alpha",
-            "lora_dropout", "lang_alpha", "holdout_fraction", "holdout_by", "eval_every",
-            "patience", "seed", "device", "threads",
+            "data",
+            "eval_data",
+            "out",
+            "base",
+            "method",
+            "epochs",
+            "samples_per_epoch",
+            "batch_size",
+            "max_length",
+            "lr",
+            "head_lr",
+            "label_smoothing",
+            "lora_r",
+            "lora_alpha",
+            "lora_dropout",
+            "lang_alpha",
+            "holdout_fraction",
+            "holdout_by",
+            "eval_every",
+            "patience",
+            "seed",
+            "device",
+            "threads",
         )
     }
     config = TrainConfig.from_sources(args.config, overrides)
@@ -42,7 +61,9 @@ def _train(args: argparse.Namespace) -> None:
         "model": result.manifest.version,
         "threshold": result.manifest.threshold,
         "temperature": round(result.manifest.temperature, 4),
-        "validation": {k: result.manifest.metrics["validation"][k] for k in ("n", "macro_f1", "roc_auc", "ece")},
+        "validation": {
+            k: result.manifest.metrics["validation"][k] for k in ("n", "macro_f1", "roc_auc", "ece")
+        },
         "seconds": round(result.seconds, 1),
     }
     print(json.dumps(summary, indent=2))
@@ -69,18 +90,43 @@ def _distill(args: argparse.Namespace) -> None:
     from training.config import TrainConfig
     from training.distill import distill
 
-    names = ("data", "eval_data", "out", "epochs", "samples_per_epoch", "batch_size", "max_length", "lr",
-             "head_lr", "holdout_fraction", "holdout_by", "eval_every", "patience", "seed", "device", "threads",
-             "init_from")
+    names = (
+        "data",
+        "eval_data",
+        "out",
+        "epochs",
+        "samples_per_epoch",
+        "batch_size",
+        "max_length",
+        "lr",
+        "head_lr",
+        "holdout_fraction",
+        "holdout_by",
+        "eval_every",
+        "patience",
+        "seed",
+        "device",
+        "threads",
+        "init_from",
+    )
     config = TrainConfig.from_sources(args.config, {name: getattr(args, name) for name in names})
     result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows, dict(args.augment))
     if not result.main:
         return
     validation = result.manifest.metrics["validation"]
-    print(json.dumps({"out": str(result.out), "model": result.manifest.version, "layers": args.layers,
-                      "threshold": result.manifest.threshold,
-                      "validation": {k: validation[k] for k in ("n", "macro_f1", "roc_auc", "ece")},
-                      "seconds": round(result.seconds, 1)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "out": str(result.out),
+                "model": result.manifest.version,
+                "layers": args.layers,
+                "threshold": result.manifest.threshold,
+                "validation": {k: validation[k] for k in ("n", "macro_f1", "roc_auc", "ece")},
+                "seconds": round(result.seconds, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 def _quantize(args: argparse.Namespace) -> None:
@@ -104,10 +150,16 @@ def _score(args: argparse.Namespace) -> None:
         raise CliError("no headlines: pass them as arguments or as lines on standard input")
     scorer = Scorer.load(args.model)
     for prediction in scorer.score(headlines, threshold=args.threshold):
-        print(json.dumps(
-            {"headline": prediction.headline, "score": round(prediction.score, 6), "label": prediction.label},
-            ensure_ascii=False,
-        ))
+        print(
+            json.dumps(
+                {
+                    "headline": prediction.headline,
+                    "score": round(prediction.score, 6),
+                    "label": prediction.label,
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 def _score_file(args: argparse.Namespace) -> None:
@@ -117,10 +169,14 @@ def _score_file(args: argparse.Namespace) -> None:
     if not (args.input and args.output) or args.headlines:
         raise CliError("bulk scoring takes --input FILE and --output FILE, and no headline arguments")
     try:
-        skipped, scored = score_file(Scorer.load(args.model), args.input, args.output, args.resume, args.threshold)
+        skipped, scored = score_file(
+            Scorer.load(args.model), args.input, args.output, args.resume, args.threshold
+        )
     except BulkError as exc:
         raise CliError(str(exc)) from exc
-    print(json.dumps({"output": str(args.output), "resumed_after": skipped, "scored": scored}), file=sys.stderr)
+    print(
+        json.dumps({"output": str(args.output), "resumed_after": skipped, "scored": scored}), file=sys.stderr
+    )
 
 
 def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
@@ -133,7 +189,9 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
 
         host = (urlsplit(source).hostname or "").lower()
         try:  # the named host is trusted (it may be local); redirects must go to public hosts
-            body, content_type, url = asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
+            body, content_type, url = asyncio.run(
+                fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes))
+            )
         except FetchError as exc:
             raise CliError(str(exc)) from exc
         return body, content_type, url
@@ -157,8 +215,9 @@ def _filter_feed(args: argparse.Namespace) -> None:
     scorer = Scorer.load(args.model)
     probs = scorer.probabilities([feed.items[i].title for i in todo])
     threshold = scorer.threshold if args.threshold is None else args.threshold
-    output = feed.apply(decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels),
-                        args.mode)
+    output = feed.apply(
+        decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels), args.mode
+    )
     if args.output:
         args.output.write_bytes(output)
     else:
@@ -172,15 +231,37 @@ def _page(args: argparse.Namespace) -> None:
     body, _, url = _read_source(args.source)
     found = extract_headlines(body.decode("utf-8", errors="replace"), url or args.url)
     scorer = Scorer.load(args.model)
-    for headline, prediction in zip(found, scorer.score([h.headline for h in found], args.threshold), strict=True):
-        print(json.dumps({"headline": headline.headline, "role": headline.role, "link": headline.link,
-                          "site": headline.site, "score": round(prediction.score, 6), "label": prediction.label},
-                         ensure_ascii=False))
+    for headline, prediction in zip(
+        found, scorer.score([h.headline for h in found], args.threshold), strict=True
+    ):
+        print(
+            json.dumps(
+                {
+                    "headline": headline.headline,
+                    "role": headline.role,
+                    "link": headline.link,
+                    "site": headline.site,
+                    "score": round(prediction.score, 6),
+                    "label": prediction.label,
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 SERVE_FLAGS = (
-    "host", "port", "model", "threads", "batch_size", "max_batch", "batch_wait_ms", "queue_size", "max_headlines",
-    "max_chars", "cache_size", "log_level",
+    "host",
+    "port",
+    "model",
+    "threads",
+    "batch_size",
+    "max_batch",
+    "batch_wait_ms",
+    "queue_size",
+    "max_headlines",
+    "max_chars",
+    "cache_size",
+    "log_level",
 )
 
 
@@ -197,7 +278,10 @@ def _serve(args: argparse.Namespace) -> None:
     from service.app import create_app
 
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
         timeout_graceful_shutdown=30,
     )
     uvicorn.Server(config).run()
@@ -211,7 +295,9 @@ def _retrain(args: argparse.Namespace) -> None:
     from training.parallel import launched
 
     if launched():  # every process would judge and promote its own candidate
-        raise CliError("retrain runs as one process; launch `clickbait train` on several and promote its model")
+        raise CliError(
+            "retrain runs as one process; launch `clickbait train` on several and promote its model"
+        )
     settings = ServiceSettings()
     engine = make_engine(settings.database)
     migrate(engine)
@@ -220,8 +306,13 @@ def _retrain(args: argparse.Namespace) -> None:
     except JobConflict as exc:
         raise CliError(f"a retraining job is already active: {exc}") from exc
     job = run(job.id, settings)
-    print(json.dumps({"job": job.id, "state": job.state, "message": job.message, "result": job.result},
-                     indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"job": job.id, "state": job.state, "message": job.message, "result": job.result},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     if job.state == "failed":
         raise CliError(job.message)
 
@@ -299,40 +390,74 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     evaluate.set_defaults(handler=_evaluate)
 
-    export = commands.add_parser("export", help="write a model for other stacks: merged hf model or ONNX graph")
+    export = commands.add_parser(
+        "export", help="write a model for other stacks: merged hf model or ONNX graph"
+    )
     export.add_argument("--model", default="default", help="artifact directory or 'default'")
     export.add_argument("--format", choices=["hf", "onnx"], required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--int8", action="store_true", help="onnx: also write model.int8.onnx (dynamic int8)")
     export.set_defaults(handler=_export)
 
-    distill = commands.add_parser("distill", help="train a shallower, faster student on a teacher's soft scores")
+    distill = commands.add_parser(
+        "distill", help="train a shallower, faster student on a teacher's soft scores"
+    )
     distill.add_argument("--teacher", default="default", help="artifact directory or 'default'")
     distill.add_argument("--layers", type=int, default=4, help="encoder layers the student keeps")
     distill.add_argument("--config", type=Path, help="recipe: data and hold-out (use the teacher's)")
     distill.add_argument("--data", type=Path, nargs="+", help="labelled files (JSONL/CSV)")
     distill.add_argument("--unlabelled", type=Path, nargs="*", default=[], help="headline files, no labels")
     distill.add_argument("--max-rows", type=int, help="labelled training rows the teacher scores, at most")
-    distill.add_argument("--augment", type=_variants_per_headline, nargs="*", default=[], metavar="LANG=N",
-                         help="also up to N distinct variants of each training headline in LANG, scored by the teacher")
-    distill.add_argument("--init-from", type=Path, help="start from this artifact's first layers (an earlier "
-                         "student, to go on) instead of the teacher's")
+    distill.add_argument(
+        "--augment",
+        type=_variants_per_headline,
+        nargs="*",
+        default=[],
+        metavar="LANG=N",
+        help="also up to N distinct variants of each training headline in LANG, scored by the teacher",
+    )
+    distill.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from this artifact's first layers (an earlier "
+        "student, to go on) instead of the teacher's",
+    )
     distill.add_argument("--eval-data", type=Path, nargs="+")
     distill.add_argument("--out", type=Path)
-    for flag, kind in (("--epochs", float), ("--samples-per-epoch", int), ("--batch-size", int),
-                       ("--max-length", int), ("--lr", float), ("--head-lr", float), ("--eval-every", int),
-                       ("--patience", int), ("--seed", int), ("--threads", int)):
+    for flag, kind in (
+        ("--epochs", float),
+        ("--samples-per-epoch", int),
+        ("--batch-size", int),
+        ("--max-length", int),
+        ("--lr", float),
+        ("--head-lr", float),
+        ("--eval-every", int),
+        ("--patience", int),
+        ("--seed", int),
+        ("--threads", int),
+    ):
         distill.add_argument(flag, type=kind)
-    distill.add_argument("--holdout-fraction", type=float, help="keep the teacher's, so its validation stays unseen")
+    distill.add_argument(
+        "--holdout-fraction", type=float, help="keep the teacher's, so its validation stays unseen"
+    )
     distill.add_argument("--holdout-by", choices=["text", "source"])
     distill.add_argument("--device", choices=["auto", "cpu", "cuda"])
     distill.set_defaults(handler=_distill)
 
     quantize = commands.add_parser(
-        "quantize", help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model")
+        "quantize",
+        help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model",
+    )
     quantize.add_argument("--model", default="default", help="artifact directory or 'default'")
-    quantize.add_argument("--config", type=Path, required=True, help="the model's recipe (its data and hold-out)")
-    quantize.add_argument("--alpha", type=float, default=0.8, help="SmoothQuant migration strength (0 = none, 1 = all into the weights)")
+    quantize.add_argument(
+        "--config", type=Path, required=True, help="the model's recipe (its data and hold-out)"
+    )
+    quantize.add_argument(
+        "--alpha",
+        type=float,
+        default=0.8,
+        help="SmoothQuant migration strength (0 = none, 1 = all into the weights)",
+    )
     quantize.add_argument("--max-drop", type=float, default=0.005, help="macro-F1 int8 may lose on any split")
     quantize.set_defaults(handler=_quantize)
 
@@ -345,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--resume", action="store_true", help="bulk: continue an interrupted --output")
     score.set_defaults(handler=_score)
 
-    filter_feed = commands.add_parser("filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed")
+    filter_feed = commands.add_parser(
+        "filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed"
+    )
     filter_feed.add_argument("source", help="feed file or http(s) URL")
     filter_feed.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
@@ -365,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser(
         "retrain", help="train a candidate on the stored labels; promote it if it beats the current model"
     )
-    retrain.add_argument("--from-base", action="store_true", help="start from the base model (a full retrain)")
+    retrain.add_argument(
+        "--from-base", action="store_true", help="start from the base model (a full retrain)"
+    )
     retrain.set_defaults(handler=_retrain)
 
     models = commands.add_parser("models", help="list the registry's versions, promote one, roll back")

@@ -28,8 +28,11 @@ async def json_body(request: Request) -> None:
     settings: ServiceSettings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(415, "unsupported_media_type",
-                       f"send the body as application/json, not {content_type or 'nothing'}")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as application/json, not {content_type or 'nothing'}",
+        )
     declared = request.headers.get("content-length")
     if (declared and declared.isdigit() and int(declared) > settings.max_body_bytes) or len(
         await request.body()
@@ -57,12 +60,18 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 
 def check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
     if len(headlines) > settings.max_headlines:
-        raise ApiError(413, "too_many_headlines",
-                       f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request")
+        raise ApiError(
+            413,
+            "too_many_headlines",
+            f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request",
+        )
     for i, headline in enumerate(headlines):
         if len(headline) > settings.max_chars:
-            raise ApiError(422, "headline_too_long",
-                           f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}")
+            raise ApiError(
+                422,
+                "headline_too_long",
+                f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}",
+            )
         if not headline.strip():
             raise ApiError(422, "empty_headline", f"headline {i} is empty")
 
@@ -83,7 +92,9 @@ async def request_probabilities(request: Request, headlines: list[str]) -> tuple
 def current_scorer(request: Request) -> Scorer:
     scoring: ScoringService = request.app.state.scoring
     if scoring.scorer is None:
-        raise ApiError(503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"})
+        raise ApiError(
+            503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"}
+        )
     return scoring.scorer
 
 

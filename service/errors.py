@@ -36,8 +36,13 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"
 # FastAPI raises HTTPException(400) for a JSON body it cannot decode at all (e.g. not UTF-8); the only
 # 400s it raises here are those, so they get the same error_type as other malformed JSON.
-_STATUS_TYPES = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type"}
+_STATUS_TYPES = {
+    400: "malformed_json",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def document_validation_errors(app: FastAPI) -> None:

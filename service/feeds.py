@@ -167,7 +167,9 @@ def parse_feed(body: bytes, content_type: str | None = None, max_items: int = 10
     """Parse a feed; raise FeedError (with an HTTP status) for anything we will not filter."""
     feed = _parse_json(body) if sniff(body, content_type) == "json" else _parse_xml(body)
     if len(feed.items) > max_items:
-        raise FeedError("too_many_items", f"the feed has {len(feed.items)} items; the limit is {max_items}", 413)
+        raise FeedError(
+            "too_many_items", f"the feed has {len(feed.items)} items; the limit is {max_items}", 413
+        )
     return feed
 
 
@@ -186,10 +188,13 @@ def _parse_json(body: bytes) -> JsonFeed:
     items = document.get("items")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise FeedError("not_a_feed", "a JSON Feed needs an 'items' list of objects", 422)
-    return JsonFeed(document, [
-        FeedItem(_clean(i.get("title")), i.get("url") if isinstance(i.get("url"), str) else None, i)
-        for i in items
-    ])
+    return JsonFeed(
+        document,
+        [
+            FeedItem(_clean(i.get("title")), i.get("url") if isinstance(i.get("url"), str) else None, i)
+            for i in items
+        ],
+    )
 
 
 def _not_json(name: str) -> float:
@@ -225,15 +230,23 @@ def _clean(value: Any) -> str | None:
     return " ".join(value.split()) or None
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                          remove_blank_text=False, strip_cdata=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_blank_text=False,
+    strip_cdata=False,
+)
 
 
 def _parse_xml(body: bytes) -> XmlFeed:
     try:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise FeedError("unsafe_xml", f"refused: the XML declares entities or external references ({type(exc).__name__})") from exc
+        raise FeedError(
+            "unsafe_xml", f"refused: the XML declares entities or external references ({type(exc).__name__})"
+        ) from exc
     except (safe_xml.ParseError, LookupError) as exc:  # LookupError: expat meets an unknown encoding
         raise FeedError("malformed_feed", f"the body is not well-formed XML: {exc}") from exc
     try:
@@ -249,10 +262,15 @@ def _parse_xml(body: bytes) -> XmlFeed:
         return XmlFeed(tree, items, "rss")
     if name.localname == "RDF":
         nodes = root.findall(f"{{{RSS1}}}item")
-        items = [FeedItem(_text(n.find(f"{{{RSS1}}}title")), _text(n.find(f"{{{RSS1}}}link")), n) for n in nodes]
+        items = [
+            FeedItem(_text(n.find(f"{{{RSS1}}}title")), _text(n.find(f"{{{RSS1}}}link")), n) for n in nodes
+        ]
         return XmlFeed(tree, items, "rss")
     if name.namespace == ATOM and name.localname == "feed":
-        items = [FeedItem(_text(n.find(f"{{{ATOM}}}title")), _atom_link(n), n) for n in root.findall(f"{{{ATOM}}}entry")]
+        items = [
+            FeedItem(_text(n.find(f"{{{ATOM}}}title")), _atom_link(n), n)
+            for n in root.findall(f"{{{ATOM}}}entry")
+        ]
         return XmlFeed(tree, items, "atom")
     raise FeedError("not_a_feed", f"XML root <{name.localname}> is not RSS or Atom", 422)
 

@@ -21,8 +21,14 @@ from service.settings import ServiceSettings
 from service.site_rules import SiteRules
 
 router = APIRouter()
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml",
-              "text/xml", "application/json")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/xml",
+    "text/xml",
+    "application/json",
+)
 FEED_OUT = {200: {"content": {media: {} for media in FEED_TYPES[:3]}}}
 SCORING_ERRORS = error_responses(429, 503)  # queue full, model not loaded
 FEED_ERRORS = error_responses(400, 413, 415, 422)  # malformed or unsafe, too large, not a feed
@@ -34,8 +40,13 @@ BlockQuery = Query(None, description="comma list of sites always marked clickbai
 
 def raw_body(*media_types: str, description: str) -> dict:
     """``openapi_extra`` for a route that reads its body itself (not JSON validated by FastAPI)."""
-    return {"requestBody": {"required": True, "description": description,
-                            "content": {media: {"schema": {"type": "string"}} for media in media_types}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {media: {"schema": {"type": "string"}} for media in media_types},
+        }
+    }
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -56,8 +67,15 @@ async def _decisions(
     return decide(matched, dict(zip(todo, probs, strict=True)), cut, scorer.manifest.labels), scorer.version
 
 
-async def _filtered(request: Request, body: bytes, content_type: str | None, mode: str,
-                    threshold: float | None, allow: str | None, block: str | None) -> Response:
+async def _filtered(
+    request: Request,
+    body: bytes,
+    content_type: str | None,
+    mode: str,
+    threshold: float | None,
+    allow: str | None,
+    block: str | None,
+) -> Response:
     settings = _settings(request)
     try:
         feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
@@ -65,37 +83,56 @@ async def _filtered(request: Request, body: bytes, content_type: str | None, mod
         raise ApiError(exc.status, exc.kind, str(exc)) from exc
     decisions, version = await _decisions(request, feed.items, _rules(settings, allow, block), threshold)
     dropped = sum(d.label == "clickbait" for d in decisions) if mode == "drop" else 0
-    return Response(feed.apply(decisions, mode), media_type=feed.media_type,
-                    headers={"X-Clickbait-Model": version, "X-Clickbait-Dropped": str(dropped)})
+    return Response(
+        feed.apply(decisions, mode),
+        media_type=feed.media_type,
+        headers={"X-Clickbait-Model": version, "X-Clickbait-Dropped": str(dropped)},
+    )
 
 
-@router.post("/v1/filter", tags=["feeds"], response_class=Response,
-             responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS},
-             openapi_extra=raw_body(*FEED_TYPES, description="an RSS, Atom or JSON Feed document"))
+@router.post(
+    "/v1/filter",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS},
+    openapi_extra=raw_body(*FEED_TYPES, description="an RSS, Atom or JSON Feed document"),
+)
 async def filter_posted_feed(
-    request: Request, mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
-    allow: str | None = AllowQuery, block: str | None = BlockQuery,
+    request: Request,
+    mode: Literal["drop", "annotate"] = ModeQuery,
+    threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery,
+    block: str | None = BlockQuery,
 ) -> Response:
     """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format."""
     body = await read_body(request, _settings(request).feed_max_bytes)
     return await _filtered(request, body, request.headers.get("content-type"), mode, threshold, allow, block)
 
 
-@router.get("/v1/filter", tags=["feeds"], response_class=Response,
-            responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS,
-                       **error_responses(403, 502, 504)})  # fetching off or host refused; upstream failed
+@router.get(
+    "/v1/filter",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS, **error_responses(403, 502, 504)},
+)  # fetching off or host refused; upstream failed
 async def filter_remote_feed(
-    request: Request, url: str = Query(..., description="the feed to fetch"),
-    mode: Literal["drop", "annotate"] = ModeQuery, threshold: float | None = ThresholdQuery,
-    allow: str | None = AllowQuery, block: str | None = BlockQuery,
+    request: Request,
+    url: str = Query(..., description="the feed to fetch"),
+    mode: Literal["drop", "annotate"] = ModeQuery,
+    threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery,
+    block: str | None = BlockQuery,
 ) -> Response:
     """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
     Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS."""
     settings = _settings(request)
     if not settings.feed_fetch:
-        raise ApiError(403, "feed_fetch_disabled", "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable")
-    policy = FetchPolicy.of(settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes,
-                            timeout_s=settings.feed_timeout_s)
+        raise ApiError(
+            403, "feed_fetch_disabled", "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable"
+        )
+    policy = FetchPolicy.of(
+        settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
+    )
     try:
         body, content_type, _ = await fetch(url, policy)
     except FetchError as exc:
@@ -103,14 +140,19 @@ async def filter_remote_feed(
     return await _filtered(request, body, content_type, mode, threshold, allow, block)
 
 
-@router.post("/v1/integrations/miniflux", tags=["integrations"],
-             responses=error_responses(400, 401, 403, 413, 429, 502, 503),
-             openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"))
+@router.post(
+    "/v1/integrations/miniflux",
+    tags=["integrations"],
+    responses=error_responses(400, 401, 403, 413, 429, 502, 503),
+    openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"),
+)
 async def miniflux_webhook(request: Request) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
     settings = _settings(request)
     if settings.miniflux_webhook_secret is None:
-        raise ApiError(503, "not_configured", "set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to accept Miniflux webhooks")
+        raise ApiError(
+            503, "not_configured", "set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to accept Miniflux webhooks"
+        )
     body = await read_body(request, settings.feed_max_bytes)
     signature = request.headers.get("x-miniflux-signature")
     if not signature:
@@ -129,27 +171,45 @@ async def miniflux_webhook(request: Request) -> dict:
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
     items = [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
     decisions, version = await _decisions(request, items, _rules(settings, None, None), None)
-    flagged = [{"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
-               for e, d in zip(entries, decisions, strict=True) if d.label == "clickbait"]
+    flagged = [
+        {"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
+        for e, d in zip(entries, decisions, strict=True)
+        if d.label == "clickbait"
+    ]
     marked = False
     if flagged and settings.miniflux_url and settings.miniflux_token:
         try:
-            await mark_read(settings.miniflux_url, settings.miniflux_token.get_secret_value(),
-                            [f["id"] for f in flagged], settings.feed_timeout_s)
+            await mark_read(
+                settings.miniflux_url,
+                settings.miniflux_token.get_secret_value(),
+                [f["id"] for f in flagged],
+                settings.feed_timeout_s,
+            )
         except httpx.HTTPError as exc:
             raise ApiError(502, "upstream_error", f"Miniflux did not accept the update: {exc}") from exc
         marked = True
-    return {"event": event, "model": version, "scored": len(entries), "clickbait": flagged, "marked_read": marked}
+    return {
+        "event": event,
+        "model": version,
+        "scored": len(entries),
+        "clickbait": flagged,
+        "marked_read": marked,
+    }
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@router.post("/v1/page", tags=["pages"], responses=error_responses(413, 415, 429, 503),
-             openapi_extra=raw_body("text/html", "application/xhtml+xml", description="the page's HTML"))
+@router.post(
+    "/v1/page",
+    tags=["pages"],
+    responses=error_responses(413, 415, 429, 503),
+    openapi_extra=raw_body("text/html", "application/xhtml+xml", description="the page's HTML"),
+)
 async def page_headlines(
-    request: Request, url: str | None = Query(None, description="the page's address, to resolve relative links"),
+    request: Request,
+    url: str | None = Query(None, description="the page's address, to resolve relative links"),
     threshold: float | None = ThresholdQuery,
 ) -> dict:
     """An HTML page in; its headlines out — main headline, related links, teaser lists — scored."""
@@ -166,8 +226,14 @@ async def page_headlines(
         "model": scorer.version,
         "threshold": cut,
         "headlines": [
-            {"headline": h.headline, "role": h.role, "link": h.link, "site": h.site, "score": float(p),
-             "label": scorer.label(p, cut)}
+            {
+                "headline": h.headline,
+                "role": h.role,
+                "link": h.link,
+                "site": h.site,
+                "score": float(p),
+                "label": scorer.label(p, cut),
+            }
             for h, p in zip(found, probs, strict=True)
         ],
     }

@@ -63,14 +63,18 @@ async def _check(url: str, policy: FetchPolicy) -> None:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     for address in await _addresses(host, port):
         if not address.is_global:
-            raise FetchError(403, "address_not_allowed",
-                             f"{host} resolves to a non-public address ({address}); list it explicitly to allow")
+            raise FetchError(
+                403,
+                "address_not_allowed",
+                f"{host} resolves to a non-public address ({address}); list it explicitly to allow",
+            )
 
 
 async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
     """(body, content type, final URL) after checked redirects; raises FetchError."""
-    async with httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False,
-                                 headers={"User-Agent": "clickbait-filter/1"}) as client:
+    async with httpx.AsyncClient(
+        timeout=policy.timeout_s, follow_redirects=False, headers={"User-Agent": "clickbait-filter/1"}
+    ) as client:
         for _ in range(policy.max_redirects + 1):
             await _check(url, policy)
             try:
@@ -79,16 +83,21 @@ async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
                         url = urljoin(url, response.headers["location"])
                         continue
                     if response.status_code >= 400:
-                        raise FetchError(502, "upstream_error", f"upstream answered {response.status_code} for {url}")
+                        raise FetchError(
+                            502, "upstream_error", f"upstream answered {response.status_code} for {url}"
+                        )
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > policy.max_bytes:
-                            raise FetchError(413, "upstream_too_large",
-                                             f"upstream body exceeds {policy.max_bytes} bytes")
+                            raise FetchError(
+                                413, "upstream_too_large", f"upstream body exceeds {policy.max_bytes} bytes"
+                            )
                     return bytes(body), response.headers.get("content-type"), url
             except httpx.TimeoutException as exc:
-                raise FetchError(504, "upstream_timeout", f"upstream did not answer within {policy.timeout_s} s") from exc
+                raise FetchError(
+                    504, "upstream_timeout", f"upstream did not answer within {policy.timeout_s} s"
+                ) from exc
             except httpx.TransportError as exc:
                 raise FetchError(502, "upstream_unreachable", f"cannot reach {url}: {exc}") from exc
     raise FetchError(502, "too_many_redirects", f"more than {policy.max_redirects} redirects")

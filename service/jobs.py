@@ -30,15 +30,23 @@ class JobStore:
         """A queued job; refused while another is active (a unique partial index decides, so two
         replicas asking at once cannot both win). Jobs whose process died are failed first."""
         self.fail_stale()
-        job = Job(id=uuid.uuid4().hex, kind=kind, state="queued", params=params, progress=0.0, message="queued",
-                  author=author)
+        job = Job(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            state="queued",
+            params=params,
+            progress=0.0,
+            message="queued",
+            author=author,
+        )
         try:
             with self.sessions.begin() as session:
                 session.add(job)
         except IntegrityError as exc:
             active = self.active(kind)
-            raise JobConflict(f"job {active.id if active else '?'} is still {active.state if active else 'active'}"
-                              ) from exc
+            raise JobConflict(
+                f"job {active.id if active else '?'} is still {active.state if active else 'active'}"
+            ) from exc
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -58,8 +66,11 @@ class JobStore:
     def update(self, job_id: str, **values: Any) -> None:
         """Change fields and beat the heart; a finished job is never changed again."""
         with self.sessions.begin() as session:
-            session.execute(update(Job).where(Job.id == job_id, Job.state.not_in(FINISHED))
-                            .values(updated_at=utcnow(), **values))
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state.not_in(FINISHED))
+                .values(updated_at=utcnow(), **values)
+            )
 
     def fail_stale(self) -> None:
         """An active job without a heartbeat for ``stale_after`` lost its process: mark it failed."""

@@ -27,9 +27,18 @@ JOB_NICENESS = 10  # the scoring threads of this process keep priority over trai
 
 
 def job_out(job: Job) -> JobOut:
-    return JobOut(id=job.id, kind=job.kind, state=job.state, progress=job.progress, message=job.message,
-                  by=job.author, params=job.params, result=job.result, created_at=job.created_at,
-                  updated_at=job.updated_at)
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state,
+        progress=job.progress,
+        message=job.message,
+        by=job.author,
+        params=job.params,
+        result=job.result,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
 
 
 def spawn_job(settings: ServiceSettings, job: Job) -> None:
@@ -37,22 +46,37 @@ def spawn_job(settings: ServiceSettings, job: Job) -> None:
     server); a thread reaps it when it ends."""
     log_dir = settings.data_dir / "jobs" / job.id
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CLICKBAIT_DATABASE_URL": settings.database, "CLICKBAIT_CACHE_DIR": str(settings.cache_dir)}
+    env = {
+        **os.environ,
+        "CLICKBAIT_DATABASE_URL": settings.database,
+        "CLICKBAIT_CACHE_DIR": str(settings.cache_dir),
+    }
     with open(log_dir / "job.log", "ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "service.retrain_job", job.id, "--nice", str(JOB_NICENESS)],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     threading.Thread(target=process.wait, name=f"reap-{job.id[:8]}", daemon=True).start()
 
 
-@router.post("/v1/retrain", status_code=202, response_model=JobOut, dependencies=[Depends(json_body)],
-             responses={**ERRORS, **JSON_BODY_ERRORS, 500: {"model": ErrorBody}})
+@router.post(
+    "/v1/retrain",
+    status_code=202,
+    response_model=JobOut,
+    dependencies=[Depends(json_body)],
+    responses={**ERRORS, **JSON_BODY_ERRORS, 500: {"model": ErrorBody}},
+)
 async def start_retrain(body: RetrainRequest, request: Request, who: str = Depends(require_admin)) -> JobOut:
     """Start a retraining job (one at a time); follow it at ``GET /v1/jobs/{id}``."""
     jobs: JobStore = request.app.state.jobs
     try:
-        job = await asyncio.to_thread(jobs.create, job_params(request.app.state.settings, body.from_base), who)
+        job = await asyncio.to_thread(
+            jobs.create, job_params(request.app.state.settings, body.from_base), who
+        )
     except JobConflict as exc:
         raise ApiError(409, "job_running", f"a retraining job is already active: {exc}") from exc
     try:
@@ -69,8 +93,9 @@ def list_jobs(request: Request) -> list[JobOut]:
     return [job_out(job) for job in request.app.state.jobs.recent()]
 
 
-@router.get("/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_reader)],
-            responses=ERRORS)
+@router.get(
+    "/v1/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_reader)], responses=ERRORS
+)
 def get_job(request: Request, job_id: str = Path(pattern=NO_NUL)) -> JobOut:
     """State, progress, and once finished the comparison of candidate and current model."""
     job = request.app.state.jobs.get(job_id)

@@ -53,10 +53,17 @@ class LabelStore:
             for key, item in zip(keys, labels, strict=True):
                 before = previous.get(key)
                 if before is not None and before.label != item.label:
-                    conflicts.append(Conflict(item.headline, item.label, before.label, before.author,
-                                              before.created_at))
-                row = Label(key=key, headline=normalise_headline(item.headline), label=item.label,
-                            lang=item.lang, source=item.source, author=author)
+                    conflicts.append(
+                        Conflict(item.headline, item.label, before.label, before.author, before.created_at)
+                    )
+                row = Label(
+                    key=key,
+                    headline=normalise_headline(item.headline),
+                    label=item.label,
+                    lang=item.lang,
+                    source=item.source,
+                    author=author,
+                )
                 session.add(row)
                 rows.append(row)
                 previous[key] = row
@@ -79,8 +86,12 @@ class LabelStore:
         """Labels in id order after ``after`` (keyset paging), filtered."""
         query = _latest() if latest_only else select(Label)
         query = query.where(Label.id > after).order_by(Label.id).limit(limit + 1)
-        for column, value in ((Label.label, label), (Label.lang, lang), (Label.source, source),
-                              (Label.author, author)):
+        for column, value in (
+            (Label.label, label),
+            (Label.lang, lang),
+            (Label.source, source),
+            (Label.author, author),
+        ):
             if value is not None:
                 query = query.where(column == value)
         if contains:
@@ -98,7 +109,9 @@ class LabelStore:
         after = 0
         while True:
             with self.sessions() as session:
-                rows = list(session.scalars(_latest().where(Label.id > after).order_by(Label.id).limit(batch)))
+                rows = list(
+                    session.scalars(_latest().where(Label.id > after).order_by(Label.id).limit(batch))
+                )
             yield from rows
             if len(rows) < batch:
                 return

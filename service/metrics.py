@@ -15,11 +15,17 @@ class ServiceMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("clickbait_requests", "HTTP requests", ["route", "status"], registry=r)
-        self.latency = Histogram("clickbait_request_seconds", "HTTP request latency", ["route"],
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.latency = Histogram(
+            "clickbait_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.headlines = Counter("clickbait_headlines_scored", "headlines scored (cached or not)", registry=r)
-        self.batch_size = Histogram("clickbait_model_batch_size", "headlines per model call",
-                                    buckets=BATCH_BUCKETS, registry=r)
+        self.batch_size = Histogram(
+            "clickbait_model_batch_size", "headlines per model call", buckets=BATCH_BUCKETS, registry=r
+        )
         self.model_calls = Counter("clickbait_model_calls", "calls into the model", registry=r)
         self.queue_depth = Gauge("clickbait_queue_depth", "headlines waiting for the model", registry=r)
         self.cache_hits = Counter("clickbait_cache_hits", "score cache hits", registry=r)

@@ -19,9 +19,14 @@ ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 409)}
 
 async def models_view(scoring: ScoringService) -> ModelsOut:
     registry: ModelRegistry = scoring.registry
-    infos, current = await asyncio.gather(asyncio.to_thread(registry.list), asyncio.to_thread(registry.current))
-    return ModelsOut(current=current, serving=scoring.scorer.version if scoring.scorer else None,
-                     models=[ModelOut(**info.model_dump()) for info in infos])
+    infos, current = await asyncio.gather(
+        asyncio.to_thread(registry.list), asyncio.to_thread(registry.current)
+    )
+    return ModelsOut(
+        current=current,
+        serving=scoring.scorer.version if scoring.scorer else None,
+        models=[ModelOut(**info.model_dump()) for info in infos],
+    )
 
 
 @router.get("/v1/models", response_model=ModelsOut, dependencies=[Depends(require_reader)], responses=ERRORS)

@@ -47,8 +47,11 @@ class _Ancestry:
         self.memo: dict[int, int] = {}
 
     def _own(self, node: Node) -> int:
-        return ((SKIP if node.tag in SKIPPED else 0) | (IN_ASIDE if node.tag == "aside" else 0)
-                | (IN_ARTICLE if node.mem_id == self.article_id else 0))
+        return (
+            (SKIP if node.tag in SKIPPED else 0)
+            | (IN_ASIDE if node.tag == "aside" else 0)
+            | (IN_ARTICLE if node.mem_id == self.article_id else 0)
+        )
 
     def above(self, node: Node) -> int:
         """The flags of ``node``'s ancestors (not of the node itself)."""

@@ -53,12 +53,19 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
             for row in labels.latest():
                 out.write(training_row(row))
                 exported += 1
-        check_label_count(exported, settings.retrain)  # an empty export failed as "labels.jsonl: cannot parse"
+        check_label_count(
+            exported, settings.retrain
+        )  # an empty export failed as "labels.jsonl: cannot parse"
         current = registry.seed(resolve_model_dir(settings.model))
         version = f"{time.strftime('%Y%m%d')}-{job_id[:8]}"
         result, judgement = retrain(
-            registry.path(current), labels_file, workdir / "candidate", settings.retrain,
-            from_base=job.params.get("from_base", False), version=version, progress=_progress(jobs, job_id),
+            registry.path(current),
+            labels_file,
+            workdir / "candidate",
+            settings.retrain,
+            from_base=job.params.get("from_base", False),
+            version=version,
+            progress=_progress(jobs, job_id),
             stage=lambda message: jobs.update(job_id, message=message),
         )
         jobs.update(job_id, message="registering the candidate", progress=0.95)
@@ -71,8 +78,7 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
                 registry.promote(version, by=f"job {job_id}", reason=judgement.reason, replacing=current)
             except RegistryError as exc:
                 state, message = "rejected", str(exc)
-        jobs.update(job_id, state=state, progress=1.0, message=message,
-                    result=judgement.as_dict())
+        jobs.update(job_id, state=state, progress=1.0, message=message, result=judgement.as_dict())
     except Exception as exc:
         log.exception("job %s failed", job_id)
         jobs.update(job_id, state="failed", message=f"{type(exc).__name__}: {exc}")
@@ -89,7 +95,9 @@ def _progress(jobs: JobStore, job_id: str, every_s: float = 2.0):
         nonlocal last
         if time.monotonic() - last >= every_s or done == total:
             last = time.monotonic()
-            jobs.update(job_id, progress=round(0.9 * done / total, 4), message=f"training: step {done} of {total}")
+            jobs.update(
+                job_id, progress=round(0.9 * done / total, 4), message=f"training: step {done} of {total}"
+            )
 
     return report
 

@@ -46,8 +46,11 @@ class ScoringService:
         self._swap_lock = asyncio.Lock()
         self.cache: LRUCache | None = LRUCache(settings.cache_size) if settings.cache_size else None
         self.batcher = MicroBatcher(
-            self._current, metrics, max_batch=settings.max_batch,
-            max_wait_s=settings.batch_wait_ms / 1000, max_queued=settings.queue_size,
+            self._current,
+            metrics,
+            max_batch=settings.max_batch,
+            max_wait_s=settings.batch_wait_ms / 1000,
+            max_queued=settings.queue_size,
         )
 
     def _current(self) -> Scorer:
@@ -75,8 +78,13 @@ class ScoringService:
             version = await asyncio.to_thread(self.registry.seed, seed)
             scorer = await asyncio.to_thread(Scorer.load, self.registry.path(version), self.settings)
             if version != read_manifest(seed).version:
-                log.warning("the registry %s serves %s; the configured model %s only seeds an empty registry "
-                            "(promote it to serve it)", self.registry.root, version, seed)
+                log.warning(
+                    "the registry %s serves %s; the configured model %s only seeds an empty registry "
+                    "(promote it to serve it)",
+                    self.registry.root,
+                    version,
+                    seed,
+                )
         except Exception as exc:  # noqa: BLE001 - reported by /ready; the process stays up to say why
             self.load_error = f"model {self.settings.model!r} failed to load: {exc}"
             log.error(self.load_error)

@@ -57,16 +57,28 @@ class ServiceSettings(ClassifierSettings):
     data_dir: Path = Field(default_factory=_default_data_dir, description="labels database and registry")
     database_url: SecretStr | None = Field(default=None, description="default: SQLite file in data_dir")
     registry_dir: Path | None = Field(default=None, description="default: data_dir/registry")
-    registry_poll_s: float = Field(default=2.0, gt=0, le=300, description="how often replicas look for a promotion")
-    admin_keys: CommaList = Field(default=[], description="keys for write routes; kept only as SHA-256 hashes")
+    registry_poll_s: float = Field(
+        default=2.0, gt=0, le=300, description="how often replicas look for a promotion"
+    )
+    admin_keys: CommaList = Field(
+        default=[], description="keys for write routes; kept only as SHA-256 hashes"
+    )
     require_key_for_read: bool = False
-    key_rate_per_minute: int = Field(default=600, ge=0, description="requests a minute per admin key; 0 = no limit")
-    cors_origins: CommaList = Field(default=[], description="origins allowed to call from browsers; none = CORS off")
-    job_stale_s: float = Field(default=120, gt=0, description="a job silent this long (it beats every 10 s) died")
+    key_rate_per_minute: int = Field(
+        default=600, ge=0, description="requests a minute per admin key; 0 = no limit"
+    )
+    cors_origins: CommaList = Field(
+        default=[], description="origins allowed to call from browsers; none = CORS off"
+    )
+    job_stale_s: float = Field(
+        default=120, gt=0, description="a job silent this long (it beats every 10 s) died"
+    )
     suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
     retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 
-    @field_validator("feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", "cors_origins", mode="before")
+    @field_validator(
+        "feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", "cors_origins", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         return split_commas(value)

@@ -19,8 +19,10 @@ class SiteRules:
 
     @classmethod
     def of(cls, allow: Iterable[str] = (), block: Iterable[str] = ()) -> SiteRules:
-        return cls(frozenset(_normalise(h) for h in allow if h.strip()),
-                   frozenset(_normalise(h) for h in block if h.strip()))
+        return cls(
+            frozenset(_normalise(h) for h in allow if h.strip()),
+            frozenset(_normalise(h) for h in block if h.strip()),
+        )
 
     def merged(self, other: SiteRules) -> SiteRules:
         return SiteRules(self.allow | other.allow, self.block | other.block)

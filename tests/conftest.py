@@ -46,10 +46,14 @@ def labelled_rows(copies: int = 1) -> list[dict]:
     rows = []
     for i in range(copies):
         suffix = "" if i == 0 else f" ({i})"
-        rows += [{"text": t + suffix, "label": "news", "lang": "xx", "source": f"site{j % 3}"}
-                 for j, t in enumerate(NEWS)]
-        rows += [{"text": t + suffix, "label": "clickbait", "lang": "xx", "source": f"farm{j % 3}"}
-                 for j, t in enumerate(CLICKBAIT)]
+        rows += [
+            {"text": t + suffix, "label": "news", "lang": "xx", "source": f"site{j % 3}"}
+            for j, t in enumerate(NEWS)
+        ]
+        rows += [
+            {"text": t + suffix, "label": "clickbait", "lang": "xx", "source": f"farm{j % 3}"}
+            for j, t in enumerate(CLICKBAIT)
+        ]
     return rows
 
 
@@ -79,8 +83,13 @@ def tiny_base(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, pad_token_id=1,
+        vocab_size=250037,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=1,
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(out)
     for name in TOKENIZER_FILES:

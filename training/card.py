@@ -20,8 +20,11 @@ def _metric_rows(name: str, metrics: dict) -> list[str]:
         return f"{m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['clickbait_f1']:.4f} | {auc} | {m['ece']:.4f}"
 
     rows = [f"| {name} | {cells(metrics)} |"]
-    rows += [f"| {name} · {lang} | {cells(m)} |" for lang, m in metrics.get("languages", {}).items()
-             if len(metrics["languages"]) > 1]
+    rows += [
+        f"| {name} · {lang} | {cells(m)} |"
+        for lang, m in metrics.get("languages", {}).items()
+        if len(metrics["languages"]) > 1
+    ]
     return rows
 
 
@@ -33,11 +36,16 @@ def render_model_card(manifest: Manifest) -> str:
         "Scores how likely a news headline is a tabloid/clickbait teaser rather than a real news item.",
         f"Base encoder: `{manifest.base.name}` (sha256 {manifest.base.sha256[:16]}…), "
         f"method: {manifest.method}"
-        + (f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, on {', '.join(manifest.lora.target_modules)})"
-           if manifest.lora else "")
+        + (
+            f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, on {', '.join(manifest.lora.target_modules)})"
+            if manifest.lora
+            else ""
+        )
         + ", mean pooling, linear head.",
-        (f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
-        "(chosen for validation macro-F1)."),
+        (
+            f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
+            "(chosen for validation macro-F1)."
+        ),
         "",
         "## Training data",
         "",
@@ -46,13 +54,17 @@ def render_model_card(manifest: Manifest) -> str:
     ]
     for file in manifest.data:
         stem = file.name.split(".")[0]
-        lines.append(f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {DATA_LICENCES.get(stem, 'see data owner')} |")
+        lines.append(
+            f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {DATA_LICENCES.get(stem, 'see data owner')} |"
+        )
     lines += [
         "",
-        (f"Rows after de-duplication: train {training.get('train_rows')}, validation "
-        f"{training.get('validation_rows')} (hold-out by {training.get('config', {}).get('holdout_by')} hash); "
-        f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
-        f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}."),
+        (
+            f"Rows after de-duplication: train {training.get('train_rows')}, validation "
+            f"{training.get('validation_rows')} (hold-out by {training.get('config', {}).get('holdout_by')} hash); "
+            f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
+            f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}."
+        ),
         "",
         "## Measured quality",
         "",
@@ -68,9 +80,11 @@ def render_model_card(manifest: Manifest) -> str:
         "",
         "## Limits",
         "",
-        ("Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
-        "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
-        "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it)."),
+        (
+            "Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
+            "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
+            "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it)."
+        ),
         "",
     ]
     return "\n".join(lines)

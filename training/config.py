@@ -21,7 +21,10 @@ class TrainConfig(BaseModel):
     data: list[Path] = Field(min_length=1)
     eval_data: list[Path] = []
     out: Path
-    init_from: Path | None = Field(default=None, description="artifact to go on from: training (same base and method) or distillation (its first layers start the student)")
+    init_from: Path | None = Field(
+        default=None,
+        description="artifact to go on from: training (same base and method) or distillation (its first layers start the student)",
+    )
     base: str = DEFAULT_BASE
     method: Literal["lora", "full"] = "lora"
     # optimisation
@@ -89,18 +92,27 @@ class RetrainSettings(BaseSettings):
 
     replay_data: CommaList = Field(default=[], description="base training files replayed beside new labels")
     eval_data: CommaList = Field(default=[], description="labelled files both models are judged on")
-    replay_rows: int = Field(default=4000, ge=0, description="rows sampled from the replay files (warm start)")
+    replay_rows: int = Field(
+        default=4000, ge=0, description="rows sampled from the replay files (warm start)"
+    )
     steps: int = Field(default=300, ge=1, description="optimiser steps of a warm-started retrain")
     base_steps: int = Field(default=1875, ge=1, description="optimiser steps of a --from-base retrain")
     batch_size: int = Field(default=32, ge=1)
     lr: float = Field(default=3e-4, gt=0)
-    label_share: float = Field(default=0.5, gt=0, le=1, description="share of each batch drawn from stored labels")
-    holdout: float = Field(default=0.2, gt=0, lt=1, description="fixed share of stored labels kept for judging")
+    label_share: float = Field(
+        default=0.5, gt=0, le=1, description="share of each batch drawn from stored labels"
+    )
+    holdout: float = Field(
+        default=0.2, gt=0, lt=1, description="fixed share of stored labels kept for judging"
+    )
     min_labels: int = Field(default=20, ge=2, description="stored labels needed before a retrain starts")
-    margin: float = Field(default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose and still win")
+    margin: float = Field(
+        default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose and still win"
+    )
     max_length: int = Field(default=48, ge=8, le=512)
     quantize: bool = Field(
-        default=True, description="check the candidate's int8 form against fp32 on held-out rows, as `clickbait "
+        default=True,
+        description="check the candidate's int8 form against fp32 on held-out rows, as `clickbait "
         "quantize` does, so that `auto` serves it with the fast engine where that keeps accuracy",
     )
     seed: int = 13

@@ -90,7 +90,10 @@ def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
             else:  # every column as text: a headline such as "1984" must not turn into a number
                 features = Features({name: Value("string") for name in _csv_header(path)})
                 table = HFDataset.from_csv(
-                    str(path), cache_dir=cache, keep_in_memory=True, features=features,
+                    str(path),
+                    cache_dir=cache,
+                    keep_in_memory=True,
+                    features=features,
                     keep_default_na=False,
                 )
         except Exception as exc:  # datasets wraps parser errors in several types
@@ -219,8 +222,9 @@ def sampling_weights(
     ``file_shares`` gives a file's rows a fixed share of the whole (balanced within it), so that a
     few hundred new labels weigh as much as chosen beside thousands of replayed rows.
     """
-    shares = {name: share for name, share in (file_shares or {}).items()
-              if any(e.file == name for e in examples)}
+    shares = {
+        name: share for name, share in (file_shares or {}).items() if any(e.file == name for e in examples)
+    }
     if not shares:
         return _balanced_weights(examples, lang_alpha, lang_weights)
     groups: dict[str | None, list[int]] = defaultdict(list)

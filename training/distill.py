@@ -82,17 +82,24 @@ class Distillation:
                 unique.append((text, lang))
         self.added = dict(Counter(lang for _, lang in unique))
         logits = self._teacher_logits([e.text for e in rows] + [t for t, _ in unique])
-        probs = calibrated(logits[len(rows):], self.teacher.manifest.temperature)
-        rows += [Example(t, int(p >= self.teacher.threshold), lang, None, UNLABELLED)
-                 for (t, lang), p in zip(unique, probs, strict=True)]
+        probs = calibrated(logits[len(rows) :], self.teacher.manifest.temperature)
+        rows += [
+            Example(t, int(p >= self.teacher.threshold), lang, None, UNLABELLED)
+            for (t, lang), p in zip(unique, probs, strict=True)
+        ]
         return rows, torch.as_tensor(calibrated(logits, 1.0), dtype=torch.float32)  # sigmoid(logit)
 
     def _teacher_logits(self, texts: list[str]) -> np.ndarray:
         """The teacher's logits, a chunk at a time behind a progress bar (the default recipe's rows
         take tens of minutes on 2 CPU cores); drawn by the main process only."""
         logits = np.empty(len(texts), dtype=np.float32)
-        with tqdm(total=len(texts), desc="teacher scoring", unit="headline", dynamic_ncols=True,
-                  disable=os.environ.get("RANK", "0") != "0") as bar:
+        with tqdm(
+            total=len(texts),
+            desc="teacher scoring",
+            unit="headline",
+            dynamic_ncols=True,
+            disable=os.environ.get("RANK", "0") != "0",
+        ) as bar:
             for start in range(0, len(texts), CHUNK):
                 chunk = texts[start : start + CHUNK]
                 logits[start : start + len(chunk)] = self.teacher.logits(chunk)
@@ -100,8 +107,12 @@ class Distillation:
         return logits
 
     def record(self) -> dict:
-        return {"distilled_from": self.teacher.version, "unlabelled_rows": len(self.unlabelled),
-                "augment": self.augment, "added_rows": self.added}
+        return {
+            "distilled_from": self.teacher.version,
+            "unlabelled_rows": len(self.unlabelled),
+            "augment": self.augment,
+            "added_rows": self.added,
+        }
 
 
 def student_of(network: HeadlineClassifier, layers: int) -> HeadlineClassifier:
@@ -116,8 +127,12 @@ def student_of(network: HeadlineClassifier, layers: int) -> HeadlineClassifier:
 
 
 def distill(
-    config: TrainConfig, teacher: str | Path, layers: int, unlabelled: Sequence[Path] = (),
-    max_rows: int | None = None, augment: dict[str, int] | None = None,
+    config: TrainConfig,
+    teacher: str | Path,
+    layers: int,
+    unlabelled: Sequence[Path] = (),
+    max_rows: int | None = None,
+    augment: dict[str, int] | None = None,
 ) -> TrainResult:
     """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``; it starts
     from the teacher's first layers, or ``config.init_from``'s (an earlier student, to go on)."""
@@ -130,10 +145,18 @@ def distill(
     texts = [t for path in unlabelled for t in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False
-    plan = Distillation(scorer, layers, texts, max_rows, config.seed, augment or {},
-                        _earlier_network(config.init_from, scorer))
-    return train(config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}),
-                 distillation=plan)
+    plan = Distillation(
+        scorer,
+        layers,
+        texts,
+        max_rows,
+        config.seed,
+        augment or {},
+        _earlier_network(config.init_from, scorer),
+    )
+    return train(
+        config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}), distillation=plan
+    )
 
 
 def _earlier_network(init_from: Path | None, teacher: Scorer) -> HeadlineClassifier | None:
@@ -143,6 +166,8 @@ def _earlier_network(init_from: Path | None, teacher: Scorer) -> HeadlineClassif
         return None
     earlier = Scorer.load(init_from, teacher.settings, trainable=True)
     if earlier.manifest.base != teacher.manifest.base:
-        raise DataError(f"init_from {init_from} is on base {earlier.manifest.base.name}, the teacher "
-                        f"on {teacher.manifest.base.name}")
+        raise DataError(
+            f"init_from {init_from} is on base {earlier.manifest.base.name}, the teacher "
+            f"on {teacher.manifest.base.name}"
+        )
     return earlier.network

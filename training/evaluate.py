@@ -73,8 +73,11 @@ def format_table(report: dict[str, Any]) -> str:
         cells = []
         for column in METRIC_COLUMNS:
             value = metrics[column]
-            cells.append(f"{'—' if value is None else value:>14}" if not isinstance(value, float)
-                         else f"{value:>14.4f}")
+            cells.append(
+                f"{'—' if value is None else value:>14}"
+                if not isinstance(value, float)
+                else f"{value:>14.4f}"
+            )
         return f"{name:<32}" + "".join(cells)
 
     for name, metrics in [*report["files"].items(), ("overall", report["overall"])]:
@@ -82,6 +85,8 @@ def format_table(report: dict[str, Any]) -> str:
         if len(metrics["languages"]) > 1:
             lines.extend(row(f"  {lang}", m) for lang, m in metrics["languages"].items())
         (tn, fp), (fn, tp) = metrics["confusion"]
-        lines.append(f"{'':<4}confusion: news→news {tn}, news→clickbait {fp}, "
-                     f"clickbait→news {fn}, clickbait→clickbait {tp}")
+        lines.append(
+            f"{'':<4}confusion: news→news {tn}, news→clickbait {fp}, "
+            f"clickbait→news {fn}, clickbait→clickbait {tp}"
+        )
     return "\n".join(lines)

@@ -18,9 +18,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(gap.sum() / probs.size)
 
 
-def classification_metrics(
-    labels: np.ndarray, probs: np.ndarray, threshold: float
-) -> dict[str, Any]:
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[str, Any]:
     """The DESIGN.md metric set plus a confusion matrix [[tn, fp], [fn, tp]] (1 = clickbait)."""
     labels = np.asarray(labels, dtype=int)
     probs = np.asarray(probs, dtype=np.float64)

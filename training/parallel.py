@@ -77,7 +77,9 @@ class Workers:
     def check_batch(self, batch_size: int) -> None:
         """Equal shards, or the averaged gradients would not be the whole batch's."""
         if batch_size % self.count:
-            raise ValueError(f"batch_size {batch_size} does not split evenly over {self.count} training processes")
+            raise ValueError(
+                f"batch_size {batch_size} does not split evenly over {self.count} training processes"
+            )
 
     def shard(self, batch: torch.Tensor) -> torch.Tensor:
         """This process's share of a global batch of row indices."""

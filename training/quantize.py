@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 def calibration_maxima(scorer: Scorer, train_rows: list[Example], seed: int) -> dict[str, torch.Tensor]:
     """Activation maxima of the smoothed Linears over ``CALIBRATION_ROWS`` seeded training headlines."""
-    picked = np.random.default_rng(seed).choice(len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)),
-                                                replace=False)
+    picked = np.random.default_rng(seed).choice(
+        len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)), replace=False
+    )
     return activation_maxima(scorer.network, lambda: scorer.logits([train_rows[i].text for i in picked]))
 
 
@@ -67,16 +68,27 @@ def quantize_artifact(
     for keep in ([], ffn_output_names(fp32.network)):
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
-        measured = _held_out_check(fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels)
+        measured = _held_out_check(
+            fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels
+        )
         spec = Int8Spec(
-            safe=all(s["int8"] >= s["fp32"] - max_drop for s in measured["splits"].values()), alpha=alpha,
-            max_drop=max_drop, full_range=has_vnni(), float_linears=keep, float_bf16=bool(keep) and has_bf16(),
+            safe=all(s["int8"] >= s["fp32"] - max_drop for s in measured["splits"].values()),
+            alpha=alpha,
+            max_drop=max_drop,
+            full_range=has_vnni(),
+            float_linears=keep,
+            float_bf16=bool(keep) and has_bf16(),
             **measured,
         )
-        log.info("%s: macro-F1 points against fp32 %s, logit RMSE %.3f%s",
-                 "FFN outputs kept in floating point" if keep else "every encoder Linear in int8",
-                 ", ".join(f"{name} {100 * (m['int8'] - m['fp32']):+.2f}" for name, m in measured["splits"].items()),
-                 spec.logit_rmse, "" if spec.safe else f" (more than {100 * max_drop:.2f} lost somewhere)")
+        log.info(
+            "%s: macro-F1 points against fp32 %s, logit RMSE %.3f%s",
+            "FFN outputs kept in floating point" if keep else "every encoder Linear in int8",
+            ", ".join(
+                f"{name} {100 * (m['int8'] - m['fp32']):+.2f}" for name, m in measured["splits"].items()
+            ),
+            spec.logit_rmse,
+            "" if spec.safe else f" (more than {100 * max_drop:.2f} lost somewhere)",
+        )
         if spec.safe:
             break
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
@@ -89,7 +101,9 @@ def quantize_artifact(
 
 
 def _held_out_check(
-    manifest: Manifest, fp32_logits: dict[str, np.ndarray], int8_logits: dict[str, np.ndarray],
+    manifest: Manifest,
+    fp32_logits: dict[str, np.ndarray],
+    int8_logits: dict[str, np.ndarray],
     labels: dict[str, np.ndarray],
 ) -> dict:
     """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split and
@@ -101,10 +115,17 @@ def _held_out_check(
     threshold = choose_threshold(calibrated(val_logits, temperature), val_labels)
     splits = {}
     for name, truth in labels.items():
-        ours = classification_metrics(truth, calibrated(fp32_logits[name], manifest.temperature),
-                                      manifest.threshold)["macro_f1"]
-        quantised = classification_metrics(truth, calibrated(int8_logits[name], temperature), threshold)["macro_f1"]
+        ours = classification_metrics(
+            truth, calibrated(fp32_logits[name], manifest.temperature), manifest.threshold
+        )["macro_f1"]
+        quantised = classification_metrics(truth, calibrated(int8_logits[name], temperature), threshold)[
+            "macro_f1"
+        ]
         splits[name] = {"n": len(truth), "fp32": round(ours, 4), "int8": round(quantised, 4)}
     gaps = np.concatenate([int8_logits[name] - fp32_logits[name] for name in labels])
-    return {"temperature": temperature, "threshold": threshold, "splits": splits,
-            "logit_rmse": round(float(np.sqrt(np.mean(gaps**2))), 4)}
+    return {
+        "temperature": temperature,
+        "threshold": threshold,
+        "splits": splits,
+        "logit_rmse": round(float(np.sqrt(np.mean(gaps**2))), 4),
+    }

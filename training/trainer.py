@@ -91,10 +91,12 @@ def train(
     if len({e.label for e in train_rows}) < 2 or len({e.label for e in val_rows}) < 2:
         raise DataError("training and validation splits each need both labels; add data")
     log.info(
-        "%d rows after de-duplication (%d duplicates, %d conflicting rows dropped); "
-        "%d train / %d validation",
-        len(dataset.examples), dataset.duplicates_dropped, dataset.conflicts_dropped,
-        len(train_rows), len(val_rows),
+        "%d rows after de-duplication (%d duplicates, %d conflicting rows dropped); %d train / %d validation",
+        len(dataset.examples),
+        dataset.duplicates_dropped,
+        dataset.conflicts_dropped,
+        len(train_rows),
+        len(val_rows),
     )
 
     targets = None
@@ -162,8 +164,10 @@ def _build_network(config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBas
     if config.init_from is not None:
         network, manifest, base = load_network(config.init_from, merge=False)
         if manifest.method != config.method or manifest.base.name != config.base:
-            raise DataError(f"init_from {config.init_from} is a {manifest.method} model on "
-                            f"{manifest.base.name}; this recipe trains {config.method} on {config.base}")
+            raise DataError(
+                f"init_from {config.init_from} is a {manifest.method} model on "
+                f"{manifest.base.name}; this recipe trains {config.method} on {config.base}"
+            )
         network.dropout.p = config.head_dropout
     else:
         base = resolve_base(config.base, get_settings().cache_dir)
@@ -232,9 +236,7 @@ def _fit(
         [{"params": body_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
         weight_decay=config.weight_decay,
     )
-    schedule = get_linear_schedule_with_warmup(
-        optimiser, int(config.warmup_ratio * total_steps), total_steps
-    )
+    schedule = get_linear_schedule_with_warmup(optimiser, int(config.warmup_ratio * total_steps), total_steps)
     workers.check_batch(config.batch_size)
     model, optimiser = workers.prepare(network, optimiser)
     check_texts = [e.text for e in check_rows]
@@ -242,7 +244,9 @@ def _fit(
     best_f1, best_state, stale, history = -1.0, None, 0, []
     smoothed_loss, started = None, time.perf_counter()
 
-    bar = tqdm(range(total_steps), desc="training", unit="step", dynamic_ncols=True, disable=not workers.is_main)
+    bar = tqdm(
+        range(total_steps), desc="training", unit="step", dynamic_ncols=True, disable=not workers.is_main
+    )
 
     def say(message: str) -> None:
         if workers.is_main:

@@ -39,8 +39,12 @@ def _random_model(tiny_base: Path, method: str) -> tuple[HeadlineClassifier, Man
                     p.copy_(torch.randn_like(p).half().float() * 0.5)
     network = HeadlineClassifier(encoder)
     manifest = Manifest(
-        version="test-1", base=BaseRef(name=base.name, sha256=base.sha256), method=method,
-        lora=SPEC if method == "lora" else None, threshold=0.4, temperature=1.7,
+        version="test-1",
+        base=BaseRef(name=base.name, sha256=base.sha256),
+        method=method,
+        lora=SPEC if method == "lora" else None,
+        threshold=0.4,
+        temperature=1.7,
     )
     return network.eval(), manifest
 

@@ -22,7 +22,9 @@ def _batch(path: Path, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _hidden(encoder: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
-        return encoder(input_ids=input_ids, attention_mask=mask)[0] * mask[..., None]  # padding rows are unused
+        return (
+            encoder(input_ids=input_ids, attention_mask=mask)[0] * mask[..., None]
+        )  # padding rows are unused
 
 
 def _reference(path: Path) -> torch.nn.Module:
@@ -40,8 +42,9 @@ def test_same_hidden_states_as_bert_model(tiny_base: Path) -> None:
     assert lean.state_dict().keys() == reference.state_dict().keys()
     input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)  # lengths differ: padding and masking matter
     assert mask.min() == 0
-    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
-                               atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        _hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_student_layer_cut_matches(tiny_base: Path) -> None:
@@ -50,8 +53,9 @@ def test_student_layer_cut_matches(tiny_base: Path) -> None:
     keep_layers(reference, 1)
     assert lean.config.num_hidden_layers == 1 and len(lean.encoder.layer) == 1
     input_ids, mask = _batch(tiny_base, NEWS)
-    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
-                               atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        _hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_fused_projections_compute_the_same_function(tiny_base: Path) -> None:
@@ -71,7 +75,9 @@ def test_layers_compute_the_real_tokens_topped_up_to_whole_row_blocks(
     lean = load_bert(tiny_base)
     input_ids, mask = _batch(tiny_base, NEWS + CLICKBAIT)
     rows = []
-    lean.encoder.layer[0].intermediate["dense"].register_forward_hook(lambda m, i, o: rows.append(i[0].shape[0]))
+    lean.encoder.layer[0].intermediate["dense"].register_forward_hook(
+        lambda m, i, o: rows.append(i[0].shape[0])
+    )
     with torch.inference_mode():
         hidden = lean(input_ids=input_ids, attention_mask=mask)[0]
     real = int(mask.sum())
@@ -97,12 +103,14 @@ def test_real_base_matches_bert_model(bundled_base) -> None:
     lean, reference = load_inference_encoder(bundled_base.path), _reference(bundled_base.path)
     assert isinstance(lean, BertEncoder)
     input_ids, mask = _batch(bundled_base.path, NEWS[:3] + CLICKBAIT[:3])
-    torch.testing.assert_close(_hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask),
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        _hidden(lean, input_ids, mask), _hidden(reference, input_ids, mask), atol=1e-4, rtol=1e-4
+    )
 
 
-@pytest.mark.parametrize("change", [{"model_type": "roberta"}, {"hidden_act": "relu"},
-                                    {"position_embedding_type": "relative_key"}])
+@pytest.mark.parametrize(
+    "change", [{"model_type": "roberta"}, {"hidden_act": "relu"}, {"position_embedding_type": "relative_key"}]
+)
 def test_other_configs_load_through_transformers(tiny_base: Path, tmp_path: Path, change: dict) -> None:
     for file in tiny_base.iterdir():
         (tmp_path / file.name).symlink_to(file)

@@ -69,12 +69,32 @@ def test_resume_continues_after_a_torn_line(tiny_scorer: Scorer, tmp_path: Path)
 def test_score_command_streams_a_file_with_the_default_model(tmp_path: Path) -> None:
     source = _inputs(tmp_path)[1]
     out = tmp_path / "scores.jsonl"
-    result = subprocess.run([sys.executable, "-m", "service.cli", "score", "--input", str(source),
-                             "--output", str(out)], capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "score", "--input", str(source), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["headline"] for r in rows] == HEADLINES
     assert [r["label"] for r in rows[:2]] == ["news", "news"] and rows[-2]["label"] == "clickbait"
-    again = subprocess.run([sys.executable, "-m", "service.cli", "score", "--input", str(source), "--output",
-                            str(out), "--resume"], capture_output=True, text=True, timeout=600, check=False)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "score",
+            "--input",
+            str(source),
+            "--output",
+            str(out),
+            "--resume",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert again.returncode == 0 and '"scored": 0' in again.stderr

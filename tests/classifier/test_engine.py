@@ -47,8 +47,11 @@ def _tiny_scorer(tiny_base, lean: bool) -> Scorer:
     base = resolve_base(str(tiny_base))
     torch.manual_seed(0)
     network = HeadlineClassifier((load_inference_encoder if lean else load_encoder)(base.path)).eval()
-    return Scorer(network, load_tokenizer(base.path), Manifest(
-        version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full"))
+    return Scorer(
+        network,
+        load_tokenizer(base.path),
+        Manifest(version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full"),
+    )
 
 
 def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> None:
@@ -56,9 +59,13 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     network, texts = scorer.network, NEWS + CLICKBAIT
     fp32 = scorer.logits(texts)
     maxima = activation_maxima(network, lambda: scorer.logits(texts))
-    assert set(maxima) == set(smoothed_names(network)) and len(maxima) == 2 * 6  # 2 layers × q, k, v, o, in, out
+    assert (
+        set(maxima) == set(smoothed_names(network)) and len(maxima) == 2 * 6
+    )  # 2 layers × q, k, v, o, in, out
     scales = smoothing_scales(network, maxima, alpha=0.8)
-    quantised = Scorer(to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8")
+    quantised = Scorer(
+        to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8"
+    )
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
     np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
 
@@ -66,11 +73,16 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
 def test_query_key_and_value_share_a_scale_and_become_one_int8_linear(tiny_base) -> None:
     scorer, texts = _tiny_scorer(tiny_base, lean=True), NEWS + CLICKBAIT
     fp32 = scorer.logits(texts)
-    scales = smoothing_scales(scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8)
+    scales = smoothing_scales(
+        scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8
+    )
     first, second = "encoder.encoder.layer.0.attention", "encoder.encoder.layer.1.attention"
     assert torch.equal(scales[f"{first}.self.query"], scales[f"{first}.self.value"])
     assert not torch.equal(scales[f"{first}.self.query"], scales[f"{first}.output.dense"])
-    older = {**scales, f"{first}.self.key": scales[f"{first}.self.key"] * 1.1}  # quantised before scales were shared
+    older = {
+        **scales,
+        f"{first}.self.key": scales[f"{first}.self.key"] * 1.1,
+    }  # quantised before scales were shared
     for given, fused in ((scales, {first, second}), (older, {second})):
         network = to_int8(copy.deepcopy(scorer.network), given, full_range=has_vnni())
         assert {name for name in (first, second) if "qkv" in network.get_submodule(name)} == fused
@@ -84,10 +96,21 @@ def test_int8_scores_do_not_depend_on_the_top_up_rows(tiny_base, monkeypatch: py
     scorer, texts = _tiny_scorer(tiny_base, lean=True), NEWS + CLICKBAIT
     padding = scorer.network.encoder.embeddings.word_embeddings.weight[scorer.tokenizer.pad_id]
     padding.zero_()[0] = 1000  # one channel: an outlier that survives the embeddings' LayerNorm
-    scales = smoothing_scales(scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8)
-    quantised = Scorer(to_int8(scorer.network, scales, full_range=has_vnni(), keep_bf16=True,
-                               keep=["encoder.encoder.layer.0.output.dense"]),
-                       scorer.tokenizer, scorer.manifest, engine="int8")
+    scales = smoothing_scales(
+        scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8
+    )
+    quantised = Scorer(
+        to_int8(
+            scorer.network,
+            scales,
+            full_range=has_vnni(),
+            keep_bf16=True,
+            keep=["encoder.encoder.layer.0.output.dense"],
+        ),
+        scorer.tokenizer,
+        scorer.manifest,
+        engine="int8",
+    )
     counts = {}
     for rows in (1, 64):
         monkeypatch.setattr(PaddedLayout, "ROWS", rows)
@@ -126,6 +149,8 @@ def test_a_loaded_model_keeps_no_view_of_the_base_file(engine: str) -> None:
         "assert scorer.network.encoder.embeddings.word_embeddings.weight.dtype.itemsize == 2\n"
         "print(sum('model.safetensors' in line for line in Path('/proc/self/maps').read_text().splitlines()))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "0"

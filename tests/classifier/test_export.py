@@ -43,8 +43,10 @@ def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, t
     export("default", out, "onnx", int8=True)
     tokenizer = AutoTokenizer.from_pretrained(out)
     batch = tokenizer(TEXTS, padding=True, truncation=True, return_tensors="np")
-    feeds = {"input_ids": batch["input_ids"].astype(np.int64),
-             "attention_mask": batch["attention_mask"].astype(np.int64)}
+    feeds = {
+        "input_ids": batch["input_ids"].astype(np.int64),
+        "attention_mask": batch["attention_mask"].astype(np.int64),
+    }
     ours = fp32.probabilities(TEXTS)
     for name, tolerance in (("model.onnx", 1e-4), ("model.int8.onnx", 0.1)):
         logits = ort.InferenceSession(str(out / name)).run(["logits"], feeds)[0]

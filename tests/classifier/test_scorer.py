@@ -20,7 +20,11 @@ def _tiny_scorer(tiny_base) -> Scorer:
 
 def test_results_keep_input_order_whatever_the_batching(tiny_base) -> None:
     scorer = _tiny_scorer(tiny_base)
-    texts = ["short", "a much longer headline about the budget debate in parliament today", "mid size one"] * 3
+    texts = [
+        "short",
+        "a much longer headline about the budget debate in parliament today",
+        "mid size one",
+    ] * 3
     one_by_one = np.concatenate([scorer.logits([t]) for t in texts])
     np.testing.assert_allclose(scorer.logits(texts, batch_size=2), one_by_one, atol=1e-5)
     np.testing.assert_allclose(scorer.logits(texts, batch_size=64), one_by_one, atol=1e-5)
@@ -48,8 +52,10 @@ def test_default_model_ranks_teasers_above_news() -> None:
     bait = scorer.probabilities(CLICKBAIT)
     assert bait.mean() > 0.5 > news.mean()
     assert bait.min() > np.median(news)
-    teaser, report = scorer.score([
-        "Orașul-minune al României! Nu se mai oprește din dezvoltare și a atras miliarde de euro",
-        "Coreea de Nord își apără cooperarea militară cu Rusia",
-    ])
+    teaser, report = scorer.score(
+        [
+            "Orașul-minune al României! Nu se mai oprește din dezvoltare și a atras miliarde de euro",
+            "Coreea de Nord își apără cooperarea militară cu Rusia",
+        ]
+    )
     assert teaser.score > 2 * report.score and report.label == "news"

@@ -34,14 +34,26 @@ def known_model(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base_dir = tmp_path_factory.mktemp("known-base")
     for name in TOKENIZER_FILES:
         shutil.copy(bundled_base.path / name, base_dir / name)
-    config = BertConfig(vocab_size=250037, hidden_size=8, num_hidden_layers=0, num_attention_heads=1,
-                        intermediate_size=8, max_position_embeddings=128, pad_token_id=1)
+    config = BertConfig(
+        vocab_size=250037,
+        hidden_size=8,
+        num_hidden_layers=0,
+        num_attention_heads=1,
+        intermediate_size=8,
+        max_position_embeddings=128,
+        pad_token_id=1,
+    )
     encoder = BertModel(config, add_pooling_layer=False)
-    trigger_ids = load_tokenizer(bundled_base.path).backend.encode(f" {TRIGGER}", add_special_tokens=False).ids
+    trigger_ids = (
+        load_tokenizer(bundled_base.path).backend.encode(f" {TRIGGER}", add_special_tokens=False).ids
+    )
     direction = torch.tensor([4.0, -4.0, 0, 0, 0, 0, 0, 0])
     with torch.no_grad():
-        for table in (encoder.embeddings.word_embeddings, encoder.embeddings.position_embeddings,
-                      encoder.embeddings.token_type_embeddings):
+        for table in (
+            encoder.embeddings.word_embeddings,
+            encoder.embeddings.position_embeddings,
+            encoder.embeddings.token_type_embeddings,
+        ):
             table.weight.zero_()
         encoder.embeddings.word_embeddings.weight[trigger_ids] = direction
     encoder.save_pretrained(base_dir)
@@ -51,8 +63,14 @@ def known_model(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
     with torch.no_grad():
         network.head.weight.copy_(torch.tensor([[20.0, -20.0, 0, 0, 0, 0, 0, 0]]))
         network.head.bias.fill_(-3.0)
-    manifest = Manifest(version="known-1", base=BaseRef(name=base.name, sha256=base.sha256),
-                        method="full", threshold=0.5, temperature=1.0, max_length=64)
+    manifest = Manifest(
+        version="known-1",
+        base=BaseRef(name=base.name, sha256=base.sha256),
+        method="full",
+        threshold=0.5,
+        temperature=1.0,
+        max_length=64,
+    )
     out = tmp_path_factory.mktemp("known-model") / "artifact"
     save_artifact(network, manifest, out, "# known test model\n")
     return out
@@ -73,8 +91,9 @@ def start_server(settings: ServiceSettings, wait_ready: bool = True) -> Running:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning",
-                                           timeout_graceful_shutdown=10))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), log_level="warning", timeout_graceful_shutdown=10)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120

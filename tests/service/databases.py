@@ -14,8 +14,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 POSTGRES_ENV = "CLICKBAIT_TEST_POSTGRES_URL"
-NO_POSTGRES = (f"PostgreSQL tests need {POSTGRES_ENV} (a server whose user may CREATE DATABASE); "
-               "run them with .ci/postgres.sh, as CI does")
+NO_POSTGRES = (
+    f"PostgreSQL tests need {POSTGRES_ENV} (a server whose user may CREATE DATABASE); "
+    "run them with .ci/postgres.sh, as CI does"
+)
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -64,17 +64,30 @@ RSS1 = f"""<?xml version="1.0"?>
 </rdf:RDF>
 """
 
-JSON_FEED = json.dumps({
-    "version": "https://jsonfeed.org/version/1.1",
-    "title": "JSON de test",
-    "home_page_url": "https://news.example.ro/",
-    "items": [
-        {"id": "1", "url": "https://news.example.ro/buget", "title": NEWS_TITLE, "content_text": "…",
-         "attachments": [{"url": "https://news.example.ro/a.mp3", "mime_type": "audio/mpeg"}]},
-        {"id": "2", "url": "https://farm.example.com/vedeta", "title": BAIT_TITLE, "content_html": "<p>x</p>"},
-        {"id": "3", "content_text": "an item without a title"},
-    ],
-}, ensure_ascii=False)
+JSON_FEED = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON de test",
+        "home_page_url": "https://news.example.ro/",
+        "items": [
+            {
+                "id": "1",
+                "url": "https://news.example.ro/buget",
+                "title": NEWS_TITLE,
+                "content_text": "…",
+                "attachments": [{"url": "https://news.example.ro/a.mp3", "mime_type": "audio/mpeg"}],
+            },
+            {
+                "id": "2",
+                "url": "https://farm.example.com/vedeta",
+                "title": BAIT_TITLE,
+                "content_html": "<p>x</p>",
+            },
+            {"id": "3", "content_text": "an item without a title"},
+        ],
+    },
+    ensure_ascii=False,
+)
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

@@ -21,15 +21,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(known_model: Path, port: int, log: IO | None = None, log_level: str = "warning",
-          **env: str) -> subprocess.Popen:
+def serve(
+    known_model: Path, port: int, log: IO | None = None, log_level: str = "warning", **env: str
+) -> subprocess.Popen:
     """A server on 127.0.0.1:``port`` with ``CLICKBAIT_*`` variables ``env``, once it answers /health;
     its output goes to ``log`` when given."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--model", str(known_model),
-         "--log-level", log_level], env={**os.environ, "PYTHONPATH": path, **env}, cwd=ROOT,
-        stdout=log, stderr=subprocess.STDOUT if log else None,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--model",
+            str(known_model),
+            "--log-level",
+            log_level,
+        ],
+        env={**os.environ, "PYTHONPATH": path, **env},
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

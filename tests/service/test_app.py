@@ -82,10 +82,25 @@ def test_model_that_fails_to_load_keeps_ready_at_503(make_server, tmp_path) -> N
         ({"json": {"headlines": ["a"] * 257}}, 413, "too_many_headlines", "256"),
         ({"json": {"headlines": ["a"], "threshold": 2}}, 422, "validation_error", "threshold"),
         ({"json": {"headlines": ["a"], "bogus": 1}}, 422, "validation_error", "bogus"),
-        ({"content": b'{"headlines": [', "headers": {"content-type": "application/json"}}, 400, "malformed_json", "JSON"),
-        ({"content": b"headline", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type", "application/json"),
+        (
+            {"content": b'{"headlines": [', "headers": {"content-type": "application/json"}},
+            400,
+            "malformed_json",
+            "JSON",
+        ),
+        (
+            {"content": b"headline", "headers": {"content-type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+            "application/json",
+        ),
         ({"content": b"", "headers": {"content-type": "application/json"}}, 422, "validation_error", "body"),
-        ({"json": {"headlines": ["a"], "explain": True} | {"headlines": ["a"] * 9}}, 413, "too_many_to_explain", "8"),
+        (
+            {"json": {"headlines": ["a"], "explain": True} | {"headlines": ["a"] * 9}},
+            413,
+            "too_many_to_explain",
+            "8",
+        ),
     ],
 )
 def test_bad_input_gets_the_error_shape(server, send, status, error_type, mentions) -> None:
@@ -120,7 +135,7 @@ def test_metrics_follow_traffic_and_cache_hits(server) -> None:
     assert metric(server.url, "clickbait_headlines_scored_total") >= 3
     assert metric(server.url, "clickbait_model_batch_size_count") >= 1
     assert metric(server.url, "clickbait_request_seconds_count", '{route="/v1/score"}') >= 2
-    assert 'clickbait_model_info{base=' in httpx.get(f"{server.url}/metrics").text
+    assert "clickbait_model_info{base=" in httpx.get(f"{server.url}/metrics").text
 
 
 async def _concurrent(url: str, bodies: list[dict]) -> list[httpx.Response]:
@@ -172,7 +187,9 @@ def test_explanations_point_at_the_word_that_matters(server) -> None:
 def test_graceful_shutdown_finishes_requests_in_flight(make_server) -> None:
     running = make_server(batch_wait_ms=500, cache_size=0)
     result: dict = {}
-    client = threading.Thread(target=lambda: result.update(r=post(running.url, "/v1/score", {"headlines": [BAIT]})))
+    client = threading.Thread(
+        target=lambda: result.update(r=post(running.url, "/v1/score", {"headlines": [BAIT]}))
+    )
     client.start()
     time.sleep(0.2)
     running.server.should_exit = True

@@ -14,8 +14,12 @@ METRIC_KEYS = {"n", "accuracy", "macro_f1", "clickbait_f1", "roc_auc", "ece"}
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], input=stdin, capture_output=True, text=True,
-        timeout=600, check=False,
+        [sys.executable, "-m", "service.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -39,9 +43,11 @@ def test_score_without_headlines_is_a_clear_error() -> None:
 
 
 def test_evaluate_prints_the_design_json(tmp_path: Path) -> None:
-    data = write_jsonl(tmp_path / "sample-set.jsonl",
-                       [{"text": t, "label": "news", "lang": "en"} for t in NEWS]
-                       + [{"text": t, "label": 1, "lang": "en"} for t in CLICKBAIT])
+    data = write_jsonl(
+        tmp_path / "sample-set.jsonl",
+        [{"text": t, "label": "news", "lang": "en"} for t in NEWS]
+        + [{"text": t, "label": 1, "lang": "en"} for t in CLICKBAIT],
+    )
     result = run("evaluate", "--model", "default", "--data", str(data), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -55,8 +61,21 @@ def test_evaluate_prints_the_design_json(tmp_path: Path) -> None:
 
 def test_train_then_evaluate_a_new_model(tmp_path: Path, train_file: Path, tiny_base: Path) -> None:
     out = tmp_path / "mine"
-    result = run("train", "--data", str(train_file), "--out", str(out), "--base", str(tiny_base),
-                 "--samples-per-epoch", "32", "--batch-size", "16", "--holdout-fraction", "0.25")
+    result = run(
+        "train",
+        "--data",
+        str(train_file),
+        "--out",
+        str(out),
+        "--base",
+        str(tiny_base),
+        "--samples-per-epoch",
+        "32",
+        "--batch-size",
+        "16",
+        "--holdout-fraction",
+        "0.25",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["out"] == str(out) and "training" in result.stderr
     evaluated = run("evaluate", "--model", str(out), "--data", str(train_file), "--json")
@@ -64,7 +83,9 @@ def test_train_then_evaluate_a_new_model(tmp_path: Path, train_file: Path, tiny_
 
 
 def test_bad_training_data_names_the_line_and_writes_nothing(tmp_path: Path) -> None:
-    bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "fine", "label": "news"}, {"text": "", "label": "news"}])
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [{"text": "fine", "label": "news"}, {"text": "", "label": "news"}]
+    )
     out = tmp_path / "never"
     result = run("train", "--data", str(bad), "--out", str(out))
     assert result.returncode == 2 and "bad.jsonl:2: 'text' is empty" in result.stderr

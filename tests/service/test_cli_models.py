@@ -13,12 +13,20 @@ from tests.conftest import CLICKBAIT, NEWS
 from tests.service.test_cli import run
 
 
-def test_retrain_from_the_command_line_then_list_promote_and_roll_back(isolated_data: Path, monkeypatch) -> None:
+def test_retrain_from_the_command_line_then_list_promote_and_roll_back(
+    isolated_data: Path, monkeypatch
+) -> None:
     engine = make_engine(f"sqlite:///{isolated_data / 'labels.db'}")
     migrate(engine)
     LabelStore(engine).add(
-        [NewLabel(f"{text} ({i})", label) for i in range(4)
-         for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for text in texts], "ana")
+        [
+            NewLabel(f"{text} ({i})", label)
+            for i in range(4)
+            for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait"))
+            for text in texts
+        ],
+        "ana",
+    )
     for name, value in {"STEPS": "4", "BATCH_SIZE": "8", "MIN_LABELS": "10", "HOLDOUT": "0.3"}.items():
         monkeypatch.setenv(f"CLICKBAIT_RETRAIN_{name}", value)
 
@@ -47,7 +55,9 @@ def test_retrain_from_the_command_line_then_list_promote_and_roll_back(isolated_
     assert run("models", "promote", "no-such-version").returncode == 2
 
 
-def test_retrain_refuses_to_run_as_one_of_several_launched_processes(isolated_data: Path, monkeypatch) -> None:
+def test_retrain_refuses_to_run_as_one_of_several_launched_processes(
+    isolated_data: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun / accelerate launch set
     result = run("retrain")
     assert result.returncode == 2

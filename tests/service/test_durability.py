@@ -27,8 +27,9 @@ def test_every_acknowledged_label_survives_sigkill_mid_write(known_model: Path, 
     lock = threading.Lock()
 
     def writer(n: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
-                          headers={"Authorization": f"Bearer {KEY}"}) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=10, headers={"Authorization": f"Bearer {KEY}"}
+        ) as client:
             for i in range(10_000):
                 batch = [{"headline": f"writer {n} headline {i} part {j}", "label": "news"} for j in range(5)]
                 try:

@@ -27,13 +27,18 @@ from tests.service.processes import free_port, serve, wait_ready
 from tests.service.test_durability import KEY
 from training.config import RetrainSettings
 
-LABELS = [NewLabel(f"{text} ({i})", label) for i in range(3)
-          for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for text in texts]
+LABELS = [
+    NewLabel(f"{text} ({i})", label)
+    for i in range(3)
+    for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait"))
+    for text in texts
+]
 
 
 def _job_pids(job_id: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", f"service.retrain_job {job_id}"], capture_output=True, text=True,
-                           check=False)
+    found = subprocess.run(
+        ["pgrep", "-f", f"service.retrain_job {job_id}"], capture_output=True, text=True, check=False
+    )
     return [int(pid) for pid in found.stdout.split()]
 
 
@@ -58,8 +63,13 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
         _kill(server.pid, *_job_pids(jobs[0]))
         server.wait(10)
 
-        server = serve(known_model, port, CLICKBAIT_DATA_DIR=str(tmp_path), CLICKBAIT_ADMIN_KEYS=KEY,
-                       CLICKBAIT_JOB_STALE_S="2")  # the killed job's last heartbeat is older than that
+        server = serve(
+            known_model,
+            port,
+            CLICKBAIT_DATA_DIR=str(tmp_path),
+            CLICKBAIT_ADMIN_KEYS=KEY,
+            CLICKBAIT_JOB_STALE_S="2",
+        )  # the killed job's last heartbeat is older than that
         job = httpx.get(f"{url}/v1/jobs/{jobs[0]}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]
         models = httpx.get(f"{url}/v1/models").json()
@@ -122,8 +132,12 @@ def small_disk(tmp_path: Path):
     """A 4 MB tmpfs: room for the registry's first model, not for a candidate beside it."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                                           capture_output=True, check=False).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, check=False
+        ).returncode
+    ):
         pytest.skip("needs root and tmpfs to make a full disk")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
@@ -131,8 +145,11 @@ def small_disk(tmp_path: Path):
 
 def test_a_full_disk_fails_the_job_cleanly(small_disk: Path, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'labels.db'}"  # the job's record lives on a disk with room
-    settings = ServiceSettings(data_dir=small_disk, database_url=database, retrain=RetrainSettings(
-        steps=2, batch_size=8, min_labels=10, holdout=0.3))
+    settings = ServiceSettings(
+        data_dir=small_disk,
+        database_url=database,
+        retrain=RetrainSettings(steps=2, batch_size=8, min_labels=10, holdout=0.3),
+    )
     engine = make_engine(database)
     migrate(engine)
     LabelStore(engine).add(LABELS, "ana")

@@ -29,7 +29,10 @@ NEWS_BAIT = [Decision("news", 0.1), Decision("clickbait", 0.95)]
 def test_items_titles_and_links_are_read(document: str) -> None:
     feed = parse_feed(document.encode())
     assert [i.title for i in feed.items] == [NEWS_TITLE, BAIT_TITLE]
-    assert [i.link for i in feed.items] == ["https://news.example.ro/buget", "https://farm.example.com/vedeta"]
+    assert [i.link for i in feed.items] == [
+        "https://news.example.ro/buget",
+        "https://farm.example.com/vedeta",
+    ]
 
 
 @pytest.mark.parametrize("document", [RSS, ATOM, RSS1])
@@ -71,7 +74,11 @@ def test_json_feed_round_trips() -> None:
     assert annotated["items"][1]["_clickbait"] == {"label": "clickbait", "score": 0.9}
     assert annotated["items"][2]["_clickbait"] == {"label": "news", "rule": "no-title"}
     # feedparser 6.0 reads no JSON Feed; our own strict reader checks the output instead
-    assert [i.title for i in parse_feed(json.dumps(annotated).encode()).items] == [NEWS_TITLE, BAIT_TITLE, None]
+    assert [i.title for i in parse_feed(json.dumps(annotated).encode()).items] == [
+        NEWS_TITLE,
+        BAIT_TITLE,
+        None,
+    ]
 
 
 def test_site_rules_override_scores_and_untitled_items_stay() -> None:
@@ -84,7 +91,10 @@ def test_site_rules_override_scores_and_untitled_items_stay() -> None:
     matched, todo = needs_score(feed.items, SiteRules())
     assert todo == [0, 1]  # the untitled item is not sent to the model
     assert [d.label for d in decide(matched, {0: 0.2, 1: 0.7}, 0.5, ("news", "clickbait"))] == [
-        "news", "clickbait", "news"]
+        "news",
+        "clickbait",
+        "news",
+    ]
     assert SiteRules.of(block=["example.com"]).decide("https://WWW.Sub.Example.com/x") == "block:example.com"
     assert SiteRules.of(allow=["a.com"], block=["a.com"]).decide("http://a.com/") == "block:a.com"
 

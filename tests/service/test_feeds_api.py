@@ -80,8 +80,9 @@ def upstream() -> Iterator[str]:
 
 
 def post_feed(url: str, body: str, content_type: str, query: str = "") -> httpx.Response:
-    return httpx.post(f"{url}/v1/filter{query}", content=body.encode(), headers={"Content-Type": content_type},
-                      timeout=30)
+    return httpx.post(
+        f"{url}/v1/filter{query}", content=body.encode(), headers={"Content-Type": content_type}, timeout=30
+    )
 
 
 def test_filter_drops_and_annotates_each_format(server) -> None:
@@ -113,7 +114,12 @@ def test_site_rules_per_request_and_configured(make_server) -> None:
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "error_type"),
     [
-        ('<!DOCTYPE x [<!ENTITY a "b">]><rss><channel><title>&a;</title></channel></rss>', "application/rss+xml", 400, "unsafe_xml"),
+        (
+            '<!DOCTYPE x [<!ENTITY a "b">]><rss><channel><title>&a;</title></channel></rss>',
+            "application/rss+xml",
+            400,
+            "unsafe_xml",
+        ),
         ("<rss><channel>", "application/rss+xml", 400, "malformed_feed"),
         ("hello", "text/plain", 415, "not_a_feed"),
         ('{"a": 1}', "application/json", 422, "not_a_feed"),
@@ -129,8 +135,9 @@ def test_feed_and_page_body_size_limits(make_server) -> None:
     running = make_server(feed_max_bytes=4096, page_max_bytes=4096)
     response = post_feed(running.url, rss_with_items(500), "application/rss+xml")
     assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
-    page = httpx.post(f"{running.url}/v1/page", content=SEED_LIKE_PAGE.encode() * 3,
-                      headers={"Content-Type": "text/html"})
+    page = httpx.post(
+        f"{running.url}/v1/page", content=SEED_LIKE_PAGE.encode() * 3, headers={"Content-Type": "text/html"}
+    )
     assert page.status_code == 413 and "4096 bytes" in page.json()["error"]
 
 
@@ -140,7 +147,9 @@ def test_proxy_fetches_filters_and_follows_checked_redirects(make_server, upstre
         response = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + path}, timeout=30)
         assert response.status_code == 200, response.text
         assert [e.title for e in feedparser.parse(response.content).entries] == [NEWS_TITLE]
-    many = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/huge", "mode": "annotate"}, timeout=60)
+    many = httpx.get(
+        f"{running.url}/v1/filter", params={"url": upstream + "/huge", "mode": "annotate"}, timeout=60
+    )
     assert many.status_code == 200 and len(feedparser.parse(many.content).entries) == 3000  # > one request
     broken = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/broken"}, timeout=30)
     assert broken.status_code == 502 and "500" in broken.json()["error"]
@@ -166,14 +175,20 @@ def _signed(payload: object) -> tuple[bytes, str]:
     return body, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-ENTRIES = {"event_type": "new_entries", "feed": {"id": 7, "title": "f"},
-           "entries": [{"id": 11, "title": NEWS_TITLE, "url": "https://news.example.ro/a"},
-                       {"id": 12, "title": BAIT_TITLE, "url": "https://farm.example.com/b"}]}
+ENTRIES = {
+    "event_type": "new_entries",
+    "feed": {"id": 7, "title": "f"},
+    "entries": [
+        {"id": 11, "title": NEWS_TITLE, "url": "https://news.example.ro/a"},
+        {"id": 12, "title": BAIT_TITLE, "url": "https://farm.example.com/b"},
+    ],
+}
 
 
 def test_miniflux_webhook_checks_signatures_and_marks_read(make_server, upstream) -> None:
-    running = make_server(miniflux_webhook_secret=SECRET, miniflux_url=upstream + "/miniflux",
-                          miniflux_token="tok-123")
+    running = make_server(
+        miniflux_webhook_secret=SECRET, miniflux_url=upstream + "/miniflux", miniflux_token="tok-123"
+    )
     body, signature = _signed(ENTRIES)
     url = f"{running.url}/v1/integrations/miniflux"
     headers = {"Content-Type": "application/json", "X-Miniflux-Event-Type": "new_entries"}
@@ -193,12 +208,20 @@ def test_miniflux_payloads_of_the_wrong_shape_are_answered_not_500(make_server) 
     """A signed body with entries that are no list, or a JSON array with the event header, or links
     that are numbers or unsplittable URLs, raised TypeError/AttributeError/ValueError before."""
     url = f"{make_server(miniflux_webhook_secret=SECRET).url}/v1/integrations/miniflux"
-    payloads = [[1, 2], {"entries": 5}, {"entries": "x"},
-                {"entries": [{"id": 1, "title": NEWS_TITLE, "url": 7}, {"id": 2, "title": 3, "url": "http://[x"}]}]
+    payloads = [
+        [1, 2],
+        {"entries": 5},
+        {"entries": "x"},
+        {"entries": [{"id": 1, "title": NEWS_TITLE, "url": 7}, {"id": 2, "title": 3, "url": "http://[x"}]},
+    ]
     for payload in payloads:
         body, signature = _signed(payload)
-        response = httpx.post(url, content=body, timeout=30, headers={
-            "X-Miniflux-Signature": signature, "X-Miniflux-Event-Type": "new_entries"})
+        response = httpx.post(
+            url,
+            content=body,
+            timeout=30,
+            headers={"X-Miniflux-Signature": signature, "X-Miniflux-Event-Type": "new_entries"},
+        )
         assert response.status_code == 200, (payload, response.text)
 
 
@@ -208,8 +231,12 @@ def test_miniflux_without_a_secret_is_off(server) -> None:
 
 
 def test_page_route_scores_headlines_by_role(server) -> None:
-    response = httpx.post(f"{server.url}/v1/page", params={"url": "https://www.example.ro/a"},
-                          content=SEED_LIKE_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    response = httpx.post(
+        f"{server.url}/v1/page",
+        params={"url": "https://www.example.ro/a"},
+        content=SEED_LIKE_PAGE.encode(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     roles = [h["role"] for h in body["headlines"]]
@@ -221,8 +248,9 @@ def test_page_route_scores_headlines_by_role(server) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], capture_output=True, timeout=300, check=False
+    )
 
 
 def test_cli_filter_feed_and_page(tmp_path, known_model, upstream) -> None:
@@ -238,7 +266,9 @@ def test_cli_filter_feed_and_page(tmp_path, known_model, upstream) -> None:
     page.write_text(SEED_LIKE_PAGE, encoding="utf-8")
     listed = _cli("page", str(page), "--model", str(known_model))
     rows = [json.loads(line) for line in listed.stdout.decode().splitlines()]
-    assert [r["role"] for r in rows][:2] == ["main", "related"] and sum(r["label"] == "clickbait" for r in rows) == 1
+    assert [r["role"] for r in rows][:2] == ["main", "related"] and sum(
+        r["label"] == "clickbait" for r in rows
+    ) == 1
     bad = _cli("filter-feed", str(tmp_path / "nope.xml"))
     assert bad.returncode == 2 and b"no such file" in bad.stderr
 

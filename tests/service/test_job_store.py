@@ -55,5 +55,7 @@ def test_a_retrain_with_no_labels_fails_at_once_saying_why(known_model: Path, tm
     job = JobStore(engine).create({}, "alice")
     finished = run(job.id, settings)
     assert (finished.state, finished.message) == (
-        "failed", f"DataError: 0 labelled headlines stored; a retrain needs at least {settings.retrain.min_labels}")
+        "failed",
+        f"DataError: 0 labelled headlines stored; a retrain needs at least {settings.retrain.min_labels}",
+    )
     engine.dispose()

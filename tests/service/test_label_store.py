@@ -36,16 +36,23 @@ def store(engine: Engine) -> LabelStore:
 
 
 def test_labels_keep_history_latest_counts_and_conflicts_are_reported(store: LabelStore) -> None:
-    ids, conflicts = store.add([NewLabel("Ce a pățit vedeta!", "clickbait", "ro", "a.ro"),
-                                NewLabel("Budget approved", "news")], "alice")
+    ids, conflicts = store.add(
+        [NewLabel("Ce a pățit vedeta!", "clickbait", "ro", "a.ro"), NewLabel("Budget approved", "news")],
+        "alice",
+    )
     assert len(ids) == 2 and conflicts == []
     _, conflicts = store.add([NewLabel("  ce a PĂȚIT vedeta! ", "news")], "bob")  # same headline
-    assert [(c.label, c.previous_label, c.previous_author) for c in conflicts] == [("news", "clickbait", "alice")]
+    assert [(c.label, c.previous_label, c.previous_author) for c in conflicts] == [
+        ("news", "clickbait", "alice")
+    ]
     _, conflicts = store.add([NewLabel("Budget approved", "news")], "bob")  # agreement is no conflict
     assert conflicts == []
 
     latest = list(store.latest())
-    assert {(r.headline, r.label) for r in latest} == {("ce a PĂȚIT vedeta!", "news"), ("Budget approved", "news")}
+    assert {(r.headline, r.label) for r in latest} == {
+        ("ce a PĂȚIT vedeta!", "news"),
+        ("Budget approved", "news"),
+    }
     assert store.count() == 4
     disputed = store.page(conflicting=True).labels
     assert [r.author for r in disputed] == ["alice", "bob"]
@@ -66,8 +73,13 @@ def test_pages_follow_ids_and_filters_combine(store: LabelStore) -> None:
 def test_export_rows_are_what_training_reads(store: LabelStore, tmp_path: Path) -> None:
     from training.data import read_file
 
-    store.add([NewLabel("Wow! You must see this", "clickbait", "en"), NewLabel("Rates unchanged", "news",
-                                                                              source="bank.example")], "a")
+    store.add(
+        [
+            NewLabel("Wow! You must see this", "clickbait", "en"),
+            NewLabel("Rates unchanged", "news", source="bank.example"),
+        ],
+        "a",
+    )
     path = tmp_path / "labels.jsonl"
     path.write_text("".join(training_row(r) for r in store.latest()), encoding="utf-8")
     rows = [json.loads(line) for line in path.read_text().splitlines()]
@@ -122,8 +134,15 @@ def test_times_come_back_in_utc_with_their_zone(database_url: str, monkeypatch: 
 
 def test_contains_is_literal_text_and_ignores_case(store: LabelStore) -> None:
     """``%`` and ``_`` typed into the search box are characters, not LIKE wildcards."""
-    store.add([NewLabel("Rates up 50% in a year", "news"), NewLabel("Rates up 50 points", "news"),
-               NewLabel("snake_case NEWS", "news"), NewLabel("snakeXcase news", "news")], "a")
+    store.add(
+        [
+            NewLabel("Rates up 50% in a year", "news"),
+            NewLabel("Rates up 50 points", "news"),
+            NewLabel("snake_case NEWS", "news"),
+            NewLabel("snakeXcase news", "news"),
+        ],
+        "a",
+    )
     assert [r.headline for r in store.page(contains="50%").labels] == ["Rates up 50% in a year"]
     assert [r.headline for r in store.page(contains="SNAKE_case news").labels] == ["snake_case NEWS"]
 
@@ -141,9 +160,19 @@ def test_processes_starting_together_all_migrate_a_fresh_database(database_url: 
     """Each replica (or worker process) migrates on start-up; they take turns behind a lock instead of
     racing to CREATE the same tables (which failed on both backends before the lock)."""
     start = time.time() + 3  # past every process's imports
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    processes = [subprocess.Popen([sys.executable, "-c", MIGRATE_AT, database_url, str(start)], env=env,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AT, database_url, str(start)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     errors = [process.communicate(timeout=120)[1] for process in processes]
     assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
     engine = make_engine(database_url)

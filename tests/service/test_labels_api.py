@@ -18,7 +18,10 @@ def test_writes_need_a_valid_key_and_reads_are_open_by_default(make_server) -> N
     missing = httpx.post(f"{url}/v1/labels", json=body)
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert missing.json()["error_type"] == "unauthorized"
-    assert httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert (
+        httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": "Bearer wrong"}).status_code
+        == 403
+    )
     assert httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": KEY}).status_code == 401
     assert httpx.post(f"{url}/v1/labels", json=body, headers=AUTH).status_code == 200
     assert httpx.get(f"{url}/v1/labels").json()["labels"][0]["by"] == "ana"
@@ -27,7 +30,9 @@ def test_writes_need_a_valid_key_and_reads_are_open_by_default(make_server) -> N
 
 def test_no_configured_keys_means_no_writes(make_server) -> None:
     url = make_server().url
-    response = httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": "x", "label": "news"}]}, headers=AUTH)
+    response = httpx.post(
+        f"{url}/v1/labels", json={"labels": [{"headline": "x", "label": "news"}]}, headers=AUTH
+    )
     assert response.status_code == 403 and "CLICKBAIT_ADMIN_KEYS" in response.json()["error"]
 
 
@@ -48,9 +53,15 @@ def test_bad_labels_are_refused_whole(make_server) -> None:
         ([{"headline": "x" * 1001, "label": "news"}], 422),
         ([], 422),
     ):
-        response = httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": "ok", "label": "news"}, *labels]},
-                              headers=AUTH) if labels else httpx.post(f"{url}/v1/labels", json={"labels": []},
-                                                                      headers=AUTH)
+        response = (
+            httpx.post(
+                f"{url}/v1/labels",
+                json={"labels": [{"headline": "ok", "label": "news"}, *labels]},
+                headers=AUTH,
+            )
+            if labels
+            else httpx.post(f"{url}/v1/labels", json={"labels": []}, headers=AUTH)
+        )
         assert response.status_code == status, (labels, response.text)
         assert set(response.json()) == {"error", "error_type"}
     assert httpx.get(f"{url}/v1/labels").json()["labels"] == []
@@ -60,10 +71,14 @@ def test_relabelling_reports_conflicts_and_export_streams_the_latest(make_server
     url = make_server(admin_keys=f"ana:{KEY},bo:other").url
     first = [{"headline": f"Headline {i}", "label": "news", "lang": "en"} for i in range(5)]
     httpx.post(f"{url}/v1/labels", json={"labels": first}, headers=AUTH)
-    again = httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": "headline 3", "label": "clickbait"}]},
-                       headers={"Authorization": "Bearer other"}).json()
+    again = httpx.post(
+        f"{url}/v1/labels",
+        json={"labels": [{"headline": "headline 3", "label": "clickbait"}]},
+        headers={"Authorization": "Bearer other"},
+    ).json()
     assert [(c["label"], c["previous_label"], c["previous_by"]) for c in again["conflicts"]] == [
-        ("clickbait", "news", "ana")]
+        ("clickbait", "news", "ana")
+    ]
 
     page = httpx.get(f"{url}/v1/labels", params={"limit": 2}).json()
     assert len(page["labels"]) == 2 and page["next_after"] == page["labels"][-1]["id"]
@@ -84,9 +99,15 @@ def test_suggestions_are_unlabelled_recent_headlines_nearest_the_threshold(make_
     # the known model scores plain text at sigmoid(-3) and TRIGGER near 1: plain is nearer 0.5
     suggested = httpx.get(f"{url}/v1/labels/suggestions", params={"limit": 2}).json()
     assert suggested["threshold"] == 0.5
-    assert {s["headline"] for s in suggested["suggestions"]} == {"Plain news about rates", "Another plain item"}
-    httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": "Another plain item", "label": "news"}]},
-               headers=AUTH)
+    assert {s["headline"] for s in suggested["suggestions"]} == {
+        "Plain news about rates",
+        "Another plain item",
+    }
+    httpx.post(
+        f"{url}/v1/labels",
+        json={"labels": [{"headline": "Another plain item", "label": "news"}]},
+        headers=AUTH,
+    )
     left = httpx.get(f"{url}/v1/labels/suggestions").json()["suggestions"]
     assert [s["headline"] for s in left] == ["Plain news about rates", f"{TRIGGER} video of the year"]
 
@@ -98,7 +119,10 @@ def test_each_key_is_rate_limited_on_its_own(make_server) -> None:
     assert statuses == [200, 200, 200, 429]
     limited = httpx.post(f"{url}/v1/labels", json=body, headers=AUTH)
     assert limited.json()["error_type"] == "rate_limited" and int(limited.headers["retry-after"]) >= 1
-    assert httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": "Bearer other"}).status_code == 200
+    assert (
+        httpx.post(f"{url}/v1/labels", json=body, headers={"Authorization": "Bearer other"}).status_code
+        == 200
+    )
 
 
 def test_cors_is_off_by_default_and_configurable(make_server) -> None:

@@ -17,16 +17,31 @@ def test_logs_hold_no_keys_and_no_headlines(known_model: Path, tmp_path: Path) -
     port = free_port()
     log_file = tmp_path / "server.log"
     with log_file.open("w") as log:
-        server = serve(known_model, port, log, "info", CLICKBAIT_DATA_DIR=str(tmp_path / "data"),
-                       CLICKBAIT_ADMIN_KEYS=f"ana:{SECRET}")
+        server = serve(
+            known_model,
+            port,
+            log,
+            "info",
+            CLICKBAIT_DATA_DIR=str(tmp_path / "data"),
+            CLICKBAIT_ADMIN_KEYS=f"ana:{SECRET}",
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             auth = {"Authorization": f"Bearer {SECRET}"}
-            httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "news"}]}, headers=auth)
-            httpx.post(f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "x"}]}, headers=auth)
-            httpx.post(f"{url}/v1/labels", json={"labels": []}, headers={"Authorization": f"Bearer wrong-{SECRET}"})
-            httpx.post(f"{url}/v1/score", content=b'{"headlines": ["' + HEADLINE.encode() + b'"',
-                       headers={"Content-Type": "application/json"})
+            httpx.post(
+                f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "news"}]}, headers=auth
+            )
+            httpx.post(
+                f"{url}/v1/labels", json={"labels": [{"headline": HEADLINE, "label": "x"}]}, headers=auth
+            )
+            httpx.post(
+                f"{url}/v1/labels", json={"labels": []}, headers={"Authorization": f"Bearer wrong-{SECRET}"}
+            )
+            httpx.post(
+                f"{url}/v1/score",
+                content=b'{"headlines": ["' + HEADLINE.encode() + b'"',
+                headers={"Content-Type": "application/json"},
+            )
             wait_ready(url)
             httpx.post(f"{url}/v1/score", json={"headlines": [HEADLINE]})
         finally:

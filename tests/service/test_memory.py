@@ -16,7 +16,9 @@ def test_the_arena_cap_is_accepted_by_glibc() -> None:
         pytest.skip("not glibc")
     # in a fresh process: the cap belongs before threads start, and this one has run many
     probe = "from service.memory import cap_malloc_arenas; print(cap_malloc_arenas(2))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     assert done.stdout.strip() == "True"
 
 

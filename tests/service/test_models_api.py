@@ -34,10 +34,18 @@ def registry_dir(tmp_path: Path, known_model: Path) -> Path:
     return registry.root
 
 
-def test_every_replica_sharing_the_registry_follows_a_promotion(make_server, registry_dir: Path,
-                                                               tmp_path: Path) -> None:
-    replicas = [make_server(admin_keys=KEY, registry_dir=str(registry_dir), registry_poll_s=0.2,
-                            data_dir=str(tmp_path / f"replica{i}")) for i in range(2)]
+def test_every_replica_sharing_the_registry_follows_a_promotion(
+    make_server, registry_dir: Path, tmp_path: Path
+) -> None:
+    replicas = [
+        make_server(
+            admin_keys=KEY,
+            registry_dir=str(registry_dir),
+            registry_poll_s=0.2,
+            data_dir=str(tmp_path / f"replica{i}"),
+        )
+        for i in range(2)
+    ]
     assert [_served(r.url) for r in replicas] == ["known-1", "known-1"]
     promoted = httpx.post(f"{replicas[0].url}/v1/models/known-2/promote", headers=AUTH).json()
     assert promoted["current"] == promoted["serving"] == "known-2"  # the replica asked swaps before answering
@@ -46,19 +54,27 @@ def test_every_replica_sharing_the_registry_follows_a_promotion(make_server, reg
         assert time.monotonic() < deadline, "the other replica did not follow within 5 s"
         time.sleep(0.1)
     listing = httpx.get(f"{replicas[1].url}/v1/models").json()
-    assert {m["version"]: m["status"] for m in listing["models"]} == {"known-1": "previous", "known-2": "current"}
+    assert {m["version"]: m["status"] for m in listing["models"]} == {
+        "known-1": "previous",
+        "known-2": "current",
+    }
     assert httpx.post(f"{replicas[1].url}/v1/models/nope/promote", headers=AUTH).status_code == 404
 
 
-def test_a_broken_version_is_refused_or_skipped_and_the_last_good_one_serves(make_server, registry_dir: Path) -> None:
+def test_a_broken_version_is_refused_or_skipped_and_the_last_good_one_serves(
+    make_server, registry_dir: Path
+) -> None:
     server = make_server(admin_keys=KEY, registry_dir=str(registry_dir), registry_poll_s=0.2)
     broken = registry_dir / "versions" / "known-2"
     (broken / "manifest.json").write_text("{ not json")
     refused = httpx.post(f"{server.url}/v1/models/known-2/promote", headers=AUTH)
     assert refused.status_code == 409 and "manifest" in refused.json()["error"]
 
-    (broken / "manifest.json").write_text((registry_dir / "versions" / "known-1" / "manifest.json").read_text()
-                                          .replace('"known-1"', '"known-2"'))
+    (broken / "manifest.json").write_text(
+        (registry_dir / "versions" / "known-1" / "manifest.json")
+        .read_text()
+        .replace('"known-1"', '"known-2"')
+    )
     (broken / "head.safetensors").write_bytes(b"truncated")
     ModelRegistry(registry_dir).promote("known-2", by="test")  # promoted elsewhere, weights broken
     time.sleep(1.0)

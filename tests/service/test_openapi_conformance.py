@@ -28,17 +28,26 @@ from schemathesis import Case
 
 KEY = "schema-key"
 CONFIG = {
-    "generation": {"max-examples": int(os.environ.get("CLICKBAIT_TEST_API_EXAMPLES", "5")), "mode": "all",
-                   "deterministic": True},
+    "generation": {
+        "max-examples": int(os.environ.get("CLICKBAIT_TEST_API_EXAMPLES", "5")),
+        "mode": "all",
+        "deterministic": True,
+    },
     "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
     "checks": {"positive_data_acceptance": {"enabled": False}},
-    "operations": [{"include-path-regex": "^/v1/(filter|page|integrations/miniflux)$",
-                    "checks": {"negative_data_rejection": {"enabled": False}}}],
+    "operations": [
+        {
+            "include-path-regex": "^/v1/(filter|page|integrations/miniflux)$",
+            "checks": {"negative_data_rejection": {"enabled": False}},
+        }
+    ],
     "request-timeout": 30,
 }
 # the feed and page routes take raw documents; schemathesis sends generated strings as they are
-schemathesis.serializer.alias(["application/rss+xml", "application/atom+xml", "application/feed+json",
-                               "application/xhtml+xml"], "text/plain")
+schemathesis.serializer.alias(
+    ["application/rss+xml", "application/atom+xml", "application/feed+json", "application/xhtml+xml"],
+    "text/plain",
+)
 
 
 def _schema(make_server, headers: dict[str, str], **settings: str) -> schemathesis.BaseSchema:
@@ -59,8 +68,9 @@ def api_without_key(make_server) -> schemathesis.BaseSchema:
 
 
 with_key = schemathesis.pytest.from_fixture("api_with_key").exclude(method="POST", path="/v1/retrain")
-without_key = schemathesis.pytest.from_fixture("api_without_key").include(
-    method="POST").exclude(path="/v1/retrain")
+without_key = (
+    schemathesis.pytest.from_fixture("api_without_key").include(method="POST").exclude(path="/v1/retrain")
+)
 
 
 @with_key.parametrize()

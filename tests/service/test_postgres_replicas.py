@@ -31,8 +31,12 @@ MIN_LABELS = 1_000_000  # a retrain started here fails at once, saying so
 def replicas(known_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     """(database URL, the two servers' base URLs); they share the database and the data directory."""
     with fresh_postgres() as url:
-        env = {"CLICKBAIT_DATABASE_URL": url, "CLICKBAIT_DATA_DIR": str(tmp_path_factory.mktemp("replicas")),
-               "CLICKBAIT_ADMIN_KEYS": KEY, "CLICKBAIT_RETRAIN_MIN_LABELS": str(MIN_LABELS)}
+        env = {
+            "CLICKBAIT_DATABASE_URL": url,
+            "CLICKBAIT_DATA_DIR": str(tmp_path_factory.mktemp("replicas")),
+            "CLICKBAIT_ADMIN_KEYS": KEY,
+            "CLICKBAIT_RETRAIN_MIN_LABELS": str(MIN_LABELS),
+        }
         ports = [free_port(), free_port()]
         with ThreadPoolExecutor(2) as pool:  # both start at once: their migrations meet too
             starting = [pool.submit(serve, known_model, port, **env) for port in ports]
@@ -58,8 +62,10 @@ def test_concurrent_writers_on_two_replicas_lose_nothing(replicas: tuple[str, li
             start.wait()
             for i in range(BATCHES):
                 # every writer also relabels one shared headline: conflicts race across replicas too
-                batch = [{"headline": f"{server[-5:]} writer {n} batch {i} item {j}", "label": "news"}
-                         for j in range(BATCH - 1)] + [{"headline": "Shared headline", "label": "clickbait"}]
+                batch = [
+                    {"headline": f"{server[-5:]} writer {n} batch {i} item {j}", "label": "news"}
+                    for j in range(BATCH - 1)
+                ] + [{"headline": "Shared headline", "label": "clickbait"}]
                 response = client.post("/v1/labels", json={"labels": batch})
                 with lock:
                     if response.status_code != 200:
@@ -69,8 +75,11 @@ def test_concurrent_writers_on_two_replicas_lose_nothing(replicas: tuple[str, li
                     assert len(ids) == BATCH and not set(ids) & acknowledged.keys()
                     acknowledged.update(zip(ids, (item["headline"] for item in batch), strict=True))
 
-    threads = [threading.Thread(target=writer, args=(server, n)) for server in servers
-               for n in range(WRITERS_PER_SERVER)]
+    threads = [
+        threading.Thread(target=writer, args=(server, n))
+        for server in servers
+        for n in range(WRITERS_PER_SERVER)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -17,8 +17,24 @@ from training.trainer import train
 
 KEY = "s3cret-editor-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-WORDS = ["mayor", "river", "budget", "city", "storm", "school", "minister", "bridge", "market", "court",
-         "train", "harbour", "festival", "council", "hospital", "farm"]
+WORDS = [
+    "mayor",
+    "river",
+    "budget",
+    "city",
+    "storm",
+    "school",
+    "minister",
+    "bridge",
+    "market",
+    "court",
+    "train",
+    "harbour",
+    "festival",
+    "council",
+    "hospital",
+    "farm",
+]
 MARKER = "zorbly"  # the new kind of teaser the editor teaches the model
 PROBE = "The council approves the harbour budget"
 
@@ -28,8 +44,18 @@ def weak_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """A barely trained LoRA model on the tiny BERT: it knows nothing of MARKER."""
     root = tmp_path_factory.mktemp("weak")
     data = write_jsonl(root / "seed.jsonl", labelled_rows(copies=4))
-    config = TrainConfig(data=[data], out=root / "model", base=str(tiny_base), epochs=1, samples_per_epoch=64,
-                         batch_size=16, max_length=32, holdout_fraction=0.25, seed=3, eval_every=4)
+    config = TrainConfig(
+        data=[data],
+        out=root / "model",
+        base=str(tiny_base),
+        epochs=1,
+        samples_per_epoch=64,
+        batch_size=16,
+        max_length=32,
+        holdout_fraction=0.25,
+        seed=3,
+        eval_every=4,
+    )
     return train(config).out
 
 
@@ -46,8 +72,18 @@ def _headline(rng: random.Random, i: int, marker: bool) -> str:
 
 
 def _settings(replay_file: Path, **extra) -> dict:
-    retrain = RetrainSettings(replay_data=[str(replay_file)], replay_rows=40, steps=60, batch_size=16, lr=5e-3,
-                              label_share=0.7, holdout=0.3, min_labels=10, max_length=32, seed=5)
+    retrain = RetrainSettings(
+        replay_data=[str(replay_file)],
+        replay_rows=40,
+        steps=60,
+        batch_size=16,
+        lr=5e-3,
+        label_share=0.7,
+        holdout=0.3,
+        min_labels=10,
+        max_length=32,
+        seed=5,
+    )
     return {"admin_keys": f"editor:{KEY}", "registry_poll_s": 0.3, "retrain": retrain, **extra}
 
 
@@ -88,8 +124,14 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     before = httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"]
 
     rng = random.Random(7)
-    labels = [{"headline": _headline(rng, i, i % 2 == 0), "label": "clickbait" if i % 2 == 0 else "news",
-               "lang": "en"} for i in range(80)]
+    labels = [
+        {
+            "headline": _headline(rng, i, i % 2 == 0),
+            "label": "clickbait" if i % 2 == 0 else "news",
+            "lang": "en",
+        }
+        for i in range(80)
+    ]
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}).status_code == 401
     wrong = httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403
@@ -129,7 +171,9 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     assert httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before
 
 
-def test_a_candidate_that_gains_nothing_stays_a_candidate(make_server, weak_model: Path, replay_file: Path) -> None:
+def test_a_candidate_that_gains_nothing_stays_a_candidate(
+    make_server, weak_model: Path, replay_file: Path
+) -> None:
     server = make_server(model=str(weak_model), **_settings(replay_file))
     url = server.url
     rng = random.Random(11)
@@ -146,5 +190,7 @@ def test_a_candidate_that_gains_nothing_stays_a_candidate(make_server, weak_mode
     assert models["current"] == scored["model"]
     candidate = next(m for m in models["models"] if m["version"] == job["result"]["candidate"]["version"])
     assert candidate["status"] == "candidate" and candidate["note"]["judgement"]["promote"] is False
-    promoted = httpx.post(f"{url}/v1/models/{candidate['version']}/promote", headers=AUTH)  # an editor may insist
+    promoted = httpx.post(
+        f"{url}/v1/models/{candidate['version']}/promote", headers=AUTH
+    )  # an editor may insist
     assert promoted.status_code == 200 and promoted.json()["serving"] == candidate["version"]

@@ -28,8 +28,9 @@ def test_a_swap_frees_the_replaced_model(known_model: Path, tmp_path: Path) -> N
     first model: each swap would otherwise add a model's worth of memory for good."""
 
     async def scenario() -> tuple[list[str], bool]:
-        service = ScoringService(ServiceSettings(model=str(known_model), cache_size=0, registry_poll_s=300),
-                                 ServiceMetrics())
+        service = ScoringService(
+            ServiceSettings(model=str(known_model), cache_size=0, registry_poll_s=300), ServiceMetrics()
+        )
         await service.start()
         loading = asyncio.create_task(service.load())
         while service.scorer is None:

@@ -12,9 +12,25 @@ ROOT = Path(__file__).resolve().parents[2]  # the soak script lives in benchmark
 
 def test_short_soak_passes_with_a_retrain_and_a_promotion_in_the_middle(known_model: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "benchmarks/soak.py", "--seconds", "20", "--concurrency", "4", "--retrain-steps", "4",
-         "--model", str(known_model), "--data", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "benchmarks/soak.py",
+            "--seconds",
+            "20",
+            "--concurrency",
+            "4",
+            "--retrain-steps",
+            "4",
+            "--model",
+            str(known_model),
+            "--data",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)

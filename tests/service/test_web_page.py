@@ -10,8 +10,14 @@ from playwright.sync_api import Browser, expect, sync_playwright
 from tests.service.conftest import TRIGGER
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +41,11 @@ def test_paste_score_sort_threshold_and_highlight(server, browser: Browser) -> N
     expect(rows.nth(1)).to_have_attribute("data-label", "news")
     assert float(rows.nth(0).locator(".score").inner_text()) > 0.9
 
-    contributions = rows.nth(0).locator("span.word").evaluate_all(
-        "spans => spans.map(s => [s.textContent, Number(s.dataset.contribution)])")
+    contributions = (
+        rows.nth(0)
+        .locator("span.word")
+        .evaluate_all("spans => spans.map(s => [s.textContent, Number(s.dataset.contribution)])")
+    )
     assert max(contributions, key=lambda pair: pair[1])[0] == TRIGGER
     colour = rows.nth(0).locator("span.word", has_text=TRIGGER).evaluate("s => s.style.background")
     assert colour.startswith("rgba(220, 40, 40")
@@ -85,7 +94,9 @@ def test_label_misses_and_suggestions_then_retrain_from_the_page(make_server, br
 
     stored = httpx.get(f"{server.url}/v1/labels").json()["labels"]
     assert [(r["headline"], r["label"], r["by"]) for r in stored] == [
-        ("You will not believe this mayor", "clickbait", "editor"), ("Rates unchanged", "news", "editor")]
+        ("You will not believe this mayor", "clickbait", "editor"),
+        ("Rates unchanged", "news", "editor"),
+    ]
 
     page.click("#retrain")  # two labels are too few: the job says so, and the page shows it
     expect(page.locator("#job")).to_have_attribute("data-state", "failed", timeout=120_000)

@@ -20,10 +20,13 @@ from training.data import (
 
 
 def test_reads_jsonl_and_csv_alike(tmp_path: Path) -> None:
-    jsonl = write_jsonl(tmp_path / "a.jsonl", [
-        {"text": "  Senate   passes bill ", "label": "news", "lang": "en"},
-        {"text": "You won't believe it", "label": 1},
-    ])
+    jsonl = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"text": "  Senate   passes bill ", "label": "news", "lang": "en"},
+            {"text": "You won't believe it", "label": 1},
+        ],
+    )
     csv = tmp_path / "b.csv"
     csv.write_text('text,label,lang\n"Senate passes bill",0,en\n"You won\'t believe it",clickbait,\n')
     from_json, from_csv = read_file(jsonl), read_file(csv)
@@ -36,10 +39,16 @@ def test_reads_jsonl_and_csv_alike(tmp_path: Path) -> None:
     ("lines", "message"),
     [
         (['{"text": "ok", "label": "news"}', '{"label": "news"}'], r"bad\.jsonl:2: 'text' must be a string"),
-        (['{"text": "ok", "label": "news"}', "", '{"text": "   ", "label": "news"}'], r"bad\.jsonl:3: 'text' is empty"),
+        (
+            ['{"text": "ok", "label": "news"}', "", '{"text": "   ", "label": "news"}'],
+            r"bad\.jsonl:3: 'text' is empty",
+        ),
         (['{"text": "ok", "label": "spam"}'], r"bad\.jsonl:1: unknown label 'spam'"),
         (['{"text": "ok", "label": "news"}', '{"text": 7, "label": "news"}'], r"bad\.jsonl:2:"),
-        (['{"text": "ok", "label": "news"}', '{"text": "x", "label": "news"'], r"bad\.jsonl:2: not valid JSON"),
+        (
+            ['{"text": "ok", "label": "news"}', '{"text": "x", "label": "news"'],
+            r"bad\.jsonl:2: not valid JSON",
+        ),
         (['{"headline": "ok", "label": "news"}'], r"missing column 'text'"),
         (['{"text": "ok"}'], r"missing column 'label'"),
     ],

@@ -23,23 +23,70 @@ from training.trainer import train
 
 @pytest.fixture()
 def teacher(tmp_path: Path, train_file: Path, tiny_base: Path) -> Path:
-    return train(TrainConfig(
-        data=[train_file], out=tmp_path / "teacher", base=str(tiny_base), method="full", epochs=12,
-        samples_per_epoch=64, batch_size=16, lr=3e-3, head_lr=1e-2, eval_every=8, patience=50,
-        holdout_fraction=0.25, max_length=32, seed=1,
-    )).out
+    return train(
+        TrainConfig(
+            data=[train_file],
+            out=tmp_path / "teacher",
+            base=str(tiny_base),
+            method="full",
+            epochs=12,
+            samples_per_epoch=64,
+            batch_size=16,
+            lr=3e-3,
+            head_lr=1e-2,
+            eval_every=8,
+            patience=50,
+            holdout_fraction=0.25,
+            max_length=32,
+            seed=1,
+        )
+    ).out
 
 
 def test_distill_command_writes_a_loadable_student(tmp_path: Path, train_file: Path, teacher: Path) -> None:
     unlabelled = tmp_path / "more.txt"
     unlabelled.write_text("Senate passes the farm bill\nYou will never guess this trick\n")
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "distill", "--teacher", str(teacher), "--layers", "1",
-         "--data", str(train_file), "--unlabelled", str(unlabelled), "--augment", "xx=2",
-         "--out", str(tmp_path / "student"),
-         "--epochs", "8", "--samples-per-epoch", "64", "--batch-size", "16", "--lr", "3e-3",
-         "--holdout-fraction", "0.25", "--eval-every", "8", "--patience", "50", "--max-length", "32", "--seed", "1"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "distill",
+            "--teacher",
+            str(teacher),
+            "--layers",
+            "1",
+            "--data",
+            str(train_file),
+            "--unlabelled",
+            str(unlabelled),
+            "--augment",
+            "xx=2",
+            "--out",
+            str(tmp_path / "student"),
+            "--epochs",
+            "8",
+            "--samples-per-epoch",
+            "64",
+            "--batch-size",
+            "16",
+            "--lr",
+            "3e-3",
+            "--holdout-fraction",
+            "0.25",
+            "--eval-every",
+            "8",
+            "--patience",
+            "50",
+            "--max-length",
+            "32",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
@@ -64,11 +111,13 @@ def test_variants_keep_their_language_and_a_student_can_start_from_an_earlier_on
     plan = Distillation(scorer, 1, augment={"xx": 3}, start=earlier)
     assert plan.student.head.bias.item() == 3.0 and plan.student is not earlier
     assert scorer.network.head.bias.item() != 3.0
-    labelled = [Example(t, 0, "xx", None, "f") for t in NEWS] + [Example(t, 1, "yy", None, "f") for t in CLICKBAIT]
+    labelled = [Example(t, 0, "xx", None, "f") for t in NEWS] + [
+        Example(t, 1, "yy", None, "f") for t in CLICKBAIT
+    ]
     made = [v for v in variants(NEWS, 3, plan.seed) if v not in NEWS]
     held_out = [Example(v, 0, "xx", None, "f") for v in made[::2]]  # validation rows a variant could repeat
     rows, targets = plan.rows_and_targets(labelled, held_out)
-    added = rows[len(labelled):]
+    added = rows[len(labelled) :]
     assert not {e.text for e in added} & {e.text for e in held_out}
     assert sum(plan.added.values()) == len(added) and plan.record()["added_rows"] == {"xx": len(added)}
     teacher_says = scorer.probabilities([e.text for e in added]) >= scorer.threshold
@@ -81,7 +130,9 @@ def test_variants_keep_their_language_and_a_student_can_start_from_an_earlier_on
 
 
 def test_augmenting_a_language_without_training_rows_is_an_error(teacher: Path) -> None:
-    plan = Distillation(Scorer.load(teacher, ClassifierSettings(engine="fp32"), trainable=True), 1, augment={"es": 2})
+    plan = Distillation(
+        Scorer.load(teacher, ClassifierSettings(engine="fp32"), trainable=True), 1, augment={"es": 2}
+    )
     with pytest.raises(DataError, match="no training headline is in language 'es'"):
         plan.rows_and_targets([Example(t, 0, "xx", None, "f") for t in NEWS])
 

@@ -44,7 +44,7 @@ def _recipe(tmp_path: Path, train_file: Path, base: Path, out: str) -> Path:
     recipe.write_text(
         f'data = ["{train_file}"]\nout = "{tmp_path / out}"\nbase = "{base}"\nmethod = "full"\n'
         "epochs = 8\nsamples_per_epoch = 64\nbatch_size = 16\nlr = 3e-3\nhead_lr = 1e-2\nhead_dropout = 0.0\n"
-        "eval_every = 8\npatience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\ndevice = \"cpu\"\n"
+        'eval_every = 8\npatience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\ndevice = "cpu"\n'
     )
     return recipe
 
@@ -54,15 +54,31 @@ def test_torchrun_two_cpu_processes_train_like_one(tmp_path, train_file, still_b
 
     recipe = _recipe(tmp_path, train_file, still_base, "launched")
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "service.cli", "train", "--config", str(recipe)],
-        check=False, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "service.cli",
+            "train",
+            "--config",
+            str(recipe),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
     manifest = json.loads((tmp_path / "launched" / "manifest.json").read_text())
     assert manifest["training"]["processes"] == 2 and lone.manifest.training["processes"] == 1
-    assert [h["step"] for h in manifest["training"]["history"]] == [h["step"] for h in lone.manifest.training["history"]]
+    assert [h["step"] for h in manifest["training"]["history"]] == [
+        h["step"] for h in lone.manifest.training["history"]
+    ]
     assert launched.stdout.count('"model"') == 1  # only the main process reports
 
     texts = NEWS + CLICKBAIT

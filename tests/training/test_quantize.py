@@ -19,7 +19,9 @@ from training.quantize import quantize_artifact
 from training.trainer import train
 
 
-def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, train_file: Path, tiny_base: Path) -> None:
+def test_quantize_records_its_check_and_the_int8_engine_loads(
+    tmp_path: Path, train_file: Path, tiny_base: Path
+) -> None:
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(
         f'data = ["{train_file}"]\nout = "{tmp_path / "model"}"\nbase = "{tiny_base}"\nmethod = "full"\n'
@@ -29,7 +31,10 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
     model = train(TrainConfig.from_sources(recipe, {})).out
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "quantize", "--model", str(model), "--config", str(recipe)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "every encoder Linear in int8: macro-F1 points against fp32 validation/xx" in done.stderr
@@ -38,7 +43,9 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(tmp_path: Path, tr
     assert manifest == printed
     assert set(manifest["splits"]) == {"validation/xx"}  # the tiny data is all one language, "xx"
     assert all(0 <= s["int8"] <= 1 and 0 <= s["fp32"] <= 1 for s in manifest["splits"].values())
-    assert manifest["safe"] == all(s["int8"] >= s["fp32"] - manifest["max_drop"] for s in manifest["splits"].values())
+    assert manifest["safe"] == all(
+        s["int8"] >= s["fp32"] - manifest["max_drop"] for s in manifest["splits"].values()
+    )
     assert manifest["logit_rmse"] >= 0 and (model / manifest["scales_file"]).is_file()
 
     texts = NEWS + CLICKBAIT

@@ -79,16 +79,46 @@ def test_the_gate_wants_better_labels_and_at_most_a_margin_less_macro_f1() -> No
 
 def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) -> None:
     data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
-    current = train(TrainConfig(data=[data], out=tmp_path / "current", base=str(tiny_base), epochs=1,
-                                samples_per_epoch=32, batch_size=16, max_length=32, holdout_fraction=0.25)).out
-    labels = write_jsonl(tmp_path / "labels.jsonl", [
-        {"text": f"{t} ({i})", "label": label} for i in range(3)
-        for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait")) for t in texts])
-    settings = RetrainSettings(replay_data=[str(data)], steps=4, base_steps=6, batch_size=8, min_labels=10,
-                               holdout=0.3, max_length=32)
+    current = train(
+        TrainConfig(
+            data=[data],
+            out=tmp_path / "current",
+            base=str(tiny_base),
+            epochs=1,
+            samples_per_epoch=32,
+            batch_size=16,
+            max_length=32,
+            holdout_fraction=0.25,
+        )
+    ).out
+    labels = write_jsonl(
+        tmp_path / "labels.jsonl",
+        [
+            {"text": f"{t} ({i})", "label": label}
+            for i in range(3)
+            for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait"))
+            for t in texts
+        ],
+    )
+    settings = RetrainSettings(
+        replay_data=[str(data)],
+        steps=4,
+        base_steps=6,
+        batch_size=8,
+        min_labels=10,
+        holdout=0.3,
+        max_length=32,
+    )
     stages: list[str] = []
-    result, verdict = retrain(current, labels, tmp_path / "candidate", settings, from_base=True, version="v-base",
-                              stage=stages.append)
+    result, verdict = retrain(
+        current,
+        labels,
+        tmp_path / "candidate",
+        settings,
+        from_base=True,
+        version="v-base",
+        stage=stages.append,
+    )
     recipe = result.manifest.training["config"]
     assert result.manifest.version == "v-base" and recipe["init_from"] is None
     assert recipe["samples_per_epoch"] == 6 * 8 and recipe["file_shares"] == {"labels": 0.5}
@@ -98,7 +128,8 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert result.manifest.int8 is not None and (result.out / result.manifest.int8.scales_file).is_file()
     assert read_manifest(result.out).int8 == result.manifest.int8
     assert verdict.candidate["engine"] == ("int8" if result.manifest.int8.safe else "fp32")
-    warm, _ = retrain(current, labels, tmp_path / "warm", settings.model_copy(update={"quantize": False}),
-                      version="v-warm")
+    warm, _ = retrain(
+        current, labels, tmp_path / "warm", settings.model_copy(update={"quantize": False}), version="v-warm"
+    )
     assert warm.manifest.training["config"]["init_from"] == str(current)
     assert warm.manifest.int8 is None

@@ -17,9 +17,19 @@ from training.trainer import train
 
 def _config(tmp_path: Path, train_file: Path, tiny_base: Path, **extra) -> TrainConfig:
     values = {
-        "data": [train_file], "out": tmp_path / "model", "base": str(tiny_base), "epochs": 12,
-        "samples_per_epoch": 64, "batch_size": 16, "lr": 3e-3, "head_lr": 1e-2, "eval_every": 8, "patience": 50,
-        "holdout_fraction": 0.25, "max_length": 32, "seed": 1,
+        "data": [train_file],
+        "out": tmp_path / "model",
+        "base": str(tiny_base),
+        "epochs": 12,
+        "samples_per_epoch": 64,
+        "batch_size": 16,
+        "lr": 3e-3,
+        "head_lr": 1e-2,
+        "eval_every": 8,
+        "patience": 50,
+        "holdout_fraction": 0.25,
+        "max_length": 32,
+        "seed": 1,
     }
     values.update(extra)
     return TrainConfig(**values)

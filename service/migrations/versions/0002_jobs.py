@@ -29,8 +29,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_jobs_state", "jobs", ["state"])
     active = sa.text("state IN ('queued', 'running')")  # at most one active job of a kind, in any replica
-    op.create_index("ix_jobs_one_active", "jobs", ["kind"], unique=True,
-                    sqlite_where=active, postgresql_where=active)
+    op.create_index(
+        "ix_jobs_one_active", "jobs", ["kind"], unique=True, sqlite_where=active, postgresql_where=active
+    )
 
 
 def downgrade() -> None:
