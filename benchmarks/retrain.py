@@ -7,9 +7,9 @@ Usage (from the repository root, ../shared beside it):
 The labels come from the default recipe's own validation hold-out (rows the shipped model was
 never trained on) in one language: either the headlines the default model gets wrong (``misses``,
 what an editor marks) or a random sample (``random``). The recipe's files are the replay data;
-its ``eval_data`` plus the rest of that hold-out are the evaluation files. Everything happens in a temporary data
-directory with its own label database and registry. Prints the job's outcome and the candidate's
-int8 check (``CLICKBAIT_RETRAIN_QUANTIZE=0`` leaves it out).
+its ``eval_data`` plus the rest of that hold-out are the evaluation files. Everything happens in a
+temporary data directory with its own label database and registry. Prints the job's outcome and
+the candidate's int8 check (``CLICKBAIT_RETRAIN_QUANTIZE=0`` leaves it out).
 """
 
 from __future__ import annotations

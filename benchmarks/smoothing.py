@@ -67,9 +67,8 @@ def main() -> None:
         reference = fp32.logits(probe)
         for alpha in args.alphas or []:
             scales = smoothing_scales(fp32.network, maxima, alpha)
-            print(
-                f"alpha {alpha}: RMSE on {len(probe)} training headlines {rmse(scales, [], probe, reference):.4f}"
-            )
+            error = rmse(scales, [], probe, reference)
+            print(f"alpha {alpha}: RMSE on {len(probe)} training headlines {error:.4f}")
         if args.sensitivity:
             scales = smoothing_scales(fp32.network, maxima, args.alpha)
             alone = {n: rmse(scales, set(maxima) - {n}, probe, reference, keep_bf16=False) for n in maxima}

@@ -132,7 +132,9 @@ def rss(titles: list[str]) -> bytes:
         f"<item><title>{escape(t)}</title><link>https://news.example/{i}</link></item>"
         for i, t in enumerate(titles)
     )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>soak</title>{items}</channel></rss>'.encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>soak</title>{items}</channel></rss>'
+    ).encode()
 
 
 def report(soak: Soak, started: float, memory: list[float], bound_mb: float) -> dict:

@@ -61,7 +61,8 @@ def main() -> None:
     teacher = Scorer.load(args.model, fp32)
     rng = np.random.default_rng(0)
     print(
-        "| student | split | n | macro-F1 gap | 90 % interval | decided differently | teacher right | student right |"
+        "| student | split | n | macro-F1 gap | 90 % interval "
+        "| decided differently | teacher right | student right |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     students = {path: Scorer.load(path, fp32) for path in args.student}
@@ -78,10 +79,11 @@ def main() -> None:
             low, high = np.percentile(resampled, [5, 95])
             said, taught = ours >= student.threshold, theirs >= teacher.threshold
             differ = said != taught
+            whole = gap(truth, ours, theirs, thresholds, np.arange(len(rows)))
             print(
-                f"| {path} | {name} | {len(rows)} | {100 * gap(truth, ours, theirs, thresholds, np.arange(len(rows))):+.1f} "
-                f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} | {(differ & (taught == truth)).sum()} "
-                f"| {(differ & (said == truth)).sum()} |"
+                f"| {path} | {name} | {len(rows)} | {100 * whole:+.1f} "
+                f"| {100 * low:+.1f} … {100 * high:+.1f} | {differ.sum()} "
+                f"| {(differ & (taught == truth)).sum()} | {(differ & (said == truth)).sum()} |"
             )
 
     seen_or_not = {

@@ -7,11 +7,11 @@ In one run, on the same machine and the same headlines (Romanian and English, al
 the default recipe's validation hold-out), the engines taking turns for ``--rounds`` passes
 (``interleaved``): headlines/s (median of the passes) and p50/p99 latency per 64-headline batch of
 (a) ``transformers.pipeline`` over the exported ``hf`` model with its default settings (and with
-``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast engine (``CLICKBAIT_ENGINE=auto``), (d) each
-distilled student given with ``--student`` (fast engine too); then macro-F1 of (b)–(d) on every
-held-out split of the recipe, and cold start, resident memory and 64-headline request throughput of
-``clickbait serve`` with the default model (its requests taking turns with the bare fast engine).
-Ratios are to (a).
+``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast
+engine (``CLICKBAIT_ENGINE=auto``), (d) each distilled student given with ``--student`` (fast
+engine too); then macro-F1 of (b)–(d) on every held-out split of the recipe, and cold start,
+resident memory and 64-headline request throughput of ``clickbait serve`` with the default model
+(its requests taking turns with the bare fast engine). Ratios are to (a).
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ def main() -> None:
     lengths = [len(ids) for ids in fp32.tokenizer.encode(headlines, fp32.manifest.max_length)]
     print(
         f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
-        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; pipeline vs fp32 engine max |Δp| {gap:.1e}"
+        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; "
+        f"pipeline vs fp32 engine max |Δp| {gap:.1e}"
     )
     results = interleaved(engines, headlines, args.rounds)
     base = results["(a) pipeline, defaults"]["headlines_s"]
@@ -209,10 +210,12 @@ def main() -> None:
         serve = serve_figures(args.model, scorers["(c) fast engine"], headlines, args.rounds)
         report["serve"] = serve
         print(
-            f"\nclickbait serve: ready in {serve['ready_s']:.1f} s; RSS {serve['rss_ready_mb']:.0f} MB at ready, "
+            f"\nclickbait serve: ready in {serve['ready_s']:.1f} s; "
+            f"RSS {serve['rss_ready_mb']:.0f} MB at ready, "
             f"{serve['rss_after_mb']:.0f} MB after the load (peak {serve['peak_rss_mb']:.0f} MB); "
-            f"64-headline requests {serve['headlines_s']:.0f} headlines/s, {serve['share']:.0%} of the bare fast "
-            f"engine's {serve['bare_headlines_s']:.0f} in the same rounds (p50 {serve['p50_ms']:.0f} ms, p99 {serve['p99_ms']:.0f} ms)"
+            f"64-headline requests {serve['headlines_s']:.0f} headlines/s, "
+            f"{serve['share']:.0%} of the bare fast engine's {serve['bare_headlines_s']:.0f} "
+            f"in the same rounds (p50 {serve['p50_ms']:.0f} ms, p99 {serve['p99_ms']:.0f} ms)"
         )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -232,7 +232,7 @@ def read_half_table(file: Path, rows_per_read: int = 16384) -> torch.Tensor:
 
 
 def load_bert(path: Path) -> BertEncoder | None:
-    """The encoder in ``path`` if this module computes it (config and weight names as BertModel's), else None."""
+    """The encoder in ``path`` if this module computes it (BertModel's config and weight names), else None."""
     shape = BertShape.read(path)
     if shape is None or not (path / WEIGHTS_FILE).is_file():
         return None

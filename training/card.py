@@ -17,7 +17,10 @@ DATA_LICENCES = {
 def _metric_rows(name: str, metrics: dict) -> list[str]:
     def cells(m: dict) -> str:
         auc = "—" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
-        return f"{m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['clickbait_f1']:.4f} | {auc} | {m['ece']:.4f}"
+        return (
+            f"{m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['clickbait_f1']:.4f} "
+            f"| {auc} | {m['ece']:.4f}"
+        )
 
     rows = [f"| {name} | {cells(metrics)} |"]
     rows += [
@@ -37,14 +40,15 @@ def render_model_card(manifest: Manifest) -> str:
         f"Base encoder: `{manifest.base.name}` (sha256 {manifest.base.sha256[:16]}…), "
         f"method: {manifest.method}"
         + (
-            f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, on {', '.join(manifest.lora.target_modules)})"
+            f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, "
+            f"on {', '.join(manifest.lora.target_modules)})"
             if manifest.lora
             else ""
         )
         + ", mean pooling, linear head.",
         (
-            f"Calibration temperature {manifest.temperature:.4f}; decision threshold {manifest.threshold:.3f} "
-            "(chosen for validation macro-F1)."
+            f"Calibration temperature {manifest.temperature:.4f}; "
+            f"decision threshold {manifest.threshold:.3f} (chosen for validation macro-F1)."
         ),
         "",
         "## Training data",
@@ -54,14 +58,14 @@ def render_model_card(manifest: Manifest) -> str:
     ]
     for file in manifest.data:
         stem = file.name.split(".")[0]
-        lines.append(
-            f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {DATA_LICENCES.get(stem, 'see data owner')} |"
-        )
+        licence = DATA_LICENCES.get(stem, "see data owner")
+        lines.append(f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {licence} |")
     lines += [
         "",
         (
             f"Rows after de-duplication: train {training.get('train_rows')}, validation "
-            f"{training.get('validation_rows')} (hold-out by {training.get('config', {}).get('holdout_by')} hash); "
+            f"{training.get('validation_rows')} "
+            f"(hold-out by {training.get('config', {}).get('holdout_by')} hash); "
             f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
             f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}."
         ),

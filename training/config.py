@@ -23,7 +23,10 @@ class TrainConfig(BaseModel):
     out: Path
     init_from: Path | None = Field(
         default=None,
-        description="artifact to go on from: training (same base and method) or distillation (its first layers start the student)",
+        description=(
+            "artifact to go on from: training (same base and method) "
+            "or distillation (its first layers start the student)"
+        ),
     )
     base: str = DEFAULT_BASE
     method: Literal["lora", "full"] = "lora"

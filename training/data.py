@@ -126,7 +126,10 @@ def _locate_parse_error(path: Path, kind: str) -> str | None:
             for key in REQUIRED_COLUMNS:
                 value_type = type(row.get(key))
                 if key in row and types.setdefault(key, value_type) is not value_type:
-                    return f"{path}:{number}: {key!r} is a {value_type.__name__}, earlier rows a {types[key].__name__}"
+                    return (
+                        f"{path}:{number}: {key!r} is a {value_type.__name__}, "
+                        f"earlier rows a {types[key].__name__}"
+                    )
     return None
 
 

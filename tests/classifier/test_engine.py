@@ -144,10 +144,13 @@ def test_a_loaded_model_keeps_no_view_of_the_base_file(engine: str) -> None:
     """Converting the table reads all of the memory-mapped base file; a view left open would keep
     those 384 MB of pages in the process's resident memory."""
     probe = (
-        "from pathlib import Path\nfrom classifier.scorer import Scorer\nfrom classifier.settings import ClassifierSettings\n"
+        "from pathlib import Path\n"
+        "from classifier.scorer import Scorer\n"
+        "from classifier.settings import ClassifierSettings\n"
         f"scorer = Scorer.load('default', ClassifierSettings(engine='{engine}'))\n"
         "assert scorer.network.encoder.embeddings.word_embeddings.weight.dtype.itemsize == 2\n"
-        "print(sum('model.safetensors' in line for line in Path('/proc/self/maps').read_text().splitlines()))\n"
+        "maps = Path('/proc/self/maps').read_text().splitlines()\n"
+        "print(sum('model.safetensors' in line for line in maps))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False

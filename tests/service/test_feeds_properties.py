@@ -108,7 +108,9 @@ def generated(draw: st.DrawFn) -> bytes:
     parts = ["" if t is None else f"<title>{_escape(t)}</title>" for t in titles]
     if kind == "rss":
         body = "".join(f"<item>{p}<link>{_escape(draw(XML_TEXT))}</link></item>" for p in parts)
-        return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{body}</channel></rss>'.encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>{body}</channel></rss>'
+        ).encode()
     if kind == "atom":
         body = "".join(f"<entry>{p}</entry>" for p in parts)
         return f'<feed xmlns="http://www.w3.org/2005/Atom">{body}</feed>'.encode()

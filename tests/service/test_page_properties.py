@@ -79,7 +79,10 @@ def pages(draw: st.DrawFn) -> str:
     nav = "".join(f'<a href="/n{i}">{NAV_MARK} one two three {i}</a>' for i in range(draw(st.integers(0, 4))))
     wrap = draw(st.sampled_from(["nav", "header", "footer"]))
     meta = f'<meta property="og:title" content="{_attr(draw(WORDS))}">' if draw(st.booleans()) else ""
-    return f"<!doctype html><html><head>{meta}</head><body><{wrap}>{nav}</{wrap}>{block(0)}{block(0)}</body></html>"
+    return (
+        f"<!doctype html><html><head>{meta}</head>"
+        f"<body><{wrap}>{nav}</{wrap}>{block(0)}{block(0)}</body></html>"
+    )
 
 
 def _check(html: str, base: str | None, limit: int = 500) -> None:
@@ -99,7 +102,8 @@ def _check(html: str, base: str | None, limit: int = 500) -> None:
 @example("<" * 5000, None)
 @example("<a href='x'>" * 3000 + "four words in here", None)
 @example(
-    '<ul><li><a href="http://[x/a">one two three four</a></li><li><a href="/b">five six seven eight</a></li></ul>',
+    '<ul><li><a href="http://[x/a">one two three four</a></li>'
+    '<li><a href="/b">five six seven eight</a></li></ul>',
     "https://e.example/",
 )  # urljoin raised ValueError("Invalid IPv6 URL")
 @example("<h1>\x00 nul \ufffd</h1><a href='\x00'>a b c d</a><a href='\x00'>e f g h</a>", None)

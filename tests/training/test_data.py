@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,10 @@ def test_sampling_weights_balance_languages_and_classes() -> None:
     rows += [_ex(f"c{i}", i % 2, "ro") for i in range(100)]
     w = sampling_weights(rows, lang_alpha=0.0)
     assert np.isclose(w.sum(), 1.0)
-    mass = lambda pred: w[[i for i, e in enumerate(rows) if pred(e)]].sum()
+
+    def mass(pred: Callable[[Example], bool]) -> float:
+        return w[[i for i, e in enumerate(rows) if pred(e)]].sum()
+
     assert np.isclose(mass(lambda e: e.lang == "en"), 0.5)
     assert np.isclose(mass(lambda e: e.lang == "en" and e.label == 1), 0.25)
     natural = sampling_weights(rows, lang_alpha=1.0)
