@@ -6,8 +6,9 @@ head kept), so it starts close to the teacher — or an earlier student, to go o
 with BCE against the teacher's sigmoid(logit) on the recipe's training split, any unlabelled
 headlines and variants of the training headlines of the languages named in ``augment``
 (``training/augment.py``). Everything else — hold-out, early stopping on labelled
-validation rows, temperature and threshold, the artifact — is ``training.trainer.train``; the
-artifact is an ordinary ``full`` one whose manifest says how many ``layers`` it keeps.
+validation rows, temperature and threshold, the artifact — is ``training.trainer.train``, of which
+``Distillation`` is an objective; the artifact is an ordinary ``full`` one whose manifest says how
+many ``layers`` it keeps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from classifier.artifact import FROZEN_PREFIX, keep_layers
+from classifier.base import ResolvedBase, resolve_base
 from classifier.bulk import CHUNK, read_headlines
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
@@ -39,7 +41,8 @@ UNLABELLED = "unlabelled"  # file name of the rows the teacher labels; language 
 
 @dataclass
 class Distillation:
-    """The student, its teacher and the extra headlines the teacher labels for it."""
+    """The student, its teacher and the extra headlines the teacher labels for it: the trainer's
+    ``Objective`` for a student (its network, and the teacher's soft scores as targets)."""
 
     teacher: Scorer
     layers: int
@@ -52,6 +55,10 @@ class Distillation:
 
     def __post_init__(self, start: HeadlineClassifier | None) -> None:
         self.student = student_of(self.teacher.network if start is None else start, self.layers)
+
+    def build(self, config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
+        """The student, on the teacher's base."""
+        return self.student, resolve_base(config.base, get_settings().cache_dir)
 
     def rows_and_targets(
         self, labelled: list[Example], held_out: Sequence[Example] = ()
@@ -155,7 +162,7 @@ def distill(
         _earlier_network(config.init_from, scorer),
     )
     return train(
-        config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}), distillation=plan
+        config.model_copy(update={"method": "full", "base": scorer.manifest.base.name}), objective=plan
     )
 
 

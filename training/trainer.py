@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -40,9 +40,6 @@ from training.data import DataError, Dataset, Example, load_dataset, sampling_we
 from training.evaluate import evaluate_files, metrics_with_languages
 from training.parallel import Workers
 
-if TYPE_CHECKING:
-    from training.distill import Distillation
-
 log = logging.getLogger(__name__)
 
 
@@ -63,22 +60,63 @@ def seed_everything(seed: int) -> None:
 Progress = Callable[[int, int], None]  # (steps done, steps planned)
 
 
+class Objective(Protocol):
+    """What a kind of training supplies to the one recipe: its network and what each row is fitted to.
+
+    The trainer owns this extension point, so that variants extend it without the trainer knowing
+    them (distillation, ``training/distill.py``, is one); split, early stopping, calibration and
+    the artifact stay the trainer's.
+    """
+
+    layers: int | None  # encoder layers the network keeps, recorded in the manifest (None: all)
+
+    def build(self, config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
+        """The network to train and the base it stands on."""
+        ...
+
+    def rows_and_targets(
+        self, train_rows: list[Example], held_out: list[Example]
+    ) -> tuple[list[Example], torch.Tensor | None]:
+        """The rows to train on and one target probability per row (None: their labels)."""
+        ...
+
+    def record(self) -> dict:
+        """What the manifest's ``training`` section keeps about this objective."""
+        ...
+
+
+class Labels:
+    """Ordinary training: a fresh network on the base (or ``init_from``'s), fitted to the labels."""
+
+    layers = None
+
+    def build(self, config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
+        return _build_network(config)
+
+    def rows_and_targets(
+        self, train_rows: list[Example], held_out: list[Example]
+    ) -> tuple[list[Example], torch.Tensor | None]:
+        return train_rows, None
+
+    def record(self) -> dict:
+        return {}
+
+
 def train(
     config: TrainConfig,
     dataset: Dataset | None = None,
     *,
     progress: Progress | None = None,
     version: str | None = None,
-    distillation: Distillation | None = None,
+    objective: Objective | None = None,
 ) -> TrainResult:
     """Run the whole recipe and write the artifact to ``config.out``; returns what was written.
 
     ``progress`` hears of every step; ``version`` names the artifact (default: date + recipe hash).
-    With ``distillation`` the network is its student and the training targets are its teacher's
-    soft scores (over the training split, any unlabelled headlines and variants); split, early stopping,
-    calibration and the artifact are the same as for ordinary training. Launched by ``torchrun`` or
-    ``accelerate launch``, every process trains its share and the main one writes the artifact
-    (``training/parallel.py``).
+    ``objective`` supplies the network and the targets (default: ``Labels``, the rows' own labels);
+    split, early stopping, calibration and the artifact are the same for every objective. Launched
+    by ``torchrun`` or ``accelerate launch``, every process trains its share and the main one writes
+    the artifact (``training/parallel.py``).
     """
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -99,19 +137,16 @@ def train(
         len(val_rows),
     )
 
-    targets = None
-    if distillation is not None:
-        train_rows, targets = distillation.rows_and_targets(train_rows, val_rows)
-        network, base = distillation.student, resolve_base(config.base, get_settings().cache_dir)
-    else:
-        network, base = _build_network(config)
+    objective = objective or Labels()
+    train_rows, targets = objective.rows_and_targets(train_rows, val_rows)
+    network, base = objective.build(config)
     network = network.to(device)
     tokenizer = load_tokenizer(base.path)
     manifest = Manifest(
         version=version or _version_id(config, dataset),
         base=BaseRef(name=base.name, sha256=base.sha256),
         method=config.method,
-        layers=distillation.layers if distillation else None,
+        layers=objective.layers,
         lora=_lora_spec(config),
         max_length=config.max_length,
         seed=config.seed,
@@ -150,7 +185,7 @@ def train(
         "seconds": round(time.perf_counter() - started, 1),
         "device": str(device),
         "processes": workers.count,
-        **(distillation.record() if distillation else {}),
+        **objective.record(),
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
