@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 
 from classifier.base import ResolvedBase, load_encoder, load_inference_encoder, resolve_base
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.network import HeadlineClassifier
 
 FORMAT_VERSION = 1
@@ -36,8 +37,10 @@ FROZEN_PREFIX = "embeddings.word_embeddings."
 PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ClickbaitError, ValueError):
     """An artifact directory that cannot be loaded; the message says why."""
+
+    error_type = ErrorType.broken_artifact
 
 
 class BaseRef(BaseModel):

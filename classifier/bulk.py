@@ -17,14 +17,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 
 FIELDS = ("text", "headline")
 CHUNK = 4096  # headlines sorted by length together: enough for tight length buckets, little memory
 
 
-class BulkError(ValueError):
+class BulkError(ClickbaitError, ValueError):
     """An input or output file that cannot be used; the message says where and why."""
+
+    error_type = ErrorType.validation_error
 
 
 def read_headlines(path: Path) -> Iterator[str]:

@@ -24,12 +24,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from classifier.artifact import ArtifactError, Manifest, read_manifest
+from classifier.errors import ClickbaitError, ErrorType
 
 STATE_FILE = "state.json"
 
 
-class RegistryError(ValueError):
+class RegistryError(ClickbaitError, ValueError):
     """A registry operation that cannot be done; the message says why."""
+
+    error_type = ErrorType.not_found
 
 
 class Event(BaseModel):
@@ -138,7 +141,8 @@ class ModelRegistry:
             state = self.state()
             if replacing is not None and state.current != replacing:
                 raise RegistryError(
-                    f"{state.current} was promoted meanwhile; {version} was judged against {replacing}"
+                    f"{state.current} was promoted meanwhile; {version} was judged against {replacing}",
+                    ErrorType.version_conflict,
                 )
             if state.current != version:
                 state.stack.append(version)
@@ -150,7 +154,10 @@ class ModelRegistry:
         with self._locked():
             state = self.state()
             if len(state.stack) < 2:
-                raise RegistryError("nothing to roll back to: only one version was ever promoted")
+                raise RegistryError(
+                    "nothing to roll back to: only one version was ever promoted",
+                    ErrorType.nothing_to_roll_back,
+                )
             left = state.stack.pop()
             state.history.append(
                 Event(action="rollback", version=state.stack[-1], by=by, reason=f"rolled back from {left}")

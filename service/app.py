@@ -16,10 +16,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from classifier.errors import ClickbaitError, ErrorType
 from service.auth import KeyRateLimiter
 from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
-from service.errors import ApiError, document_validation_errors, error_response, install_error_handlers
+from service.errors import answer, document_validation_errors, install_error_handlers
 from service.feeds_api import router as feeds_router
 from service.jobs import JobStore
 from service.jobs_api import router as jobs_router
@@ -39,7 +40,7 @@ from service.schemas import (
     WordContribution,
     error_responses,
 )
-from service.scoring import ScoringService
+from service.scoring import ModelNotReady, ScoringService
 from service.settings import ServiceSettings
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {**JSON_BODY_ERRORS, **error_responses(429, 503)}
@@ -127,9 +128,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def ready() -> JSONResponse:
         """Readiness: 200 once the model is loaded, 503 before (or if loading failed)."""
         if scoring.scorer is None:
-            return error_response(
-                503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"}
-            )
+            return answer(ModelNotReady(scoring.load_error or "the model is still loading"))
         return JSONResponse({"status": "ready", "model": scoring.scorer.version})
 
     @app.get("/info", tags=["operations"])
@@ -180,10 +179,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """Calibrated P(clickbait) for each headline, labelled with the threshold."""
         check_headlines(body.headlines, settings)
         if body.explain and len(body.headlines) > settings.explain_max_headlines:
-            raise ApiError(
-                413,
-                "too_many_to_explain",
+            raise ClickbaitError(
                 f"explain takes at most {settings.explain_max_headlines} headlines per request",
+                ErrorType.too_many_to_explain,
             )
         probs, scorer = await request_probabilities(request, body.headlines)
         threshold = scorer.threshold if body.threshold is None else body.threshold
@@ -221,7 +219,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """text-embeddings-inference's classifier route: labels with scores, highest first."""
         inputs = [body.inputs] if isinstance(body.inputs, str) else body.inputs
         if not inputs:
-            raise ApiError(422, "validation_error", "inputs: must not be empty")
+            raise ClickbaitError("inputs: must not be empty", ErrorType.validation_error)
         check_headlines(inputs, settings)
         probs, scorer = await request_probabilities(request, inputs)
         answers = [_label_scores(scorer, float(p), body.raw_scores) for p in probs]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import math
 import threading
 import time
 
 from fastapi import Request
 
-from service.errors import ApiError
+from classifier.errors import ClickbaitError, ErrorType
 from service.settings import ServiceSettings, key_fingerprint
-
-CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def key_owner(settings: ServiceSettings, presented: str) -> str | None:
@@ -54,7 +51,7 @@ def _authenticate(request: Request) -> str:
     settings: ServiceSettings = request.app.state.settings
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(401, "unauthorized", "this route needs 'Authorization: Bearer <key>'", CHALLENGE)
+        raise ClickbaitError("this route needs 'Authorization: Bearer <key>'", ErrorType.unauthorized)
     owner = key_owner(settings, presented.strip())
     if owner is None:
         reason = (
@@ -62,14 +59,13 @@ def _authenticate(request: Request) -> str:
             if settings.admin_keys
             else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
         )
-        raise ApiError(403, "forbidden", reason)
+        raise ClickbaitError(reason, ErrorType.forbidden)
     wait = request.app.state.key_limiter.wait_needed(owner)
     if wait:
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise ClickbaitError(
             f"key {owner!r} is over {settings.key_rate_per_minute} requests a minute",
-            {"Retry-After": str(math.ceil(wait))},
+            ErrorType.rate_limited,
+            retry_after=wait,
         )
     return owner
 

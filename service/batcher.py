@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 from service.metrics import ServiceMetrics
 
 
-class QueueFull(Exception):
-    """More headlines are waiting than the queue may hold."""
+class QueueFull(ClickbaitError):
+    """More headlines are waiting than the queue may hold; a moment later they may fit."""
+
+    error_type, retry_after = ErrorType.overloaded, 1.0
 
 
 @dataclass
@@ -59,7 +62,9 @@ class MicroBatcher:
     async def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scorer]:
         """(P(clickbait) per text, the scorer that made them). Raises QueueFull over capacity."""
         if self._queued + len(texts) > self.max_queued:
-            raise QueueFull(f"{self._queued} headlines are waiting; the queue holds {self.max_queued}")
+            raise QueueFull(
+                f"server busy: {self._queued} headlines are waiting; the queue holds {self.max_queued}"
+            )
         job = _Job(texts)
         self._queued += len(texts)
         self._metrics.queue_depth.set(self._queued)

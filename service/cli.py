@@ -11,13 +11,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from classifier.artifact import ArtifactError
+from classifier.errors import ClickbaitError, ErrorType
 
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2, no traceback."""
+class CliError(ClickbaitError):
+    """A user error in the command's arguments or input."""
+
+    error_type = ErrorType.validation_error
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -163,17 +165,14 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _score_file(args: argparse.Namespace) -> None:
-    from classifier.bulk import BulkError, score_file
+    from classifier.bulk import score_file
     from classifier.scorer import Scorer
 
     if not (args.input and args.output) or args.headlines:
         raise CliError("bulk scoring takes --input FILE and --output FILE, and no headline arguments")
-    try:
-        skipped, scored = score_file(
-            Scorer.load(args.model), args.input, args.output, args.resume, args.threshold
-        )
-    except BulkError as exc:
-        raise CliError(str(exc)) from exc
+    skipped, scored = score_file(
+        Scorer.load(args.model), args.input, args.output, args.resume, args.threshold
+    )
     print(
         json.dumps({"output": str(args.output), "resumed_after": skipped, "scored": scored}), file=sys.stderr
     )
@@ -185,16 +184,11 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
         import asyncio
         from urllib.parse import urlsplit
 
-        from service.fetch import FetchError, FetchPolicy, fetch
+        from service.fetch import FetchPolicy, fetch
 
         host = (urlsplit(source).hostname or "").lower()
-        try:  # the named host is trusted (it may be local); redirects must go to public hosts
-            body, content_type, url = asyncio.run(
-                fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes))
-            )
-        except FetchError as exc:
-            raise CliError(str(exc)) from exc
-        return body, content_type, url
+        # the named host is trusted (it may be local); redirects must go to public hosts
+        return asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
     path = Path(source)
     if not path.is_file():
         raise CliError(f"{source}: no such file (give a path or an http(s) URL)")
@@ -203,14 +197,11 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
 
 def _filter_feed(args: argparse.Namespace) -> None:
     from classifier.scorer import Scorer
-    from service.feeds import FeedError, decide, needs_score, parse_feed
+    from service.feeds import decide, needs_score, parse_feed
     from service.site_rules import SiteRules
 
     body, content_type, _ = _read_source(args.source)
-    try:
-        feed = parse_feed(body, content_type, max_items=1_000_000)
-    except FeedError as exc:
-        raise CliError(str(exc)) from exc
+    feed = parse_feed(body, content_type, max_items=1_000_000)
     matched, todo = needs_score(feed.items, SiteRules.of(args.allow, args.block))
     scorer = Scorer.load(args.model)
     probs = scorer.probabilities([feed.items[i].title for i in todo])
@@ -289,7 +280,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 def _retrain(args: argparse.Namespace) -> None:
     from service.db import make_engine, migrate
-    from service.jobs import JobConflict, JobStore
+    from service.jobs import JobStore
     from service.retrain_job import job_params, run
     from service.settings import ServiceSettings
     from training.parallel import launched
@@ -301,10 +292,7 @@ def _retrain(args: argparse.Namespace) -> None:
     settings = ServiceSettings()
     engine = make_engine(settings.database)
     migrate(engine)
-    try:
-        job = JobStore(engine).create(job_params(settings, args.from_base), author="cli")
-    except JobConflict as exc:
-        raise CliError(f"a retraining job is already active: {exc}") from exc
+    job = JobStore(engine).create(job_params(settings, args.from_base), author="cli")
     job = run(job.id, settings)
     print(
         json.dumps(
@@ -318,20 +306,17 @@ def _retrain(args: argparse.Namespace) -> None:
 
 
 def _models(args: argparse.Namespace) -> None:
-    from classifier.registry import ModelRegistry, RegistryError
+    from classifier.registry import ModelRegistry
     from service.settings import ServiceSettings
 
     settings = ServiceSettings(**({"registry_dir": args.registry} if args.registry else {}))
     registry = ModelRegistry(settings.registry_path)
-    try:
-        if args.action == "promote":
-            if not args.version:
-                raise CliError("promote needs a VERSION (see: clickbait models list)")
-            registry.promote(args.version, by="cli", reason="promoted from the command line")
-        elif args.action == "rollback":
-            registry.rollback(by="cli")
-    except RegistryError as exc:
-        raise CliError(str(exc)) from exc
+    if args.action == "promote":
+        if not args.version:
+            raise CliError("promote needs a VERSION (see: clickbait models list)")
+        registry.promote(args.version, by="cli", reason="promoted from the command line")
+    elif args.action == "rollback":
+        registry.rollback(by="cli")
     for info in registry.list():
         metrics = " ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, float))
         print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}")
@@ -528,11 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     handler: Callable[[argparse.Namespace], None] = args.handler
-    from training.data import DataError
-
     try:
         handler(args)
-    except (CliError, ArtifactError, DataError) as exc:
+    except ClickbaitError as exc:  # a refusal with a reason, never a traceback
         print(f"clickbait {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as exc:

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.text import normalise_headline
-from service.batcher import QueueFull
-from service.errors import ApiError
 from service.scoring import ModelNotReady, ScoringService
 from service.settings import ServiceSettings
 
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from classifier.scorer import Scorer
 
 T = TypeVar("T")
-CLIENT_CLOSED = 499  # nginx's status for a client that went away
 
 
 async def json_body(request: Request) -> None:
@@ -28,16 +26,15 @@ async def json_body(request: Request) -> None:
     settings: ServiceSettings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(
-            415,
-            "unsupported_media_type",
+        raise ClickbaitError(
             f"send the body as application/json, not {content_type or 'nothing'}",
+            ErrorType.unsupported_media_type,
         )
     declared = request.headers.get("content-length")
     if (declared and declared.isdigit() and int(declared) > settings.max_body_bytes) or len(
         await request.body()
     ) > settings.max_body_bytes:
-        raise ApiError(413, "payload_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        raise ClickbaitError(f"the body exceeds {settings.max_body_bytes} bytes", ErrorType.payload_too_large)
 
 
 async def _until_disconnect(request: Request) -> None:
@@ -54,37 +51,30 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
         watcher.cancel()
     if not task.done():
         task.cancel()
-        raise ApiError(CLIENT_CLOSED, "client_closed_request", "the client closed the connection")
+        raise ClickbaitError("the client closed the connection", ErrorType.client_closed_request)
     return task.result()
 
 
 def check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
     if len(headlines) > settings.max_headlines:
-        raise ApiError(
-            413,
-            "too_many_headlines",
+        raise ClickbaitError(
             f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request",
+            ErrorType.too_many_headlines,
         )
     for i, headline in enumerate(headlines):
         if len(headline) > settings.max_chars:
-            raise ApiError(
-                422,
-                "headline_too_long",
+            raise ClickbaitError(
                 f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}",
+                ErrorType.headline_too_long,
             )
         if not headline.strip():
-            raise ApiError(422, "empty_headline", f"headline {i} is empty")
+            raise ClickbaitError(f"headline {i} is empty", ErrorType.empty_headline)
 
 
 async def request_probabilities(request: Request, headlines: list[str]) -> tuple[np.ndarray, Scorer]:
-    """Score through the shared micro-batcher, mapping its refusals to 503 and 429."""
+    """Score through the shared micro-batcher (which refuses with ModelNotReady or QueueFull)."""
     service: ScoringService = request.app.state.scoring
-    try:
-        probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
-    except ModelNotReady as exc:
-        raise ApiError(503, "not_ready", str(exc), {"Retry-After": "5"}) from exc
-    except QueueFull as exc:
-        raise ApiError(429, "overloaded", f"server busy: {exc}", {"Retry-After": "1"}) from exc
+    probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
     service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
     return probs, scorer
 
@@ -92,9 +82,7 @@ async def request_probabilities(request: Request, headlines: list[str]) -> tuple
 def current_scorer(request: Request) -> Scorer:
     scoring: ScoringService = request.app.state.scoring
     if scoring.scorer is None:
-        raise ApiError(
-            503, "not_ready", scoring.load_error or "the model is still loading", {"Retry-After": "5"}
-        )
+        raise ModelNotReady(scoring.load_error or "the model is still loading")
     return scoring.scorer
 
 
@@ -111,13 +99,14 @@ async def score_many(request: Request, texts: list[str]) -> tuple[list[float], S
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it passes ``limit`` bytes."""
+    """The raw body, refused as soon as it passes ``limit`` bytes."""
+    too_large = ClickbaitError(f"the body exceeds {limit} bytes", ErrorType.payload_too_large)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"the body exceeds {limit} bytes")
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "payload_too_large", f"the body exceeds {limit} bytes")
+            raise too_large
     return bytes(body)

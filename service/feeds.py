@@ -16,6 +16,7 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 from lxml import etree
 
+from classifier.errors import ClickbaitError, ErrorType
 from service.site_rules import SiteRules
 
 NS = "urn:x-clickbait:feed:1"  # our annotation namespace, prefix "clickbait"
@@ -26,12 +27,16 @@ Mode = Literal["drop", "annotate"]
 FeedFormat = Literal["rss", "atom", "json"]
 
 
-class FeedError(ValueError):
-    """A body that is not a feed we can filter; ``kind`` becomes the API's error_type."""
+class FeedError(ClickbaitError, ValueError):
+    """A body that is not a feed we can filter; the raise site names its kind."""
 
-    def __init__(self, kind: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.kind, self.status = kind, status
+    error_type = ErrorType.malformed_feed
+
+
+class UnreadableFeed(FeedError):
+    """A body that is neither XML nor JSON: not a feed, by its very type."""
+
+    error_type = ErrorType.not_a_feed
 
 
 @dataclass
@@ -160,15 +165,15 @@ def sniff(body: bytes, content_type: str | None) -> Literal["xml", "json"]:
         return "json"
     if start == b"<" or body.startswith(b"\xef\xbb\xbf<"):
         return "xml"
-    raise FeedError("not_a_feed", "the body is neither XML nor JSON", 415)
+    raise UnreadableFeed("the body is neither XML nor JSON")
 
 
 def parse_feed(body: bytes, content_type: str | None = None, max_items: int = 10_000) -> Feed:
-    """Parse a feed; raise FeedError (with an HTTP status) for anything we will not filter."""
+    """Parse a feed; raise FeedError (its kind says why) for anything we will not filter."""
     feed = _parse_json(body) if sniff(body, content_type) == "json" else _parse_xml(body)
     if len(feed.items) > max_items:
         raise FeedError(
-            "too_many_items", f"the feed has {len(feed.items)} items; the limit is {max_items}", 413
+            f"the feed has {len(feed.items)} items; the limit is {max_items}", ErrorType.too_many_items
         )
     return feed
 
@@ -180,14 +185,14 @@ def _parse_json(body: bytes) -> JsonFeed:
     try:
         document = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise FeedError("malformed_feed", f"the body is not valid JSON: {exc}") from exc
+        raise FeedError(f"the body is not valid JSON: {exc}", ErrorType.malformed_feed) from exc
     if _too_deep(document, MAX_JSON_DEPTH):
-        raise FeedError("malformed_feed", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+        raise FeedError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", ErrorType.malformed_feed)
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(JSON_FEED_PREFIX):
-        raise FeedError("not_a_feed", "JSON body is not a JSON Feed (no 'version' of jsonfeed.org)", 422)
+        raise FeedError("JSON body is not a JSON Feed (no 'version' of jsonfeed.org)", ErrorType.not_a_feed)
     items = document.get("items")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise FeedError("not_a_feed", "a JSON Feed needs an 'items' list of objects", 422)
+        raise FeedError("a JSON Feed needs an 'items' list of objects", ErrorType.not_a_feed)
     return JsonFeed(
         document,
         [
@@ -245,14 +250,15 @@ def _parse_xml(body: bytes) -> XmlFeed:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise FeedError(
-            "unsafe_xml", f"refused: the XML declares entities or external references ({type(exc).__name__})"
+            f"refused: the XML declares entities or external references ({type(exc).__name__})",
+            ErrorType.unsafe_xml,
         ) from exc
     except (safe_xml.ParseError, LookupError) as exc:  # LookupError: expat meets an unknown encoding
-        raise FeedError("malformed_feed", f"the body is not well-formed XML: {exc}") from exc
+        raise FeedError(f"the body is not well-formed XML: {exc}", ErrorType.malformed_feed) from exc
     try:
         tree = etree.ElementTree(etree.fromstring(body, _PARSER))
     except etree.XMLSyntaxError as exc:
-        raise FeedError("malformed_feed", f"the body is not well-formed XML: {exc}") from exc
+        raise FeedError(f"the body is not well-formed XML: {exc}", ErrorType.malformed_feed) from exc
     root = tree.getroot()
     name = etree.QName(root)
     if name.localname == "rss":
@@ -272,7 +278,7 @@ def _parse_xml(body: bytes) -> XmlFeed:
             for n in root.findall(f"{{{ATOM}}}entry")
         ]
         return XmlFeed(tree, items, "atom")
-    raise FeedError("not_a_feed", f"XML root <{name.localname}> is not RSS or Atom", 422)
+    raise FeedError(f"XML root <{name.localname}> is not RSS or Atom", ErrorType.not_a_feed)
 
 
 def _atom_link(entry: etree._Element) -> str | None:

@@ -10,10 +10,10 @@ import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from classifier.errors import ClickbaitError, ErrorType
 from service.deps import read_body, score_many
-from service.errors import ApiError
-from service.feeds import Decision, FeedError, FeedItem, decide, needs_score, parse_feed
-from service.fetch import FetchError, FetchPolicy, fetch
+from service.feeds import Decision, FeedItem, decide, needs_score, parse_feed
+from service.fetch import FetchPolicy, fetch
 from service.miniflux import mark_read, signature_ok
 from service.page import extract_headlines
 from service.schemas import error_responses
@@ -77,10 +77,7 @@ async def _filtered(
     block: str | None,
 ) -> Response:
     settings = _settings(request)
-    try:
-        feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
-    except FeedError as exc:
-        raise ApiError(exc.status, exc.kind, str(exc)) from exc
+    feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
     decisions, version = await _decisions(request, feed.items, _rules(settings, allow, block), threshold)
     dropped = sum(d.label == "clickbait" for d in decisions) if mode == "drop" else 0
     return Response(
@@ -127,42 +124,41 @@ async def filter_remote_feed(
     Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS."""
     settings = _settings(request)
     if not settings.feed_fetch:
-        raise ApiError(
-            403, "feed_fetch_disabled", "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable"
+        raise ClickbaitError(
+            "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable", ErrorType.feed_fetch_disabled
         )
     policy = FetchPolicy.of(
         settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
     )
-    try:
-        body, content_type, _ = await fetch(url, policy)
-    except FetchError as exc:
-        raise ApiError(exc.status, exc.kind, str(exc)) from exc
+    body, content_type, _ = await fetch(url, policy)
     return await _filtered(request, body, content_type, mode, threshold, allow, block)
 
 
 @router.post(
     "/v1/integrations/miniflux",
     tags=["integrations"],
-    responses=error_responses(400, 401, 403, 413, 429, 502, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
     openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"),
 )
 async def miniflux_webhook(request: Request) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
     settings = _settings(request)
     if settings.miniflux_webhook_secret is None:
-        raise ApiError(
-            503, "not_configured", "set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to accept Miniflux webhooks"
+        raise ClickbaitError(
+            "the Miniflux integration is not set up here: set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to "
+            "accept its webhooks",
+            ErrorType.not_configured,
         )
     body = await read_body(request, settings.feed_max_bytes)
     signature = request.headers.get("x-miniflux-signature")
     if not signature:
-        raise ApiError(401, "missing_signature", "the X-Miniflux-Signature header is missing")
+        raise ClickbaitError("the X-Miniflux-Signature header is missing", ErrorType.missing_signature)
     if not signature_ok(body, signature, settings.miniflux_webhook_secret.get_secret_value()):
-        raise ApiError(403, "bad_signature", "X-Miniflux-Signature does not match the body")
+        raise ClickbaitError("X-Miniflux-Signature does not match the body", ErrorType.bad_signature)
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from exc
+        raise ClickbaitError("the request body is not valid JSON", ErrorType.malformed_json) from exc
     payload = payload if isinstance(payload, dict) else {}  # the header may name the event of any JSON
     event = request.headers.get("x-miniflux-event-type") or payload.get("event_type")
     if event != "new_entries":
@@ -186,7 +182,9 @@ async def miniflux_webhook(request: Request) -> dict:
                 settings.feed_timeout_s,
             )
         except httpx.HTTPError as exc:
-            raise ApiError(502, "upstream_error", f"Miniflux did not accept the update: {exc}") from exc
+            raise ClickbaitError(
+                f"Miniflux did not accept the update: {exc}", ErrorType.upstream_error
+            ) from exc
         marked = True
     return {
         "event": event,
@@ -216,7 +214,9 @@ async def page_headlines(
     settings = _settings(request)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml"):
-        raise ApiError(415, "unsupported_media_type", f"send the page as text/html, not {media or 'nothing'}")
+        raise ClickbaitError(
+            f"send the page as text/html, not {media or 'nothing'}", ErrorType.unsupported_media_type
+        )
     body = await read_body(request, settings.page_max_bytes)
     # off the event loop: a hostile page can take the HTML parser seconds (see service.page)
     found = await asyncio.to_thread(extract_headlines, body.decode("utf-8", errors="replace"), url)

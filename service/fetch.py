@@ -16,13 +16,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from classifier.errors import ClickbaitError, ErrorType
 
-class FetchError(Exception):
-    """``status`` is what our API answers: 403 refused, 413 too big, 502/504 upstream trouble."""
 
-    def __init__(self, status: int, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.kind = status, kind
+class FetchError(ClickbaitError):
+    """A URL refused by the policy, or an upstream that failed; the raise site names which."""
+
+    error_type = ErrorType.upstream_error
 
 
 @dataclass(frozen=True)
@@ -47,26 +47,25 @@ async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipadd
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchError(502, "upstream_unreachable", f"cannot resolve {host}: {exc.strerror}") from exc
+        raise FetchError(f"cannot resolve {host}: {exc.strerror}", ErrorType.upstream_unreachable) from exc
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
 async def _check(url: str, policy: FetchPolicy) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(400, "bad_url", f"only http and https URLs can be fetched, not {url[:100]!r}")
+        raise FetchError(f"only http and https URLs can be fetched, not {url[:100]!r}", ErrorType.bad_url)
     host = parts.hostname.lower()
     if not policy.host_allowed(host):
-        raise FetchError(403, "host_not_allowed", f"fetching from {host} is not allowed here")
+        raise FetchError(f"fetching from {host} is not allowed here", ErrorType.host_not_allowed)
     if policy.listed(host):
         return  # an operator named this host: its addresses are trusted, private or not
     port = parts.port or (443 if parts.scheme == "https" else 80)
     for address in await _addresses(host, port):
         if not address.is_global:
             raise FetchError(
-                403,
-                "address_not_allowed",
                 f"{host} resolves to a non-public address ({address}); list it explicitly to allow",
+                ErrorType.address_not_allowed,
             )
 
 
@@ -83,21 +82,20 @@ async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
                         url = urljoin(url, response.headers["location"])
                         continue
                     if response.status_code >= 400:
-                        raise FetchError(
-                            502, "upstream_error", f"upstream answered {response.status_code} for {url}"
-                        )
+                        raise FetchError(f"upstream answered {response.status_code} for {url}")
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > policy.max_bytes:
                             raise FetchError(
-                                413, "upstream_too_large", f"upstream body exceeds {policy.max_bytes} bytes"
+                                f"upstream body exceeds {policy.max_bytes} bytes",
+                                ErrorType.upstream_too_large,
                             )
                     return bytes(body), response.headers.get("content-type"), url
             except httpx.TimeoutException as exc:
                 raise FetchError(
-                    504, "upstream_timeout", f"upstream did not answer within {policy.timeout_s} s"
+                    f"upstream did not answer within {policy.timeout_s} s", ErrorType.upstream_timeout
                 ) from exc
             except httpx.TransportError as exc:
-                raise FetchError(502, "upstream_unreachable", f"cannot reach {url}: {exc}") from exc
-    raise FetchError(502, "too_many_redirects", f"more than {policy.max_redirects} redirects")
+                raise FetchError(f"cannot reach {url}: {exc}", ErrorType.upstream_unreachable) from exc
+    raise FetchError(f"more than {policy.max_redirects} redirects", ErrorType.too_many_redirects)

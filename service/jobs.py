@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
+from classifier.errors import ClickbaitError, ErrorType
 from service.db import session_factory
 from service.tables import Job, utcnow
 
@@ -17,8 +18,10 @@ FINISHED = ("promoted", "rejected", "failed")
 STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s
 
 
-class JobConflict(Exception):
+class JobConflict(ClickbaitError):
     """Another job of the kind is queued or running."""
+
+    error_type = ErrorType.job_running
 
 
 class JobStore:
@@ -45,6 +48,7 @@ class JobStore:
         except IntegrityError as exc:
             active = self.active(kind)
             raise JobConflict(
+                "a retraining job is already active: "
                 f"job {active.id if active else '?'} is still {active.state if active else 'active'}"
             ) from exc
         return job

@@ -11,10 +11,10 @@ import threading
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from classifier.errors import ClickbaitError, ErrorType
 from service.auth import require_admin, require_reader
 from service.deps import json_body
-from service.errors import ApiError
-from service.jobs import JobConflict, JobStore
+from service.jobs import JobStore
 from service.retrain_job import job_params
 from service.schemas import JSON_BODY_ERRORS, NO_NUL, ErrorBody, JobOut, RetrainRequest
 from service.settings import ServiceSettings
@@ -73,17 +73,12 @@ def spawn_job(settings: ServiceSettings, job: Job) -> None:
 async def start_retrain(body: RetrainRequest, request: Request, who: str = Depends(require_admin)) -> JobOut:
     """Start a retraining job (one at a time); follow it at ``GET /v1/jobs/{id}``."""
     jobs: JobStore = request.app.state.jobs
-    try:
-        job = await asyncio.to_thread(
-            jobs.create, job_params(request.app.state.settings, body.from_base), who
-        )
-    except JobConflict as exc:
-        raise ApiError(409, "job_running", f"a retraining job is already active: {exc}") from exc
+    job = await asyncio.to_thread(jobs.create, job_params(request.app.state.settings, body.from_base), who)
     try:
         await asyncio.to_thread(spawn_job, request.app.state.settings, job)
     except OSError as exc:
         await asyncio.to_thread(jobs.update, job.id, state="failed", message=f"could not start: {exc}")
-        raise ApiError(500, "job_not_started", f"the job process could not start: {exc}") from exc
+        raise ClickbaitError(f"the job process could not start: {exc}", ErrorType.job_not_started) from exc
     return job_out(job)
 
 
@@ -100,5 +95,5 @@ def get_job(request: Request, job_id: str = Path(pattern=NO_NUL)) -> JobOut:
     """State, progress, and once finished the comparison of candidate and current model."""
     job = request.app.state.jobs.get(job_id)
     if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+        raise ClickbaitError(f"no job {job_id}", ErrorType.not_found)
     return job_out(job)

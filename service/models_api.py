@@ -6,10 +6,8 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Request
 
-from classifier.artifact import ArtifactError
-from classifier.registry import ModelRegistry, RegistryError
+from classifier.registry import ModelRegistry
 from service.auth import require_admin, require_reader
-from service.errors import ApiError
 from service.schemas import ErrorBody, ModelOut, ModelsOut
 from service.scoring import ScoringService
 
@@ -40,12 +38,7 @@ async def promote(version: str, request: Request, who: str = Depends(require_adm
     """Serve ``version`` from now on: this replica swaps before answering, the others within
     ``registry_poll_s`` seconds."""
     scoring: ScoringService = request.app.state.scoring
-    try:
-        await asyncio.to_thread(scoring.registry.promote, version, who, "promoted through the API")
-    except RegistryError as exc:
-        raise ApiError(404, "not_found", str(exc)) from exc
-    except ArtifactError as exc:
-        raise ApiError(409, "broken_artifact", str(exc)) from exc
+    await asyncio.to_thread(scoring.registry.promote, version, who, "promoted through the API")
     await scoring.refresh()
     return await models_view(scoring)
 
@@ -54,9 +47,6 @@ async def promote(version: str, request: Request, who: str = Depends(require_adm
 async def rollback(request: Request, who: str = Depends(require_admin)) -> ModelsOut:
     """Serve the previously promoted version again."""
     scoring: ScoringService = request.app.state.scoring
-    try:
-        await asyncio.to_thread(scoring.registry.rollback, who)
-    except RegistryError as exc:
-        raise ApiError(409, "nothing_to_roll_back", str(exc)) from exc
+    await asyncio.to_thread(scoring.registry.rollback, who)
     await scoring.refresh()
     return await models_view(scoring)

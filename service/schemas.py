@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from classifier.errors import ErrorType
+
 NO_NUL = r"^[^\x00]*$"  # for query and path parameters that reach the database
 
 
@@ -78,8 +80,10 @@ class LabelScore(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """Every error answer: a message for people and a kind (the closed set below) for programs."""
+
     error: str
-    error_type: str
+    error_type: ErrorType
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

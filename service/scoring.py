@@ -11,6 +11,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from classifier.artifact import read_manifest
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.explain import contributions, occlusion_variants
 from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, resolve_model_dir
@@ -24,8 +25,10 @@ from service.suggestions import RecentScores
 log = logging.getLogger(__name__)
 
 
-class ModelNotReady(Exception):
+class ModelNotReady(ClickbaitError):
     """No model is loaded (yet, or loading failed)."""
+
+    error_type, retry_after = ErrorType.not_ready, 5.0
 
 
 class ScoringService:

@@ -16,14 +16,18 @@ import numpy as np
 
 from classifier.artifact import DataFile
 from classifier.bundled import file_sha256
+from classifier.errors import ClickbaitError, ErrorType
 from classifier.text import dedup_key, normalise_headline
 
+LABELS = ("news", "clickbait")  # index = the label's integer value
 LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}
 REQUIRED_COLUMNS = ("text", "label")
 
 
-class DataError(ValueError):
+class DataError(ClickbaitError, ValueError):
     """Bad input data; the message names the file and, where it can, the line."""
+
+    error_type = ErrorType.validation_error
 
 
 @dataclass(frozen=True)

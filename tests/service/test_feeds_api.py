@@ -226,8 +226,10 @@ def test_miniflux_payloads_of_the_wrong_shape_are_answered_not_500(make_server) 
 
 
 def test_miniflux_without_a_secret_is_off(server) -> None:
+    """Not configured is not a transient outage (503): the route is absent until it is set up."""
     response = httpx.post(f"{server.url}/v1/integrations/miniflux", json=ENTRIES)
-    assert response.status_code == 503 and response.json()["error_type"] == "not_configured"
+    assert response.status_code == 404 and response.json()["error_type"] == "not_configured"
+    assert "CLICKBAIT_MINIFLUX_WEBHOOK_SECRET" in response.json()["error"]
 
 
 def test_page_route_scores_headlines_by_role(server) -> None:

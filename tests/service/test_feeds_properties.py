@@ -10,6 +10,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from service.errors import status_of
 from service.feeds import Decision, FeedError, needs_score, parse_feed
 from service.site_rules import SiteRules
 from tests.service.feed_docs import ATOM, BILLION_LAUGHS, JSON_FEED, RSS, RSS1, XXE
@@ -126,7 +127,7 @@ def _check(body: bytes, content_type: str | None, labels: list[bool]) -> None:
     try:
         feed = parse_feed(body, content_type)
     except FeedError as exc:
-        assert 400 <= exc.status < 500 and exc.kind
+        assert 400 <= status_of(exc) < 500 and exc.error_type
         return
     n = len(feed.items)
     needs_score(feed.items, RULES)  # site rules read every item's link, whatever it holds

@@ -8,7 +8,7 @@ Decisions:
 - Left out: ``POST /v1/retrain`` (each accepted request starts a training process; its one-job rule is
   tested in test_postgres_replicas). ``GET /v1/filter`` stays in: feed fetching is off by default,
   so it answers 403 and touches no network. Miniflux's webhook gets a secret, so unsigned requests
-  reach the signature check (401/403) rather than "not configured" (503).
+  reach the signature check (401/403) rather than "not configured" (404).
 - The check that every schema-valid request is accepted is off: the API has limits the schema cannot
   carry (configured lengths and counts, blank headlines, bodies that must be feeds or pages), and it
   answers those with documented 4xx errors, which the other checks hold it to. For the routes that
