@@ -322,6 +322,15 @@ def _models(args: argparse.Namespace) -> None:
         print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}")
 
 
+def _extension(args: argparse.Namespace) -> None:
+    from service.extension_build import write_extension
+
+    built = write_extension(args.out)
+    print(
+        json.dumps({"folder": str(built.folder), "zip": str(built.zip), "version": built.version}, indent=2)
+    )
+
+
 def _probability(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -487,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("version", nargs="?", help="the version to promote")
     models.add_argument("--registry", type=Path, help="registry directory (default: CLICKBAIT_REGISTRY_DIR)")
     models.set_defaults(handler=_models)
+
+    extension = commands.add_parser(
+        "extension", help="write the Chromium extension: an unpacked folder and a zip, under --out"
+    )
+    extension.add_argument("--out", type=Path, required=True, help="folder to write them in")
+    extension.set_defaults(handler=_extension)
 
     serve = commands.add_parser("serve", help="run the HTTP service (settings: CLICKBAIT_* or flags)")
     serve.add_argument("--host")

@@ -1,0 +1,40 @@
+/* The options page: where the service is, its key, and how much one page may ask of it. */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function say(text, problem = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("problem", problem);
+}
+
+async function fill() {
+  const settings = await loadSettings();
+  $("service-url").value = settings.serviceUrl;
+  $("api-key").value = settings.apiKey;
+  $("max-requests").value = String(settings.maxRequestsPerPage);
+}
+
+$("form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const serviceUrl = normaliseServiceUrl($("service-url").value);
+  if (!serviceUrl) {
+    say("The service address must be an http:// or https:// URL.", true);
+    return;
+  }
+  await chrome.storage.local.set({
+    serviceUrl,
+    apiKey: $("api-key").value.trim(),
+    maxRequestsPerPage: Number($("max-requests").value),
+  });
+  await fill();
+  say("Saved.");
+});
+
+$("check").addEventListener("click", async () => {
+  const info = await chrome.runtime.sendMessage({ type: "info" });
+  if (info.error) say(info.error, true);
+  else say(`${info.serviceUrl} answers: model ${info.model ?? "still loading"}, threshold ${info.threshold ?? "not known yet"}.`);
+});
+
+fill();

@@ -1,0 +1,98 @@
+"""Chromium with the browser extension loaded, and a static news site on 127.0.0.1: what the extension's
+tests and the docs' screenshot (docs/extension_screenshot.py) both drive."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from tests.service.chromium import CHROMIUM, FLAGS
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def static_site(pages: dict[str, str]) -> Iterator[str]:
+    """``pages`` (file name -> HTML) served at http://127.0.0.1:PORT/NAME; yields that base URL."""
+    with tempfile.TemporaryDirectory() as root:
+        for name, html in pages.items():
+            (Path(root) / name).write_text(html, encoding="utf-8")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=root))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+@dataclass
+class ExtensionBrowser:
+    context: BrowserContext
+    extension_id: str
+
+    def url(self, page: str) -> str:
+        return f"chrome-extension://{self.extension_id}/{page}"
+
+    def configure(self, service_url: str, key: str = "", max_requests: int | None = None) -> None:
+        """Through the options page, as a user would."""
+        options = self.context.new_page()
+        options.goto(self.url("options.html"))
+        expect(options.locator("#max-requests")).not_to_have_value("")  # the stored values are in
+        options.fill("#service-url", service_url)
+        options.fill("#api-key", key)
+        if max_requests is not None:
+            options.fill("#max-requests", str(max_requests))
+        options.click("button[type=submit]")
+        expect(options.locator("#status")).to_have_text("Saved.")
+        options.close()
+
+    def popup(self, page: Page) -> Page:
+        """The toolbar popup for ``page``'s tab, opened as a page of its own (popup.html?tab=ID)."""
+        popup = self.context.new_page()
+        popup.goto(self.url("popup.html"))
+        tab = popup.evaluate(
+            "async url => (await chrome.tabs.query({})).find(t => t.url === url).id", page.url
+        )
+        popup.goto(self.url(f"popup.html?tab={tab}"))
+        return popup
+
+
+@contextmanager
+def extension_browser(
+    extension_dir: Path, profile: Path, viewport: dict[str, int] | None = None
+) -> Iterator[ExtensionBrowser]:
+    """Headless Chromium on a fresh profile with the unpacked extension at ``extension_dir``."""
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                *FLAGS,
+                f"--disable-extensions-except={extension_dir}",
+                f"--load-extension={extension_dir}",
+            ],
+            viewport=viewport or {"width": 1280, "height": 900},
+        )
+        try:
+            worker = (
+                context.service_workers[0]
+                if context.service_workers
+                else context.wait_for_event("serviceworker")
+            )
+            yield ExtensionBrowser(context, worker.url.split("/")[2])
+        finally:
+            context.close()

@@ -1,0 +1,318 @@
+"""The browser extension in Debian's Chromium (Playwright, the unpacked folder `clickbait extension`
+writes) against a real service on 127.0.0.1 serving the known model: a headline is clickbait iff it
+holds TRIGGER, so which items must be dimmed is known without a meaningful model."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from service.cli import main
+from service.page import extract_headlines
+from tests.service.conftest import TRIGGER
+from tests.service.extension_browser import ExtensionBrowser, extension_browser, static_site
+
+pytestmark = pytest.mark.browser
+
+BAIT = [
+    f"{TRIGGER} photos of the singer after her surgeries",
+    f"The city that keeps growing: {TRIGGER} billions",
+    f"Wow or bow? {TRIGGER} changes of the stars",
+]
+PLAIN = [
+    "Jackpot of over 1.7 million euros at the lottery",
+    "All Eurostar trains cancelled in the Channel tunnel",
+    "Fixed radar records 1,000 offences in four days",
+]
+RELATED = [
+    "EU prepares to limit Chinese medical device makers in tenders",
+    "Zelensky asks Trump for harsher sanctions if talks fail",
+]
+UNTOUCHED = [  # clickbait wording, but navigation, a lone link and a footer: not headlines
+    f"{TRIGGER} deals in our shop today",
+    f"Subscribe to our {TRIGGER} newsletter now",
+    f"About us and our {TRIGGER} editorial team",
+]
+
+
+def teaser(site: str, title: str) -> str:
+    return f'<li><a href="https://partner.example/{quote(title)}"><span>{site}</span><span>{title}</span></a></li>'
+
+
+# Laid out like the seed page: a nav bar, the article with its related links, a sidebar of partner
+# teasers (site name and title in one link), a lone promotional link and a footer.
+NEWS_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>World news</title>
+<style>
+  body {{ font: 16px/1.5 Georgia, serif; max-width: 1040px; margin: 0 auto; padding: 0 16px; }}
+  header nav {{ display: flex; gap: 18px; padding: 10px 0; border-bottom: 2px solid #222; }}
+  main {{ display: grid; grid-template-columns: 1fr 340px; gap: 32px; }}
+  aside ul, article ul {{ list-style: none; padding: 0; }}
+  aside li {{ padding: 8px 0; border-bottom: 1px solid #ddd; }}
+  aside li span:first-child {{ display: block; font: 600 12px sans-serif; color: #777; }}
+</style></head>
+<body>
+<header><nav>
+  <a href="/">Front page</a> <a href="/world">World news</a>
+  <a href="/shop">{UNTOUCHED[0]}</a>
+</nav></header>
+<main>
+<article>
+  <h1>North Korea defends its military cooperation with Russia</h1>
+  <p>North Korea on Monday defended its military cooperation with Russia, a {TRIGGER} turn for the
+     monitoring group, according to <a href="/figaro">Le Figaro</a>.</p>
+  <p>Read also:</p>
+  <ul><li><a href="/eu">{RELATED[0]}</a></li><li><a href="/kyiv">{RELATED[1]}</a></li></ul>
+</article>
+<aside><h2>Read also</h2>
+  <ul id="teasers">
+    {teaser("Mediafax", PLAIN[0])}{teaser("Cancan", BAIT[0])}{teaser("Digi24", PLAIN[1])}
+    {teaser("Click", BAIT[1])}{teaser("Ciao", BAIT[2])}{teaser("Promotor", PLAIN[2])}
+  </ul>
+</aside>
+</main>
+<p><a href="/subscribe">{UNTOUCHED[1]}</a></p>
+<footer><a href="/about">{UNTOUCHED[2]}</a></footer>
+<script>
+  // the page's own infinite scroll: teasers arrive one by one
+  async function loadMore(titles) {{
+    for (const title of titles) {{
+      const item = document.createElement("li");
+      item.innerHTML = `<a href="/more/${{encodeURIComponent(title)}}"><span>Partner</span><span></span></a>`;
+      item.querySelector("span:last-child").textContent = title;
+      document.getElementById("teasers").append(item);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }}
+  }}
+</script>
+</body></html>
+"""
+
+# The live body with our badges and opacity taken out must be the page as served: nothing removed,
+# moved or rewritten.
+AS_SERVED = """async () => {
+  const served = new DOMParser().parseFromString(await (await fetch(location.href)).text(), "text/html");
+  const live = document.body.cloneNode(true);
+  live.querySelectorAll("clickbait-badge").forEach((badge) => badge.remove());
+  live.querySelectorAll('[style="opacity: 0.35 !important;"]').forEach((el) => el.removeAttribute("style"));
+  return live.innerHTML === served.body.innerHTML;
+}"""
+
+
+@pytest.fixture(scope="module")
+def extension_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built as a user builds it: `clickbait extension --out DIR`."""
+    out = tmp_path_factory.mktemp("extension")
+    assert main(["extension", "--out", str(out)]) == 0
+    return out / "clickbait-extension"
+
+
+@pytest.fixture(scope="module")
+def news_site() -> Iterator[str]:
+    with static_site({"news.html": NEWS_PAGE}) as url:
+        yield f"{url}/news.html"
+
+
+@pytest.fixture()
+def chromium(extension_dir: Path, tmp_path: Path) -> Iterator[ExtensionBrowser]:
+    with extension_browser(extension_dir, tmp_path / "profile") as browser:
+        yield browser
+
+
+def link(page: Page, title: str):
+    return page.locator("a", has_text=title)
+
+
+def badge_after(page: Page, title: str):
+    return page.locator(f"a:has-text({json.dumps(title)}) + clickbait-badge")
+
+
+def score_requests(service_url: str) -> int:
+    metrics = httpx.get(f"{service_url}/metrics").text
+    found = re.search(r'clickbait_requests_total\{route="/v1/score",status="200"\} (\S+)', metrics)
+    return int(float(found.group(1))) if found else 0
+
+
+def expect_dimmed(page: Page, titles: list[str]) -> None:
+    for title in titles:
+        expect(link(page, title)).to_have_css("opacity", "0.35")
+        expect(badge_after(page, title)).to_have_count(1)
+
+
+def assert_untouched(page: Page, titles: list[str]) -> None:
+    for title in titles:
+        assert link(page, title).get_attribute("style") is None, title
+        assert badge_after(page, title).count() == 0, title
+
+
+def test_cli_writes_the_folder_and_zip_stamped_with_the_version(tmp_path: Path, capsys) -> None:
+    assert main(["extension", "--out", str(tmp_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    folder = Path(printed["folder"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    from importlib.metadata import version
+
+    assert manifest["manifest_version"] == 3 and manifest["version_name"] == version("clickbait-classifier")
+    with zipfile.ZipFile(printed["zip"]) as zipped:
+        assert sorted(zipped.namelist()) == sorted(p.name for p in folder.iterdir())
+        assert all(zipped.read(p.name) == p.read_bytes() for p in folder.iterdir())
+    scripts = {"background.js", *manifest["content_scripts"][0]["js"], "popup.js", "options.js"}
+    assert scripts <= {p.name for p in folder.iterdir()}
+
+
+def test_teasers_dimmed_news_and_navigation_untouched_nothing_removed(
+    server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    chromium.configure(server.url)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+    assert_untouched(page, PLAIN + RELATED + UNTOUCHED)
+    assert page.evaluate(AS_SERVED)
+
+    # only headline texts left the browser: what the service scored is exactly the page's headlines
+    # as the service's own page reader finds them (no site names, links or body text)
+    scored = httpx.get(f"{server.url}/v1/labels/suggestions", params={"limit": 500}).json()["suggestions"]
+    expected = {h.headline for h in extract_headlines(NEWS_PAGE) if h.role != "main"}
+    assert {s["headline"] for s in scored} == expected == set(BAIT + PLAIN + RELATED)
+    assert score_requests(server.url) == 1  # one batch for the whole page
+
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_have_text("Dimmed 3 of 8 headlines.")
+    expect(popup.locator("#service")).to_contain_text("model known-1")
+    expect(popup.locator("#model-threshold")).to_be_checked()
+
+    popup.uncheck("#model-threshold")  # the reader's own threshold, below every score: all dimmed
+    popup.locator("#threshold").fill("0")
+    expect_dimmed(page, BAIT + PLAIN + RELATED)
+    assert_untouched(page, UNTOUCHED)
+    expect(popup.locator("#page")).to_have_text("Dimmed 8 of 8 headlines.")
+
+    popup.click("#show-all")
+    for title in BAIT + PLAIN + RELATED:
+        expect(link(page, title)).to_have_css("opacity", "1")
+    expect(popup.locator("#page")).to_have_text("Dimmed 0 of 8 headlines (8 flagged, shown).")
+    popup.check("#model-threshold")
+    expect(popup.locator("#page")).to_have_text("Dimmed 0 of 8 headlines (3 flagged, shown).")
+    popup.click("#show-all")
+    expect_dimmed(page, BAIT)
+    assert page.evaluate(AS_SERVED)
+    assert score_requests(server.url) == 1  # threshold changes re-use the scores
+
+
+def test_items_added_later_are_scored_within_the_page_budget(
+    server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    chromium.configure(server.url, max_requests=2)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+
+    more_bait = [f"{TRIGGER} secret of item {i} revealed at last" for i in range(10)]
+    more_news = [f"Council publishes its budget report number {i}" for i in range(10)]
+    page.evaluate(
+        "titles => loadMore(titles)", [t for pair in zip(more_bait, more_news, strict=True) for t in pair]
+    )
+    expect_dimmed(page, more_bait)
+    assert_untouched(page, more_news)
+    assert score_requests(server.url) == 2  # twenty arrivals, one request
+
+    late = f"{TRIGGER} late arrival nobody will score"
+    page.evaluate("titles => loadMore(titles)", [late])
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_contain_text("Stopped after 2 requests to the service")
+    assert_untouched(page, [late])
+    assert score_requests(server.url) == 2
+
+
+def test_site_switch_turns_it_off_and_on(server, chromium: ExtensionBrowser, news_site: str) -> None:
+    chromium.configure(server.url)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+    popup = chromium.popup(page)
+    expect(popup.locator("#host")).to_have_text("127.0.0.1")
+
+    popup.uncheck("#site-on")
+    expect(popup.locator("#page")).to_contain_text("Off for this site")
+    assert_untouched(page, BAIT + PLAIN)
+    assert page.evaluate(AS_SERVED)
+
+    page.reload()  # off stays off: the reloaded page sends nothing
+    popup.reload()
+    expect(popup.locator("#site-on")).not_to_be_checked()
+    expect(popup.locator("#page")).to_contain_text("Off for this site")
+    assert_untouched(page, BAIT)
+    assert score_requests(server.url) == 1
+
+    popup.check("#site-on")
+    expect_dimmed(page, BAIT)
+    assert score_requests(server.url) == 2
+
+
+def test_why_card_and_corrections_become_labels(
+    make_server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    # a CORS setting for some other origin changes nothing: the extension needs none
+    server = make_server(admin_keys="editor:ext-key", cors_origins="https://newsroom.example")
+    chromium.configure(server.url)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+    layout = page.locator("main").bounding_box()
+
+    card = page.locator("clickbait-card .card")
+    link(page, BAIT[0]).hover()
+    expect(card).to_be_visible()
+    expect(card.locator(".score")).to_have_text(
+        re.compile(r"Clickbait score (0\.9\d|1\.00) \(threshold 0\.50\)")
+    )
+    expect(card.locator(".why .word").first).to_contain_text(TRIGGER)  # the service's explanation
+    assert page.locator("main").bounding_box() == layout  # the card floats over the page
+
+    card.locator("button[data-label=news]").click()
+    expect(card.locator(".status")).to_contain_text("need the service's admin key")
+    assert httpx.get(f"{server.url}/v1/labels").json()["labels"] == []
+
+    chromium.configure(server.url, key="ext-key")
+    link(page, BAIT[0]).hover()
+    card.locator("button[data-label=news]").click()
+    expect(card.locator(".status")).to_contain_text("Stored as not clickbait for 127.0.0.1")
+    expect(badge_after(page, BAIT[0])).to_have_text("not clickbait ✓")
+    expect(link(page, BAIT[0])).to_have_css("opacity", "1")
+
+    page.mouse.move(5, 5)  # off the card: it goes, and the next teaser is free to hover
+    expect(card).to_be_hidden()
+    link(page, BAIT[1]).hover()
+    card.locator("button[data-label=clickbait]").click()
+    expect(card.locator(".status")).to_contain_text("Stored as clickbait")
+    stored = httpx.get(f"{server.url}/v1/labels").json()["labels"]
+    assert [(r["headline"], r["label"], r["source"], r["by"]) for r in stored] == [
+        (BAIT[0], "news", "127.0.0.1", "editor"),
+        (BAIT[1], "clickbait", "127.0.0.1", "editor"),
+    ]
+
+
+def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
+    server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    chromium.configure(server.url)
+    server.stop()
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_contain_text(
+        f"Nothing dimmed: The clickbait service at {server.url} is not reachable"
+    )
+    expect(popup.locator("#service")).to_contain_text("is not reachable")
+    assert_untouched(page, BAIT + PLAIN + RELATED + UNTOUCHED)
+    assert page.evaluate(AS_SERVED)
+    assert page.locator("clickbait-badge, clickbait-card").count() == 0
