@@ -98,8 +98,8 @@
       });
       state.badges.set(element, badge);
       badgeOwners.set(badge, element);
-      element.after(badge);
     }
+    if (!badge.isConnected) element.after(badge); // new, or the page re-rendered around it
     const button = badge.shadowRoot.querySelector("button");
     button.textContent = corrected ? `${corrected === "news" ? "not clickbait" : "clickbait"} ✓` : `clickbait ${score.toFixed(2)}`;
     button.className = corrected === "news" ? "news" : "";
@@ -234,8 +234,8 @@
       card.root.querySelector("button.show").addEventListener("click", toggleShown);
       card.host.addEventListener("mouseenter", () => clearTimeout(card.hideTimer));
       card.host.addEventListener("mouseleave", hideSoon);
-      document.documentElement.append(card.host);
     }
+    if (!card.host.isConnected) document.documentElement.append(card.host);
     return card.root;
   }
 
@@ -340,6 +340,7 @@
     true,
   );
   addEventListener("scroll", () => card.element && hideCard(), { passive: true, capture: true });
+  addEventListener("keydown", (event) => event.key === "Escape" && card.element && hideCard());
 
   // ---- the popup's questions, the settings, the page's changes ----
 

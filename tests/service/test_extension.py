@@ -96,6 +96,31 @@ NEWS_PAGE = f"""<!doctype html>
 </body></html>
 """
 
+# Structures where the rules matter: no <article> (so <main> is the article), an aside inside it, a
+# form, a link of three words, site and title in one link, links in headings (one card box per link
+# is no block of links, for either), a hidden link (the service's page reader cannot see
+# visibility; the extension skips it).
+HIDDEN = "A hidden teaser the reader cannot see"
+EDGE_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Edge cases</title></head><body>
+<main>
+  <h1>The page's own headline is never sent</h1>
+  <p>Body text with <a href="/a">a link of several words inside</a> and <a href="/b">three words here</a>.</p>
+  <aside><a href="/c">Single aside link with words</a></aside>
+  <aside><ul><li><a href="/d">First aside teaser in a list</a></li>
+    <li><a href="/e"><span>Site</span><span>Second aside teaser with site name</span></a></li></ul></aside>
+</main>
+<form><a href="/f">A link inside a form element</a><a href="/g">Another link inside the form</a></form>
+<div class="cards">
+  <div class="card"><h3><a href="/h">Card headline number one here</a></h3></div>
+  <div class="card"><h3><a href="/i">Card headline number two here</a></h3></div>
+</div>
+<div><h3><a href="/j">Card headline number three alone</a></h3>
+  <h3><a href="/k">And the fourth card headline</a></h3>
+  <a href="/l" style="display: none">{HIDDEN}</a></div>
+</body></html>
+"""
+
 # The live body with our badges and opacity taken out must be the page as served: nothing removed,
 # moved or rewritten.
 AS_SERVED = """async () => {
@@ -117,7 +142,7 @@ def extension_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def news_site() -> Iterator[str]:
-    with static_site({"news.html": NEWS_PAGE}) as url:
+    with static_site({"news.html": NEWS_PAGE, "edge.html": EDGE_PAGE}) as url:
         yield f"{url}/news.html"
 
 
@@ -206,6 +231,20 @@ def test_teasers_dimmed_news_and_navigation_untouched_nothing_removed(
     expect_dimmed(page, BAIT)
     assert page.evaluate(AS_SERVED)
     assert score_requests(server.url) == 1  # threshold changes re-use the scores
+
+
+def test_picks_the_headlines_the_service_page_reader_picks(
+    server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    chromium.configure(server.url)
+    page = chromium.context.new_page()
+    page.goto(news_site.replace("news.html", "edge.html"))
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_have_text("Dimmed 0 of 5 headlines.")
+    scored = httpx.get(f"{server.url}/v1/labels/suggestions", params={"limit": 500}).json()["suggestions"]
+    expected = {h.headline for h in extract_headlines(EDGE_PAGE) if h.role != "main"}
+    assert {s["headline"] for s in scored} == expected - {HIDDEN}
+    assert len(expected) == 6
 
 
 def test_items_added_later_are_scored_within_the_page_budget(

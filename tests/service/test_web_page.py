@@ -10,6 +10,8 @@ from playwright.sync_api import Browser, expect, sync_playwright
 from tests.service.chromium import CHROMIUM, FLAGS
 from tests.service.conftest import TRIGGER
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
