@@ -86,7 +86,7 @@ def main() -> None:
         LabelStore(engine).add(
             [NewLabel(e.text, LABELS[e.label], e.lang, e.source) for e in editor], "editor"
         )
-        job = JobStore(engine).create(job_params(settings, args.from_base), "benchmark")
+        job = JobStore(engine, settings.job_stale_s).create(job_params(settings, args.from_base), "benchmark")
         started = time.perf_counter()
         job = run(job.id, settings)
         seconds = time.perf_counter() - started

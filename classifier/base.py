@@ -11,11 +11,10 @@ from pathlib import Path
 from torch import nn
 
 from classifier.bert import load_bert
-from classifier.bundled import BUNDLED_NAME, ensure_converted
-from classifier.settings import get_settings
+from classifier.bundled import ensure_converted
+from classifier.settings import BUNDLED_NAME, get_settings
 from classifier.tokenizer import HeadlineTokenizer
 
-DEFAULT_BASE = BUNDLED_NAME
 _HASHED_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
 
 
@@ -28,7 +27,7 @@ class ResolvedBase:
     sha256: str
 
 
-def resolve_base(name: str = DEFAULT_BASE, cache_dir: Path | None = None) -> ResolvedBase:
+def resolve_base(name: str = BUNDLED_NAME, cache_dir: Path | None = None) -> ResolvedBase:
     """Bundled name → converted cache entry; existing directory → itself; else a hub id."""
     if name == BUNDLED_NAME:
         path, sha = ensure_converted(cache_dir or get_settings().cache_dir)

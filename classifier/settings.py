@@ -1,4 +1,9 @@
-"""Inference settings, read from ``CLICKBAIT_*`` environment variables."""
+"""Inference settings, read from ``CLICKBAIT_*`` environment variables.
+
+Each package declares its settings in one module (this one, ``service/settings.py`` and
+``training/config.py``); command-line flags are generated from the same fields
+(``service/flags.py``) and the reference from both (``docs/reference.md``), so a knob is one edit.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]  # "a.com,b.org" in the environment
+BUNDLED_NAME = "bundled:multilingual-e5-small"  # the default base, converted by classifier/bundled.py
+NO_FLAG = {"flag": False}  # json_schema_extra of a setting that gets no command-line flag
 
 
 def split_commas(value: object) -> object:
@@ -19,7 +26,8 @@ def split_commas(value: object) -> object:
 
 
 def _default_cache_dir() -> Path:
-    """Per-user cache, following XDG so that containers can point it at a volume."""
+    """$XDG_CACHE_HOME/clickbait, else ~/.cache/clickbait: per user, following XDG so that
+    containers can point it at a volume."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(root) / "clickbait"
 
@@ -29,7 +37,15 @@ class ClassifierSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLICKBAIT_", extra="ignore")
 
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    model: str = Field(
+        default="default",
+        description="artifact directory, or 'default': the model shipped in the package (serve: the "
+        "first model of an empty registry)",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="base models converted from the bundled 4-bit file, keyed by its hash",
+    )
     threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = all cores")
     batch_size: int = Field(
         default=32,
@@ -41,7 +57,6 @@ class ClassifierSettings(BaseSettings):
         default="auto",
         description="auto = int8 where the artifact's held-out check allows it, else fp32",
     )
-    max_length: int = Field(default=64, ge=8, le=512, description="token cap per headline")
 
 
 @lru_cache(maxsize=1)

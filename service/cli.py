@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -12,6 +13,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from classifier.errors import ClickbaitError, ErrorType
+from classifier.settings import ClassifierSettings, get_settings
+from service.flags import add_flags, given
+from service.settings import ServiceSettings
+from training.config import TrainConfig
 
 EXIT_USAGE = 2
 
@@ -23,38 +28,9 @@ class CliError(ClickbaitError):
 
 
 def _train(args: argparse.Namespace) -> None:
-    from training.config import TrainConfig
     from training.trainer import train
 
-    overrides = {
-        name: getattr(args, name)
-        for name in (
-            "data",
-            "eval_data",
-            "out",
-            "base",
-            "method",
-            "epochs",
-            "samples_per_epoch",
-            "batch_size",
-            "max_length",
-            "lr",
-            "head_lr",
-            "label_smoothing",
-            "lora_r",
-            "lora_alpha",
-            "lora_dropout",
-            "lang_alpha",
-            "holdout_fraction",
-            "holdout_by",
-            "eval_every",
-            "patience",
-            "seed",
-            "device",
-            "threads",
-        )
-    }
-    config = TrainConfig.from_sources(args.config, overrides)
+    config = TrainConfig.from_sources(args.config, given(args, args.flags))
     result = train(config)
     if not result.main:
         return
@@ -89,29 +65,9 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _distill(args: argparse.Namespace) -> None:
-    from training.config import TrainConfig
     from training.distill import distill
 
-    names = (
-        "data",
-        "eval_data",
-        "out",
-        "epochs",
-        "samples_per_epoch",
-        "batch_size",
-        "max_length",
-        "lr",
-        "head_lr",
-        "holdout_fraction",
-        "holdout_by",
-        "eval_every",
-        "patience",
-        "seed",
-        "device",
-        "threads",
-        "init_from",
-    )
-    config = TrainConfig.from_sources(args.config, {name: getattr(args, name) for name in names})
+    config = TrainConfig.from_sources(args.config, given(args, args.flags))
     result = distill(config, args.teacher, args.layers, args.unlabelled, args.max_rows, dict(args.augment))
     if not result.main:
         return
@@ -133,10 +89,9 @@ def _distill(args: argparse.Namespace) -> None:
 
 def _quantize(args: argparse.Namespace) -> None:
     from classifier.scorer import resolve_model_dir
-    from training.config import TrainConfig
     from training.quantize import quantize_artifact
 
-    config = TrainConfig.from_sources(args.config, {"out": Path(".")})
+    config = TrainConfig.from_sources(args.config, {})
     spec = quantize_artifact(resolve_model_dir(args.model), config, args.alpha, args.max_drop)
     print(json.dumps(spec.model_dump(), indent=2))
 
@@ -240,27 +195,10 @@ def _page(args: argparse.Namespace) -> None:
         )
 
 
-SERVE_FLAGS = (
-    "host",
-    "port",
-    "model",
-    "threads",
-    "batch_size",
-    "max_batch",
-    "batch_wait_ms",
-    "queue_size",
-    "max_headlines",
-    "max_chars",
-    "cache_size",
-    "log_level",
-)
-
-
 def _serve(args: argparse.Namespace) -> None:
     from service.memory import cap_malloc_arenas
-    from service.settings import ServiceSettings
 
-    settings = ServiceSettings(**{k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k) is not None})
+    settings = ServiceSettings(**given(args, args.flags))
     cap_malloc_arenas(settings.malloc_arenas)  # before the imports and threads that open heaps
     # every logger at the chosen level, not only uvicorn's, before importing modules that log as they load
     logging.getLogger().setLevel(settings.log_level.upper())
@@ -282,7 +220,6 @@ def _retrain(args: argparse.Namespace) -> None:
     from service.db import make_engine, migrate
     from service.jobs import JobStore
     from service.retrain_job import job_params, run
-    from service.settings import ServiceSettings
     from training.parallel import launched
 
     if launched():  # every process would judge and promote its own candidate
@@ -292,7 +229,7 @@ def _retrain(args: argparse.Namespace) -> None:
     settings = ServiceSettings()
     engine = make_engine(settings.database)
     migrate(engine)
-    job = JobStore(engine).create(job_params(settings, args.from_base), author="cli")
+    job = JobStore(engine, settings.job_stale_s).create(job_params(settings, args.from_base), author="cli")
     job = run(job.id, settings)
     print(
         json.dumps(
@@ -305,9 +242,29 @@ def _retrain(args: argparse.Namespace) -> None:
         raise CliError(job.message)
 
 
+def _labels(args: argparse.Namespace) -> None:
+    from service.db import make_engine, migrate
+    from service.label_files import export_lines, import_labels
+    from service.label_store import LabelStore
+
+    settings = ServiceSettings()
+    engine = make_engine(settings.database)
+    migrate(engine)
+    store = LabelStore(engine)
+    if args.action == "import":
+        if args.file is None:
+            raise CliError("import needs a FILE (JSONL or CSV: text or headline, label[, lang, source])")
+        stored, conflicts = import_labels(store, args.file, args.author, settings.max_chars)
+        print(json.dumps({"stored": stored, "conflicts": conflicts, "file": str(args.file)}))
+        return
+    out = sys.stdout if args.file is None or str(args.file) == "-" else args.file.open("w", encoding="utf-8")
+    with out if out is not sys.stdout else contextlib.nullcontext():
+        for line in export_lines(store):
+            out.write(line)
+
+
 def _models(args: argparse.Namespace) -> None:
     from classifier.registry import ModelRegistry
-    from service.settings import ServiceSettings
 
     settings = ServiceSettings(**({"registry_dir": args.registry} if args.registry else {}))
     registry = ModelRegistry(settings.registry_path)
@@ -353,33 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="fine-tune a classifier on labelled files")
     train.add_argument("--config", type=Path, help="TOML recipe (e.g. training/configs/default.toml)")
-    train.add_argument("--data", type=Path, nargs="+", help="JSONL/CSV files: text, label[, lang, source]")
-    train.add_argument("--eval-data", type=Path, nargs="+", help="extra files scored after training")
-    train.add_argument("--out", type=Path, help="artifact directory to write")
-    train.add_argument("--base", help="bundled:multilingual-e5-small (default), a directory or a hub id")
-    train.add_argument("--method", choices=["lora", "full"])
-    train.add_argument("--epochs", type=float)
-    train.add_argument("--samples-per-epoch", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--max-length", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--head-lr", type=float)
-    train.add_argument("--label-smoothing", type=float)
-    train.add_argument("--lora-r", type=int)
-    train.add_argument("--lora-alpha", type=int)
-    train.add_argument("--lora-dropout", type=float)
-    train.add_argument("--lang-alpha", type=float, help="language sampling exponent (0 = equal)")
-    train.add_argument("--holdout-fraction", type=float)
-    train.add_argument("--holdout-by", choices=["text", "source"])
-    train.add_argument("--eval-every", type=int)
-    train.add_argument("--patience", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    train.add_argument("--threads", type=int)
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_train, flags=add_flags(train, TrainConfig))
 
     evaluate = commands.add_parser("evaluate", help="score labelled files and report metrics")
-    evaluate.add_argument("--model", default="default", help="artifact directory or 'default'")
+    add_flags(evaluate, ClassifierSettings, ["model"])
     evaluate.add_argument("--data", type=Path, nargs="+", required=True)
     evaluate.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     evaluate.set_defaults(handler=_evaluate)
@@ -387,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="write a model for other stacks: merged hf model or ONNX graph"
     )
-    export.add_argument("--model", default="default", help="artifact directory or 'default'")
+    add_flags(export, ClassifierSettings, ["model"])
     export.add_argument("--format", choices=["hf", "onnx"], required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--int8", action="store_true", help="onnx: also write model.int8.onnx (dynamic int8)")
@@ -399,7 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--teacher", default="default", help="artifact directory or 'default'")
     distill.add_argument("--layers", type=int, default=4, help="encoder layers the student keeps")
     distill.add_argument("--config", type=Path, help="recipe: data and hold-out (use the teacher's)")
-    distill.add_argument("--data", type=Path, nargs="+", help="labelled files (JSONL/CSV)")
     distill.add_argument("--unlabelled", type=Path, nargs="*", default=[], help="headline files, no labels")
     distill.add_argument("--max-rows", type=int, help="labelled training rows the teacher scores, at most")
     distill.add_argument(
@@ -410,39 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LANG=N",
         help="also up to N distinct variants of each training headline in LANG, scored by the teacher",
     )
-    distill.add_argument(
-        "--init-from",
-        type=Path,
-        help="start from this artifact's first layers (an earlier "
-        "student, to go on) instead of the teacher's",
-    )
-    distill.add_argument("--eval-data", type=Path, nargs="+")
-    distill.add_argument("--out", type=Path)
-    for flag, kind in (
-        ("--epochs", float),
-        ("--samples-per-epoch", int),
-        ("--batch-size", int),
-        ("--max-length", int),
-        ("--lr", float),
-        ("--head-lr", float),
-        ("--eval-every", int),
-        ("--patience", int),
-        ("--seed", int),
-        ("--threads", int),
-    ):
-        distill.add_argument(flag, type=kind)
-    distill.add_argument(
-        "--holdout-fraction", type=float, help="keep the teacher's, so its validation stays unseen"
-    )
-    distill.add_argument("--holdout-by", choices=["text", "source"])
-    distill.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    distill.set_defaults(handler=_distill)
+    # the student is a full-method model on the teacher's base: no LoRA, no base of its own
+    not_for_students = ["base", "method", "lora_r", "lora_alpha", "lora_dropout", "lora_targets"]
+    distill.set_defaults(handler=_distill, flags=add_flags(distill, TrainConfig, exclude=not_for_students))
 
     quantize = commands.add_parser(
         "quantize",
         help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model",
     )
-    quantize.add_argument("--model", default="default", help="artifact directory or 'default'")
+    add_flags(quantize, ClassifierSettings, ["model"])
     quantize.add_argument(
         "--config", type=Path, required=True, help="the model's recipe (its data and hold-out)"
     )
@@ -457,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score headlines (arguments or stdin lines)")
     score.add_argument("headlines", nargs="*")
-    score.add_argument("--model", default="default", help="artifact directory or 'default'")
+    add_flags(score, ClassifierSettings, ["model"])
     score.add_argument("--threshold", type=_probability, help="override the model's threshold")
     score.add_argument("--input", type=Path, help="bulk: a JSONL, CSV (text/headline field) or text file")
     score.add_argument("--output", type=Path, help="bulk: JSONL written here, one line per input record")
@@ -471,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     filter_feed.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
     filter_feed.add_argument("--threshold", type=_probability)
-    filter_feed.add_argument("--model", default="default")
+    add_flags(filter_feed, ClassifierSettings, ["model"])
     filter_feed.add_argument("--allow", nargs="*", default=[], help="sites never marked clickbait")
     filter_feed.add_argument("--block", nargs="*", default=[], help="sites always marked clickbait")
     filter_feed.set_defaults(handler=_filter_feed)
@@ -480,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("source", help="HTML file or http(s) URL")
     page.add_argument("--url", help="the page's address, to resolve relative links of a file")
     page.add_argument("--threshold", type=_probability)
-    page.add_argument("--model", default="default")
+    add_flags(page, ClassifierSettings, ["model"])
     page.set_defaults(handler=_page)
 
     retrain = commands.add_parser(
@@ -490,6 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-base", action="store_true", help="start from the base model (a full retrain)"
     )
     retrain.set_defaults(handler=_retrain)
+
+    labels = commands.add_parser(
+        "labels", help="import a labelled file into the label store (all or nothing), or export the labels"
+    )
+    labels.add_argument("action", choices=["import", "export"])
+    labels.add_argument(
+        "file", nargs="?", type=Path, help="import: JSONL/CSV to read; export: file to write (default stdout)"
+    )
+    labels.add_argument("--author", default="import", help="who the imported labels are recorded as by")
+    labels.set_defaults(handler=_labels)
 
     models = commands.add_parser("models", help="list the registry's versions, promote one, roll back")
     models.add_argument("action", choices=["list", "promote", "rollback"])
@@ -504,19 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     extension.set_defaults(handler=_extension)
 
     serve = commands.add_parser("serve", help="run the HTTP service (settings: CLICKBAIT_* or flags)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--model", help="artifact directory or 'default'")
-    serve.add_argument("--threads", type=int, help="torch threads (0 = all cores)")
-    serve.add_argument("--batch-size", type=int, help="headlines per forward pass")
-    serve.add_argument("--max-batch", type=int, help="headlines coalesced into one model call")
-    serve.add_argument("--batch-wait-ms", type=float, help="how long a micro-batch waits to fill")
-    serve.add_argument("--queue-size", type=int, help="headlines allowed to wait; beyond: 429")
-    serve.add_argument("--max-headlines", type=int, help="headlines per request (413 above)")
-    serve.add_argument("--max-chars", type=int, help="characters per headline (422 above)")
-    serve.add_argument("--cache-size", type=int, help="score cache entries (0 = off)")
-    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, flags=add_flags(serve, ServiceSettings))
     return parser
 
 
@@ -527,7 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # each schema step is not news on a terminal
     handler: Callable[[argparse.Namespace], None] = args.handler
+    if getattr(args, "model", "") is None:  # no --model: CLICKBAIT_MODEL, else the shipped model
+        args.model = get_settings().model
     try:
         handler(args)
     except ClickbaitError as exc:  # a refusal with a reason, never a traceback

@@ -15,7 +15,6 @@ from service.tables import Job, utcnow
 
 ACTIVE = ("queued", "running")
 FINISHED = ("promoted", "rejected", "failed")
-STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s
 
 
 class JobConflict(ClickbaitError):
@@ -25,7 +24,8 @@ class JobConflict(ClickbaitError):
 
 
 class JobStore:
-    def __init__(self, engine: Engine, stale_after_s: float = STALE_AFTER_S) -> None:
+    def __init__(self, engine: Engine, stale_after_s: float) -> None:
+        """``stale_after_s``: a running job silent this long died (``job_stale_s``)."""
         self.sessions = session_factory(engine)
         self.stale_after = timedelta(seconds=stale_after_s)
 

@@ -37,7 +37,7 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
     from training.retrain import check_label_count, retrain  # torch and transformers: only in the job
 
     engine = make_engine(settings.database)
-    jobs, labels = JobStore(engine), LabelStore(engine)
+    jobs, labels = JobStore(engine, settings.job_stale_s), LabelStore(engine)
     job = jobs.get(job_id)
     if job is None:
         raise ValueError(f"no job {job_id}")
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.nice:
         os.nice(args.nice)
-    job = JobStore(make_engine(ServiceSettings().database)).get(args.job_id)
+    settings = ServiceSettings()
+    job = JobStore(make_engine(settings.database), settings.job_stale_s).get(args.job_id)
     if job is None:
         raise SystemExit(f"no job {args.job_id}")
     run(job.id, job_settings(job))

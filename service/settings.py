@@ -1,4 +1,5 @@
-"""Service settings: ``CLICKBAIT_*`` environment variables, overridable by ``clickbait serve`` flags."""
+"""Service settings: ``CLICKBAIT_*`` environment variables, each also a ``clickbait serve`` flag
+(generated from these fields, ``service/flags.py``) unless it is a secret."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from classifier.settings import ClassifierSettings, CommaList, split_commas
+from classifier.settings import NO_FLAG, ClassifierSettings, CommaList, split_commas
 from training.config import RetrainSettings
 
 
 def _default_data_dir() -> Path:
-    """Per-user data (labels, model registry), following XDG so containers can mount a volume."""
+    """$XDG_DATA_HOME/clickbait, else ~/.local/share/clickbait: per user, following XDG so that
+    containers can mount a volume."""
     root = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(root) / "clickbait"
 
@@ -26,44 +28,64 @@ def key_fingerprint(secret: str) -> str:
 class ServiceSettings(ClassifierSettings):
     """Everything ``clickbait serve`` can be told; inference settings are inherited."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    model: str = Field(default="default", description="artifact directory or 'default'")
+    host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0: every interface)")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
     max_batch: int = Field(default=128, ge=1, description="headlines coalesced into one model call")
     batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="how long a batch waits to fill")
-    queue_size: int = Field(default=4096, ge=1, description="headlines waiting for the model, at most")
-    max_headlines: int = Field(default=256, ge=1, description="headlines per request, at most")
-    max_chars: int = Field(default=1000, ge=1, description="characters per headline, at most")
-    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    queue_size: int = Field(
+        default=4096, ge=1, description="headlines waiting for the model, at most (429 above)"
+    )
+    max_headlines: int = Field(default=256, ge=1, description="headlines per request, at most (413 above)")
+    max_chars: int = Field(default=1000, ge=1, description="characters per headline, at most (422 above)")
+    max_body_bytes: int = Field(
+        default=2_000_000, ge=1024, description="JSON request body, at most (413 above)"
+    )
     cache_size: int = Field(default=100_000, ge=0, description="0 turns the score cache off")
-    explain_max_headlines: int = Field(default=8, ge=1)
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    explain_max_headlines: int = Field(default=8, ge=1, description="headlines per request with explain")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="level of every logger, uvicorn's included"
+    )
     malloc_arenas: int = Field(
         default=2, ge=0, le=1024, description="glibc heaps for `serve` (0 = glibc's default, 8 per core)"
     )
     # feeds and pages
     feed_fetch: bool = Field(default=False, description="allow GET /v1/filter?url= to fetch feeds")
     feed_allowed_hosts: CommaList = Field(default=[], description="hosts the proxy may fetch; * = any public")
-    feed_max_bytes: int = Field(default=10_000_000, ge=1024)
-    feed_max_items: int = Field(default=10_000, ge=1)
-    feed_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    feed_max_bytes: int = Field(
+        default=10_000_000, ge=1024, description="feed body, posted or fetched, at most"
+    )
+    feed_max_items: int = Field(default=10_000, ge=1, description="items per feed, at most")
+    feed_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="seconds a fetched feed (or Miniflux) may take to answer"
+    )
     feed_allow_sites: CommaList = Field(default=[], description="sites never marked clickbait")
     feed_block_sites: CommaList = Field(default=[], description="sites always marked clickbait")
-    page_max_bytes: int = Field(default=5_000_000, ge=1024)
-    miniflux_webhook_secret: SecretStr | None = None
-    miniflux_url: str | None = None
-    miniflux_token: SecretStr | None = None
+    page_max_bytes: int = Field(default=5_000_000, ge=1024, description="HTML page body, at most")
+    miniflux_webhook_secret: SecretStr | None = Field(
+        default=None, description="Miniflux's webhook secret; without it the webhook route answers 404"
+    )
+    miniflux_url: str | None = Field(
+        default=None, description="Miniflux's address, to mark clickbait entries read (with the token)"
+    )
+    miniflux_token: SecretStr | None = Field(default=None, description="a Miniflux API key")
     # labels, retraining, registry
     data_dir: Path = Field(default_factory=_default_data_dir, description="labels database and registry")
-    database_url: SecretStr | None = Field(default=None, description="default: SQLite file in data_dir")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the label store (postgresql+psycopg://…); default: SQLite file "
+        "labels.db in data_dir",
+    )
     registry_dir: Path | None = Field(default=None, description="default: data_dir/registry")
     registry_poll_s: float = Field(
         default=2.0, gt=0, le=300, description="how often replicas look for a promotion"
     )
     admin_keys: CommaList = Field(
-        default=[], description="keys for write routes; kept only as SHA-256 hashes"
+        default=[],
+        description="keys for write routes, name:secret or secret, comma-separated; kept only as "
+        "SHA-256 hashes",
+        json_schema_extra=NO_FLAG,  # a secret: a command line shows in the process list
     )
-    require_key_for_read: bool = False
+    require_key_for_read: bool = Field(default=False, description="label, job and model reads need a key too")
     key_rate_per_minute: int = Field(
         default=600, ge=0, description="requests a minute per admin key; 0 = no limit"
     )
@@ -74,7 +96,10 @@ class ServiceSettings(ClassifierSettings):
         default=120, gt=0, description="a job silent this long (it beats every 10 s) died"
     )
     suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
-    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
+    retrain: RetrainSettings = Field(
+        default_factory=RetrainSettings,
+        description="CLICKBAIT_RETRAIN_*: how retraining jobs train and judge",
+    )
 
     @field_validator(
         "feed_allowed_hosts", "feed_allow_sites", "feed_block_sites", "cors_origins", mode="before"

@@ -9,8 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from classifier.base import DEFAULT_BASE
-from classifier.settings import CommaList, split_commas
+from classifier.settings import BUNDLED_NAME, CommaList, split_commas
 
 
 class TrainConfig(BaseModel):
@@ -18,9 +17,12 @@ class TrainConfig(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    data: list[Path] = Field(min_length=1)
-    eval_data: list[Path] = []
-    out: Path
+    data: list[Path] = Field(
+        min_length=1,
+        description="labelled JSONL/CSV files: text, label (news|clickbait or 0/1)[, lang, source]",
+    )
+    eval_data: list[Path] = Field(default=[], description="more labelled files scored after training")
+    out: Path | None = Field(default=None, description="artifact directory to write (training needs one)")
     init_from: Path | None = Field(
         default=None,
         description=(
@@ -28,40 +30,62 @@ class TrainConfig(BaseModel):
             "or distillation (its first layers start the student)"
         ),
     )
-    base: str = DEFAULT_BASE
-    method: Literal["lora", "full"] = "lora"
+    base: str = Field(
+        default=BUNDLED_NAME,
+        description="base encoder: bundled:multilingual-e5-small, a directory or a hub id",
+    )
+    method: Literal["lora", "full"] = Field(
+        default="lora", description="LoRA adapters, or every encoder weight (word embeddings frozen)"
+    )
     # optimisation
-    epochs: float = Field(default=1.0, gt=0)
-    samples_per_epoch: int | None = Field(default=None, ge=1, description="default: train rows")
-    batch_size: int = Field(default=32, ge=1)
-    max_length: int = Field(default=48, ge=8, le=512)
-    lr: float = Field(default=5e-4, gt=0)
-    head_lr: float = Field(default=1e-3, gt=0)
-    weight_decay: float = Field(default=0.01, ge=0)
-    warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
-    label_smoothing: float = Field(default=0.0, ge=0, lt=0.5)
-    head_dropout: float = Field(default=0.1, ge=0, lt=1)
+    epochs: float = Field(default=1.0, gt=0, description="passes over samples_per_epoch drawn rows")
+    samples_per_epoch: int | None = Field(
+        default=None, ge=1, description="rows drawn per epoch; default: train rows"
+    )
+    batch_size: int = Field(default=32, ge=1, description="rows per optimiser step (split across processes)")
+    max_length: int = Field(default=48, ge=8, le=512, description="tokens per headline, at most")
+    lr: float = Field(default=5e-4, gt=0, description="learning rate of the encoder (or its adapters)")
+    head_lr: float = Field(default=1e-3, gt=0, description="learning rate of the linear head")
+    weight_decay: float = Field(default=0.01, ge=0, description="AdamW weight decay")
+    warmup_ratio: float = Field(
+        default=0.06, ge=0, lt=1, description="share of steps with a rising learning rate"
+    )
+    label_smoothing: float = Field(
+        default=0.0, ge=0, lt=0.5, description="targets pulled this far towards 0.5"
+    )
+    head_dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout before the head")
     # LoRA
-    lora_r: int = Field(default=16, ge=1)
-    lora_alpha: int = Field(default=32, ge=1)
-    lora_dropout: float = Field(default=0.0, ge=0, lt=1)
-    lora_targets: list[str] = ["query", "key", "value", "dense"]
+    lora_r: int = Field(default=16, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(default=32, ge=1, description="LoRA scaling (alpha / r)")
+    lora_dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout on the LoRA path")
+    lora_targets: list[str] = Field(
+        default=["query", "key", "value", "dense"], description="names of the Linear layers that get adapters"
+    )
     # data handling
-    lang_alpha: float = Field(default=0.5, ge=0, le=1)
+    lang_alpha: float = Field(
+        default=0.5, ge=0, le=1, description="languages get sampling mass ∝ rows^lang_alpha (0 = equal)"
+    )
     lang_weights: dict[str, float] = Field(default={}, description="extra sampling mass per language")
     file_shares: dict[str, float] = Field(
         default={}, description="share of the samples drawn from a data file (by name without extension)"
     )
-    holdout_fraction: float = Field(default=0.1, gt=0, lt=1)
-    holdout_by: Literal["text", "source"] = "text"
+    holdout_fraction: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="share held out for validation (keep a teacher's when distilling)",
+    )
+    holdout_by: Literal["text", "source"] = Field(
+        default="text", description="hold out by text hash, or whole sources (sites) by their hash"
+    )
     # early stopping
     eval_every: int = Field(default=200, ge=1, description="steps between validation checks")
-    patience: int = Field(default=3, ge=1)
-    max_eval_rows: int = Field(default=2000, ge=10)
+    patience: int = Field(default=3, ge=1, description="checks without a gain before stopping early")
+    max_eval_rows: int = Field(default=2000, ge=10, description="validation rows the checks score, at most")
     # run
-    seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, description="seed of sampling, hold-out order and initialisation")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda when there is one")
+    threads: int = Field(default=0, ge=0, description="torch threads; 0 = torch's default")
 
     @model_validator(mode="after")
     def _check_paths(self) -> TrainConfig:

@@ -120,6 +120,8 @@ def train(
     """
     started = time.perf_counter()
     seed_everything(config.seed)
+    if config.out is None:
+        raise DataError("no artifact directory to write: give --out, or `out` in the recipe")
     workers = Workers.start(config.device)  # first: launched on CPUs, accelerate sets the thread count
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -156,7 +156,7 @@ def test_a_full_disk_fails_the_job_cleanly(small_disk: Path, tmp_path: Path) -> 
     registry = ModelRegistry(settings.registry_path)
     current = registry.seed(default_model_dir())
 
-    job = JobStore(engine).create(job_params(settings, from_base=False), "ana")
+    job = JobStore(engine, settings.job_stale_s).create(job_params(settings, from_base=False), "ana")
     finished = run(job.id, settings)
     assert finished.state == "failed" and "No space left" in finished.message
     assert registry.current() == current

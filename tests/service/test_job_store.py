@@ -16,6 +16,8 @@ from service.retrain_job import run
 from service.settings import ServiceSettings
 from service.tables import Job, utcnow
 
+STALE_S = 120.0  # how long a silent running job lives; the test ages one by an hour
+
 
 @pytest.fixture()
 def engines(database_url: str) -> Iterator[tuple[Engine, Engine]]:
@@ -27,7 +29,7 @@ def engines(database_url: str) -> Iterator[tuple[Engine, Engine]]:
 
 
 def test_one_active_job_across_replicas_and_json_round_trips(engines: tuple[Engine, Engine]) -> None:
-    one, two = JobStore(engines[0]), JobStore(engines[1])
+    one, two = JobStore(engines[0], STALE_S), JobStore(engines[1], STALE_S)
     params = {"from_base": False, "settings": {"retrain": {"epochs": 2, "lr": 1e-4}, "model": "ü/ș"}}
     job = one.create(params, "alice")
     with pytest.raises(JobConflict, match=job.id):
@@ -39,11 +41,11 @@ def test_one_active_job_across_replicas_and_json_round_trips(engines: tuple[Engi
 
 
 def test_a_job_without_heartbeat_is_failed_and_frees_the_slot(engines: tuple[Engine, Engine]) -> None:
-    jobs = JobStore(engines[0])
+    jobs = JobStore(engines[0], STALE_S)
     job = jobs.create({}, "alice")
     with jobs.sessions.begin() as session:
         session.execute(update(Job).where(Job.id == job.id).values(updated_at=utcnow() - timedelta(hours=1)))
-    fresh = JobStore(engines[1]).create({}, "bob")
+    fresh = JobStore(engines[1], STALE_S).create({}, "bob")
     assert jobs.get(job.id).state == "failed" and jobs.active().id == fresh.id
 
 
@@ -52,7 +54,7 @@ def test_a_retrain_with_no_labels_fails_at_once_saying_why(known_model: Path, tm
     settings = ServiceSettings(model=str(known_model), data_dir=tmp_path)
     engine = make_engine(settings.database)
     migrate(engine)
-    job = JobStore(engine).create({}, "alice")
+    job = JobStore(engine, settings.job_stale_s).create({}, "alice")
     finished = run(job.id, settings)
     assert (finished.state, finished.message) == (
         "failed",
