@@ -34,6 +34,10 @@ class ErrorType(StrEnum):
         "more headlines than CLICKBAIT_EXPLAIN_MAX_HEADLINES to explain",
     )
     headline_too_long = "headline_too_long", "a headline is longer than CLICKBAIT_MAX_CHARS"
+    too_many_tokens = (
+        "too_many_tokens",
+        "a headline has more tokens than the model reads and the request said truncate: false",
+    )
     empty_headline = "empty_headline", "a headline is empty or blank"
     not_found = "not_found", "no such route, job or model version"
     method_not_allowed = "method_not_allowed", "the route does not take this method"

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -100,6 +101,33 @@ class Scorer:
         """The model's label for one probability, at its own threshold unless told another."""
         news, clickbait = self.manifest.labels
         return clickbait if probability >= (self.threshold if threshold is None else threshold) else news
+
+    def token_count(self, headline: str) -> int:
+        """Tokens the model would read from ``headline`` if it had no cap: the base's special tokens
+        and the ``"query: "`` prefix included, as the exported tokenizer counts them."""
+        return len(self.tokenizer.encode([QUERY_PREFIX + normalise_headline(headline)], 1 << 30)[0])
+
+    def fit(self, headline: str, side: Literal["left", "right"]) -> str:
+        """``headline`` cut on ``side`` so that it fits the model's token cap, or unchanged if it fits.
+
+        The engine cuts token ids on its tokenizer's own side; a request for the other side is met by
+        cutting the text before it reaches the engine (and its cache), at a word boundary where one
+        falls within the cap, so that the words kept are tokenised as they were in the whole headline.
+        """
+        text = normalise_headline(headline)
+        pieces = self.tokenizer.backend.encode(text, add_special_tokens=False)
+        overhead = self.token_count(text) - len(pieces.ids)  # the specials and the prefix
+        budget = self.manifest.max_length - overhead
+        if len(pieces.ids) <= budget:
+            return headline
+        words = pieces.word_ids
+        if side == "left":
+            start = len(words) - budget
+            whole = next((i for i in range(start, len(words)) if words[i] != words[i - 1]), start)
+            return text[pieces.offsets[whole][0] :].strip()
+        end = budget  # the first piece left out; back to the start of its word if that keeps any
+        whole = next((i for i in range(end, 0, -1) if words[i] != words[i - 1]), end)
+        return text[: pieces.offsets[whole][0]].strip()
 
     def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         probs = self.probabilities(headlines)

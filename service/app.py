@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import platform
 import time
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
 from service.errors import answer, document_validation_errors, install_error_handlers
 from service.feeds_api import router as feeds_router
+from service.hf_api import router as hf_router
 from service.jobs import JobStore
 from service.jobs_api import router as jobs_router
 from service.label_store import LabelStore
@@ -32,8 +32,6 @@ from service.schemas import (
     JSON_BODY_ERRORS,
     ErrorBody,
     ExplainRequest,
-    LabelScore,
-    PredictRequest,
     ScoreRequest,
     ScoreResponse,
     ScoreResult,
@@ -42,6 +40,8 @@ from service.schemas import (
 )
 from service.scoring import ModelNotReady, ScoringService
 from service.settings import ServiceSettings
+from service.tei_api import router as tei_router
+from service.tei_api import tei_info
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {**JSON_BODY_ERRORS, **error_responses(429, 503)}
 
@@ -111,7 +111,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     document_validation_errors(app)
-    for router in (feeds_router, labels_router, jobs_router, models_router):
+    for router in (feeds_router, labels_router, jobs_router, models_router, hf_router, tei_router):
         app.include_router(router)
     page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
 
@@ -133,7 +133,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get("/info", tags=["operations"])
     async def info() -> dict:
-        """The model being served, the limits in force and the library versions."""
+        """The model being served, the limits in force and the library versions; TEI's fields beside them."""
         scorer = scoring.scorer
         manifest = scorer.manifest if scorer else None
         return {
@@ -161,6 +161,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 **{name: package_version(name) for name in ("fastapi", "uvicorn", "torch", "transformers")},
                 **({"trained_with": manifest.library_versions} if manifest else {}),
             },
+            **tei_info(scorer, settings),
         }
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
@@ -208,32 +209,4 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             ScoreRequest(headlines=[body.headline], threshold=body.threshold, explain=True), request
         )
 
-    @app.post(
-        "/predict",
-        response_model=list[LabelScore] | list[list[LabelScore]],
-        tags=["compatibility"],
-        dependencies=[Depends(json_body)],
-        responses=ERROR_RESPONSES,
-    )
-    async def predict(body: PredictRequest, request: Request):
-        """text-embeddings-inference's classifier route: labels with scores, highest first."""
-        inputs = [body.inputs] if isinstance(body.inputs, str) else body.inputs
-        if not inputs:
-            raise ClickbaitError("inputs: must not be empty", ErrorType.validation_error)
-        check_headlines(inputs, settings)
-        probs, scorer = await request_probabilities(request, inputs)
-        answers = [_label_scores(scorer, float(p), body.raw_scores) for p in probs]
-        return answers[0] if isinstance(body.inputs, str) else answers
-
     return app
-
-
-def _label_scores(scorer, probability: float, raw: bool) -> list[LabelScore]:
-    """Two classes; raw scores are the logits of an equivalent softmax: news 0, clickbait logit."""
-    news, clickbait = scorer.manifest.labels
-    if raw:
-        p = min(max(probability, 1e-12), 1 - 1e-12)
-        pairs = [(clickbait, math.log(p / (1 - p))), (news, 0.0)]
-    else:
-        pairs = [(clickbait, probability), (news, 1 - probability)]
-    return [LabelScore(label=label, score=s) for label, s in sorted(pairs, key=lambda x: -x[1])]

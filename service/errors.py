@@ -30,6 +30,7 @@ STATUS: dict[ErrorType | type[ClickbaitError], int] = {
     ErrorType.too_many_headlines: 413,
     ErrorType.too_many_to_explain: 413,
     ErrorType.headline_too_long: 422,
+    ErrorType.too_many_tokens: 422,  # as TEI answers its validation errors
     ErrorType.empty_headline: 422,
     ErrorType.not_found: 404,
     ErrorType.method_not_allowed: 405,

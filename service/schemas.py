@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from classifier.errors import ErrorType
 
@@ -65,13 +65,44 @@ class ExplainRequest(BaseModel):
     threshold: float | None = Field(default=None, ge=0, le=1)
 
 
+def _one_per_batch_entry(inputs: object) -> object:
+    """TEI's batch entries are ``[text]`` or ``[text, text]`` (a pair); a headline has no pair."""
+    if isinstance(inputs, list) and any(isinstance(entry, list) and len(entry) != 1 for entry in inputs):
+        raise ValueError("each batch entry is [headline]: text pairs are for cross-encoders, not headlines")
+    return inputs
+
+
 class PredictRequest(BaseModel):
     """text-embeddings-inference's classifier route."""
 
-    model_config = ConfigDict(strict=True)  # extra fields allowed: other TEI clients send more
+    model_config = ConfigDict(strict=True)  # extra fields allowed, as TEI allows them
+    inputs: Annotated[Text | list[Text] | list[list[Text]], BeforeValidator(_one_per_batch_entry)] = Field(
+        description='a headline, a batch [["a"], ["b"]] as TEI takes it, or a flat list ["a", "b"] (a '
+        "batch here; TEI reads two strings as a pair)"
+    )
+    raw_scores: bool = Field(default=False, description="the exported network's logits, not probabilities")
+    truncate: bool | None = Field(
+        default=None, description="cut headlines longer than the model reads (default); false: refuse them"
+    )
+    truncation_direction: Literal["left", "right", "Left", "Right"] = Field(
+        default="right", description="which end of a long headline is cut"
+    )
+
+
+class ClassificationParameters(BaseModel):
+    model_config = STRICT
+    top_k: int | None = Field(default=None, ge=1, description="the k highest labels; default: both")
+    function_to_apply: Literal["softmax", "sigmoid", "none"] | None = Field(
+        default=None, description="softmax (default): probabilities; none: the exported network's logits"
+    )
+
+
+class ClassificationRequest(BaseModel):
+    """The Hugging Face Inference API's text-classification request; anything else is refused."""
+
+    model_config = STRICT
     inputs: Text | list[Text]
-    raw_scores: bool = False
-    truncate: bool | None = None
+    parameters: ClassificationParameters = Field(default_factory=ClassificationParameters)
 
 
 class LabelScore(BaseModel):

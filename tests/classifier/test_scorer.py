@@ -8,7 +8,7 @@ from classifier.artifact import BaseRef, Manifest
 from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, default_model_dir
-from classifier.text import normalise_headline
+from classifier.text import QUERY_PREFIX, normalise_headline
 from tests.conftest import CLICKBAIT, NEWS
 
 
@@ -59,3 +59,21 @@ def test_default_model_ranks_teasers_above_news() -> None:
         ]
     )
     assert teaser.score > 2 * report.score and report.label == "news"
+
+
+def test_fit_cuts_whole_words_on_the_side_asked(tiny_base) -> None:
+    """The most whole words that fit the token cap, from the end asked for; the words kept are
+    tokenised as in the whole headline (so the ids are the ones token-level truncation keeps)."""
+    scorer = _tiny_scorer(tiny_base)
+    scorer.manifest = scorer.manifest.model_copy(update={"max_length": 16})
+    short = "Senate passes the bill"
+    long = "Guvernul a adoptat bugetul pe 2025 după o lungă dezbatere în parlament, antidisestablishmentarian"
+    assert scorer.fit(short, "left") == short and scorer.fit(short, "right") == short
+    words = long.split()
+    fits = [k for k in range(1, len(words)) if scorer.token_count(" ".join(words[-k:])) <= 16]
+    assert scorer.fit(long, "left") == " ".join(words[-max(fits) :])
+    fits = [k for k in range(1, len(words)) if scorer.token_count(" ".join(words[:k])) <= 16]
+    assert scorer.fit(long, "right") == " ".join(words[: max(fits)])
+    full = scorer.tokenizer.encode([QUERY_PREFIX + long], 1 << 30)[0][1:-1]  # without <s> and </s>
+    tail = scorer.tokenizer.encode([QUERY_PREFIX + scorer.fit(long, "left")], 1 << 30)[0][1:-1]
+    assert tail[3:] == full[len(full) - len(tail) + 3 :]  # after the 3 pieces of "query: "

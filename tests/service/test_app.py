@@ -40,15 +40,6 @@ def test_score_contract(server) -> None:
     assert strict["threshold"] == 0.0 and strict["results"][0]["label"] == "clickbait"
 
 
-def test_tei_predict_contract(server) -> None:
-    single = post(server.url, "/predict", {"inputs": BAIT}).json()
-    assert [x["label"] for x in single] == ["clickbait", "news"]
-    assert abs(sum(x["score"] for x in single) - 1) < 1e-6
-    batch = post(server.url, "/predict", {"inputs": [NEWS, BAIT], "raw_scores": True}).json()
-    assert len(batch) == 2 and batch[0][0]["label"] == "news" and batch[0][0]["score"] == 0.0
-    assert batch[1][0]["label"] == "clickbait" and batch[1][0]["score"] > 0
-
-
 def test_operations_routes(server) -> None:
     assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
     assert httpx.get(f"{server.url}/ready").json() == {"status": "ready", "model": "known-1"}
