@@ -137,6 +137,14 @@ def save_artifact(network: HeadlineClassifier, manifest: Manifest, out_dir: Path
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def write_manifest(model_dir: Path, manifest: Manifest) -> None:
+    """Replace an artifact's manifest atomically (a reader sees the old one or the new one)."""
+    staging = model_dir / f".{MANIFEST}.tmp"
+    staging.write_text(manifest.model_dump_json(indent=2))
+    staging.chmod(0o644)
+    os.replace(staging, model_dir / MANIFEST)
+
+
 def read_manifest(model_dir: Path) -> Manifest:
     path = model_dir / MANIFEST
     if not path.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import platform
 import time
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from service.db import make_engine, migrate
 from service.deps import check_headlines, json_body, request_probabilities, unless_disconnected
 from service.errors import answer, document_validation_errors, install_error_handlers
 from service.feeds_api import router as feeds_router
+from service.headline_pool import HeadlinePool
 from service.hf_api import router as hf_router
 from service.jobs import JobStore
 from service.jobs_api import router as jobs_router
@@ -72,6 +74,19 @@ class MetricsMiddleware:
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
+log = logging.getLogger(__name__)
+POOL_FLUSH_S = 10.0  # scored headlines reach the label store's pool at most this late
+
+
+async def _flush_every(pool: HeadlinePool, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(pool.flush)
+        except Exception:  # noqa: BLE001 - a busy or failing database must not stop the loop
+            log.exception("could not write the scored-headline pool")
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build an app; the model loads in the background once the server starts."""
     settings = settings or ServiceSettings()
@@ -83,13 +98,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database)
         await asyncio.to_thread(migrate, engine)  # the schema is current before any request
         app.state.store, app.state.jobs = LabelStore(engine), JobStore(engine, settings.job_stale_s)
+        scoring.pool = HeadlinePool(engine, settings.retrain.pool_size)
         await scoring.start()
         loader = asyncio.create_task(scoring.load())
+        flusher = asyncio.create_task(_flush_every(scoring.pool, POOL_FLUSH_S))
         try:
             yield
         finally:
             loader.cancel()
+            flusher.cancel()
             await scoring.stop()
+            await asyncio.to_thread(scoring.pool.flush)  # what was scored last is kept too
             engine.dispose()
 
     app = FastAPI(

@@ -55,10 +55,12 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     return task.result()
 
 
-def check_headlines(headlines: list[str], settings: ServiceSettings) -> None:
-    if len(headlines) > settings.max_headlines:
+def check_headlines(headlines: list[str], settings: ServiceSettings, limit: int | None = None) -> None:
+    """Count (``limit``, default ``max_headlines``), length and emptiness of a request's headlines."""
+    limit = limit or settings.max_headlines
+    if len(headlines) > limit:
         raise ClickbaitError(
-            f"{len(headlines)} headlines sent; the limit is {settings.max_headlines} per request",
+            f"{len(headlines)} headlines sent; the limit is {limit} per request",
             ErrorType.too_many_headlines,
         )
     for i, headline in enumerate(headlines):

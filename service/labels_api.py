@@ -12,6 +12,7 @@ from service.deps import check_headlines, current_scorer, json_body
 from service.label_store import LabelStore, NewLabel, training_row
 from service.schemas import (
     JSON_BODY_ERRORS,
+    MAX_LABELS_PER_REQUEST,
     NO_NUL,
     ConflictOut,
     ErrorBody,
@@ -56,7 +57,9 @@ def label_out(row: Label) -> LabelOut:
 def add_labels(body: LabelsRequest, request: Request, author: str = Depends(require_admin)) -> LabelsAdded:
     """Store labels (all or none); 200 means they are on disk. Relabelled headlines keep their
     history; labels that change a headline's earlier label come back as conflicts."""
-    check_headlines([item.headline for item in body.labels], request.app.state.settings)
+    check_headlines(
+        [item.headline for item in body.labels], request.app.state.settings, limit=MAX_LABELS_PER_REQUEST
+    )
     ids, conflicts = _store(request).add(
         [NewLabel(i.headline, i.label, i.lang, i.source) for i in body.labels], author
     )

@@ -13,6 +13,7 @@ import time
 from classifier.registry import ModelRegistry, RegistryError
 from classifier.scorer import resolve_model_dir
 from service.db import make_engine
+from service.headline_pool import HeadlinePool
 from service.jobs import JobStore
 from service.label_store import LabelStore, training_row
 from service.settings import ServiceSettings
@@ -63,6 +64,7 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
             labels_file,
             workdir / "candidate",
             settings.retrain,
+            pool=HeadlinePool(engine, settings.retrain.pool_size).headlines(),
             from_base=job.params.get("from_base", False),
             version=version,
             progress=_progress(jobs, job_id),

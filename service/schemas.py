@@ -133,9 +133,12 @@ class LabelIn(BaseModel):
     source: StoredText | None = Field(default=None, max_length=255, description="site or outlet, if known")
 
 
+MAX_LABELS_PER_REQUEST = 1000  # a page of an editor's batch; more goes through `clickbait labels import`
+
+
 class LabelsRequest(BaseModel):
     model_config = STRICT
-    labels: list[LabelIn] = Field(min_length=1, max_length=1000)
+    labels: list[LabelIn] = Field(min_length=1, max_length=MAX_LABELS_PER_REQUEST)
 
 
 class LabelOut(BaseModel):

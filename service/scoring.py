@@ -17,6 +17,7 @@ from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, resolve_model_dir
 from classifier.text import normalise_headline
 from service.batcher import MicroBatcher
+from service.headline_pool import HeadlinePool
 from service.memory import return_freed_memory
 from service.metrics import ServiceMetrics
 from service.settings import ServiceSettings
@@ -45,6 +46,7 @@ class ScoringService:
         self.scorer: Scorer | None = None
         self.load_error: str | None = None
         self.recent = RecentScores(settings.suggestion_pool)
+        self.pool: HeadlinePool | None = None  # set once the database is open
         self._failed_version: str | None = None
         self._swap_lock = asyncio.Lock()
         self.cache: LRUCache | None = LRUCache(settings.cache_size) if settings.cache_size else None
@@ -150,6 +152,8 @@ class ScoringService:
                     if self.cache is not None:
                         self.cache[(scorer.version, key)] = float(p)
         self.metrics.headlines.inc(len(keys))
+        if self.pool is not None:
+            self.pool.queue(keys)
         return probs, scorer
 
     async def explain(self, headline: str) -> list[dict]:

@@ -68,3 +68,14 @@ class Job(Base):
     author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoredHeadline(Base):
+    """A headline the service has scored: the bounded pool a retrain replays with the current
+    model's own scores, so that a candidate keeps its judgement on what readers actually see."""
+
+    __tablename__ = "scored_headlines"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, doc="SHA-256 of the case-folded headline")
+    headline: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -82,6 +82,11 @@ class TrainConfig(BaseModel):
     eval_every: int = Field(default=200, ge=1, description="steps between validation checks")
     patience: int = Field(default=3, ge=1, description="checks without a gain before stopping early")
     max_eval_rows: int = Field(default=2000, ge=10, description="validation rows the checks score, at most")
+    stop_on: Literal["macro_f1", "neg_log_loss"] = Field(
+        default="macro_f1",
+        description="early-stopping signal on the validation rows (higher is better): macro-F1 at 0.5, "
+        "or the negated log-loss, smoother on a few dozen rows",
+    )
     # run
     seed: int = Field(default=0, description="seed of sampling, hold-out order and initialisation")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda when there is one")
@@ -117,32 +122,75 @@ class RetrainSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLICKBAIT_RETRAIN_", extra="ignore")
 
-    replay_data: CommaList = Field(default=[], description="base training files replayed beside new labels")
-    eval_data: CommaList = Field(default=[], description="labelled files both models are judged on")
+    replay_data: CommaList = Field(
+        default=[], description="your own labelled files, replayed with their labels beside new labels"
+    )
+    eval_data: CommaList = Field(
+        default=[], description="labelled files both models are judged on (at most `margin` lost)"
+    )
     replay_rows: int = Field(
         default=4000, ge=0, description="rows sampled from the replay files (warm start)"
     )
-    steps: int = Field(default=300, ge=1, description="optimiser steps of a warm-started retrain")
+    pool_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="distinct headlines the service has scored kept in the label store, replayed with "
+        "the current model's scores by a retrain; 0 keeps none",
+    )
+    pool_replay_rows: int = Field(
+        default=1000, ge=0, description="pooled headlines one retrain replays (and checks agreement on)"
+    )
+    passes: float = Field(
+        default=8.0, gt=0, description="passes over the training labels one warm retrain makes, at most"
+    )
+    steps: int = Field(default=300, ge=1, description="optimiser steps of a warm retrain, at most")
+    checks: int = Field(default=6, ge=1, description="early-stopping checks on the dev labels over a retrain")
     base_steps: int = Field(default=1875, ge=1, description="optimiser steps of a --from-base retrain")
-    batch_size: int = Field(default=32, ge=1)
-    lr: float = Field(default=3e-4, gt=0)
+    batch_size: int = Field(default=32, ge=1, description="rows per optimiser step")
+    lr: float = Field(default=1e-4, gt=0, description="learning rate of a warm retrain")
+    base_lr: float = Field(default=3e-4, gt=0, description="learning rate of a --from-base retrain")
     label_share: float = Field(
         default=0.5, gt=0, le=1, description="share of each batch drawn from stored labels"
     )
     holdout: float = Field(
-        default=0.2, gt=0, lt=1, description="fixed share of stored labels kept for judging"
+        default=0.4,
+        gt=0,
+        lt=1,
+        description="fixed share of stored labels never trained on: half for early stopping and the "
+        "temperature, half for the gate",
     )
     min_labels: int = Field(default=20, ge=2, description="stored labels needed before a retrain starts")
-    margin: float = Field(
-        default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose and still win"
+    confidence: float = Field(
+        default=0.9,
+        ge=0.5,
+        lt=1,
+        description="share of bootstrap resamples of the held-out labels in which the candidate must "
+        "have the higher macro-F1",
     )
-    max_length: int = Field(default=48, ge=8, le=512)
+    bootstrap_rounds: int = Field(default=2000, ge=100, description="resamples of the paired bootstrap")
+    max_language_drop: float = Field(
+        default=0.01, ge=0, le=1, description="macro-F1 any language of the check rows may lose"
+    )
+    min_agreement: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        description="share of the current decisions kept on pooled headlines of languages without "
+        "check rows or labels",
+    )
+    min_agreement_rows: int = Field(
+        default=50, ge=1, description="pooled headlines a language needs for the agreement check"
+    )
+    margin: float = Field(
+        default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose on `eval_data` files"
+    )
+    max_length: int = Field(default=48, ge=8, le=512, description="tokens per headline, at most")
     quantize: bool = Field(
         default=True,
         description="check the candidate's int8 form against fp32 on held-out rows, as `clickbait "
         "quantize` does, so that `auto` serves it with the fast engine where that keeps accuracy",
     )
-    seed: int = 13
+    seed: int = Field(default=13, description="seed of the replay samples, the bootstrap and training")
 
     @field_validator("replay_data", "eval_data", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ import numpy as np
 from classifier.artifact import DataFile
 from classifier.bundled import file_sha256
 from classifier.errors import ClickbaitError, ErrorType
+from classifier.language import UNDETERMINED
 from classifier.text import dedup_key, normalise_headline
 
 LABELS = ("news", "clickbait")  # index = the label's integer value
@@ -54,8 +55,9 @@ def dataset_name(path: Path) -> str:
     return path.name.split(".")[0]
 
 
-def read_file(path: Path) -> list[Example]:
-    """Read and validate one JSONL or CSV file; raise DataError on the first bad row."""
+def read_file(path: Path, max_chars: int | None = None) -> list[Example]:
+    """Read and validate one JSONL or CSV file (a ``headline`` column stands for ``text``; headlines
+    over ``max_chars`` are refused); raise DataError on the first bad row."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -68,6 +70,9 @@ def read_file(path: Path) -> list[Example]:
     else:
         raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
     columns = set(rows[0]) if rows else set()
+    if "headline" in columns:  # either name, row by row
+        rows = [{**row, "text": row["headline"]} if row.get("text") is None else row for row in rows]
+        columns.add("text")
     for column in REQUIRED_COLUMNS:
         if rows and column not in columns:
             raise DataError(f"{path}: missing column {column!r} (found: {sorted(columns)})")
@@ -75,7 +80,7 @@ def read_file(path: Path) -> list[Example]:
     name = dataset_name(path)
     for index, row in enumerate(rows):
         line = lines[index] if lines else index + first_line
-        examples.append(_validate_row(row, f"{path}:{line}", name))
+        examples.append(_validate_row(row, f"{path}:{line}", name, max_chars))
     if not examples:
         raise DataError(f"{path}: no rows")
     return examples
@@ -142,18 +147,20 @@ def _nonblank_line_numbers(path: Path) -> list[int]:
         return [number for number, line in enumerate(handle, 1) if line.strip()]
 
 
-def _validate_row(row: dict, where: str, file_name: str) -> Example:
+def _validate_row(row: dict, where: str, file_name: str, max_chars: int | None = None) -> Example:
     text = row.get("text")
     if not isinstance(text, str):
         raise DataError(f"{where}: 'text' must be a string, got {_describe(text)}")
     text = normalise_headline(text)
     if not text:
         raise DataError(f"{where}: 'text' is empty")
+    if max_chars is not None and len(text) > max_chars:
+        raise DataError(f"{where}: the headline has {len(text)} characters; the limit is {max_chars}")
     raw_label = row.get("label")
     label_key = raw_label.strip().lower() if isinstance(raw_label, str) else raw_label
     if isinstance(label_key, bool) or label_key not in LABEL_VALUES:
         raise DataError(f"{where}: unknown label {raw_label!r} (expected news, clickbait, 0 or 1)")
-    lang = row.get("lang") or "und"
+    lang = row.get("lang") or UNDETERMINED
     source = row.get("source") or None
     if not isinstance(lang, str) or (source is not None and not isinstance(source, str)):
         raise DataError(f"{where}: 'lang' and 'source' must be strings when given")

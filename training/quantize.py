@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from classifier.artifact import MANIFEST, Int8Spec, Manifest, read_manifest
+from classifier.artifact import Int8Spec, Manifest, read_manifest, write_manifest
 from classifier.engine import (
     activation_maxima,
     ffn_output_names,
@@ -51,17 +50,31 @@ def calibration_maxima(scorer: Scorer, train_rows: list[Example], seed: int) -> 
 def quantize_artifact(
     model_dir: Path, config: TrainConfig, alpha: float = 0.8, max_drop: float = 0.005
 ) -> Int8Spec:
-    """Measure int8 against fp32 on the recipe's held-out splits; write the verdict into the artifact.
+    """Measure int8 against fp32 on the recipe's held-out splits; write the verdict into the artifact."""
+    train_rows, sets = held_out_sets(config)
+    return quantize_on(model_dir, train_rows, sets, config.seed, alpha, max_drop)
+
+
+def quantize_on(
+    model_dir: Path,
+    train_rows: list[Example],
+    sets: dict[str, list[Example]],
+    seed: int,
+    alpha: float = 0.8,
+    max_drop: float = 0.005,
+    threshold: float | None = None,
+) -> Int8Spec:
+    """Measure int8 against fp32 on ``sets`` (activation ranges from ``train_rows``); write the verdict.
 
     Two forms are tried in turn and the first that keeps macro-F1 on every split is recorded: every
     encoder Linear in int8, then the same with the FFN output projections left in floating point —
     bf16 where this CPU has bf16 arithmetic, else fp32 (their inputs carry the outliers that
     smoothing tames least; ``benchmarks/smoothing.py``). If neither does, the second is recorded,
-    unsafe.
+    unsafe. The int8 form's temperature (and, unless ``threshold`` fixes it, its threshold) is
+    re-fitted on the ``validation/…`` sets, or on all of them when none is named so.
     """
     fp32 = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
-    train_rows, sets = held_out_sets(config)
-    scales = smoothing_scales(fp32.network, calibration_maxima(fp32, train_rows, config.seed), alpha)
+    scales = smoothing_scales(fp32.network, calibration_maxima(fp32, train_rows, seed), alpha)
     texts = {name: [e.text for e in rows] for name, rows in sets.items()}
     labels = {name: np.array([e.label for e in rows]) for name, rows in sets.items()}
     reference = {name: fp32.logits(t) for name, t in texts.items()}
@@ -69,7 +82,7 @@ def quantize_artifact(
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
         measured = _held_out_check(
-            fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels
+            fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels, threshold
         )
         spec = Int8Spec(
             safe=all(s["int8"] >= s["fp32"] - max_drop for s in measured["splits"].values()),
@@ -93,10 +106,7 @@ def quantize_artifact(
             break
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
     (model_dir / spec.scales_file).chmod(0o644)
-    updated = read_manifest(model_dir).model_copy(update={"int8": spec})
-    staging = model_dir / f".{MANIFEST}.tmp"
-    staging.write_text(updated.model_dump_json(indent=2))
-    os.replace(staging, model_dir / MANIFEST)
+    write_manifest(model_dir, read_manifest(model_dir).model_copy(update={"int8": spec}))
     return spec
 
 
@@ -105,6 +115,7 @@ def _held_out_check(
     fp32_logits: dict[str, np.ndarray],
     int8_logits: dict[str, np.ndarray],
     labels: dict[str, np.ndarray],
+    threshold: float | None = None,
 ) -> dict:
     """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split and
     the logits' distance from fp32: the measured fields of an ``Int8Spec``."""
@@ -112,7 +123,8 @@ def _held_out_check(
     val_logits = np.concatenate([int8_logits[n] for n in validation])
     val_labels = np.concatenate([labels[n] for n in validation])
     temperature = fit_temperature(val_logits, val_labels)
-    threshold = choose_threshold(calibrated(val_logits, temperature), val_labels)
+    if threshold is None:
+        threshold = choose_threshold(calibrated(val_logits, temperature), val_labels)
     splits = {}
     for name, truth in labels.items():
         ours = classification_metrics(

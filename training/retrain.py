@@ -1,26 +1,47 @@
-"""Retraining on editors' labels: train a candidate, check its int8 form, judge it beside the current
-model on the same rows, and say whether it may replace it.
+"""Retraining on editors' labels: train a candidate from the current model, check its int8 form,
+judge it beside the current model, and say whether it may replace it.
 
-The candidate starts from the current model (or from the base with ``from_base``) and sees the new
-labels as a fixed share of every batch beside a replayed sample of the original training files, so
-that a few hundred labels matter without the rest being forgotten. A fixed, salted hold-out of the
-labels never reaches training; with the configured evaluation files it is what both models are
-judged on.
+What a retrain does (``docs/design/retrain-gate.md`` says why):
+
+- The labels are split by a salted hash of each headline, so that a label keeps its role as more
+  arrive: ``train`` (fitted), ``dev`` (early stopping and the temperature; never fitted) and
+  ``judge`` (the gate alone).
+- The candidate goes on from the current model. Each batch is ``label_share`` editor labels; the
+  rest are headlines fitted to the *current model's own scores* — the shipped reference headlines
+  (``training/reference_set.py``), headlines the service has scored (the pool), and any
+  ``replay_data`` files with their labels — so the candidate learns the corrections and keeps the
+  current judgement elsewhere, with no file outside the package.
+- At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
+  best log-loss on ``dev`` wins, the starting point included.
+- Temperature: fitted on ``dev`` together with the shipped check rows; threshold: the current
+  model's (a threshold fitted on a few hundred labels of one site is noise, and it would move
+  every language's decisions).
+- The gate: a paired bootstrap of macro-F1 on ``judge`` must show the candidate better with
+  ``confidence``, no language of the shipped check rows may lose more than ``max_language_drop``,
+  languages without check rows must keep ``min_agreement`` of the current decisions on the pooled
+  headlines, and any ``eval_data`` files may lose at most ``margin``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from classifier.artifact import read_manifest
+from classifier.artifact import read_manifest, write_manifest
+from classifier.base import ResolvedBase
 from classifier.bundled import file_sha256
-from classifier.scorer import Scorer
+from classifier.language import detect_languages
+from classifier.network import HeadlineClassifier
+from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
+from training.calibration import fit_temperature
 from training.config import RetrainSettings, TrainConfig
 from training.data import (
     DataError,
@@ -32,11 +53,21 @@ from training.data import (
     read_file,
     split_holdout,
 )
-from training.metrics import classification_metrics
-from training.quantize import quantize_artifact
-from training.trainer import Progress, TrainResult, train
+from training.quantize import quantize_on
+from training.reference_set import load_reference
+from training.trainer import Labels, Progress, TrainResult, train
 
 JUDGE_SALT = "judge:"
+DEV_SALT = "dev:"
+POOL = "pool"  # file name of the pooled headlines, as the sampler sees them
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class LabelSplit:
+    train: list[Example]
+    dev: list[Example]
+    judge: list[Example]
 
 
 @dataclass
@@ -47,6 +78,8 @@ class Judgement:
     reason: str
     current: dict[str, Any]
     candidate: dict[str, Any]
+    labels: dict[str, Any] = field(default_factory=dict)
+    languages: dict[str, dict[str, Any]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +88,8 @@ class Judgement:
             "reason": self.reason,
             "current": self.current,
             "candidate": self.candidate,
+            "labels": self.labels,
+            "languages": self.languages,
             "rows": self.rows,
         }
 
@@ -64,19 +99,25 @@ def check_label_count(count: int, settings: RetrainSettings) -> None:
         raise DataError(f"{count} labelled headlines stored; a retrain needs at least {settings.min_labels}")
 
 
-def split_labels(labels: list[Example], settings: RetrainSettings) -> tuple[list[Example], list[Example]]:
-    """(labels to train on, labels to judge on); the judging part is fixed by each headline's hash."""
+def split_labels(labels: list[Example], settings: RetrainSettings) -> LabelSplit:
+    """Train, dev and judge parts, each fixed by the headline's hash: more labels never move a
+    headline from one part to another."""
     check_label_count(len(labels), settings)
-    train_part, judge_part = split_holdout(labels, settings.holdout, "text", salt=JUDGE_SALT)
-    if not judge_part or not train_part:
-        raise DataError(f"the {len(labels)} labels leave nothing to train on or to judge with; add labels")
-    return train_part, judge_part
+    train_part, held = split_holdout(labels, settings.holdout, "text", salt=JUDGE_SALT)
+    judge_part, dev_part = split_holdout(held, 0.5, "text", salt=DEV_SALT)
+    for name, part in (("train on", train_part), ("stop early with", dev_part), ("judge with", judge_part)):
+        if len({e.label for e in part}) < 2:
+            raise DataError(
+                f"the {len(labels)} labels leave no news and clickbait to {name}; add labels of both kinds"
+            )
+    return LabelSplit(train_part, dev_part, judge_part)
 
 
 def training_set(
     labels_file: Path, train_labels: list[Example], settings: RetrainSettings, from_base: bool
 ) -> Dataset:
-    """The new labels plus the replayed rows (all of them for a retrain from the base)."""
+    """The new labels plus the rows of the user's replay files (all of them for a retrain from the
+    base, else a sample), with their own labels; no replayed row contradicts an editor's label."""
     files = [DataFile(name=labels_file.name, sha256=file_sha256(labels_file), rows=len(train_labels))]
     replay: list[Example] = []
     if settings.replay_data:
@@ -92,25 +133,78 @@ def training_set(
     return Dataset(train_labels + replay, files)
 
 
+def self_replay(pool: Sequence[str], labels: Sequence[Example], settings: RetrainSettings) -> list[Example]:
+    """Headlines whose targets are the current model's scores: the shipped reference headlines and
+    a sample of the pool, without any headline the editor labelled (their label wins)."""
+    labelled = {dedup_key(e.text) for e in labels}
+    rows = [r.example for r in load_reference() if r.role == "replay"]
+    rows = [replace(e, file=REFERENCE) for e in rows if dedup_key(e.text) not in labelled]
+    fresh = [h for h in dict.fromkeys(pool) if dedup_key(h) not in labelled]
+    if len(fresh) > settings.pool_replay_rows:
+        picked = np.random.default_rng(settings.seed).choice(
+            len(fresh), settings.pool_replay_rows, replace=False
+        )
+        fresh = [fresh[i] for i in sorted(picked)]
+    langs = detect_languages(fresh)
+    return rows + [Example(h, 0, lang, None, POOL) for h, lang in zip(fresh, langs, strict=True)]
+
+
+@dataclass
+class Retraining:
+    """The trainer's objective for a warm retrain: the current network goes on learning, the
+    editor's labels as targets for their rows and the current model's scores for the replayed ones."""
+
+    current: Scorer
+    replay: list[Example]
+    layers: int | None = None
+
+    def build(self, config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
+        return Labels().build(config)
+
+    def rows_and_targets(
+        self, train_rows: list[Example], held_out: list[Example]
+    ) -> tuple[list[Example], torch.Tensor | None]:
+        # temperature 1: the candidate's raw logits stay on the current model's scale
+        scores = calibrated(self.current.logits([e.text for e in self.replay]), 1.0)
+        replayed = [replace(e, label=int(p >= 0.5)) for e, p in zip(self.replay, scores, strict=True)]
+        targets = torch.tensor([float(e.label) for e in train_rows] + scores.tolist(), dtype=torch.float32)
+        return train_rows + replayed, targets
+
+    def record(self) -> dict:
+        counts: dict[str, int] = defaultdict(int)
+        for row in self.replay:
+            counts[row.file] += 1
+        return {"self_replay": dict(counts), "replay_targets_from": self.current.version}
+
+
 def retrain(
     current: Path,
     labels_file: Path,
     out: Path,
     settings: RetrainSettings,
     *,
+    pool: Sequence[str] = (),
     from_base: bool = False,
     version: str | None = None,
     progress: Progress | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> tuple[TrainResult, Judgement]:
-    """Train a candidate into ``out``, check its int8 form (``settings.quantize``; a retrained model
-    would otherwise be served by the fp32 engine until ``clickbait quantize`` ran on it) and judge
-    it against ``current``; ``progress`` hears of training steps, ``stage`` of the steps after."""
+    """Train a candidate into ``out``, check its int8 form (``settings.quantize``) and judge it
+    against ``current``; ``pool``: headlines the service has scored. ``progress`` hears of training
+    steps, ``stage`` of the steps after."""
+    say = stage or (lambda _message: None)
     labels = read_file(labels_file)
-    train_labels, judge_labels = split_labels(labels, settings)
-    dataset = training_set(labels_file, train_labels, settings, from_base)
+    split = split_labels(labels, settings)
+    served = Scorer.load(current)  # as `auto` serves it: the replay targets and the gate's baseline
+    checks = [r.example for r in load_reference() if r.role == "check"]
+    dataset = training_set(labels_file, split.train, settings, from_base)
     manifest = read_manifest(current)
-    steps = settings.base_steps if from_base else settings.steps
+    labels_per_step = max(1.0, settings.batch_size * (settings.label_share if not from_base else 1.0))
+    steps = (
+        settings.base_steps
+        if from_base
+        else max(1, min(settings.steps, math.ceil(settings.passes * len(split.train) / labels_per_step)))
+    )
     lora = manifest.lora
     config = TrainConfig(
         data=[labels_file, *settings.replay_data],
@@ -122,68 +216,204 @@ def retrain(
         samples_per_epoch=steps * settings.batch_size,
         batch_size=settings.batch_size,
         max_length=settings.max_length,
-        lr=settings.lr,
+        lr=settings.base_lr if from_base else settings.lr,
         **({"lora_r": lora.r, "lora_alpha": lora.alpha, "lora_targets": lora.target_modules} if lora else {}),
-        file_shares={dataset_name(labels_file): settings.label_share} if settings.replay_data else {},
-        holdout_fraction=0.1,
-        eval_every=max(1, steps // 4),
-        patience=2,
+        file_shares={dataset_name(labels_file): settings.label_share},
+        eval_every=max(1, steps // settings.checks),
+        patience=max(2, settings.checks // 2),
+        stop_on="neg_log_loss",
         max_eval_rows=1000,
         seed=settings.seed,
     )
-    result = train(config, dataset, progress=progress, version=version)
-    say = stage or (lambda _message: None)
+    objective = None
+    if not from_base:
+        say("scoring the replayed headlines with the current model")
+        objective = Retraining(served, self_replay(pool, labels, settings), manifest.layers)
+    result = train(
+        config, dataset, progress=progress, version=version, objective=objective, validation=split.dev
+    )
+
+    say("calibrating the candidate on held-out labels")
+    candidate_fp32 = Scorer.load(result.out, served.settings.model_copy(update={"engine": "fp32"}))
+    calibration_rows = split.dev + checks
+    temperature = fit_temperature(
+        candidate_fp32.logits([e.text for e in calibration_rows]),
+        np.array([e.label for e in calibration_rows]),
+    )
+    updated = result.manifest.model_copy(update={"temperature": temperature, "threshold": served.threshold})
+    write_manifest(result.out, updated)
+    result = replace(result, manifest=updated)
     if settings.quantize:  # before judging: both models are then judged in the form `auto` serves
         say("checking the candidate's int8 form")
-        spec = quantize_artifact(
-            result.out, config.model_copy(update={"eval_data": [Path(p) for p in settings.eval_data]})
+        sets: dict[str, list[Example]] = defaultdict(list)
+        for row in calibration_rows:
+            sets[f"validation/{row.lang}"].append(row)
+        for path in settings.eval_data:
+            sets[dataset_name(Path(path))] = read_file(Path(path))
+        spec = quantize_on(
+            result.out, split.train + checks, dict(sets), settings.seed, threshold=served.threshold
         )
         result = replace(result, manifest=result.manifest.model_copy(update={"int8": spec}))
     say("judging the candidate")
     evaluation = [e for p in settings.eval_data for e in read_file(Path(p))]
     judgement = judge(
-        Scorer.load(current), Scorer.load(result.out), judge_labels, evaluation, settings.margin
+        served, Scorer.load(result.out, served.settings), split, checks, evaluation, pool, settings
     )
     return result, judgement
 
 
+def paired_bootstrap(
+    truth: np.ndarray,
+    ours: np.ndarray,
+    theirs: np.ndarray,
+    rounds: int,
+    seed: int,
+) -> np.ndarray:
+    """Macro-F1 of ``ours`` minus that of ``theirs`` (0/1 decisions) over ``rounds`` resamples of the
+    same rows: the spread a gain would have on another draw of labels like these."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(truth), size=(rounds, len(truth)))
+    return _macro_f1(truth[picks], ours[picks]) - _macro_f1(truth[picks], theirs[picks])
+
+
+def _macro_f1(truth: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """Macro-F1 of each row of two (resamples × rows) 0/1 arrays."""
+    truth, decided = truth.astype(bool), decided.astype(bool)
+    tp, tn = (truth & decided).sum(-1), (~truth & ~decided).sum(-1)
+    fp, fn = (~truth & decided).sum(-1), (truth & ~decided).sum(-1)
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(tp.shape), where=(2 * tp + fp + fn) > 0)
+    f0 = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros(tn.shape), where=(2 * tn + fn + fp) > 0)
+    return (f1 + f0) / 2
+
+
 def judge(
-    current: Scorer, candidate: Scorer, own: list[Example], evaluation: list[Example], margin: float
+    current: Scorer,
+    candidate: Scorer,
+    split: LabelSplit,
+    checks: list[Example],
+    evaluation: list[Example],
+    pool: Sequence[str],
+    settings: RetrainSettings,
 ) -> Judgement:
-    """Promote when macro-F1 on the whole evaluation set drops by at most ``margin`` and accuracy on
-    the held-out labels rises; each model decides at its own threshold."""
-    rows = own + evaluation
-    labels = np.array([e.label for e in rows])
-    reports = {}
+    """Decide, each model at its own threshold, from the held-out labels, every language of the
+    check rows, the pooled headlines of other languages and the evaluation files."""
+    rows = split.judge + checks + evaluation
+    texts = [e.text for e in rows]
+    unlabelled = [h for h in dict.fromkeys(pool)][: settings.pool_replay_rows]
+    decided = {}
     for name, scorer in (("current", current), ("candidate", candidate)):
-        probs = scorer.probabilities([e.text for e in rows])
-        whole = classification_metrics(labels, probs, scorer.threshold)
-        mine = classification_metrics(labels[: len(own)], probs[: len(own)], scorer.threshold)
-        reports[name] = {
-            "version": scorer.version,
-            "engine": scorer.engine,
-            "macro_f1": round(whole["macro_f1"], 4),
-            "label_accuracy": round(mine["accuracy"], 4),
-            "threshold": scorer.threshold,
-        }
-    cur, cand = reports["current"], reports["candidate"]
-    f1_ok = cand["macro_f1"] >= cur["macro_f1"] - margin
-    gained = cand["label_accuracy"] > cur["label_accuracy"]
-    reasons = []
-    if not f1_ok:
-        reasons.append(
-            f"macro-F1 fell from {cur['macro_f1']:.3f} to {cand['macro_f1']:.3f}, "
-            f"more than the margin {margin}"
-        )
-    if not gained:
-        reasons.append(
-            f"held-out label accuracy did not improve ({cur['label_accuracy']:.3f} → "
-            f"{cand['label_accuracy']:.3f})"
-        )
-    reason = "; ".join(reasons) or (
-        f"held-out label accuracy {cur['label_accuracy']:.3f} → {cand['label_accuracy']:.3f}, "
-        f"macro-F1 {cur['macro_f1']:.3f} → {cand['macro_f1']:.3f} (margin {margin})"
+        probs = scorer.probabilities(texts + unlabelled)
+        decided[name] = probs >= scorer.threshold
+    truth = np.array([e.label for e in rows])
+    reasons: list[str] = []
+
+    own = slice(0, len(split.judge))
+    gains = paired_bootstrap(
+        truth[own],
+        decided["candidate"][own],
+        decided["current"][own],
+        settings.bootstrap_rounds,
+        settings.seed,
     )
+    before = float(_macro_f1(truth[own], decided["current"][own]))
+    after = float(_macro_f1(truth[own], decided["candidate"][own]))
+    right = decided["candidate"][own] == truth[own]
+    was_right = decided["current"][own] == truth[own]
+    p_better = float((gains > 0).mean())
+    labels_report = {
+        "n": len(split.judge),
+        "macro_f1": {"current": round(before, 4), "candidate": round(after, 4)},
+        "gain": round(after - before, 4),
+        "interval_90": [round(float(np.quantile(gains, 0.05)), 4), round(float(np.quantile(gains, 0.95)), 4)],
+        "p_better": round(p_better, 4),
+        "fixed": int((right & ~was_right).sum()),
+        "broken": int((~right & was_right).sum()),
+        "ok": p_better >= settings.confidence,
+    }
+    if not labels_report["ok"]:
+        reasons.append(
+            f"held-out labels: macro-F1 {before:.3f} → {after:.3f}, better in {p_better:.0%} of "
+            f"{settings.bootstrap_rounds} resamples (needs {settings.confidence:.0%})"
+        )
+
+    languages: dict[str, dict[str, Any]] = {}
+    offset = len(split.judge)
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(checks):
+        by_lang[row.lang].append(offset + i)
+    for lang, where in sorted(by_lang.items()):
+        idx = np.array(where)
+        was = float(_macro_f1(truth[idx], decided["current"][idx]))
+        now = float(_macro_f1(truth[idx], decided["candidate"][idx]))
+        ok = now >= was - settings.max_language_drop
+        languages[lang] = {
+            "kind": "labelled",
+            "n": len(idx),
+            "current": round(was, 4),
+            "candidate": round(now, 4),
+            "ok": ok,
+        }
+        if not ok:
+            reasons.append(f"{lang}: macro-F1 on its check rows fell {was:.3f} → {now:.3f}")
+    label_langs = {e.lang for e in split.train + split.dev + split.judge}
+    start = len(rows)
+    pool_langs = detect_languages(unlabelled)
+    for lang in sorted(set(pool_langs) - set(by_lang) - label_langs - {"und"}):
+        idx = start + np.array([i for i, x in enumerate(pool_langs) if x == lang])
+        if len(idx) < settings.min_agreement_rows:
+            continue
+        agreement = float((decided["current"][idx] == decided["candidate"][idx]).mean())
+        ok = agreement >= settings.min_agreement
+        languages[lang] = {"kind": "agreement", "n": len(idx), "agreement": round(agreement, 4), "ok": ok}
+        if not ok:
+            reasons.append(
+                f"{lang}: the candidate keeps {agreement:.1%} of the current decisions on pooled "
+                f"headlines (needs {settings.min_agreement:.0%})"
+            )
+
+    if evaluation:
+        idx = np.arange(offset + len(checks), offset + len(checks) + len(evaluation))
+        was = float(_macro_f1(truth[idx], decided["current"][idx]))
+        now = float(_macro_f1(truth[idx], decided["candidate"][idx]))
+        languages["evaluation files"] = {
+            "kind": "labelled",
+            "n": len(idx),
+            "current": round(was, 4),
+            "candidate": round(now, 4),
+            "ok": now >= was - settings.margin,
+        }
+        if now < was - settings.margin:
+            reasons.append(
+                f"evaluation files: macro-F1 fell {was:.3f} → {now:.3f}, more than {settings.margin}"
+            )
+
+    promote = not reasons
+    reason = (
+        "; ".join(reasons)
+        if reasons
+        else (
+            f"held-out labels: macro-F1 {before:.3f} → {after:.3f} (90 % interval of the gain "
+            f"{labels_report['interval_90'][0]:+.3f} … {labels_report['interval_90'][1]:+.3f}); "
+            f"no language lost more than allowed"
+        )
+    )
+
+    def model(scorer: Scorer) -> dict[str, Any]:
+        return {"version": scorer.version, "engine": scorer.engine, "threshold": scorer.threshold}
+
     return Judgement(
-        f1_ok and gained, reason, cur, cand, {"held_out_labels": len(own), "evaluation_rows": len(evaluation)}
+        promote,
+        reason,
+        model(current),
+        model(candidate),
+        labels_report,
+        languages,
+        {
+            "train_labels": len(split.train),
+            "dev_labels": len(split.dev),
+            "judge_labels": len(split.judge),
+            "check_rows": len(checks),
+            "pooled_headlines": len(unlabelled),
+            "evaluation_rows": len(evaluation),
+        },
     )

@@ -109,6 +109,7 @@ def train(
     progress: Progress | None = None,
     version: str | None = None,
     objective: Objective | None = None,
+    validation: list[Example] | None = None,
 ) -> TrainResult:
     """Run the whole recipe and write the artifact to ``config.out``; returns what was written.
 
@@ -116,18 +117,22 @@ def train(
     ``objective`` supplies the network and the targets (default: ``Labels``, the rows' own labels);
     split, early stopping, calibration and the artifact are the same for every objective. Launched
     by ``torchrun`` or ``accelerate launch``, every process trains its share and the main one writes
-    the artifact (``training/parallel.py``).
+    the artifact (``training/parallel.py``). ``validation``: the rows for early stopping and
+    calibration, instead of the recipe's hold-out of ``dataset`` (which is then trained on whole).
     """
-    started = time.perf_counter()
-    seed_everything(config.seed)
     if config.out is None:
         raise DataError("no artifact directory to write: give --out, or `out` in the recipe")
+    started = time.perf_counter()
+    seed_everything(config.seed)
     workers = Workers.start(config.device)  # first: launched on CPUs, accelerate sets the thread count
     if config.threads:
         torch.set_num_threads(config.threads)
     device = workers.device
     dataset = dataset or load_dataset(config.data)
-    train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
+    if validation is None:
+        train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
+    else:
+        train_rows, val_rows = dataset.examples, validation
     if len({e.label for e in train_rows}) < 2 or len({e.label for e in val_rows}) < 2:
         raise DataError("training and validation splits each need both labels; add data")
     log.info(
@@ -278,8 +283,20 @@ def _fit(
     model, optimiser = workers.prepare(network, optimiser)
     check_texts = [e.text for e in check_rows]
     check_labels = np.array([e.label for e in check_rows])
-    best_f1, best_state, stale, history = -1.0, None, 0, []
+    best, best_state, stale, history = -np.inf, None, 0, []
     smoothed_loss, started = None, time.perf_counter()
+    signal = f"val_{config.stop_on}"
+
+    def check() -> float:
+        network.eval()
+        return workers.agree(
+            _check(scorer, check_texts, check_labels, config.stop_on) if workers.is_main else None
+        )
+
+    if config.init_from is not None:  # the start is a candidate too: a run that never beats it keeps it
+        best = check()
+        best_state = copy.deepcopy(_trainable_state(network))
+        history.append({"step": 0, signal: round(best, 4)})
 
     bar = tqdm(
         range(total_steps), desc="training", unit="step", dynamic_ncols=True, disable=not workers.is_main
@@ -308,12 +325,11 @@ def _fit(
             progress(step + 1, total_steps)
 
         if (step + 1) % config.eval_every == 0 or step + 1 == total_steps:
-            network.eval()
-            f1 = workers.agree(_check_f1(scorer, check_texts, check_labels) if workers.is_main else None)
-            history.append({"step": step + 1, "loss": round(smoothed_loss, 4), "val_macro_f1": round(f1, 4)})
-            say(f"step {step + 1}: loss {smoothed_loss:.4f}, validation macro-F1 {f1:.4f}")
-            if f1 > best_f1:
-                best_f1, stale = f1, 0
+            value = check()
+            history.append({"step": step + 1, "loss": round(smoothed_loss, 4), signal: round(value, 4)})
+            say(f"step {step + 1}: loss {smoothed_loss:.4f}, validation {config.stop_on} {value:.4f}")
+            if value > best:
+                best, stale = value, 0
                 best_state = copy.deepcopy(_trainable_state(network))
             else:
                 stale += 1
@@ -326,9 +342,16 @@ def _fit(
     return history
 
 
-def _check_f1(scorer: Scorer, texts: list[str], labels: np.ndarray) -> float:
-    """Macro-F1 at 0.5 of the model as it stands: the early-stopping signal."""
-    return float(macro_f1_by_threshold(scorer.probabilities(texts), labels, np.array([0.5]))[0])
+def _check(scorer: Scorer, texts: list[str], labels: np.ndarray, signal: str) -> float:
+    """The early-stopping signal of the model as it stands, higher is better: macro-F1 at 0.5, or
+    the negated log-loss of its raw probabilities (smoother on a few dozen rows)."""
+    logits = scorer.logits(texts)
+    if signal == "neg_log_loss":
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels, dtype=torch.float64)
+        )
+        return -float(loss)
+    return float(macro_f1_by_threshold(calibrated(logits, 1.0), labels, np.array([0.5]))[0])
 
 
 def _round_trainable_to_fp16(network: torch.nn.Module) -> None:

@@ -11,7 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.db import make_engine
+from service.headline_pool import HeadlinePool
 from tests.conftest import labelled_rows, write_jsonl
+from tests.service.conftest import TRIGGER
 from training.config import RetrainSettings, TrainConfig
 from training.trainer import train
 
@@ -59,11 +62,6 @@ def weak_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return train(config).out
 
 
-@pytest.fixture()
-def replay_file(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "replay.jsonl", labelled_rows(copies=3))
-
-
 def _headline(rng: random.Random, i: int, marker: bool) -> str:
     words = rng.sample(WORDS, 4)
     if marker:
@@ -71,17 +69,22 @@ def _headline(rng: random.Random, i: int, marker: bool) -> str:
     return f"{' '.join(words).capitalize()} {i}"
 
 
-def _settings(replay_file: Path, **extra) -> dict:
+def _settings(**extra) -> dict:
+    """A fresh install's retrain (no replay or evaluation files: the shipped reference headlines and
+    the pool stand in), sized for the tiny model. That model has no judgement on real languages to
+    keep, so the per-language checks only report here (tests/training/test_retrain.py tests them)."""
     retrain = RetrainSettings(
-        replay_data=[str(replay_file)],
-        replay_rows=40,
         steps=60,
+        passes=30,
         batch_size=16,
         lr=5e-3,
         label_share=0.7,
-        holdout=0.3,
+        holdout=0.4,
         min_labels=10,
         max_length=32,
+        max_language_drop=1.0,
+        min_agreement=0.0,
+        pool_replay_rows=200,
         seed=5,
     )
     return {"admin_keys": f"editor:{KEY}", "registry_poll_s": 0.3, "retrain": retrain, **extra}
@@ -117,9 +120,9 @@ class Scorer(threading.Thread):
 
 
 def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_request(
-    make_server, weak_model: Path, replay_file: Path
+    make_server, weak_model: Path
 ) -> None:
-    server = make_server(model=str(weak_model), **_settings(replay_file))
+    server = make_server(model=str(weak_model), **_settings())
     url = server.url
     before = httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"]
 
@@ -148,8 +151,10 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     job = _wait_for_job(url, started.json()["id"])
     assert job["state"] == "promoted", job
     result = job["result"]
-    assert result["candidate"]["label_accuracy"] > result["current"]["label_accuracy"]
-    assert result["candidate"]["version"] != before
+    assert result["labels"]["gain"] > 0 and result["labels"]["p_better"] >= 0.9
+    assert result["labels"]["fixed"] > result["labels"]["broken"]
+    assert {"en", "es", "id", "tr"} <= set(result["languages"])  # the shipped check rows, judged
+    assert result["rows"]["check_rows"] > 0 and result["candidate"]["version"] != before
 
     deadline = time.monotonic() + 10
     while httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before:
@@ -171,21 +176,20 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     assert httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before
 
 
-def test_a_candidate_that_gains_nothing_stays_a_candidate(
-    make_server, weak_model: Path, replay_file: Path
-) -> None:
-    server = make_server(model=str(weak_model), **_settings(replay_file))
+def test_a_candidate_that_gains_nothing_stays_a_candidate(make_server) -> None:
+    server = make_server(**_settings())  # the known model: right about every headline below
     url = server.url
     rng = random.Random(11)
-    headlines = [_headline(rng, i, i % 3 == 0) for i in range(40)]
+    headlines = [_headline(rng, i, False) + (f" {TRIGGER}" if i % 3 == 0 else "") for i in range(60)]
     scored = httpx.post(f"{url}/v1/score", json={"headlines": headlines}).json()
     # the editor agrees with every answer: nothing left for a candidate to get right
     labels = [{"headline": r["headline"], "label": r["label"]} for r in scored["results"]]
+    assert {label["label"] for label in labels} == {"news", "clickbait"}
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=AUTH).status_code == 200
 
     job = _wait_for_job(url, httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH).json()["id"])
     assert job["state"] == "rejected", job
-    assert "did not improve" in job["message"]
+    assert "resamples" in job["message"]  # no gain the paired bootstrap trusts
     models = httpx.get(f"{url}/v1/models").json()
     assert models["current"] == scored["model"]
     candidate = next(m for m in models["models"] if m["version"] == job["result"]["candidate"]["version"])
@@ -194,3 +198,43 @@ def test_a_candidate_that_gains_nothing_stays_a_candidate(
         f"{url}/v1/models/{candidate['version']}/promote", headers=AUTH
     )  # an editor may insist
     assert promoted.status_code == 200 and promoted.json()["serving"] == candidate["version"]
+
+
+def test_a_candidate_trained_on_shuffled_labels_is_refused(make_server, weak_model: Path) -> None:
+    server = make_server(model=str(weak_model), **_settings())
+    rng = random.Random(13)
+    labels = [
+        {"headline": _headline(rng, i, i % 2 == 0), "label": rng.choice(["news", "clickbait"])}
+        for i in range(80)
+    ]
+    assert httpx.post(f"{server.url}/v1/labels", json={"labels": labels}, headers=AUTH).status_code == 200
+    job = _wait_for_job(
+        server.url, httpx.post(f"{server.url}/v1/retrain", json={}, headers=AUTH).json()["id"]
+    )
+    assert job["state"] == "rejected", job
+    assert job["result"]["labels"]["p_better"] < 0.9
+
+
+def test_the_pool_of_scored_headlines_is_bounded_and_survives_a_restart(make_server, tmp_path: Path) -> None:
+    settings = {"data_dir": tmp_path / "data", "retrain": RetrainSettings(pool_size=30)}
+    server = make_server(**settings)
+    for start in (0, 25):
+        headlines = [f"Council meets about the bridge number {i}" for i in range(start, start + 25)]
+        assert httpx.post(f"{server.url}/v1/score", json={"headlines": headlines}).status_code == 200
+    server.stop()  # shutdown writes what is still queued
+    pool = HeadlinePool(make_engine(f"sqlite:///{tmp_path / 'data' / 'labels.db'}"), 30)
+    assert set(pool.headlines()) == {f"Council meets about the bridge number {i}" for i in range(20, 50)}
+
+    again = make_server(**settings)
+    assert (
+        httpx.post(
+            f"{again.url}/v1/score", json={"headlines": ["One more headline about the bridge"]}
+        ).status_code
+        == 200
+    )
+    again.stop()
+    assert pool.count() == 30 and "One more headline about the bridge" in pool.headlines()
+    off = make_server(data_dir=tmp_path / "off", retrain=RetrainSettings(pool_size=0))
+    httpx.post(f"{off.url}/v1/score", json={"headlines": ["Nothing is kept of this one"]})
+    off.stop()
+    assert HeadlinePool(make_engine(f"sqlite:///{tmp_path / 'off' / 'labels.db'}"), 0).count() == 0

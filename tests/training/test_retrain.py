@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,16 @@ from classifier.artifact import read_manifest
 from tests.conftest import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
-from training.retrain import judge, retrain, split_labels, training_set
+from training.reference_set import load_reference
+from training.retrain import (
+    LabelSplit,
+    judge,
+    paired_bootstrap,
+    retrain,
+    self_replay,
+    split_labels,
+    training_set,
+)
 from training.trainer import train
 
 
@@ -19,15 +29,51 @@ def _labels(n: int) -> list[Example]:
     return [Example(f"labelled headline {i}", i % 2, "en", None, "labels") for i in range(n)]
 
 
-def test_the_judging_split_is_fixed_by_headline_and_needs_enough_labels() -> None:
-    settings = RetrainSettings(holdout=0.3, min_labels=10)
+def test_the_label_parts_are_fixed_by_headline_and_need_enough_labels() -> None:
+    settings = RetrainSettings(holdout=0.4, min_labels=10)
     first = split_labels(_labels(200), settings)
     again = split_labels(list(reversed(_labels(200))), settings)
-    assert {e.text for e in first[1]} == {e.text for e in again[1]} and 30 < len(first[1]) < 90
-    grown = split_labels(_labels(300), settings)[1]  # more labels never move old ones out of judging
-    assert {e.text for e in first[1]} <= {e.text for e in grown}
+    for part in ("train", "dev", "judge"):
+        assert {e.text for e in getattr(first, part)} == {e.text for e in getattr(again, part)}
+    assert 20 < len(first.judge) < 60 and 20 < len(first.dev) < 60
+    assert not {e.text for e in first.train} & {e.text for e in first.dev + first.judge}
+    grown = split_labels(_labels(300), settings)  # more labels never move old ones to another part
+    assert {e.text for e in first.judge} <= {e.text for e in grown.judge}
+    assert {e.text for e in first.dev} <= {e.text for e in grown.dev}
     with pytest.raises(DataError, match="at least 10"):
         split_labels(_labels(9), settings)
+    one_kind = [Example(f"only news {i}", 0, "en", None, "labels") for i in range(50)]
+    with pytest.raises(DataError, match="both kinds"):
+        split_labels(one_kind, settings)
+
+
+def test_self_replay_brings_the_shipped_headlines_and_a_sample_of_the_pool() -> None:
+    reference = load_reference()
+    shipped = [r.example for r in reference if r.role == "replay"]
+    assert {r.licence for r in reference} <= {"MIT", "CC BY 4.0", "CC BY-SA 4.0"}
+    assert {"en", "es", "id", "tr"} <= {r.example.lang for r in reference if r.role == "check"}
+    assert not {r.example.lang for r in reference} & {"ro"}  # no licence: nothing of it ships
+    pool = [f"Primarul a inaugurat podul numărul {i} din oraș" for i in range(30)]
+    labelled = [replace(shipped[0], file="labels"), Example(pool[0], 1, "ro", None, "labels")]
+    rows = self_replay(pool + pool[:5], labelled, RetrainSettings(pool_replay_rows=20))
+    texts = [e.text for e in rows]
+    assert shipped[0].text not in texts and pool[0] not in texts  # the editor's label wins
+    assert len([e for e in rows if e.file == "pool"]) == 20 and len(set(texts)) == len(texts)
+    assert {e.lang for e in rows if e.file == "pool"} == {"ro"}
+    assert len([e for e in rows if e.file == "reference"]) == len(shipped) - 1
+
+
+def test_the_paired_bootstrap_spreads_the_gain_of_the_same_rows() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 200)
+    ours = truth.copy()
+    ours[:20] = 1 - ours[:20]  # 20 mistakes
+    theirs = truth.copy()
+    theirs[:40] = 1 - theirs[:40]  # the same 20 and 20 more
+    gains = paired_bootstrap(truth, ours, theirs, rounds=500, seed=1)
+    assert gains.shape == (500,) and (gains > 0).all()
+    assert np.allclose(paired_bootstrap(truth, ours, ours, rounds=50, seed=1), 0)
+    assert (paired_bootstrap(truth, theirs, ours, rounds=500, seed=1) < 0).all()
 
 
 def test_replay_rows_are_sampled_and_never_contradict_a_label(tmp_path: Path) -> None:
@@ -51,30 +97,58 @@ def test_file_shares_give_the_labels_their_share_of_every_batch() -> None:
 
 
 class FixedScorer:
-    """Stands for a model in the gate: fixed probabilities per headline."""
+    """Stands for a model in the gate: fixed probabilities per headline (0.5 when unknown)."""
 
     def __init__(self, version: str, probs: dict[str, float], threshold: float = 0.5) -> None:
         self.version, self.probs, self.threshold, self.engine = version, probs, threshold, "fp32"
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        return np.array([self.probs[t] for t in texts])
+        return np.array([self.probs.get(t, 0.4) for t in texts])
 
 
-def test_the_gate_wants_better_labels_and_at_most_a_margin_less_macro_f1() -> None:
-    own = [Example("miss", 1, "en", None, "labels"), Example("hit", 0, "en", None, "labels")]
-    evaluation = [Example(f"eval {i}", i % 2, "en", None, "eval") for i in range(20)]
-    truth = {e.text: float(e.label) for e in own + evaluation}
-    current = FixedScorer("old", {**truth, "miss": 0.1})
+def _split(n: int) -> LabelSplit:
+    judge = [Example(f"judged {i}", i % 2, "es", None, "labels") for i in range(n)]
+    return LabelSplit(train=[], dev=[], judge=judge)
+
+
+def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_lost() -> None:
+    settings = RetrainSettings(bootstrap_rounds=500, min_agreement_rows=5)
+    split = _split(60)
+    checks = [Example(f"check {i}", i % 2, "en", None, "reference") for i in range(40)]
+    truth = {e.text: float(e.label) for e in split.judge + checks}
+    current = FixedScorer("old", {**truth, **{f"judged {i}": 0.9 for i in range(0, 24, 2)}})  # 12 misses
     better = FixedScorer("new", dict(truth))
-    assert judge(current, better, own, evaluation, margin=0.005).promote
+    verdict = judge(current, better, split, checks, [], [], settings)
+    assert verdict.promote, verdict.reason
+    assert verdict.labels["fixed"] == 12 and verdict.labels["broken"] == 0
+    assert verdict.labels["interval_90"][0] > 0 and verdict.labels["p_better"] == 1.0
+    assert verdict.languages["en"] == {
+        "kind": "labelled",
+        "n": 40,
+        "current": 1.0,
+        "candidate": 1.0,
+        "ok": True,
+    }
 
-    worse_elsewhere = FixedScorer("new", {**truth, "eval 0": 0.9, "eval 1": 0.1})
-    verdict = judge(current, worse_elsewhere, own, evaluation, margin=0.005)
-    assert not verdict.promote and "macro-F1 fell" in verdict.reason
-    assert judge(current, worse_elsewhere, own, evaluation, margin=0.2).promote
-    same = judge(current, current, own, evaluation, margin=0.5)
-    assert not same.promote and "did not improve" in same.reason
-    assert same.rows == {"held_out_labels": 2, "evaluation_rows": 20}
+    # a coin flip on the judged rows: no gain the bootstrap would trust
+    flips = np.random.default_rng(3).random(60) < 0.5
+    noisy = FixedScorer("noise", {**truth, **{f"judged {i}": float(f) for i, f in enumerate(flips)}})
+    refused = judge(current, noisy, split, checks, [], [], settings)
+    assert not refused.promote and "resamples" in refused.reason
+
+    lost_en = FixedScorer("new", {**truth, **{f"check {i}": 1 - truth[f"check {i}"] for i in range(4)}})
+    assert (
+        "en: macro-F1 on its check rows fell"
+        in judge(current, lost_en, split, checks, [], [], settings).reason
+    )
+
+    # a language with neither labels nor check rows: the pooled headlines stand in
+    pool = [f"Der Bürgermeister eröffnet die neue Brücke über den Fluss {i}" for i in range(10)]
+    moved = FixedScorer("new", {**truth, **{h: 0.9 for h in pool[:3]}})
+    verdict = judge(current, moved, split, checks, [], pool, settings)
+    assert verdict.languages["de"] == {"kind": "agreement", "n": 10, "agreement": 0.7, "ok": False}
+    assert not verdict.promote and "de: the candidate keeps 70.0%" in verdict.reason
+    assert judge(current, better, split, checks, [], pool, settings).languages["de"]["ok"]
 
 
 def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) -> None:
@@ -95,7 +169,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
         tmp_path / "labels.jsonl",
         [
             {"text": f"{t} ({i})", "label": label}
-            for i in range(3)
+            for i in range(6)
             for texts, label in ((NEWS, "news"), (CLICKBAIT, "clickbait"))
             for t in texts
         ],
@@ -124,7 +198,11 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert recipe["samples_per_epoch"] == 6 * 8 and recipe["file_shares"] == {"labels": 0.5}
     assert verdict.candidate["version"] == "v-base" and verdict.current["version"] != "v-base"
     # its int8 form was checked on held-out rows, so `auto` may serve it with the fast engine
-    assert stages == ["checking the candidate's int8 form", "judging the candidate"]
+    assert stages == [
+        "calibrating the candidate on held-out labels",
+        "checking the candidate's int8 form",
+        "judging the candidate",
+    ]
     assert result.manifest.int8 is not None and (result.out / result.manifest.int8.scales_file).is_file()
     assert read_manifest(result.out).int8 == result.manifest.int8
     assert verdict.candidate["engine"] == ("int8" if result.manifest.int8.safe else "fp32")
@@ -133,3 +211,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     )
     assert warm.manifest.training["config"]["init_from"] == str(current)
     assert warm.manifest.int8 is None
+    # the current model's own scores are the targets of the shipped headlines it replays
+    assert warm.manifest.training["self_replay"]["reference"] > 500
+    assert warm.manifest.training["replay_targets_from"] == read_manifest(current).version
+    assert warm.manifest.threshold == read_manifest(current).threshold
