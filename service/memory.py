@@ -1,10 +1,10 @@
 """glibc heap settings for a long-running service (no-ops where the C library is not glibc).
 
-The service's resident memory is mostly its model (~850 MB with the default one); what glibc's
-allocator adds on top depends on how many heaps ("arenas") it keeps. By default glibc opens up to
-8 per core as threads contend (uvicorn's workers, anyio's thread pool, torch's): under the soak's
-8 clients the server held 998–1,003 MB with glibc's default and 973 MB with 2, and answered a fifth
-fewer requests (``benchmarks/soak.py``; README, Tests and CI).
+The service's resident memory is mostly its model; what glibc's allocator adds on top depends on
+how many heaps ("arenas") it keeps. By default glibc opens up to 8 per core as threads contend
+(uvicorn's workers, anyio's thread pool, torch's); under the soak's load a cap of 2 held less
+memory and the server answered more requests (``benchmarks/soak.py``; the figures are in
+docs/results/2026-11-29-soak.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Evaluation of a model on labelled files: the DESIGN.md JSON report and a readable table."""
+"""Evaluation of a model on labelled files: the JSON report (docs/training.md, Evaluation) and a
+readable table."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[str, Any]:
-    """The DESIGN.md metric set plus a confusion matrix [[tn, fp], [fn, tp]] (1 = clickbait)."""
+    """The metric set of ``clickbait evaluate --json`` (docs/training.md, Evaluation) plus a
+    confusion matrix [[tn, fp], [fn, tp]] (1 = clickbait)."""
     labels = np.asarray(labels, dtype=int)
     probs = np.asarray(probs, dtype=np.float64)
     predicted = (probs >= threshold).astype(int)
