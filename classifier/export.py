@@ -16,7 +16,7 @@ import torch
 from transformers import BertConfig
 
 from classifier.artifact import ArtifactError
-from classifier.hf_model import MeanPooledBertForSequenceClassification
+from classifier.hf_model import ClickbaitBertConfig, MeanPooledBertForSequenceClassification
 from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
@@ -31,13 +31,15 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     model_type = encoder.config.to_dict().get("model_type")
     if model_type != "bert":
         raise ArtifactError(f"export supports BERT encoders, not {model_type}")
-    config = BertConfig.from_dict(encoder.config.to_dict())
+    config = ClickbaitBertConfig.from_dict(_without(encoder.config.to_dict(), "model_type"))
     news, clickbait = scorer.manifest.labels
     config.num_labels = 2
     config.id2label, config.label2id = {0: news, 1: clickbait}, {news: 0, clickbait: 1}
     config.architectures = [MeanPooledBertForSequenceClassification.__name__]
-    config.auto_map = {
-        "AutoModelForSequenceClassification": f"{MODELING_FILE[:-3]}.{config.architectures[0]}"
+    module = MODELING_FILE.removesuffix(".py")
+    config.auto_map = {  # the only way in: transformers knows no "clickbait-bert" of its own
+        "AutoConfig": f"{module}.{ClickbaitBertConfig.__name__}",
+        "AutoModelForSequenceClassification": f"{module}.{config.architectures[0]}",
     }
     config.clickbait_threshold = scorer.threshold
     config.clickbait_version = scorer.version
@@ -49,6 +51,20 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
         model.classifier.weight.copy_(torch.stack([-weight, weight]) * half)
         model.classifier.bias.copy_(torch.stack([-bias, bias]) * half)
     return model.eval()
+
+
+def graph_config(config: ClickbaitBertConfig) -> BertConfig:
+    """The ONNX graph holds the whole network, pooling and head included, so its directory describes
+    it as stock BERT: readers of ONNX directories (and AutoTokenizer, which reads the config first)
+    need no code of ours and ask for none."""
+    stock = BertConfig.from_dict(_without(config.to_dict(), "model_type", "auto_map"))
+    stock.architectures = config.architectures
+    return stock
+
+
+def _without(config: dict, *keys: str) -> dict:
+    """A config's fields less ``keys`` (the model type is the class's, not a field to copy)."""
+    return {k: v for k, v in config.items() if k not in keys}
 
 
 def write_tokenizer(base_path: Path, out: Path, max_length: int) -> None:
@@ -87,7 +103,7 @@ def export(model: str | Path, out: Path, fmt: str, int8: bool = False) -> list[P
             quantize_dynamic(
                 out / "model.onnx", out / "model.int8.onnx", per_channel=True, weight_type=QuantType.QInt8
             )
-        hf_model.config.save_pretrained(out)
+        graph_config(hf_model.config).save_pretrained(out)
     return sorted(p for p in out.iterdir() if p.is_file())
 
 

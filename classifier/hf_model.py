@@ -5,6 +5,11 @@ Written into every ``clickbait export --format hf`` directory and loaded by
 only torch and transformers. The head's two logits are ±logit/(2T), so the pipeline's softmax gives
 the calibrated P(clickbait) of the clickbait engine; the ``"query: "`` prefix lives in the exported
 tokenizer's normaliser.
+
+The config has a model type of its own: under ``"bert"`` transformers would load the directory
+without this file as its stock BertForSequenceClassification, which pools the first token through a
+pooler this network does not have (randomly initialised), and answer nonsense without an error.
+Under a type it does not know, it loads this file or refuses (asks for ``trust_remote_code``).
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
+class ClickbaitBertConfig(BertConfig):
+    model_type = "clickbait-bert"
+
+
 class MeanPooledBertForSequenceClassification(BertPreTrainedModel):
-    config_class = BertConfig
+    config_class = ClickbaitBertConfig
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)

@@ -35,9 +35,26 @@ def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_
     assert pipe(TEXTS[0])[0]["label"] == "news"
 
 
+def test_hf_export_refuses_to_load_as_stock_bert(tmp_path: Path) -> None:
+    """Without trust_remote_code transformers took the directory for its own BertForSequenceClassification,
+    with a randomly initialised pooler, and answered nonsense; under a model type of its own it refuses."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, pipeline
+
+    out = tmp_path / "hf"
+    export("default", out, "hf")
+    assert json.loads((out / "config.json").read_text())["model_type"] == "clickbait-bert"
+    for load in (
+        lambda: pipeline("text-classification", model=str(out)),
+        lambda: AutoModelForSequenceClassification.from_pretrained(out),
+        lambda: AutoConfig.from_pretrained(out),
+    ):
+        with pytest.raises(ValueError, match="trust_remote_code=True"):
+            load()
+
+
 def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     out = tmp_path / "onnx"
     export("default", out, "onnx", int8=True)
@@ -48,6 +65,7 @@ def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, t
         "attention_mask": batch["attention_mask"].astype(np.int64),
     }
     ours = fp32.probabilities(TEXTS)
+    assert AutoConfig.from_pretrained(out).model_type == "bert"  # the graph is the network: no code of ours
     for name, tolerance in (("model.onnx", 1e-4), ("model.int8.onnx", 0.1)):
         logits = ort.InferenceSession(str(out / name)).run(["logits"], feeds)[0]
         probs = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
