@@ -134,7 +134,10 @@ def _score_file(args: argparse.Namespace) -> None:
 
 
 def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
-    """(body, content type, URL) of a local file or an http(s) URL."""
+    """(body, content type, URL) of a local file, an http(s) URL, or standard input for ``-`` (so the
+    command can sit in a pipe, as newsboat's ``filter:`` URLs run it)."""
+    if source == "-":
+        return sys.stdin.buffer.read(), None, None
     if source.startswith(("http://", "https://")):
         import asyncio
         from urllib.parse import urlsplit
@@ -146,7 +149,7 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
         return asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
     path = Path(source)
     if not path.is_file():
-        raise CliError(f"{source}: no such file (give a path or an http(s) URL)")
+        raise CliError(f"{source}: no such file (give a path, an http(s) URL, or - for standard input)")
     return path.read_bytes(), None, None
 
 
@@ -376,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     filter_feed = commands.add_parser(
         "filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed"
     )
-    filter_feed.add_argument("source", help="feed file or http(s) URL")
+    filter_feed.add_argument("source", help="feed file, http(s) URL, or - for standard input")
     filter_feed.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
     filter_feed.add_argument("--threshold", type=_probability)
@@ -386,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     filter_feed.set_defaults(handler=_filter_feed)
 
     page = commands.add_parser("page", help="list and score the headlines of an HTML page")
-    page.add_argument("source", help="HTML file or http(s) URL")
+    page.add_argument("source", help="HTML file, http(s) URL, or - for standard input")
     page.add_argument("--url", help="the page's address, to resolve relative links of a file")
     page.add_argument("--threshold", type=_probability)
     add_flags(page, ClassifierSettings, ["model"])
