@@ -282,6 +282,51 @@ def _models(args: argparse.Namespace) -> None:
         print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}")
 
 
+def _miniflux_sweep(args: argparse.Namespace) -> None:
+    import asyncio
+    from dataclasses import asdict
+
+    from classifier.scorer import Scorer
+    from service.miniflux import Miniflux
+    from service.miniflux_sweep import SweepReport, sweep
+    from service.site_rules import SiteRules
+
+    settings = ServiceSettings(**given(args, args.flags))
+    if not (settings.miniflux_url and settings.miniflux_token):
+        raise CliError(
+            "set CLICKBAIT_MINIFLUX_URL (or --miniflux-url) and CLICKBAIT_MINIFLUX_TOKEN (an API key)"
+        )
+    scorer = Scorer.load(settings.model, settings)
+    rules = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
+    token = settings.miniflux_token.get_secret_value()
+
+    async def run() -> SweepReport:
+        async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
+            return await sweep(
+                miniflux,
+                scorer,
+                rules,
+                settings.miniflux_action,
+                args.apply,
+                args.feed,
+                args.category,
+                args.threshold,
+            )
+
+    report = asyncio.run(run())
+    for entry in report.clickbait:
+        print(json.dumps(asdict(entry), ensure_ascii=False))
+    summary = {
+        "scanned": report.scanned,
+        "already_named": report.already_named,
+        "clickbait": len(report.clickbait),
+        "action": settings.miniflux_action,
+        "applied": args.apply,
+        **({} if args.apply else {"note": "dry run: nothing changed; --apply to act"}),
+    }
+    print(json.dumps(summary), file=sys.stderr)
+
+
 def _extension(args: argparse.Namespace) -> None:
     from service.extension_build import write_extension
 
@@ -418,6 +463,23 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("version", nargs="?", help="the version to promote")
     models.add_argument("--registry", type=Path, help="registry directory (default: CLICKBAIT_REGISTRY_DIR)")
     models.set_defaults(handler=_models)
+
+    miniflux = commands.add_parser("miniflux", help="act on a Miniflux user's stored entries")
+    miniflux_commands = miniflux.add_subparsers(dest="miniflux_command", required=True)
+    sweep = miniflux_commands.add_parser(
+        "sweep",
+        help="mark read (or name by title) the clickbait among unread entries; a dry run unless --apply",
+    )
+    sweep.add_argument("--apply", action="store_true", help="act; without it, only list what would be done")
+    sweep.add_argument(
+        "--feed", type=int, nargs="+", default=[], metavar="ID", help="only these feeds' entries"
+    )
+    sweep.add_argument(
+        "--category", type=int, nargs="+", default=[], metavar="ID", help="only these categories' entries"
+    )
+    sweep.add_argument("--threshold", type=_probability, help="override the model's threshold")
+    sweep_flags = add_flags(sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action"])
+    sweep.set_defaults(handler=_miniflux_sweep, flags=sweep_flags)
 
     extension = commands.add_parser(
         "extension", help="write the Chromium extension: an unpacked folder and a zip, under --out"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from typing import Literal
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -14,7 +14,7 @@ from classifier.errors import ClickbaitError, ErrorType
 from service.deps import read_body, score_many
 from service.feeds import Decision, FeedItem, decide, needs_score, parse_feed
 from service.fetch import FetchPolicy, fetch
-from service.miniflux import mark_read, signature_ok
+from service.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
 from service.page import extract_headlines
 from service.schemas import error_responses
 from service.settings import ServiceSettings
@@ -141,7 +141,8 @@ async def filter_remote_feed(
     openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"),
 )
 async def miniflux_webhook(request: Request) -> dict:
-    """Miniflux's webhook: score new entries' titles; mark clickbait read when API access is set."""
+    """Miniflux's webhook: score new entries' titles; mark clickbait read, or prefix its titles
+    (CLICKBAIT_MINIFLUX_ACTION), when API access is set."""
     settings = _settings(request)
     if settings.miniflux_webhook_secret is None:
         raise ClickbaitError(
@@ -165,38 +166,22 @@ async def miniflux_webhook(request: Request) -> dict:
         return {"event": event, "ignored": True}
     listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
-    items = [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
-    decisions, version = await _decisions(request, items, _rules(settings, None, None), None)
-    flagged = [
-        {"id": e["id"], "title": e.get("title"), "score": d.score, "rule": d.rule}
-        for e, d in zip(entries, decisions, strict=True)
-        if d.label == "clickbait"
-    ]
-    marked = False
-    if flagged and settings.miniflux_url and settings.miniflux_token:
-        try:
-            await mark_read(
-                settings.miniflux_url,
-                settings.miniflux_token.get_secret_value(),
-                [f["id"] for f in flagged],
-                settings.feed_timeout_s,
-            )
-        except httpx.HTTPError as exc:
-            raise ClickbaitError(
-                f"Miniflux did not accept the update: {exc}", ErrorType.upstream_error
-            ) from exc
-        marked = True
+    entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
+    decisions, version = await _decisions(request, entry_items(entries), _rules(settings, None, None), None)
+    found = flagged(entries, decisions)
+    action = settings.miniflux_action if settings.miniflux_url and settings.miniflux_token else None
+    if action and found:
+        token = settings.miniflux_token.get_secret_value()
+        async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
+            await miniflux.act(action, found)
     return {
         "event": event,
         "model": version,
         "scored": len(entries),
-        "clickbait": flagged,
-        "marked_read": marked,
+        "clickbait": [asdict(f) for f in found],
+        "action": action,
+        "marked_read": bool(found) and action == "mark_read",
     }
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 @router.post(

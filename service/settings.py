@@ -68,6 +68,11 @@ class ServiceSettings(ClassifierSettings):
         default=None, description="Miniflux's address, to mark clickbait entries read (with the token)"
     )
     miniflux_token: SecretStr | None = Field(default=None, description="a Miniflux API key")
+    miniflux_action: Literal["mark_read", "prefix_title"] = Field(
+        default="mark_read",
+        description="what the webhook and `clickbait miniflux sweep` do to clickbait entries: mark them "
+        "read, or prefix their titles ([clickbait 0.93] …) and leave them unread",
+    )
     # labels, retraining, registry
     data_dir: Path = Field(default_factory=_default_data_dir, description="labels database and registry")
     database_url: SecretStr | None = Field(
