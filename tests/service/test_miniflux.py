@@ -106,17 +106,8 @@ def test_apply_marks_read_page_by_page(known_model: Path) -> None:
 
 @pytest.mark.slow
 def test_per_feed_and_category_titles_prefixed_once(miniflux: MinifluxDouble, known_model: Path) -> None:
-    first = sweep(
-        miniflux,
-        known_model,
-        "--feed",
-        "1",
-        "--category",
-        "20",
-        "--apply",
-        "--miniflux-action",
-        "prefix_title",
-    )
+    selected = ("--feed", "1", "--category", "20", "--apply", "--miniflux-action", "prefix_title")
+    first = sweep(miniflux, known_model, *selected)
     assert summary(first) | {"action": "prefix_title", "applied": True} == summary(first)
     flagged = {e["id"]: e for e in map(json.loads, first.stdout.splitlines())}
     assert sorted(flagged) == [2, 3, 7]
@@ -133,17 +124,7 @@ def test_per_feed_and_category_titles_prefixed_once(miniflux: MinifluxDouble, kn
     assert {i: miniflux.entries[i]["title"] for i in renamed} == renamed
     assert all(e["status"] == ENTRIES[e["id"] - 1]["status"] for e in miniflux.entries.values())  # none read
     miniflux.sent.clear()
-    again = sweep(
-        miniflux,
-        known_model,
-        "--feed",
-        "1",
-        "--category",
-        "20",
-        "--apply",
-        "--miniflux-action",
-        "prefix_title",
-    )
+    again = sweep(miniflux, known_model, *selected)
     assert summary(again)["already_named"] == 4 and again.stdout == ""
     assert all(sent.method == "GET" for sent in miniflux.sent)
 
