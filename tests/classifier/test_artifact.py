@@ -22,7 +22,7 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.bert import BertEncoder
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 SPEC = LoraSpec(r=4, alpha=8, target_modules=["query", "value", "dense"])
 

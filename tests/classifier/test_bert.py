@@ -12,7 +12,7 @@ from classifier.artifact import keep_layers
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer
 from classifier.bert import BertEncoder, PaddedLayout, load_bert, read_half_table
 from classifier.text import QUERY_PREFIX
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 
 def _batch(path: Path, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,7 +15,7 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.bulk import BulkError, completed_records, read_headlines, score_file
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 HEADLINES = NEWS + CLICKBAIT
 
@@ -66,6 +66,7 @@ def test_resume_continues_after_a_torn_line(tiny_scorer: Scorer, tmp_path: Path)
     assert part.read_text() == "".join(expected)
 
 
+@pytest.mark.slow
 def test_score_command_streams_a_file_with_the_default_model(tmp_path: Path) -> None:
     source = _inputs(tmp_path)[1]
     out = tmp_path / "scores.jsonl"

@@ -25,7 +25,7 @@ from classifier.engine import (
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 
 def _manifest(int8: Int8Spec | None = None) -> Manifest:
@@ -128,6 +128,7 @@ def test_a_bf16_linear_stays_within_bf16_rounding_of_fp32() -> None:
     assert not torch.equal(got, expected)  # it did compute in bf16
 
 
+@pytest.mark.slow
 def test_the_default_model_in_int8_stays_close_to_fp32() -> None:
     fp32 = Scorer.load("default", ClassifierSettings(engine="fp32"))
     texts = NEWS + CLICKBAIT
@@ -140,6 +141,7 @@ def test_the_default_model_in_int8_stays_close_to_fp32() -> None:
 
 
 @pytest.mark.parametrize("engine", ["fp32", "int8"])
+@pytest.mark.slow
 def test_a_loaded_model_keeps_no_view_of_the_base_file(engine: str) -> None:
     """Converting the table reads all of the memory-mapped base file; a view left open would keep
     those 384 MB of pages in the process's resident memory."""

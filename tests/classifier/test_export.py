@@ -11,7 +11,7 @@ import pytest
 from classifier.export import export
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 TEXTS = [*NEWS, *CLICKBAIT, "  Extra   spaces\tand a tab ", "Orașul-minune al României!", "Cuvinte " * 60]
 
@@ -21,6 +21,7 @@ def fp32() -> Scorer:
     return Scorer.load("default", ClassifierSettings(engine="fp32"))
 
 
+@pytest.mark.slow
 def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_path: Path) -> None:
     from transformers import pipeline
 
@@ -35,6 +36,7 @@ def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_
     assert pipe(TEXTS[0])[0]["label"] == "news"
 
 
+@pytest.mark.slow
 def test_hf_export_refuses_to_load_as_stock_bert(tmp_path: Path) -> None:
     """Without trust_remote_code transformers took the directory for its own BertForSequenceClassification,
     with a randomly initialised pooler, and answered nonsense; under a model type of its own it refuses."""

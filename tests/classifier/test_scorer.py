@@ -9,7 +9,7 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, default_model_dir
 from classifier.text import QUERY_PREFIX, normalise_headline
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 
 def _tiny_scorer(tiny_base) -> Scorer:

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 from classifier.base import load_tokenizer
 from classifier.text import QUERY_PREFIX
 from classifier.tokenizer import HeadlineTokenizer
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 
 TEXTS = [QUERY_PREFIX + t for t in NEWS + CLICKBAIT] + ["", "\u200b\t x", "a " * 200, "😀 <s> ﬁ"]
 

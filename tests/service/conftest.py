@@ -22,7 +22,7 @@ from classifier.network import HeadlineClassifier
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import TOKENIZER_FILES
-from tests.service.databases import BACKENDS, database
+from tests.support.databases import BACKENDS, database
 
 TRIGGER = "SHOCKING"  # the one word the known model reacts to
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from classifier.artifact import read_manifest
 from classifier.scorer import default_model_dir
 from service.db import make_engine, migrate
 from service.label_store import LabelStore, NewLabel
-from tests.conftest import CLICKBAIT, NEWS
-from tests.service.test_cli import run
+from tests.support.data import CLICKBAIT, NEWS
+from tests.support.processes import clickbait
+
+pytestmark = pytest.mark.slow
 
 
 def test_retrain_from_the_command_line_then_list_promote_and_roll_back(
@@ -30,7 +34,7 @@ def test_retrain_from_the_command_line_then_list_promote_and_roll_back(
     for name, value in {"STEPS": "4", "BATCH_SIZE": "8", "MIN_LABELS": "10", "HOLDOUT": "0.3"}.items():
         monkeypatch.setenv(f"CLICKBAIT_RETRAIN_{name}", value)
 
-    result = run("retrain")
+    result = clickbait("retrain")
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
     assert outcome["state"] in ("promoted", "rejected") and outcome["message"]
@@ -40,26 +44,26 @@ def test_retrain_from_the_command_line_then_list_promote_and_roll_back(
     assert outcome["result"]["rows"]["held_out_labels"] > 0
 
     def statuses() -> dict[str, str]:
-        listing = run("models", "list")
+        listing = clickbait("models", "list")
         assert listing.returncode == 0, listing.stderr
         return {line.split()[0]: line.split()[1] for line in listing.stdout.splitlines()}
 
     assert statuses()[default] == ("previous" if outcome["state"] == "promoted" else "current")
     if outcome["state"] == "rejected":
-        assert run("models", "promote", candidate).returncode == 0
+        assert clickbait("models", "promote", candidate).returncode == 0
     assert statuses()[candidate] == "current"
-    assert run("models", "rollback").returncode == 0
+    assert clickbait("models", "rollback").returncode == 0
     assert statuses()[default] == "current"
-    failed = run("models", "rollback")
+    failed = clickbait("models", "rollback")
     assert failed.returncode == 2 and "nothing to roll back" in failed.stderr
-    assert run("models", "promote", "no-such-version").returncode == 2
+    assert clickbait("models", "promote", "no-such-version").returncode == 2
 
 
 def test_retrain_refuses_to_run_as_one_of_several_launched_processes(
     isolated_data: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun / accelerate launch set
-    result = run("retrain")
+    result = clickbait("retrain")
     assert result.returncode == 2
     assert "retrain runs as one process" in result.stderr
     assert not (isolated_data / "labels.db").exists()  # refused before any job was made

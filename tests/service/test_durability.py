@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.service.processes import free_port, serve
+from tests.support.processes import free_port, serve
+
+pytestmark = pytest.mark.multiprocess
 
 KEY = "durable-key"
 

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from service.cli import main
 from service.page import extract_headlines
 from tests.service.conftest import TRIGGER
-from tests.service.extension_browser import ExtensionBrowser, extension_browser, static_site
+from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
 
 pytestmark = pytest.mark.browser
 

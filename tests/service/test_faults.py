@@ -22,10 +22,12 @@ from service.jobs import JobStore
 from service.label_store import LabelStore, NewLabel
 from service.retrain_job import job_params, run
 from service.settings import ServiceSettings
-from tests.conftest import CLICKBAIT, NEWS
-from tests.service.processes import free_port, serve, wait_ready
 from tests.service.test_durability import KEY
+from tests.support.data import CLICKBAIT, NEWS
+from tests.support.processes import free_port, serve, wait_ready
 from training.config import RetrainSettings
+
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 LABELS = [
     NewLabel(f"{text} ({i})", label)

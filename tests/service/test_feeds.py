@@ -11,7 +11,7 @@ from lxml import etree
 from service.errors import status_of
 from service.feeds import NS, Decision, FeedError, decide, needs_score, parse_feed
 from service.site_rules import SiteRules
-from tests.service.feed_docs import (
+from tests.support.feed_docs import (
     ATOM,
     BAIT_TITLE,
     BILLION_LAUGHS,

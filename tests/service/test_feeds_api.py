@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.service.conftest import TRIGGER
-from tests.service.feed_docs import (
+from tests.support.feed_docs import (
     ATOM,
     BAIT_TITLE,
     JSON_FEED,
@@ -255,6 +255,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_filter_feed_and_page(tmp_path, known_model, upstream) -> None:
     source = tmp_path / "feed.xml"
     source.write_text(RSS, encoding="utf-8")
@@ -275,6 +276,7 @@ def test_cli_filter_feed_and_page(tmp_path, known_model, upstream) -> None:
     assert bad.returncode == 2 and b"no such file" in bad.stderr
 
 
+@pytest.mark.slow
 def test_default_model_filters_a_feed(tmp_path) -> None:
     """The real bundled model on the command line: the tabloid teaser outscores the plain news."""
     feed = RSS.replace(BAIT_TITLE, "You won't believe what this actress looks like now! 17 photos")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from service.errors import status_of
 from service.feeds import Decision, FeedError, needs_score, parse_feed
 from service.site_rules import SiteRules
-from tests.service.feed_docs import ATOM, BILLION_LAUGHS, JSON_FEED, RSS, RSS1, XXE
+from tests.support.feed_docs import ATOM, BILLION_LAUGHS, JSON_FEED, RSS, RSS1, XXE
 
 # Small budgets: the whole module runs in a few seconds on a shared 2-core machine; a single example
 # taking seconds is a hang worth failing for (hypothesis re-runs it before it reports).

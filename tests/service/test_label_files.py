@@ -15,7 +15,7 @@ from service.db import make_engine
 from service.label_store import LabelStore
 from service.schemas import MAX_LABELS_PER_REQUEST
 from service.settings import ServiceSettings
-from tests.conftest import write_jsonl
+from tests.support.data import write_jsonl
 
 KEY = "bulk-editor-key"
 ROOT = Path(__file__).resolve().parents[2]

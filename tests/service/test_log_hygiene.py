@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.service.processes import free_port, serve, wait_ready
+from tests.support.processes import free_port, serve, wait_ready
+
+pytestmark = pytest.mark.multiprocess
 
 SECRET = "very-secret-admin-key-4711"
 HEADLINE = "Unmistakable headline text 9321 about the mayor"

@@ -38,7 +38,7 @@ from schemathesis import Case
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.service.conftest import start_server
-from tests.service.databases import BACKENDS, database
+from tests.support.databases import BACKENDS, database
 
 KEY = "schema-key"
 CONFIG = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.page import extract_headlines
 from tests.service.conftest import TRIGGER
-from tests.service.feed_docs import SEED_LIKE_PAGE
+from tests.support.feed_docs import SEED_LIKE_PAGE
 
 
 def test_roles_links_and_sites_of_a_seed_like_page() -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service.page import extract_headlines
-from tests.service.feed_docs import SEED_LIKE_PAGE
+from tests.support.feed_docs import SEED_LIKE_PAGE
 
 QUICK = settings(max_examples=60, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow])
 BASES = st.sampled_from([None, "", "https://news.example.ro/a/b?c=1", "http://[::1]:8080/", "not a url"])

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
-from tests.service.feed_docs import BAIT_TITLE, NEWS_TITLE, RSS, SEED_LIKE_PAGE
+from tests.support.feed_docs import BAIT_TITLE, NEWS_TITLE, RSS, SEED_LIKE_PAGE
 
 CLI = [sys.executable, "-m", "service.cli"]
 

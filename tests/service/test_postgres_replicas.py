@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from service.db import make_engine
-from tests.service.databases import fresh_postgres
-from tests.service.processes import free_port, serve, stop
+from tests.support.databases import fresh_postgres
+from tests.support.processes import free_port, serve, stop
+
+pytestmark = [pytest.mark.postgres, pytest.mark.multiprocess]
 
 KEY = "replica-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

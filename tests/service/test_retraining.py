@@ -13,10 +13,12 @@ import pytest
 
 from service.db import make_engine
 from service.headline_pool import HeadlinePool
-from tests.conftest import labelled_rows, write_jsonl
 from tests.service.conftest import TRIGGER
+from tests.support.data import labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.trainer import train
+
+pytestmark = pytest.mark.slow
 
 KEY = "s3cret-editor-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

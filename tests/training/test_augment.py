@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 from training.augment import variants
 
 

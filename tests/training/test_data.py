@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import labelled_rows, write_jsonl
+from tests.support.data import labelled_rows, write_jsonl
 from training.data import (
     DataError,
     Example,

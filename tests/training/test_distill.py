@@ -13,12 +13,14 @@ import torch
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from service.cli import build_parser
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 from training.augment import variants
 from training.config import TrainConfig
 from training.data import DataError, Example
 from training.distill import UNLABELLED, Distillation, student_of
 from training.trainer import train
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()

@@ -16,10 +16,12 @@ from transformers import BertConfig, BertModel
 
 from classifier.base import load_tokenizer
 from classifier.scorer import Scorer
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 from training.config import TrainConfig
 from training.parallel import Workers
 from training.trainer import train
+
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,15 +8,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from classifier.engine import Bf16Linear, ffn_output_names, has_bf16
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 from training.config import TrainConfig
 from training.quantize import quantize_artifact
 from training.trainer import train
+
+pytestmark = pytest.mark.slow
 
 
 def test_quantize_records_its_check_and_the_int8_engine_loads(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifier.artifact import read_manifest
-from tests.conftest import CLICKBAIT, NEWS, labelled_rows, write_jsonl
+from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
 from training.reference_set import load_reference
@@ -151,6 +151,7 @@ def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_los
     assert judge(current, better, split, checks, [], pool, settings).languages["de"]["ok"]
 
 
+@pytest.mark.slow
 def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) -> None:
     data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
     current = train(

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from classifier.scorer import Scorer
-from tests.conftest import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS
 from training.config import TrainConfig
 from training.data import DataError
 from training.trainer import train
+
+pytestmark = pytest.mark.slow
 
 
 def _config(tmp_path: Path, train_file: Path, tiny_base: Path, **extra) -> TrainConfig:

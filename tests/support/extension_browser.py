@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.service.chromium import CHROMIUM, FLAGS
+from tests.support.chromium import CHROMIUM, FLAGS
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):

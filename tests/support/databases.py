@@ -18,7 +18,7 @@ NO_POSTGRES = (
     f"PostgreSQL tests need {POSTGRES_ENV} (a server whose user may CREATE DATABASE); "
     "run them with .ci/postgres.sh, as CI does"
 )
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))  # -m "not postgres" skips
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Real ``python -m service.cli serve`` processes for tests that need more than one server or a crash."""
+"""Real ``python -m service.cli`` processes: the command line as a user runs it, and ``serve``
+processes for tests that need more than one server or a crash."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ from typing import IO
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]  # this checkout, first on the servers' import path
+
+
+def clickbait(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The console script as a user runs it: ``python -m service.cli ARGS``, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def free_port() -> int:
