@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from service.extension_build import write_extension
 from service.settings import ServiceSettings
 from tests.service.conftest import start_server
-from tests.service.extension_browser import extension_browser, static_site
+from tests.support.extension_browser import extension_browser, static_site
 
 RELATED = [
     "Bloomberg: UE se pregătește să LIMITEZE accesul producătorilor chinezi de dispozitive medicale",
