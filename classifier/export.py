@@ -16,6 +16,7 @@ import torch
 from transformers import BertConfig
 
 from classifier.artifact import ArtifactError
+from classifier.bert import dense_state_dict
 from classifier.hf_model import ClickbaitBertConfig, MeanPooledBertForSequenceClassification
 from classifier.scorer import Scorer
 from classifier.settings import get_settings
@@ -44,7 +45,7 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     config.clickbait_threshold = scorer.threshold
     config.clickbait_version = scorer.version
     model = MeanPooledBertForSequenceClassification(config)
-    model.bert.load_state_dict(encoder.state_dict())
+    model.bert.load_state_dict(dense_state_dict(encoder))
     half = 0.5 / scorer.manifest.temperature
     with torch.no_grad():
         weight, bias = scorer.network.head.weight[0], scorer.network.head.bias[0]

@@ -59,16 +59,27 @@ class E5File:
             return dequantise_q4_0(data, count)
         raise ValueError(f"tensor {name!r} has unknown dtype {dtype}")
 
+    def q4_blocks(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A 4-bit tensor as stored: its blocks' fp16 scales ``[blocks]``, packed codes ``[blocks, 16]``."""
+        dtype, count, offset, nbytes = self._tensors[name]
+        if dtype != _DTYPE_Q4:
+            raise ValueError(f"tensor {name!r} is not 4-bit")
+        return split_q4_0(memoryview(self._raw)[offset : offset + nbytes], count)
 
-def dequantise_q4_0(data: memoryview | bytes, count: int) -> np.ndarray:
+
+def split_q4_0(data: memoryview | bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0: per 32 weights one float16 scale d and 16 bytes; low nibble = weight j, high = j+16."""
     blocks = np.frombuffer(data, dtype=np.uint8).reshape(-1, _Q4_BLOCK_BYTES)
     if blocks.shape[0] * Q4_BLOCK != count:
         raise ValueError(f"Q4_0 tensor holds {blocks.shape[0] * Q4_BLOCK} weights, expected {count}")
-    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
-    packed = blocks[:, 2:]
+    return blocks[:, :2].copy().view("<f2")[:, 0], blocks[:, 2:].copy()
+
+
+def dequantise_q4_0(data: memoryview | bytes, count: int) -> np.ndarray:
+    """w = (q − 8)·d for every weight of a Q4_0 tensor, as float32."""
+    scale, packed = split_q4_0(data, count)
     q = np.concatenate([packed & 0x0F, packed >> 4], axis=1).astype(np.float32) - 8.0
-    return (q * scale).reshape(-1)
+    return (q * scale.astype(np.float32)[:, None]).reshape(-1)
 
 
 def read_e5_file(raw: bytes) -> E5File:

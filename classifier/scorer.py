@@ -115,19 +115,18 @@ class Scorer:
         falls within the cap, so that the words kept are tokenised as they were in the whole headline.
         """
         text = normalise_headline(headline)
-        pieces = self.tokenizer.backend.encode(text, add_special_tokens=False)
-        overhead = self.token_count(text) - len(pieces.ids)  # the specials and the prefix
+        starts, words = self.tokenizer.spans(text)
+        overhead = self.token_count(text) - len(starts)  # the specials and the prefix
         budget = self.manifest.max_length - overhead
-        if len(pieces.ids) <= budget:
+        if len(starts) <= budget:
             return headline
-        words = pieces.word_ids
         if side == "left":
             start = len(words) - budget
             whole = next((i for i in range(start, len(words)) if words[i] != words[i - 1]), start)
-            return text[pieces.offsets[whole][0] :].strip()
+            return text[starts[whole] :].strip()
         end = budget  # the first piece left out; back to the start of its word if that keeps any
         whole = next((i for i in range(end, 0, -1) if words[i] != words[i - 1]), end)
-        return text[: pieces.offsets[whole][0]].strip()
+        return text[: starts[whole]].strip()
 
     def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
         probs = self.probabilities(headlines)

