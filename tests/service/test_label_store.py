@@ -105,10 +105,10 @@ def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) 
     LabelStore(engine).add([NewLabel("Kept across the upgrade", "news")], "a")
     migrate(engine)
     migrate(engine)  # idempotent: every start-up runs it
-    assert {"labels", "jobs", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert {"labels", "jobs", "scored_headlines", "alembic_version"} <= set(inspect(engine).get_table_names())
     assert [r.headline for r in LabelStore(engine).latest()] == ["Kept across the upgrade"]
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
 
 
 def test_sqlite_files_use_wal_and_full_sync(tmp_path: Path) -> None:
@@ -177,5 +177,5 @@ def test_processes_starting_together_all_migrate_a_fresh_database(database_url: 
     assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
     engine.dispose()
