@@ -199,10 +199,11 @@ def _page(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from service.memory import cap_malloc_arenas
+    from service.memory import cap_malloc_arenas, map_large_blocks
 
     settings = ServiceSettings(**given(args, args.flags))
     cap_malloc_arenas(settings.malloc_arenas)  # before the imports and threads that open heaps
+    map_large_blocks(settings.malloc_mmap_kb)
     # every logger at the chosen level, not only uvicorn's, before importing modules that log as they load
     logging.getLogger().setLevel(settings.log_level.upper())
     import uvicorn

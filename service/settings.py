@@ -48,6 +48,12 @@ class ServiceSettings(ClassifierSettings):
     malloc_arenas: int = Field(
         default=2, ge=0, le=1024, description="glibc heaps for `serve` (0 = glibc's default, 8 per core)"
     )
+    malloc_mmap_kb: int = Field(
+        default=256,
+        ge=0,
+        description="`serve`'s blocks of at least this many kB get their own memory map, returned when freed "
+        "(0 = glibc's default, a threshold that rises as blocks are freed)",
+    )
     # feeds and pages
     feed_fetch: bool = Field(default=False, description="allow GET /v1/filter?url= to fetch feeds")
     feed_allowed_hosts: CommaList = Field(default=[], description="hosts the proxy may fetch; * = any public")

@@ -25,3 +25,13 @@ def test_the_arena_cap_is_accepted_by_glibc() -> None:
 def test_zero_keeps_glibc_default_and_trimming_is_safe() -> None:
     assert cap_malloc_arenas(0) is False
     return_freed_memory()  # no error, whatever the C library
+
+
+def test_the_mmap_threshold_is_accepted_by_glibc() -> None:
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc")
+    probe = "from service.memory import map_large_blocks; print(map_large_blocks(256), map_large_blocks(0))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "False"]
