@@ -1,0 +1,34 @@
+"""The start-up and memory benchmark in its short mode: it runs and reports every part (no threshold:
+the figures depend on the machine; docs/results holds measured ones)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]  # the benchmark lives in benchmarks/
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_short_startup_benchmark_reports_the_breakdown_and_the_served_memory(bundled_base) -> None:
+    done = subprocess.run(
+        [sys.executable, "benchmarks/startup.py", "--short", "--json", "--data"],  # synthetic headlines
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    steps = [row["step"] for row in report["in_process"]["steps"]]
+    assert steps[0] == "import torch" and steps[-1] == "tokenizer"
+    assert report["in_process"]["heavy_imports"] == []  # serving imports no training stack
+    assert report["in_process"]["model_tensors_mb"] > 0
+    served = report["serve"]["rss_mb"]
+    assert {"ready", "after 500", "peak"} <= set(served) and len(report["serve"]["ready_s"]) == 1
