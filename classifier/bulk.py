@@ -1,10 +1,14 @@
-"""Bulk scoring of headline files: streamed in chunks, written as JSONL, resumable.
+"""Bulk scoring of headline files: streamed in chunks, resumable, JSONL or Parquet out.
 
-Input: JSONL (a ``text`` or ``headline`` field per line), CSV (a ``text`` or ``headline`` column) or
-plain text (one headline per non-blank line). Output: one JSON object per input record, in input
-order, ``{"headline", "score", "label"}`` as ``clickbait score`` prints. Each chunk is appended and
-flushed before the next is read, so memory stays bounded by the chunk and an interrupted run can
-resume: the output's complete lines are the records already done (a torn last line is cut off).
+Input: JSONL (a ``text`` or ``headline`` field per line), CSV (a ``text`` or ``headline`` column),
+Parquet (the same column) or plain text (one headline per non-blank line). JSONL output: one JSON
+object per input record, in input order, ``{"headline", "score", "label"}`` as ``clickbait score``
+prints; each chunk is appended and flushed before the next is read, so memory stays bounded by the
+chunk and an interrupted run can resume: the output's complete lines are the records already done
+(a torn last line is cut off). Parquet output: the input's columns (a text file's: ``headline``)
+plus ``score`` and ``label``, a row group per chunk, written under a temporary name and renamed
+when whole (a Parquet file is unreadable until its footer is written, so it is not resumed: an
+interrupted run starts again; ``classifier.sharded`` resumes shard by shard).
 """
 
 from __future__ import annotations
@@ -32,19 +36,65 @@ class BulkError(ClickbaitError, ValueError):
 
 def read_headlines(path: Path) -> Iterator[str]:
     """The file's headlines in order, one per record, read lazily."""
+    if path.suffix.lower() == ".parquet":
+        for table in read_tables(path, CHUNK):
+            yield from headlines_of(table, str(path))
+        return
+    for record in read_records(path):
+        yield record[_field(list(record), str(path))] or ""
+
+
+def read_records(path: Path) -> Iterator[dict]:
+    """The file's records in order, each with its fields (a text file's: ``headline``), read lazily."""
     suffix = path.suffix.lower()
     with path.open(encoding="utf-8", newline="" if suffix == ".csv" else None) as handle:
         if suffix == ".csv":
             reader = csv.DictReader(handle)
-            field = _field(reader.fieldnames or [], f"{path}: the CSV header")
-            for row in reader:
-                yield row[field] or ""
+            _field(reader.fieldnames or [], f"{path}: the CSV header")
+            yield from reader
         elif suffix in (".jsonl", ".ndjson", ".json"):
             for number, line in enumerate(handle, 1):
                 if line.strip():
-                    yield _json_headline(line, f"{path}:{number}")
+                    yield _json_record(line, f"{path}:{number}")
         else:
-            yield from (line.rstrip("\r\n") for line in handle if line.strip())
+            yield from ({"headline": line.rstrip("\r\n")} for line in handle if line.strip())
+
+
+def read_tables(path: Path, size: int):  # -> Iterator[pyarrow.Table]
+    """The file as Arrow tables of at most ``size`` records, read lazily: Parquet a batch at a time,
+    the other formats a chunk of records at a time, all chunks with the first chunk's columns."""
+    import pyarrow as pa
+
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            source = pq.ParquetFile(path)
+        except pa.ArrowException as exc:
+            raise BulkError(f"{path}: not a Parquet file ({exc})") from exc
+        _field(source.schema_arrow.names, f"{path}: the Parquet schema")
+        for batch in source.iter_batches(batch_size=size):
+            yield pa.Table.from_batches([batch])
+        return
+    schema = None
+    for number, chunk in enumerate(chunks(read_records(path), size)):
+        if schema is None:
+            table = pa.Table.from_pylist(chunk)
+            schema = table.schema
+        else:
+            extra = {key for record in chunk for key in record} - set(schema.names)
+            if extra:
+                raise BulkError(
+                    f"{path}: records after the first {number * size} have fields they did not: "
+                    f"{sorted(extra)[:5]} (Parquet output keeps one set of columns)"
+                )
+            table = pa.Table.from_pylist(chunk, schema=schema)
+        yield table
+
+
+def headlines_of(table, where: str) -> list[str]:
+    """The ``text`` (else ``headline``) column of an Arrow table; nulls read as empty headlines."""
+    return ["" if h is None else h for h in table.column(_field(table.column_names, where)).to_pylist()]
 
 
 def _field(names: list[str], where: str) -> str:
@@ -54,17 +104,16 @@ def _field(names: list[str], where: str) -> str:
     raise BulkError(f"{where} has no 'text' or 'headline' field")
 
 
-def _json_headline(line: str, where: str) -> str:
+def _json_record(line: str, where: str) -> dict:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise BulkError(f"{where}: not JSON ({exc.msg})") from exc
     if not isinstance(record, dict):
         raise BulkError(f"{where}: expected a JSON object")
-    value = record[_field(list(record), where)]
-    if not isinstance(value, str):
+    if not isinstance(record[_field(list(record), where)], str):
         raise BulkError(f"{where}: the headline is not a string")
-    return value
+    return record
 
 
 def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -88,6 +137,50 @@ def completed_records(output: Path) -> int:
     return count
 
 
+def scored_table(scorer: Scorer, table, threshold: float | None = None, where: str = "input"):
+    """``table`` with ``score`` and ``label`` columns (any it had under those names replaced)."""
+    import pyarrow as pa
+
+    predictions = scorer.score(headlines_of(table, where), threshold=threshold)
+    for name in ("score", "label"):
+        if name in table.column_names:
+            table = table.drop_columns([name])
+    table = table.append_column("score", pa.array([round(p.score, 6) for p in predictions], pa.float64()))
+    return table.append_column("label", pa.array([p.label for p in predictions], pa.string()))
+
+
+def score_to_parquet(
+    scorer: Scorer, source: Path, output: Path, threshold: float | None = None, progress: bool = True
+) -> int:
+    """Score ``source`` into the Parquet file ``output`` (the input's columns, ``score``, ``label``),
+    a row group per chunk; ``output`` appears whole or not at all. Returns the records scored."""
+    import pyarrow.parquet as pq
+
+    staging = output.with_name(f".{output.name}.partial")
+    writer, scored = None, 0
+    try:
+        with tqdm(desc=f"scoring {source.name}", unit=" headlines", disable=not progress) as bar:
+            for table in read_tables(source, CHUNK):
+                table = scored_table(scorer, table, threshold, str(source))
+                writer = writer or pq.ParquetWriter(staging, table.schema)
+                writer.write_table(table)
+                scored += table.num_rows
+                bar.update(table.num_rows)
+            if writer is None:  # an empty input: its columns are not known, only ours
+                import pyarrow as pa
+
+                writer = pq.ParquetWriter(
+                    staging, pa.schema([("score", pa.float64()), ("label", pa.string())])
+                )
+        writer.close()
+        staging.replace(output)
+    finally:
+        if writer is not None:
+            writer.close()
+        staging.unlink(missing_ok=True)
+    return scored
+
+
 def score_file(
     scorer: Scorer,
     source: Path,
@@ -99,6 +192,12 @@ def score_file(
     """Score ``source`` into ``output``; returns (records skipped as already done, records scored)."""
     if not source.is_file():
         raise BulkError(f"{source}: no such file")
+    if output.suffix.lower() == ".parquet":
+        if resume:
+            raise BulkError(f"{output}: Parquet output is written whole, not resumed (write JSONL to resume)")
+        if output.exists():
+            raise BulkError(f"{output} exists: remove it to score again")
+        return 0, score_to_parquet(scorer, source, output, threshold, progress)
     if output.exists() and output.stat().st_size and not resume:
         raise BulkError(f"{output} exists: pass --resume to continue it, or remove it")
     done = completed_records(output) if resume else 0

@@ -417,8 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("headlines", nargs="*")
     add_flags(score, ClassifierSettings, ["model"])
     score.add_argument("--threshold", type=_probability, help="override the model's threshold")
-    score.add_argument("--input", type=Path, help="bulk: a JSONL, CSV (text/headline field) or text file")
-    score.add_argument("--output", type=Path, help="bulk: JSONL written here, one line per input record")
+    score.add_argument(
+        "--input", type=Path, help="bulk: a JSONL, CSV, Parquet (text/headline field) or text file"
+    )
+    score.add_argument(
+        "--output",
+        type=Path,
+        help="bulk: JSONL here, one line per input record (.parquet: the input's columns, score, label)",
+    )
     score.add_argument("--resume", action="store_true", help="bulk: continue an interrupted --output")
     score.set_defaults(handler=_score)
 

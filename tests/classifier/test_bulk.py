@@ -12,7 +12,7 @@ import pytest
 
 from classifier.artifact import BaseRef, Manifest
 from classifier.base import load_encoder, load_tokenizer, resolve_base
-from classifier.bulk import BulkError, completed_records, read_headlines, score_file
+from classifier.bulk import BulkError, completed_records, read_headlines, read_tables, score_file
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from tests.support.data import CLICKBAIT, NEWS
@@ -99,3 +99,46 @@ def test_score_command_streams_a_file_with_the_default_model(tmp_path: Path) -> 
         check=False,
     )
     assert again.returncode == 0 and '"scored": 0' in again.stderr
+
+
+def test_parquet_in_and_out_keeps_the_input_columns(tiny_scorer: Scorer, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    expected = [p.score for p in tiny_scorer.score(HEADLINES)]
+    source = tmp_path / "in.parquet"
+    ids = pa.array(range(len(HEADLINES)), pa.int32())
+    when = pa.array([f"2026-11-{i % 28 + 1:02d}" for i in range(len(HEADLINES))])
+    pq.write_table(pa.table({"id": ids, "text": HEADLINES, "published": when}), source, row_group_size=5)
+    assert list(read_headlines(source)) == HEADLINES
+    for path in [source, *_inputs(tmp_path)]:
+        out = tmp_path / f"{path.stem}-{path.suffix[1:]}-out.parquet"
+        assert score_file(tiny_scorer, path, out, progress=False) == (0, len(HEADLINES)), path.name
+        table = pq.read_table(out)
+        kept = {".parquet": ["id", "text", "published"], ".jsonl": ["id", "headline"]}
+        kept |= {".csv": ["source", "text"], ".txt": ["headline"]}
+        assert table.column_names == [*kept[path.suffix], "score", "label"], path.name
+        assert (
+            table.column(kept[path.suffix][-1 if path.suffix != ".parquet" else 1]).to_pylist() == HEADLINES
+        )
+        assert table.column("score").to_pylist() == pytest.approx(expected, abs=1e-6)
+    assert pq.read_table(tmp_path / "in-parquet-out.parquet").schema.field("id").type == pa.int32()
+    out = tmp_path / "in-jsonl.jsonl"  # Parquet in, JSONL out: the usual lines
+    score_file(tiny_scorer, source, out, progress=False)
+    assert [json.loads(line)["headline"] for line in out.read_text().splitlines()] == HEADLINES
+
+
+def test_parquet_output_is_whole_or_absent(tiny_scorer: Scorer, tmp_path: Path) -> None:
+    source, out = _inputs(tmp_path)[0], tmp_path / "out.parquet"
+    source.write_text(source.read_text() + "not json\n")
+    with pytest.raises(BulkError, match="not JSON"):
+        score_file(tiny_scorer, source, out, progress=False)
+    assert list(tmp_path.glob("*out.parquet*")) == []  # neither a torn file nor its staging copy
+    with pytest.raises(BulkError, match="not resumed"):
+        score_file(tiny_scorer, source, out, resume=True, progress=False)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "a"}\n{"text": "b", "extra": 1}\n')
+    tables = read_tables(mixed, 1)
+    assert next(tables).column_names == ["text"]
+    with pytest.raises(BulkError, match="have fields they did not"):
+        next(tables)
