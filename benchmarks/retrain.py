@@ -81,6 +81,9 @@ def main() -> None:
     )
     parser.add_argument("--pool", type=int, default=300, help="scored headlines per language in the pool")
     parser.add_argument("--shuffle", action="store_true", help="shuffle the labels: the gate must refuse")
+    parser.add_argument(
+        "--per-language", type=int, default=1000, help="rows measured per other language, at most"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
@@ -103,6 +106,9 @@ def main() -> None:
         if e.text not in measured_elsewhere:
             languages[e.lang].append(e)
     rng = random.Random(args.seed)
+    languages = {
+        lang: rng.sample(found, min(args.per_language, len(found))) for lang, found in languages.items()
+    }
     by_lang: dict[str, list[str]] = defaultdict(list)
     for e in train_rows:
         by_lang[e.lang].append(e.text)

@@ -78,6 +78,8 @@ async def request_probabilities(request: Request, headlines: list[str]) -> tuple
     service: ScoringService = request.app.state.scoring
     probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
     service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
+    if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
+        service.pool.queue(headlines)
     return probs, scorer
 
 

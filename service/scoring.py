@@ -46,7 +46,7 @@ class ScoringService:
         self.scorer: Scorer | None = None
         self.load_error: str | None = None
         self.recent = RecentScores(settings.suggestion_pool)
-        self.pool: HeadlinePool | None = None  # set once the database is open
+        self.pool: HeadlinePool | None = None  # set once the database is open; routes fill it
         self._failed_version: str | None = None
         self._swap_lock = asyncio.Lock()
         self.cache: LRUCache | None = LRUCache(settings.cache_size) if settings.cache_size else None
@@ -152,8 +152,6 @@ class ScoringService:
                     if self.cache is not None:
                         self.cache[(scorer.version, key)] = float(p)
         self.metrics.headlines.inc(len(keys))
-        if self.pool is not None:
-            self.pool.queue(keys)
         return probs, scorer
 
     async def explain(self, headline: str) -> list[dict]:
