@@ -125,6 +125,21 @@ def _score_file(args: argparse.Namespace) -> None:
 
     if not (args.input and args.output) or args.headlines:
         raise CliError("bulk scoring takes --input FILE and --output FILE, and no headline arguments")
+    if args.runner == "ray":
+        from classifier.sharded import score_shards
+
+        summary = score_shards(
+            str(args.input),
+            args.output,
+            args.model,
+            args.resume,
+            args.threshold,
+            args.workers,
+            args.threads_per_worker,
+            args.address,
+        )
+        print(json.dumps({"output": str(args.output), **summary}), file=sys.stderr)
+        return
     skipped, scored = score_file(
         Scorer.load(args.model), args.input, args.output, args.resume, args.threshold
     )
@@ -426,6 +441,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="bulk: JSONL here, one line per input record (.parquet: the input's columns, score, label)",
     )
     score.add_argument("--resume", action="store_true", help="bulk: continue an interrupted --output")
+    score.add_argument(
+        "--runner",
+        choices=["local", "ray"],
+        default="local",
+        help="bulk: this process, or Ray workers (pip install '.[ray]'): --input a glob, directory or file "
+        "of shards, --output a directory, one Parquet shard per input shard",
+    )
+    score.add_argument("--workers", type=int, help="ray: actors, each loading the model once [all CPUs]")
+    score.add_argument(
+        "--threads-per-worker", type=int, default=1, help="ray: torch threads (and CPUs) per actor"
+    )
+    score.add_argument(
+        "--address", help="ray: a running cluster's address [RAY_ADDRESS, else a local cluster]"
+    )
     score.set_defaults(handler=_score)
 
     filter_feed = commands.add_parser(
