@@ -164,10 +164,12 @@ class RetrainSettings(BaseSettings):
         default=0.9,
         ge=0.5,
         lt=1,
-        description="share of bootstrap resamples of the held-out labels in which the candidate must "
-        "have the higher macro-F1",
+        description="confidence that the candidate fixes more held-out decisions than it breaks "
+        "(one-sided exact McNemar test at 1 - confidence)",
     )
-    bootstrap_rounds: int = Field(default=2000, ge=100, description="resamples of the paired bootstrap")
+    bootstrap_rounds: int = Field(
+        default=2000, ge=100, description="resamples of the paired bootstrap of the macro-F1 gain (reported)"
+    )
     max_language_drop: float = Field(
         default=0.01, ge=0, le=1, description="macro-F1 any language of the check rows may lose"
     )

@@ -16,10 +16,13 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
 - Temperature: fitted on ``dev`` together with the shipped check rows; threshold: the current
   model's (a threshold fitted on a few hundred labels of one site is noise, and it would move
   every language's decisions).
-- The gate: a paired bootstrap of macro-F1 on ``judge`` must show the candidate better with
-  ``confidence``, no language of the shipped check rows may lose more than ``max_language_drop``,
-  languages without check rows must keep ``min_agreement`` of the current decisions on the pooled
-  headlines, and any ``eval_data`` files may lose at most ``margin``.
+- The gate: on ``judge``, the candidate must fix significantly more decisions than it breaks
+  (one-sided exact McNemar test at ``1 - confidence``) without losing macro-F1 (whose paired
+  bootstrap interval is reported: on a few dozen rows macro-F1 moves with the class balance of
+  the decisions, and a bootstrap of it passed a candidate trained on shuffled labels); no
+  language of the shipped check rows may lose more than ``max_language_drop``; languages without
+  check rows must keep ``min_agreement`` of the current decisions on the pooled headlines; any
+  ``eval_data`` files may lose at most ``margin``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import binomtest
 
 from classifier.artifact import read_manifest, write_manifest
 from classifier.base import ResolvedBase
@@ -276,6 +280,14 @@ def paired_bootstrap(
     return _macro_f1(truth[picks], ours[picks]) - _macro_f1(truth[picks], theirs[picks])
 
 
+def mcnemar_p(fixed: int, broken: int) -> float:
+    """One-sided exact McNemar test: how likely a candidate no better than the current model would
+    fix at least ``fixed`` of the ``fixed + broken`` decisions on which the two differ."""
+    if fixed + broken == 0:
+        return 1.0
+    return float(binomtest(fixed, fixed + broken, 0.5, alternative="greater").pvalue)
+
+
 def _macro_f1(truth: np.ndarray, decided: np.ndarray) -> np.ndarray:
     """Macro-F1 of each row of two (resamples × rows) 0/1 arrays."""
     truth, decided = truth.astype(bool), decided.astype(bool)
@@ -319,21 +331,23 @@ def judge(
     after = float(_macro_f1(truth[own], decided["candidate"][own]))
     right = decided["candidate"][own] == truth[own]
     was_right = decided["current"][own] == truth[own]
-    p_better = float((gains > 0).mean())
+    fixed, broken = int((right & ~was_right).sum()), int((~right & was_right).sum())
+    p_value = mcnemar_p(fixed, broken)
     labels_report = {
         "n": len(split.judge),
         "macro_f1": {"current": round(before, 4), "candidate": round(after, 4)},
         "gain": round(after - before, 4),
         "interval_90": [round(float(np.quantile(gains, 0.05)), 4), round(float(np.quantile(gains, 0.95)), 4)],
-        "p_better": round(p_better, 4),
-        "fixed": int((right & ~was_right).sum()),
-        "broken": int((~right & was_right).sum()),
-        "ok": p_better >= settings.confidence,
+        "fixed": fixed,
+        "broken": broken,
+        "mcnemar_p": round(p_value, 4),
+        "ok": p_value <= 1 - settings.confidence and after >= before,
     }
     if not labels_report["ok"]:
         reasons.append(
-            f"held-out labels: macro-F1 {before:.3f} → {after:.3f}, better in {p_better:.0%} of "
-            f"{settings.bootstrap_rounds} resamples (needs {settings.confidence:.0%})"
+            f"held-out labels: the candidate fixed {fixed} and broke {broken} of {len(split.judge)} "
+            f"decisions (McNemar p = {p_value:.2f}, needs ≤ {1 - settings.confidence:.2f}), "
+            f"macro-F1 {before:.3f} → {after:.3f}"
         )
 
     languages: dict[str, dict[str, Any]] = {}

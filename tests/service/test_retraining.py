@@ -153,7 +153,7 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     job = _wait_for_job(url, started.json()["id"])
     assert job["state"] == "promoted", job
     result = job["result"]
-    assert result["labels"]["gain"] > 0 and result["labels"]["p_better"] >= 0.9
+    assert result["labels"]["gain"] > 0 and result["labels"]["mcnemar_p"] <= 0.1
     assert result["labels"]["fixed"] > result["labels"]["broken"]
     assert {"en", "es", "id", "tr"} <= set(result["languages"])  # the shipped check rows, judged
     assert result["rows"]["check_rows"] > 0 and result["candidate"]["version"] != before
@@ -191,7 +191,7 @@ def test_a_candidate_that_gains_nothing_stays_a_candidate(make_server) -> None:
 
     job = _wait_for_job(url, httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH).json()["id"])
     assert job["state"] == "rejected", job
-    assert "resamples" in job["message"]  # no gain the paired bootstrap trusts
+    assert "McNemar" in job["message"]  # no decision fixed: nothing to trust
     models = httpx.get(f"{url}/v1/models").json()
     assert models["current"] == scored["model"]
     candidate = next(m for m in models["models"] if m["version"] == job["result"]["candidate"]["version"])
@@ -214,7 +214,7 @@ def test_a_candidate_trained_on_shuffled_labels_is_refused(make_server, weak_mod
         server.url, httpx.post(f"{server.url}/v1/retrain", json={}, headers=AUTH).json()["id"]
     )
     assert job["state"] == "rejected", job
-    assert job["result"]["labels"]["p_better"] < 0.9
+    assert not job["result"]["labels"]["ok"]
 
 
 def test_the_pool_of_scored_headlines_is_bounded_and_survives_a_restart(make_server, tmp_path: Path) -> None:
