@@ -135,13 +135,13 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
             "label": "clickbait" if i % 2 == 0 else "news",
             "lang": "en",
         }
-        for i in range(80)
+        for i in range(200)
     ]
     assert httpx.post(f"{url}/v1/labels", json={"labels": labels}).status_code == 401
     wrong = httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403
     stored = httpx.post(f"{url}/v1/labels", json={"labels": labels}, headers=AUTH)
-    assert stored.status_code == 200 and stored.json()["added"] == 80 and stored.json()["conflicts"] == []
+    assert stored.status_code == 200 and stored.json()["added"] == 200 and stored.json()["conflicts"] == []
     assert httpx.get(f"{url}/v1/labels", params={"limit": 5}).json()["labels"][0]["by"] == "editor"
 
     client = Scorer(url)
@@ -151,7 +151,7 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     assert started.status_code == 202, started.text
     assert httpx.post(f"{url}/v1/retrain", json={}, headers=AUTH).status_code == 409  # one at a time
     job = _wait_for_job(url, started.json()["id"])
-    assert job["state"] == "promoted", job
+    assert job["state"] == "promoted", (job["message"], job["result"])
     result = job["result"]
     assert result["labels"]["gain"] > 0 and result["labels"]["mcnemar_p"] <= 0.1
     assert result["labels"]["fixed"] > result["labels"]["broken"]
