@@ -50,7 +50,7 @@ def test_reads_jsonl_and_csv_alike(tmp_path: Path) -> None:
             ['{"text": "ok", "label": "news"}', '{"text": "x", "label": "news"'],
             r"bad\.jsonl:2: not valid JSON",
         ),
-        (['{"headline": "ok", "label": "news"}'], r"missing column 'text'"),
+        (['{"title": "ok", "label": "news"}'], r"missing column 'text'"),
         (['{"text": "ok"}'], r"missing column 'label'"),
     ],
 )
@@ -126,3 +126,16 @@ def test_sampling_weights_balance_languages_and_classes() -> None:
     assert np.isclose(natural[[i for i, e in enumerate(rows) if e.lang == "ro"]].sum(), 100 / 1100)
     halved = sampling_weights(rows, lang_alpha=0.0, lang_weights={"ro": 0.5})
     assert np.isclose(halved[[i for i, e in enumerate(rows) if e.lang == "ro"]].sum(), 1 / 3)
+
+
+def test_a_headline_column_stands_for_text_row_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        '{"headline": "Primarul a inaugurat podul", "label": "news"}\n'
+        '{"text": "Nu o să crezi", "label": "1"}\n',
+        encoding="utf-8",
+    )
+    assert [(e.text, e.label) for e in read_file(path)] == [
+        ("Primarul a inaugurat podul", 0),
+        ("Nu o să crezi", 1),
+    ]
