@@ -290,7 +290,11 @@ def load_bert(path: Path) -> BertEncoder | None:
         return None
     file, q4_file = path / WEIGHTS_FILE, path / Q4_TABLE_FILE
     weights = load_file(str(file))  # views of the file map: nothing is read yet
-    state = {k: v.float() for k, v in weights.items() if not k.startswith(_IGNORED_PREFIXES) and k != TABLE}
+    # owning copies: the LoRA merge then adds in place to ordinary memory (on the file's private map
+    # it copied page by page as it wrote: 1 s of start-up instead of 0.2), and the map can close
+    state = {
+        k: v.float().clone() for k, v in weights.items() if not k.startswith(_IGNORED_PREFIXES) and k != TABLE
+    }
     if q4_file.is_file():  # owning copies, so that this file's map closes
         state.update({f"{WORD_EMBEDDINGS}.{k}": v.clone() for k, v in load_file(str(q4_file)).items()})
     elif TABLE in weights:
