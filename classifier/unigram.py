@@ -46,7 +46,8 @@ def fits(config: dict[str, Any]) -> bool:
         and pre.get("prepend_scheme") == "always"
         and pre.get("split", True)
         and all(
-            token["special"] and not (token["normalized"] or token["lstrip"] or token["rstrip"])
+            token.get("special")
+            and not any(token.get(k) for k in ("normalized", "lstrip", "rstrip", "single_word"))
             for token in config.get("added_tokens", [])
         )
         and not any(SPACE in piece[1:] for piece, _ in model["vocab"])
@@ -66,7 +67,7 @@ class UnigramPieces:
         self.rest = Tokenizer.from_str(
             json.dumps(rest["tokenizer"])
         )  # normaliser and template, no vocabulary
-        self.normalizer = self.rest.normalizer
+        self.normalizer = self.rest.normalizer  # None where the file has none
         self._space = self.model.piece_to_id(SPACE)
 
     @classmethod
@@ -81,9 +82,12 @@ class UnigramPieces:
         out: list[str | int] = []
         start = 0
         for match in self._special.finditer(text) if self.specials else ():
-            out += [self.normalizer.normalize_str(text[start : match.start()]), self.specials[match.group()]]
+            out += [self._normalized(text[start : match.start()]), self.specials[match.group()]]
             start = match.end()
-        return [*out, self.normalizer.normalize_str(text[start:])]
+        return [*out, self._normalized(text[start:])]
+
+    def _normalized(self, text: str) -> str:
+        return self.normalizer.normalize_str(text) if self.normalizer else text
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         segments = [self._segments(text) for text in texts]
@@ -123,7 +127,8 @@ class UnigramPieces:
 
     def _segment_encoding(self, text: str):
         pretokenized = PreTokenizedString(text)
-        pretokenized.normalize(lambda normalized: self.normalizer.normalize(normalized))
+        if self.normalizer:
+            pretokenized.normalize(lambda normalized: self.normalizer.normalize(normalized))
         pretokenized.split(_metaspace)
         pretokenized.tokenize(self._word_tokens)
         return pretokenized.to_encoding()

@@ -59,7 +59,7 @@ def test_spans_equal_tokenizers_offsets_and_words(pieces: UnigramPieces, bundled
         assert pieces.spans(text) == ([start for start, _ in encoding.offsets], encoding.word_ids), text
 
 
-def _unigram_file(path: Path, byte_fallback: bool = False) -> Path:
+def _unigram_file(path: Path, byte_fallback: bool = False, normalise: bool = True) -> Path:
     vocab = [
         ("<unk>", 0.0),
         ("<s>", 0.0),
@@ -70,21 +70,23 @@ def _unigram_file(path: Path, byte_fallback: bool = False) -> Path:
         ("b", -3.0),
     ]
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=byte_fallback))
-    tokenizer.normalizer = normalizers.NFKC()
+    if normalise:
+        tokenizer.normalizer = normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tokenizer.add_special_tokens(["<s>", "</s>"])
     tokenizer.save(str(path))
     return path
 
 
-def test_a_model_is_converted_once_and_read_back(tmp_path: Path) -> None:
-    file = _unigram_file(tmp_path / "tokenizer.json")
+@pytest.mark.parametrize("normalise", [True, False])
+def test_a_model_is_converted_once_and_read_back(tmp_path: Path, normalise: bool) -> None:
+    file = _unigram_file(tmp_path / "tokenizer.json", normalise=normalise)
     model = cached_parts(file, tmp_path / "cache")
     assert model is not None and model.with_suffix(".json").is_file()
     written = model.stat().st_mtime_ns
     assert cached_parts(file, tmp_path / "cache") == model and model.stat().st_mtime_ns == written
     pieces = UnigramPieces.load(file, tmp_path / "cache")
-    texts = ["ab ab", "ba <s> c", "a b"]
+    texts = ["ab ab", "ba <s> c", "a b", "ａｂ ab"]
     expected = [e.ids for e in Tokenizer.from_file(str(file)).encode_batch(texts, add_special_tokens=False)]
     assert pieces.encode(texts) == expected
 
