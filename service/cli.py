@@ -263,7 +263,7 @@ def _retrain(args: argparse.Namespace) -> None:
 
 def _labels(args: argparse.Namespace) -> None:
     from service.db import make_engine, migrate
-    from service.label_files import export_lines, import_labels
+    from service.label_files import import_labels
     from service.label_store import LabelStore
 
     settings = ServiceSettings()
@@ -278,7 +278,7 @@ def _labels(args: argparse.Namespace) -> None:
         return
     out = sys.stdout if args.file is None or str(args.file) == "-" else args.file.open("w", encoding="utf-8")
     with out if out is not sys.stdout else contextlib.nullcontext():
-        for line in export_lines(store):
+        for line in store.training_rows():
             out.write(line)
 
 

@@ -3,17 +3,16 @@
 An import reads a JSONL or CSV file (``text`` or ``headline``, ``label`` = news|clickbait|0|1,
 optional ``lang`` and ``source``), checks every row before storing any — a bad row is named by
 ``file:line`` — and stores them all in one transaction, so a file is stored whole or not at all.
-An export writes the label that counts for each headline, in the format ``clickbait train`` and
-an import read.
+An export writes the label that counts for each headline (``LabelStore.training_rows``), in the
+format ``clickbait train`` and an import read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from classifier.language import UNDETERMINED
-from service.label_store import LabelStore, NewLabel, training_row
+from service.label_store import LabelStore, NewLabel
 from training.data import LABELS, read_file
 
 
@@ -30,8 +29,3 @@ def import_labels(store: LabelStore, path: Path, author: str, max_chars: int) ->
     labels = read_labels(path, max_chars)
     ids, conflicts = store.add(labels, author)
     return len(ids), len(conflicts)
-
-
-def export_lines(store: LabelStore) -> Iterator[str]:
-    for row in store.latest():
-        yield training_row(row)

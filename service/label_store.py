@@ -117,6 +117,11 @@ class LabelStore:
                 return
             after = rows[-1].id
 
+    def training_rows(self) -> Iterator[str]:
+        """The latest label of every headline as JSONL lines that ``clickbait train`` reads."""
+        for row in self.latest():
+            yield training_row(row)
+
     def labelled(self, headlines: Sequence[str]) -> set[str]:
         """Which of ``headlines`` (by key) already carry a label."""
         keys = {headline_key(h) for h in headlines}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from service.auth import require_admin, require_reader
 from service.deps import check_headlines, current_scorer, json_body
-from service.label_store import LabelStore, NewLabel, training_row
+from service.label_store import LabelStore, NewLabel
 from service.schemas import (
     JSON_BODY_ERRORS,
     MAX_LABELS_PER_REQUEST,
@@ -118,9 +116,8 @@ def list_labels(
 )
 def export_labels(request: Request) -> StreamingResponse:
     """Every labelled headline once, with its latest label, as JSONL for ``clickbait train``."""
-    rows: Iterator[str] = (training_row(row) for row in _store(request).latest())
     return StreamingResponse(
-        rows,
+        _store(request).training_rows(),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="labels.jsonl"'},
     )

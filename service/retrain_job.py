@@ -15,7 +15,7 @@ from classifier.scorer import resolve_model_dir
 from service.db import make_engine
 from service.headline_pool import HeadlinePool
 from service.jobs import JobStore
-from service.label_store import LabelStore, training_row
+from service.label_store import LabelStore
 from service.settings import ServiceSettings
 from service.tables import Job
 
@@ -51,8 +51,8 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
         workdir.mkdir(parents=True, exist_ok=True)
         labels_file, exported = workdir / "labels.jsonl", 0
         with labels_file.open("w", encoding="utf-8") as out:
-            for row in labels.latest():
-                out.write(training_row(row))
+            for line in labels.training_rows():
+                out.write(line)
                 exported += 1
         check_label_count(
             exported, settings.retrain

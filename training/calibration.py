@@ -27,14 +27,17 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def macro_f1_by_threshold(probs: np.ndarray, labels: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Macro-F1 at every threshold of ``grid`` at once (vectorised confusion counts)."""
-    labels = np.asarray(labels).astype(bool)
-    predicted = np.asarray(probs)[None, :] >= grid[:, None]
-    tp = (predicted & labels).sum(1)
-    fp = (predicted & ~labels).sum(1)
-    fn = (~predicted & labels).sum(1)
-    tn = (~predicted & ~labels).sum(1)
-    f1_pos = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(grid)), where=(2 * tp + fp + fn) > 0)
-    f1_neg = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros(len(grid)), where=(2 * tn + fn + fp) > 0)
+    return macro_f1_of(np.asarray(labels), np.asarray(probs)[None, :] >= grid[:, None])
+
+
+def macro_f1_of(truth: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """Macro-F1 of 0/1 decisions along their last axis; leading axes (thresholds, resamples) and
+    ``truth`` broadcast, so many decision sets are scored at once."""
+    truth, decided = truth.astype(bool), decided.astype(bool)
+    tp, tn = (truth & decided).sum(-1), (~truth & ~decided).sum(-1)
+    fp, fn = (~truth & decided).sum(-1), (truth & ~decided).sum(-1)
+    f1_pos = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(tp.shape), where=(2 * tp + fp + fn) > 0)
+    f1_neg = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros(tn.shape), where=(2 * tn + fn + fp) > 0)
     return (f1_pos + f1_neg) / 2
 
 

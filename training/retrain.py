@@ -45,7 +45,7 @@ from classifier.language import detect_languages
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
-from training.calibration import fit_temperature
+from training.calibration import fit_temperature, macro_f1_of
 from training.config import RetrainSettings, TrainConfig
 from training.data import (
     DataError,
@@ -277,7 +277,7 @@ def paired_bootstrap(
     same rows: the spread a gain would have on another draw of labels like these."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(truth), size=(rounds, len(truth)))
-    return _macro_f1(truth[picks], ours[picks]) - _macro_f1(truth[picks], theirs[picks])
+    return macro_f1_of(truth[picks], ours[picks]) - macro_f1_of(truth[picks], theirs[picks])
 
 
 def mcnemar_p(fixed: int, broken: int) -> float:
@@ -286,16 +286,6 @@ def mcnemar_p(fixed: int, broken: int) -> float:
     if fixed + broken == 0:
         return 1.0
     return float(binomtest(fixed, fixed + broken, 0.5, alternative="greater").pvalue)
-
-
-def _macro_f1(truth: np.ndarray, decided: np.ndarray) -> np.ndarray:
-    """Macro-F1 of each row of two (resamples × rows) 0/1 arrays."""
-    truth, decided = truth.astype(bool), decided.astype(bool)
-    tp, tn = (truth & decided).sum(-1), (~truth & ~decided).sum(-1)
-    fp, fn = (~truth & decided).sum(-1), (truth & ~decided).sum(-1)
-    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(tp.shape), where=(2 * tp + fp + fn) > 0)
-    f0 = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros(tn.shape), where=(2 * tn + fn + fp) > 0)
-    return (f1 + f0) / 2
 
 
 def judge(
@@ -311,7 +301,7 @@ def judge(
     check rows, the pooled headlines of other languages and the evaluation files."""
     rows = split.judge + checks + evaluation
     texts = [e.text for e in rows]
-    unlabelled = [h for h in dict.fromkeys(pool)][: settings.pool_replay_rows]
+    unlabelled = list(dict.fromkeys(pool))[: settings.pool_replay_rows]
     decided = {}
     for name, scorer in (("current", current), ("candidate", candidate)):
         probs = scorer.probabilities(texts + unlabelled)
@@ -327,8 +317,8 @@ def judge(
         settings.bootstrap_rounds,
         settings.seed,
     )
-    before = float(_macro_f1(truth[own], decided["current"][own]))
-    after = float(_macro_f1(truth[own], decided["candidate"][own]))
+    before = float(macro_f1_of(truth[own], decided["current"][own]))
+    after = float(macro_f1_of(truth[own], decided["candidate"][own]))
     right = decided["candidate"][own] == truth[own]
     was_right = decided["current"][own] == truth[own]
     fixed, broken = int((right & ~was_right).sum()), int((~right & was_right).sum())
@@ -357,8 +347,8 @@ def judge(
         by_lang[row.lang].append(offset + i)
     for lang, where in sorted(by_lang.items()):
         idx = np.array(where)
-        was = float(_macro_f1(truth[idx], decided["current"][idx]))
-        now = float(_macro_f1(truth[idx], decided["candidate"][idx]))
+        was = float(macro_f1_of(truth[idx], decided["current"][idx]))
+        now = float(macro_f1_of(truth[idx], decided["candidate"][idx]))
         ok = now >= was - settings.max_language_drop
         languages[lang] = {
             "kind": "labelled",
@@ -387,8 +377,8 @@ def judge(
 
     if evaluation:
         idx = np.arange(offset + len(checks), offset + len(checks) + len(evaluation))
-        was = float(_macro_f1(truth[idx], decided["current"][idx]))
-        now = float(_macro_f1(truth[idx], decided["candidate"][idx]))
+        was = float(macro_f1_of(truth[idx], decided["current"][idx]))
+        now = float(macro_f1_of(truth[idx], decided["candidate"][idx]))
         languages["evaluation files"] = {
             "kind": "labelled",
             "n": len(idx),
