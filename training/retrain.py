@@ -128,11 +128,8 @@ def training_set(
         replayed = load_dataset([Path(p) for p in settings.replay_data])
         relabelled = {dedup_key(e.text) for e in train_labels}
         replay = [e for e in replayed.examples if dedup_key(e.text) not in relabelled]
-        if not from_base and len(replay) > settings.replay_rows:
-            picked = np.random.default_rng(settings.seed).choice(
-                len(replay), settings.replay_rows, replace=False
-            )
-            replay = [replay[i] for i in sorted(picked)]
+        if not from_base:
+            replay = _sample(replay, settings.replay_rows, settings.seed)
         files += replayed.files
     return Dataset(train_labels + replay, files)
 
@@ -143,14 +140,21 @@ def self_replay(pool: Sequence[str], labels: Sequence[Example], settings: Retrai
     labelled = {dedup_key(e.text) for e in labels}
     rows = [r.example for r in load_reference() if r.role == "replay"]
     rows = [replace(e, file=REFERENCE) for e in rows if dedup_key(e.text) not in labelled]
-    fresh = [h for h in dict.fromkeys(pool) if dedup_key(h) not in labelled]
-    if len(fresh) > settings.pool_replay_rows:
-        picked = np.random.default_rng(settings.seed).choice(
-            len(fresh), settings.pool_replay_rows, replace=False
-        )
-        fresh = [fresh[i] for i in sorted(picked)]
+    fresh = _sample(
+        [h for h in dict.fromkeys(pool) if dedup_key(h) not in labelled],
+        settings.pool_replay_rows,
+        settings.seed,
+    )
     langs = detect_languages(fresh)
     return rows + [Example(h, 0, lang, None, POOL) for h, lang in zip(fresh, langs, strict=True)]
+
+
+def _sample(rows: list, limit: int, seed: int) -> list:
+    """At most ``limit`` of ``rows``, drawn with ``seed``, in their order."""
+    if len(rows) <= limit:
+        return rows
+    picked = np.random.default_rng(seed).choice(len(rows), limit, replace=False)
+    return [rows[i] for i in sorted(picked)]
 
 
 @dataclass
