@@ -62,7 +62,7 @@ def quantize_on(
     seed: int,
     alpha: float = 0.8,
     max_drop: float = 0.005,
-    threshold: float | None = None,
+    calibration: tuple[float, float] | None = None,
 ) -> Int8Spec:
     """Measure int8 against fp32 on ``sets`` (activation ranges from ``train_rows``); write the verdict.
 
@@ -70,8 +70,8 @@ def quantize_on(
     encoder Linear in int8, then the same with the FFN output projections left in floating point —
     bf16 where this CPU has bf16 arithmetic, else fp32 (their inputs carry the outliers that
     smoothing tames least; ``benchmarks/smoothing.py``). If neither does, the second is recorded,
-    unsafe. The int8 form's temperature (and, unless ``threshold`` fixes it, its threshold) is
-    re-fitted on the ``validation/…`` sets, or on all of them when none is named so.
+    unsafe. The int8 form's temperature and threshold are re-fitted on the ``validation/…`` sets, or
+    on all of them when none is named so, unless ``calibration`` (temperature, threshold) fixes them.
     """
     fp32 = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
     scales = smoothing_scales(fp32.network, calibration_maxima(fp32, train_rows, seed), alpha)
@@ -82,7 +82,7 @@ def quantize_on(
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
         int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
         measured = _held_out_check(
-            fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels, threshold
+            fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels, calibration
         )
         spec = Int8Spec(
             safe=all(s["int8"] >= s["fp32"] - max_drop for s in measured["splits"].values()),
@@ -115,16 +115,19 @@ def _held_out_check(
     fp32_logits: dict[str, np.ndarray],
     int8_logits: dict[str, np.ndarray],
     labels: dict[str, np.ndarray],
-    threshold: float | None = None,
+    calibration: tuple[float, float] | None = None,
 ) -> dict:
-    """Temperature and threshold re-fitted on the int8 validation scores, then macro-F1 per split and
-    the logits' distance from fp32: the measured fields of an ``Int8Spec``."""
-    validation = [name for name in labels if name.startswith("validation/")] or list(labels)
-    val_logits = np.concatenate([int8_logits[n] for n in validation])
-    val_labels = np.concatenate([labels[n] for n in validation])
-    temperature = fit_temperature(val_logits, val_labels)
-    if threshold is None:
+    """Temperature and threshold re-fitted on the int8 validation scores (unless ``calibration``
+    fixes them), then macro-F1 per split and the logits' distance from fp32: the measured fields of
+    an ``Int8Spec``."""
+    if calibration is None:
+        validation = [name for name in labels if name.startswith("validation/")] or list(labels)
+        val_logits = np.concatenate([int8_logits[n] for n in validation])
+        val_labels = np.concatenate([labels[n] for n in validation])
+        temperature = fit_temperature(val_logits, val_labels)
         threshold = choose_threshold(calibrated(val_logits, temperature), val_labels)
+    else:
+        temperature, threshold = calibration
     splits = {}
     for name, truth in labels.items():
         ours = classification_metrics(
