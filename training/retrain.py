@@ -8,7 +8,8 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   ``judge`` (the gate alone).
 - The candidate goes on from the current model. Each batch is ``label_share`` editor labels; the
   rest are headlines fitted to the *current model's own scores* — the shipped reference headlines
-  (``training/reference_set.py``), headlines the service has scored (the pool), and any
+  (``training/reference_set.py``), half of the headlines the service has scored (the pool; the
+  other half, fixed by a hash of each, is kept for the gate's agreement check), and any
   ``replay_data`` files with their labels — so the candidate learns the corrections and keeps the
   current judgement elsewhere, with no file outside the package.
 - At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
@@ -66,6 +67,7 @@ from training.trainer import Labels, Progress, TrainResult, train
 
 JUDGE_SALT = "judge:"
 DEV_SALT = "dev:"
+AGREEMENT_SALT = "agreement:"
 POOL = "pool"  # file name of the pooled headlines, as the sampler sees them
 REFERENCE = "reference"
 
@@ -135,6 +137,16 @@ def training_set(
             replay = _sample(replay, settings.replay_rows, settings.seed)
         files += replayed.files
     return Dataset(train_labels + replay, files)
+
+
+def split_pool(pool: Sequence[str], labels: Sequence[Example]) -> tuple[list[str], list[str]]:
+    """The pooled headlines the editor did not label, split by a hash of each into those replayed
+    with the current model's scores and those the gate's agreement check reads (a candidate trained
+    towards a headline's score agrees with it by construction)."""
+    labelled = {dedup_key(e.text) for e in labels}
+    fresh = [Example(h, 0, "und", None, POOL) for h in dict.fromkeys(pool) if dedup_key(h) not in labelled]
+    replayed, checked = split_holdout(fresh, 0.5, "text", salt=AGREEMENT_SALT)
+    return [e.text for e in replayed], [e.text for e in checked]
 
 
 def self_replay(pool: Sequence[str], labels: Sequence[Example], settings: RetrainSettings) -> list[Example]:
@@ -236,10 +248,11 @@ def retrain(
         max_eval_rows=1000,
         seed=settings.seed,
     )
+    replayed, checked = split_pool(pool, labels)
     objective = None
     if not from_base:
         say("scoring the replayed headlines with the current model")
-        objective = Retraining(served, self_replay(pool, labels, settings), manifest.layers)
+        objective = Retraining(served, self_replay(replayed, labels, settings), manifest.layers)
     result = train(
         config, dataset, progress=progress, version=version, objective=objective, validation=split.dev
     )
@@ -275,7 +288,7 @@ def retrain(
     say("judging the candidate")
     evaluation = [e for p in settings.eval_data for e in read_file(Path(p))]
     judgement = judge(
-        served, Scorer.load(result.out, served.settings), split, checks, evaluation, pool, settings
+        served, Scorer.load(result.out, served.settings), split, checks, evaluation, checked, settings
     )
     return result, judgement
 

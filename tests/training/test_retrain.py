@@ -20,6 +20,7 @@ from training.retrain import (
     retrain,
     self_replay,
     split_labels,
+    split_pool,
     training_set,
 )
 from training.trainer import train
@@ -61,6 +62,16 @@ def test_self_replay_brings_the_shipped_headlines_and_a_sample_of_the_pool() -> 
     assert len([e for e in rows if e.file == "pool"]) == 20 and len(set(texts)) == len(texts)
     assert {e.lang for e in rows if e.file == "pool"} == {"ro"}
     assert len([e for e in rows if e.file == "reference"]) == len(shipped) - 1
+
+
+def test_the_pool_is_split_by_headline_into_replayed_and_checked_parts() -> None:
+    pool = [f"Primarul a inaugurat podul numărul {i} din oraș" for i in range(200)]
+    labelled = [Example(pool[0], 1, "ro", None, "labels")]
+    replayed, checked = split_pool(pool + pool[:50], labelled)
+    assert not set(replayed) & set(checked) and pool[0] not in replayed + checked
+    assert sorted(replayed + checked) == sorted(pool[1:]) and 60 < len(replayed) < 140
+    more_replayed, more_checked = split_pool(pool + ["Un titlu nou despre oraș"], labelled)
+    assert set(replayed) <= set(more_replayed) and set(checked) <= set(more_checked)  # fixed by hash
 
 
 def test_the_paired_bootstrap_spreads_the_gain_of_the_same_rows() -> None:
