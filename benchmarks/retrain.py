@@ -34,12 +34,12 @@ import numpy as np
 
 from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, default_model_dir
-from service.db import make_engine, migrate
-from service.headline_pool import HeadlinePool
-from service.jobs import JobStore
-from service.label_store import LabelStore, NewLabel
-from service.retrain_job import job_params, run
+from service.runtime.retrain_job import job_params, run
 from service.settings import ServiceSettings
+from service.store.db import make_engine, migrate
+from service.store.headline_pool import HeadlinePool
+from service.store.job_store import JobStore
+from service.store.label_store import LabelStore, NewLabel
 from training.config import TrainConfig
 from training.data import LABELS, Example, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics

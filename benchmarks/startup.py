@@ -87,7 +87,7 @@ def tensor_mb(module) -> float:
 
 
 def in_process_steps(model: str, engine: str) -> dict:
-    from service.memory import cap_malloc_arenas, map_large_blocks
+    from service.runtime.memory import cap_malloc_arenas, map_large_blocks
     from service.settings import ServiceSettings
 
     defaults = ServiceSettings.model_fields  # the heap settings `serve` applies before anything else
@@ -112,7 +112,7 @@ def in_process_steps(model: str, engine: str) -> dict:
     import torch  # noqa: F401 - timed on purpose
 
     step("import torch")
-    import service.app  # noqa: F401
+    import service.api.app  # noqa: F401
 
     step("import the service (FastAPI, SQLAlchemy, our modules)")
     from classifier.artifact import load_network

@@ -2,7 +2,7 @@
 
 A kind is what the HTTP error body ``{"error": message, "error_type": kind}`` carries and what the
 OpenAPI document lists, so clients can branch on it; which status answers each kind is decided in
-one table of the service (``service/errors.py``), so the code that raises knows no HTTP. The
+one table of the service (``service/api/http_errors.py``), so the code that raises knows no HTTP. The
 catalogue sits at the bottom of the import graph (classifier ← training ← service) so that the
 errors of all three packages share one base, and the command line catches that base alone.
 """

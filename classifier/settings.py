@@ -2,7 +2,7 @@
 
 Each package declares its settings in one module (this one, ``service/settings.py`` and
 ``training/config.py``); command-line flags are generated from the same fields
-(``service/flags.py``) and the reference from both (``docs/reference.md``), so a knob is one edit.
+(``classifier/flags.py``) and the reference from both (``docs/reference.md``), so a knob is one edit.
 """
 
 from __future__ import annotations

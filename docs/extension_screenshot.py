@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from service.extension_build import write_extension
+from service.cli.extension_build import write_extension
 from service.settings import ServiceSettings
 from tests.service.conftest import start_server
 from tests.support.extension_browser import extension_browser, static_site

@@ -16,10 +16,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from classifier.errors import ErrorType
+from classifier.flags import default_text, env_name, flag_name
 from classifier.settings import ClassifierSettings
+from service.api.http_errors import STATUS
 from service.cli import build_parser
-from service.errors import STATUS
-from service.flags import default_text, env_name, flag_name
 from service.settings import ServiceSettings
 from training.config import RetrainSettings, TrainConfig
 
@@ -114,7 +114,7 @@ def command_help(commands: dict[str, argparse.ArgumentParser]) -> list[str]:
 
 
 def routes() -> list[str]:
-    from service.app import create_app  # FastAPI and the routers: only when rendering
+    from service.api.app import create_app  # FastAPI and the routers: only when rendering
 
     with tempfile.TemporaryDirectory() as data_dir:
         schema = create_app(ServiceSettings(data_dir=Path(data_dir))).openapi()
@@ -140,7 +140,7 @@ def error_kinds() -> list[str]:
         "## Error kinds",
         "",
         "`error_type` of every error body (`classifier/errors.py`, `ErrorType`), with the status it "
-        "answers (`service/errors.py`, `STATUS`).",
+        "answers (`service/api/http_errors.py`, `STATUS`).",
         "",
         "| error_type | status | meaning |",
         "| --- | --- | --- |",

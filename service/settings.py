@@ -1,5 +1,5 @@
 """Service settings: ``CLICKBAIT_*`` environment variables, each also a ``clickbait serve`` flag
-(generated from these fields, ``service/flags.py``) unless it is a secret."""
+(generated from these fields, ``classifier/flags.py``) unless it is a secret."""
 
 from __future__ import annotations
 

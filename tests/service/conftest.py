@@ -19,7 +19,7 @@ from transformers import BertConfig, BertModel
 from classifier.artifact import BaseRef, Manifest, save_artifact
 from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.network import HeadlineClassifier
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import TOKENIZER_FILES
 from tests.support.databases import BACKENDS, database

@@ -9,8 +9,8 @@ import pytest
 
 from classifier.artifact import read_manifest
 from classifier.scorer import default_model_dir
-from service.db import make_engine, migrate
-from service.label_store import LabelStore, NewLabel
+from service.store.db import make_engine, migrate
+from service.store.label_store import LabelStore, NewLabel
 from tests.support.data import CLICKBAIT, NEWS
 from tests.support.processes import clickbait
 

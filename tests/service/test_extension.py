@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from service.cli import main
-from service.page import extract_headlines
+from service.feeds.page_headlines import extract_headlines
 from tests.service.conftest import TRIGGER
 from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
 

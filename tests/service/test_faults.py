@@ -17,11 +17,11 @@ import pytest
 
 from classifier.registry import ModelRegistry
 from classifier.scorer import default_model_dir
-from service.db import make_engine, migrate
-from service.jobs import JobStore
-from service.label_store import LabelStore, NewLabel
-from service.retrain_job import job_params, run
+from service.runtime.retrain_job import job_params, run
 from service.settings import ServiceSettings
+from service.store.db import make_engine, migrate
+from service.store.job_store import JobStore
+from service.store.label_store import LabelStore, NewLabel
 from tests.service.test_durability import KEY
 from tests.support.data import CLICKBAIT, NEWS
 from tests.support.processes import free_port, serve, wait_ready
@@ -39,7 +39,7 @@ LABELS = [
 
 def _job_pids(job_id: str) -> list[int]:
     found = subprocess.run(
-        ["pgrep", "-f", f"service.retrain_job {job_id}"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", f"service.runtime.retrain_job {job_id}"], capture_output=True, text=True, check=False
     )
     return [int(pid) for pid in found.stdout.split()]
 

@@ -8,9 +8,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from service.errors import status_of
-from service.feeds import NS, Decision, FeedError, decide, needs_score, parse_feed
-from service.site_rules import SiteRules
+from service.api.http_errors import status_of
+from service.feeds.formats import NS, Decision, FeedError, decide, needs_score, parse_feed
+from service.feeds.site_rules import SiteRules
 from tests.support.feed_docs import (
     ATOM,
     BAIT_TITLE,

@@ -10,9 +10,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.errors import status_of
-from service.feeds import Decision, FeedError, needs_score, parse_feed
-from service.site_rules import SiteRules
+from service.api.http_errors import status_of
+from service.feeds.formats import Decision, FeedError, needs_score, parse_feed
+from service.feeds.site_rules import SiteRules
 from tests.support.feed_docs import ATOM, BILLION_LAUGHS, JSON_FEED, RSS, RSS1, XXE
 
 # Small budgets: the whole module runs in a few seconds on a shared 2-core machine; a single example

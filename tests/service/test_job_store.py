@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, update
 
-from service.db import make_engine, migrate
-from service.jobs import JobConflict, JobStore
-from service.retrain_job import run
+from service.runtime.retrain_job import run
 from service.settings import ServiceSettings
-from service.tables import Job, utcnow
+from service.store.db import make_engine, migrate
+from service.store.job_store import JobConflict, JobStore
+from service.store.tables import Job, utcnow
 
 STALE_S = 120.0  # how long a silent running job lives; the test ages one by an hour
 

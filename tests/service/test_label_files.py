@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.api.schemas import MAX_LABELS_PER_REQUEST
 from service.cli import main
-from service.db import make_engine
-from service.label_store import LabelStore
-from service.schemas import MAX_LABELS_PER_REQUEST
 from service.settings import ServiceSettings
+from service.store.db import make_engine
+from service.store.label_store import LabelStore
 from tests.support.data import write_jsonl
 
 KEY = "bulk-editor-key"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from service.db import make_engine, migrate
-from service.label_store import LabelStore, NewLabel, training_row
+from service.store.db import make_engine, migrate
+from service.store.label_store import LabelStore, NewLabel, training_row
 
 ROOT = Path(__file__).resolve().parents[2]  # this checkout first on the path of subprocesses
 
@@ -149,7 +149,7 @@ def test_contains_is_literal_text_and_ignores_case(store: LabelStore) -> None:
 
 MIGRATE_AT = """
 import sys, time
-from service.db import make_engine, migrate
+from service.store.db import make_engine, migrate
 engine = make_engine(sys.argv[1])
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process starts migrating at one moment
 migrate(engine)

@@ -35,7 +35,7 @@ import pytest
 import schemathesis
 from schemathesis import Case
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import ServiceSettings
 from tests.service.conftest import start_server
 from tests.support.databases import BACKENDS, database

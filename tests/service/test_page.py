@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.page import extract_headlines
+from service.feeds.page_headlines import extract_headlines
 from tests.service.conftest import TRIGGER
 from tests.support.feed_docs import SEED_LIKE_PAGE
 

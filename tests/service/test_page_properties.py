@@ -9,7 +9,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.page import extract_headlines
+from service.feeds.page_headlines import extract_headlines
 from tests.support.feed_docs import SEED_LIKE_PAGE
 
 QUICK = settings(max_examples=60, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow])

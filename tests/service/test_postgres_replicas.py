@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from service.db import make_engine
+from service.store.db import make_engine
 from tests.support.databases import fresh_postgres
 from tests.support.processes import free_port, serve, stop
 

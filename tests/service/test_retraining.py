@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.db import make_engine
-from service.headline_pool import HeadlinePool
+from service.store.db import make_engine
+from service.store.headline_pool import HeadlinePool
 from tests.service.conftest import TRIGGER
 from tests.support.data import labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig

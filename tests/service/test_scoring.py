@@ -9,8 +9,8 @@ import shutil
 import weakref
 from pathlib import Path
 
-from service.metrics import ServiceMetrics
-from service.scoring import ScoringService
+from service.runtime.prometheus import ServiceMetrics
+from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
 
 

@@ -1,0 +1,192 @@
+"""The routes' dependencies, declared once: typed aliases for what the app holds (settings, the scoring
+service, the stores, the key limiter, the metrics) and the request checks shared by the routers.
+
+``create_app`` puts the objects on ``app.state``; this is the only module that reads it, so a handler
+names what it needs by type (``settings: SettingsDep``) and a test can override one getter
+(``app.dependency_overrides[get_settings]``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+from fastapi import Depends, Request
+
+from classifier.errors import ClickbaitError, ErrorType
+from classifier.scorer import Scorer
+from classifier.text import normalise_headline
+from service.api.auth import KeyRateLimiter, key_owner
+from service.runtime.prometheus import ServiceMetrics
+from service.runtime.scoring_service import ModelNotReady, ScoringService
+from service.settings import ServiceSettings
+from service.store.job_store import JobStore
+from service.store.label_store import LabelStore
+
+if TYPE_CHECKING:
+    import numpy as np
+
+T = TypeVar("T")
+
+
+async def get_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings
+
+
+async def get_scoring(request: Request) -> ScoringService:
+    return request.app.state.scoring
+
+
+async def get_metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics
+
+
+async def get_label_store(request: Request) -> LabelStore:
+    return request.app.state.store
+
+
+async def get_job_store(request: Request) -> JobStore:
+    return request.app.state.jobs
+
+
+async def get_key_limiter(request: Request) -> KeyRateLimiter:
+    return request.app.state.key_limiter
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+ScoringDep = Annotated[ScoringService, Depends(get_scoring)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+LabelStoreDep = Annotated[LabelStore, Depends(get_label_store)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+KeyLimiterDep = Annotated[KeyRateLimiter, Depends(get_key_limiter)]
+
+
+def current_scorer(scoring: ScoringDep) -> Scorer:
+    """The model being served; ModelNotReady (503) until one is loaded."""
+    if scoring.scorer is None:
+        raise ModelNotReady(scoring.load_error or "the model is still loading")
+    return scoring.scorer
+
+
+def _authenticate(request: Request, settings: ServiceSettings, limiter: KeyRateLimiter) -> str:
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ClickbaitError("this route needs 'Authorization: Bearer <key>'", ErrorType.unauthorized)
+    owner = key_owner(settings, presented.strip())
+    if owner is None:
+        reason = (
+            "the key is not valid"
+            if settings.admin_keys
+            else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
+        )
+        raise ClickbaitError(reason, ErrorType.forbidden)
+    wait = limiter.wait_needed(owner)
+    if wait:
+        raise ClickbaitError(
+            f"key {owner!r} is over {settings.key_rate_per_minute} requests a minute",
+            ErrorType.rate_limited,
+            retry_after=wait,
+        )
+    return owner
+
+
+async def require_admin(request: Request, settings: SettingsDep, limiter: KeyLimiterDep) -> str:
+    """Dependency of write routes: returns who is writing (the key's name)."""
+    return _authenticate(request, settings, limiter)
+
+
+async def require_reader(request: Request, settings: SettingsDep, limiter: KeyLimiterDep) -> str | None:
+    """Dependency of label/job/model reads: open unless CLICKBAIT_REQUIRE_KEY_FOR_READ is set."""
+    return _authenticate(request, settings, limiter) if settings.require_key_for_read else None
+
+
+AdminDep = Annotated[str, Depends(require_admin)]  # the writing key's name
+
+
+async def json_body(request: Request, settings: SettingsDep) -> None:
+    """Refuse non-JSON and oversized bodies before parsing them."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ClickbaitError(
+            f"send the body as application/json, not {content_type or 'nothing'}",
+            ErrorType.unsupported_media_type,
+        )
+    declared = request.headers.get("content-length")
+    if (declared and declared.isdigit() and int(declared) > settings.max_body_bytes) or len(
+        await request.body()
+    ) > settings.max_body_bytes:
+        raise ClickbaitError(f"the body exceeds {settings.max_body_bytes} bytes", ErrorType.payload_too_large)
+
+
+async def _until_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``; if the client leaves first, cancel it so no model time is spent on it."""
+    task, watcher = asyncio.ensure_future(work), asyncio.ensure_future(_until_disconnect(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        raise ClickbaitError("the client closed the connection", ErrorType.client_closed_request)
+    return task.result()
+
+
+def check_headlines(headlines: list[str], settings: ServiceSettings, limit: int | None = None) -> None:
+    """Count (``limit``, default ``max_headlines``), length and emptiness of a request's headlines."""
+    limit = limit or settings.max_headlines
+    if len(headlines) > limit:
+        raise ClickbaitError(
+            f"{len(headlines)} headlines sent; the limit is {limit} per request",
+            ErrorType.too_many_headlines,
+        )
+    for i, headline in enumerate(headlines):
+        if len(headline) > settings.max_chars:
+            raise ClickbaitError(
+                f"headline {i} has {len(headline)} characters; the limit is {settings.max_chars}",
+                ErrorType.headline_too_long,
+            )
+        if not headline.strip():
+            raise ClickbaitError(f"headline {i} is empty", ErrorType.empty_headline)
+
+
+async def request_probabilities(
+    request: Request, service: ScoringService, headlines: list[str]
+) -> tuple[np.ndarray, Scorer]:
+    """Score through the shared micro-batcher (which refuses with ModelNotReady or QueueFull)."""
+    probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
+    service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
+    if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
+        service.pool.queue(headlines)
+    return probs, scorer
+
+
+async def score_many(
+    request: Request, settings: ServiceSettings, scoring: ScoringService, texts: list[str]
+) -> tuple[list[float], Scorer]:
+    """Score any number of texts (feed titles, page links) in request-sized chunks, so a long feed
+    waits its turn instead of overflowing the queue; texts are cut to the headline length limit."""
+    scorer, parts = current_scorer(scoring), []
+    for start in range(0, len(texts), settings.max_headlines):
+        chunk = [t[: settings.max_chars] for t in texts[start : start + settings.max_headlines]]
+        probs, scorer = await request_probabilities(request, scoring, chunk)
+        parts.extend(probs)
+    return parts, scorer
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused as soon as it passes ``limit`` bytes."""
+    too_large = ClickbaitError(f"the body exceeds {limit} bytes", ErrorType.payload_too_large)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)

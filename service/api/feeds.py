@@ -1,0 +1,233 @@
+"""Routes for other tools' feeds and pages: filtering, the feed proxy, Miniflux, page headlines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from classifier.errors import ClickbaitError, ErrorType
+from service.api.deps import ScoringDep, SettingsDep, read_body, score_many
+from service.api.schemas import error_responses
+from service.feeds.fetch import FetchPolicy, fetch
+from service.feeds.formats import Decision, FeedItem, decide, needs_score, parse_feed
+from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
+from service.feeds.page_headlines import extract_headlines
+from service.feeds.site_rules import SiteRules
+from service.runtime.scoring_service import ScoringService
+from service.settings import ServiceSettings
+
+router = APIRouter()
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/xml",
+    "text/xml",
+    "application/json",
+)
+FEED_OUT = {200: {"content": {media: {} for media in FEED_TYPES[:3]}}}
+SCORING_ERRORS = error_responses(429, 503)  # queue full, model not loaded
+FEED_ERRORS = error_responses(400, 413, 415, 422)  # malformed or unsafe, too large, not a feed
+ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: keep all, add scores")
+ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
+AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
+BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
+
+
+def raw_body(*media_types: str, description: str) -> dict:
+    """``openapi_extra`` for a route that reads its body itself (not JSON validated by FastAPI)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {media: {"schema": {"type": "string"}} for media in media_types},
+        }
+    }
+
+
+def _rules(settings: ServiceSettings, allow: str | None, block: str | None) -> SiteRules:
+    configured = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
+    return configured.merged(SiteRules.of((allow or "").split(","), (block or "").split(",")))
+
+
+async def _decisions(
+    request: Request,
+    settings: ServiceSettings,
+    scoring: ScoringService,
+    items: list[FeedItem],
+    rules: SiteRules,
+    threshold: float | None,
+) -> tuple[list[Decision], str]:
+    matched, todo = needs_score(items, rules)
+    probs, scorer = await score_many(request, settings, scoring, [items[i].title for i in todo])
+    cut = scorer.threshold if threshold is None else threshold
+    return decide(matched, dict(zip(todo, probs, strict=True)), cut, scorer.manifest.labels), scorer.version
+
+
+async def _filtered(
+    request: Request,
+    settings: ServiceSettings,
+    scoring: ScoringService,
+    body: bytes,
+    content_type: str | None,
+    mode: str,
+    threshold: float | None,
+    allow: str | None,
+    block: str | None,
+) -> Response:
+    feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
+    rules = _rules(settings, allow, block)
+    decisions, version = await _decisions(request, settings, scoring, feed.items, rules, threshold)
+    dropped = sum(d.label == "clickbait" for d in decisions) if mode == "drop" else 0
+    return Response(
+        feed.apply(decisions, mode),
+        media_type=feed.media_type,
+        headers={"X-Clickbait-Model": version, "X-Clickbait-Dropped": str(dropped)},
+    )
+
+
+@router.post(
+    "/v1/filter",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS},
+    openapi_extra=raw_body(*FEED_TYPES, description="an RSS, Atom or JSON Feed document"),
+)
+async def filter_posted_feed(
+    request: Request,
+    settings: SettingsDep,
+    scoring: ScoringDep,
+    mode: Literal["drop", "annotate"] = ModeQuery,
+    threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery,
+    block: str | None = BlockQuery,
+) -> Response:
+    """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format."""
+    body = await read_body(request, settings.feed_max_bytes)
+    content_type = request.headers.get("content-type")
+    return await _filtered(request, settings, scoring, body, content_type, mode, threshold, allow, block)
+
+
+@router.get(
+    "/v1/filter",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS, **error_responses(403, 502, 504)},
+)  # fetching off or host refused; upstream failed
+async def filter_remote_feed(
+    request: Request,
+    settings: SettingsDep,
+    scoring: ScoringDep,
+    url: str = Query(..., description="the feed to fetch"),
+    mode: Literal["drop", "annotate"] = ModeQuery,
+    threshold: float | None = ThresholdQuery,
+    allow: str | None = AllowQuery,
+    block: str | None = BlockQuery,
+) -> Response:
+    """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
+    Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS."""
+    if not settings.feed_fetch:
+        raise ClickbaitError(
+            "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable", ErrorType.feed_fetch_disabled
+        )
+    policy = FetchPolicy.of(
+        settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
+    )
+    body, content_type, _ = await fetch(url, policy)
+    return await _filtered(request, settings, scoring, body, content_type, mode, threshold, allow, block)
+
+
+@router.post(
+    "/v1/integrations/miniflux",
+    tags=["integrations"],
+    responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
+    openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"),
+)
+async def miniflux_webhook(request: Request, settings: SettingsDep, scoring: ScoringDep) -> dict:
+    """Miniflux's webhook: score new entries' titles; mark clickbait read, or prefix its titles
+    (CLICKBAIT_MINIFLUX_ACTION), when API access is set."""
+    if settings.miniflux_webhook_secret is None:
+        raise ClickbaitError(
+            "the Miniflux integration is not set up here: set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to "
+            "accept its webhooks",
+            ErrorType.not_configured,
+        )
+    body = await read_body(request, settings.feed_max_bytes)
+    signature = request.headers.get("x-miniflux-signature")
+    if not signature:
+        raise ClickbaitError("the X-Miniflux-Signature header is missing", ErrorType.missing_signature)
+    if not signature_ok(body, signature, settings.miniflux_webhook_secret.get_secret_value()):
+        raise ClickbaitError("X-Miniflux-Signature does not match the body", ErrorType.bad_signature)
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ClickbaitError("the request body is not valid JSON", ErrorType.malformed_json) from exc
+    payload = payload if isinstance(payload, dict) else {}  # the header may name the event of any JSON
+    event = request.headers.get("x-miniflux-event-type") or payload.get("event_type")
+    if event != "new_entries":
+        return {"event": event, "ignored": True}
+    listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
+    entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
+    entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
+    rules = _rules(settings, None, None)
+    decisions, version = await _decisions(request, settings, scoring, entry_items(entries), rules, None)
+    found = flagged(entries, decisions)
+    action = settings.miniflux_action if settings.miniflux_url and settings.miniflux_token else None
+    if action and found:
+        token = settings.miniflux_token.get_secret_value()
+        async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
+            await miniflux.act(action, found)
+    return {
+        "event": event,
+        "model": version,
+        "scored": len(entries),
+        "clickbait": [asdict(f) for f in found],
+        "action": action,
+        "marked_read": bool(found) and action == "mark_read",
+    }
+
+
+@router.post(
+    "/v1/page",
+    tags=["pages"],
+    responses=error_responses(413, 415, 429, 503),
+    openapi_extra=raw_body("text/html", "application/xhtml+xml", description="the page's HTML"),
+)
+async def page_headlines(
+    request: Request,
+    settings: SettingsDep,
+    scoring: ScoringDep,
+    url: str | None = Query(None, description="the page's address, to resolve relative links"),
+    threshold: float | None = ThresholdQuery,
+) -> dict:
+    """An HTML page in; its headlines out — main headline, related links, teaser lists — scored."""
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media not in ("text/html", "application/xhtml+xml"):
+        raise ClickbaitError(
+            f"send the page as text/html, not {media or 'nothing'}", ErrorType.unsupported_media_type
+        )
+    body = await read_body(request, settings.page_max_bytes)
+    # off the event loop: a hostile page can take the HTML parser seconds (see service.feeds.page_headlines)
+    found = await asyncio.to_thread(extract_headlines, body.decode("utf-8", errors="replace"), url)
+    probs, scorer = await score_many(request, settings, scoring, [h.headline for h in found])
+    cut = scorer.threshold if threshold is None else threshold
+    return {
+        "model": scorer.version,
+        "threshold": cut,
+        "headlines": [
+            {
+                "headline": h.headline,
+                "role": h.role,
+                "link": h.link,
+                "site": h.site,
+                "score": float(p),
+                "label": scorer.label(p, cut),
+            }
+            for h, p in zip(found, probs, strict=True)
+        ],
+    }

@@ -1,0 +1,165 @@
+"""Feed and page commands: ``clickbait filter-feed``, ``clickbait page`` and ``clickbait miniflux sweep``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from classifier.flags import add_flags, given
+from classifier.settings import ClassifierSettings
+from service.cli.arguments import CliError, probability
+from service.settings import ServiceSettings
+
+
+def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
+    """(body, content type, URL) of a local file, an http(s) URL, or standard input for ``-`` (so the
+    command can sit in a pipe, as newsboat's ``filter:`` URLs run it)."""
+    if source == "-":
+        return sys.stdin.buffer.read(), None, None
+    if source.startswith(("http://", "https://")):
+        import asyncio
+        from urllib.parse import urlsplit
+
+        from service.feeds.fetch import FetchPolicy, fetch
+
+        host = (urlsplit(source).hostname or "").lower()
+        # the named host is trusted (it may be local); redirects must go to public hosts
+        return asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
+    path = Path(source)
+    if not path.is_file():
+        raise CliError(f"{source}: no such file (give a path, an http(s) URL, or - for standard input)")
+    return path.read_bytes(), None, None
+
+
+def _filter_feed(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+    from service.feeds.formats import decide, needs_score, parse_feed
+    from service.feeds.site_rules import SiteRules
+
+    body, content_type, _ = _read_source(args.source)
+    feed = parse_feed(body, content_type, max_items=1_000_000)
+    matched, todo = needs_score(feed.items, SiteRules.of(args.allow, args.block))
+    scorer = Scorer.load(args.model)
+    probs = scorer.probabilities([feed.items[i].title for i in todo])
+    threshold = scorer.threshold if args.threshold is None else args.threshold
+    output = feed.apply(
+        decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels), args.mode
+    )
+    if args.output:
+        args.output.write_bytes(output)
+    else:
+        sys.stdout.buffer.write(output)
+
+
+def _page(args: argparse.Namespace) -> None:
+    from classifier.scorer import Scorer
+    from service.feeds.page_headlines import extract_headlines
+
+    body, _, url = _read_source(args.source)
+    found = extract_headlines(body.decode("utf-8", errors="replace"), url or args.url)
+    scorer = Scorer.load(args.model)
+    for headline, prediction in zip(
+        found, scorer.score([h.headline for h in found], args.threshold), strict=True
+    ):
+        print(
+            json.dumps(
+                {
+                    "headline": headline.headline,
+                    "role": headline.role,
+                    "link": headline.link,
+                    "site": headline.site,
+                    "score": round(prediction.score, 6),
+                    "label": prediction.label,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+def _miniflux_sweep(args: argparse.Namespace) -> None:
+    import asyncio
+    from dataclasses import asdict
+
+    from classifier.scorer import Scorer
+    from service.feeds.miniflux import Miniflux
+    from service.feeds.miniflux_sweep import SweepReport, sweep
+    from service.feeds.site_rules import SiteRules
+
+    settings = ServiceSettings(**given(args, args.flags))
+    if not (settings.miniflux_url and settings.miniflux_token):
+        raise CliError(
+            "set CLICKBAIT_MINIFLUX_URL (or --miniflux-url) and CLICKBAIT_MINIFLUX_TOKEN (an API key)"
+        )
+    scorer = Scorer.load(settings.model, settings)
+    rules = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
+    token = settings.miniflux_token.get_secret_value()
+
+    async def run() -> SweepReport:
+        async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
+            return await sweep(
+                miniflux,
+                scorer,
+                rules,
+                settings.miniflux_action,
+                args.apply,
+                args.feed,
+                args.category,
+                args.threshold,
+            )
+
+    report = asyncio.run(run())
+    for entry in report.clickbait:
+        print(json.dumps(asdict(entry), ensure_ascii=False))
+    summary = {
+        "scanned": report.scanned,
+        "already_named": report.already_named,
+        "clickbait": len(report.clickbait),
+        "action": settings.miniflux_action,
+        "applied": args.apply,
+        **({} if args.apply else {"note": "dry run: nothing changed; --apply to act"}),
+    }
+    print(json.dumps(summary), file=sys.stderr)
+
+
+def add_filter_feed(commands: argparse._SubParsersAction) -> None:
+    filter_feed = commands.add_parser(
+        "filter-feed", help="drop or annotate the clickbait of an RSS/Atom/JSON feed"
+    )
+    filter_feed.add_argument("source", help="feed file, http(s) URL, or - for standard input")
+    filter_feed.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
+    filter_feed.add_argument("--threshold", type=probability)
+    add_flags(filter_feed, ClassifierSettings, ["model"])
+    filter_feed.add_argument("--allow", nargs="*", default=[], help="sites never marked clickbait")
+    filter_feed.add_argument("--block", nargs="*", default=[], help="sites always marked clickbait")
+    filter_feed.set_defaults(handler=_filter_feed)
+
+
+def add_page(commands: argparse._SubParsersAction) -> None:
+    page = commands.add_parser("page", help="list and score the headlines of an HTML page")
+    page.add_argument("source", help="HTML file, http(s) URL, or - for standard input")
+    page.add_argument("--url", help="the page's address, to resolve relative links of a file")
+    page.add_argument("--threshold", type=probability)
+    add_flags(page, ClassifierSettings, ["model"])
+    page.set_defaults(handler=_page)
+
+
+def add_miniflux(commands: argparse._SubParsersAction) -> None:
+    miniflux = commands.add_parser("miniflux", help="act on a Miniflux user's stored entries")
+    miniflux_commands = miniflux.add_subparsers(dest="miniflux_command", required=True)
+    sweep = miniflux_commands.add_parser(
+        "sweep",
+        help="mark read (or name by title) the clickbait among unread entries; a dry run unless --apply",
+    )
+    sweep.add_argument("--apply", action="store_true", help="act; without it, only list what would be done")
+    sweep.add_argument(
+        "--feed", type=int, nargs="+", default=[], metavar="ID", help="only these feeds' entries"
+    )
+    sweep.add_argument(
+        "--category", type=int, nargs="+", default=[], metavar="ID", help="only these categories' entries"
+    )
+    sweep.add_argument("--threshold", type=probability, help="override the model's threshold")
+    sweep_flags = add_flags(sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action"])
+    sweep.set_defaults(handler=_miniflux_sweep, flags=sweep_flags)

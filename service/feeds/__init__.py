@@ -1,0 +1,2 @@
+"""Feeds and pages, no HTTP framework: feed formats (parse, drop, annotate), fetching under an SSRF
+policy, site rules, the headlines of an HTML page, and the Miniflux client and sweep."""

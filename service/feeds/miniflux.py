@@ -1,0 +1,116 @@
+"""Miniflux: the webhook's signature, and the API calls that act on clickbait entries for the webhook
+and for ``clickbait miniflux sweep`` (list unread entries, mark them read, or prefix their titles)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from classifier.errors import ClickbaitError, ErrorType
+from service.feeds.formats import Decision, FeedItem
+
+Action = Literal["mark_read", "prefix_title"]
+PAGE_SIZE = 250  # entries per listing request (Miniflux allows up to 1,000)
+PREFIXED = re.compile(r"^\[clickbait( \d\.\d\d)?\] ")  # a title this module already named
+
+
+def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
+    """``X-Miniflux-Signature`` is the hex HMAC-SHA256 of the raw body; compared in constant time."""
+    if not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An entry judged clickbait: its score, or the site rule that decided without one."""
+
+    id: int
+    title: str
+    score: float | None
+    rule: str | None
+
+    def prefixed_title(self) -> str:
+        """``[clickbait 0.93] title`` (``[clickbait] title`` when a site rule decided)."""
+        mark = "clickbait" if self.score is None else f"clickbait {self.score:.2f}"
+        return f"[{mark}] {self.title}"
+
+
+def entry_items(entries: Sequence[dict]) -> list[FeedItem]:
+    """Entries as feed items, so site rules and scores decide them as they decide a feed's items."""
+    return [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
+
+
+def flagged(entries: Sequence[dict], decisions: Sequence[Decision]) -> list[Flagged]:
+    return [
+        Flagged(e["id"], e.get("title") or "", None if d.score is None else float(d.score), d.rule)
+        for e, d in zip(entries, decisions, strict=True)
+        if d.label == "clickbait"
+    ]
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class Miniflux:
+    """One user's Miniflux API (``X-Auth-Token``); every failure is an ``upstream_error``."""
+
+    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers={"X-Auth-Token": token}, timeout=timeout_s
+        )
+
+    async def __aenter__(self) -> Miniflux:
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        await self._client.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ClickbaitError(
+                f"Miniflux did not accept {method} {path}: {exc}", ErrorType.upstream_error
+            ) from exc
+        return response
+
+    async def unread(
+        self, feed_id: int | None = None, category_id: int | None = None
+    ) -> AsyncIterator[tuple[list[dict], int]]:
+        """Pages of unread entries (optionally of one feed or category), with the count still unread
+        when each page was read. Paged by id (``after_entry_id``), not offset, so entries marked read
+        between pages do not shift the pages under the sweep."""
+        after = 0
+        while True:
+            params = {"status": "unread", "order": "id", "direction": "asc", "limit": PAGE_SIZE}
+            params |= {"after_entry_id": after} if after else {}
+            params |= {"feed_id": feed_id} if feed_id is not None else {}
+            params |= {"category_id": category_id} if category_id is not None else {}
+            listing = (await self._send("GET", "/v1/entries", params=params)).json()
+            entries = [e for e in listing.get("entries") or [] if isinstance(e.get("id"), int)]
+            if not entries:
+                return
+            yield entries, int(listing.get("total") or 0)
+            after = max(e["id"] for e in entries)
+
+    async def act(self, action: Action, flagged: Sequence[Flagged]) -> None:
+        """Mark ``flagged`` read (one request), or prefix each title (one request per entry)."""
+        if not flagged:
+            return
+        if action == "mark_read":
+            body = {"entry_ids": [f.id for f in flagged], "status": "read"}
+            await self._send("PUT", "/v1/entries", json=body)
+            return
+        for entry in flagged:
+            await self._send("PUT", f"/v1/entries/{entry.id}", json={"title": entry.prefixed_title()})

@@ -1,0 +1,76 @@
+"""Database connections and schema migrations (SQLite file by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from importlib.resources import files
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite files get WAL (readers never block the writer) and full fsync on commit,
+    so a label acknowledged to a client survives a crash of the process or the machine."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    return engine
+
+
+def _use_wal(cursor, patience_s: float = 30.0) -> None:
+    """Switch a new file to WAL (the mode then stays with the file). Switching needs the file to
+    itself, and SQLite answers "locked" at once, busy timeout or not, while another process holds
+    a write lock (a migration starting beside this one): wait for it, within ``patience_s``."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+MIGRATION_LOCK = 0x636C6B62  # any fixed number; "clkb": the advisory lock the replicas' migrations share
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (Alembic); safe to run on every start-up, by several processes at
+    once: the upgrade runs in one transaction that first takes a lock, so a process that starts while
+    another migrates waits, then finds the schema current (without it both CREATE the same tables and
+    one fails). PostgreSQL: a transaction-scoped advisory lock. SQLite: BEGIN IMMEDIATE, the file's
+    write lock, taken before Alembic reads the version (Python's sqlite3 would otherwise run the DDL
+    outside any transaction, and a late lock upgrade fails at once with "database is locked")."""
+    config = Config()
+    config.set_main_option("script_location", str(files("service.store") / "migrations"))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)

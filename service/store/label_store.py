@@ -1,0 +1,149 @@
+"""The label store: every labelling act kept, the latest label of a headline counting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, Select, func, select
+
+from classifier.text import headline_key, normalise_headline
+from service.store.db import session_factory
+from service.store.tables import Label
+
+
+@dataclass(frozen=True)
+class NewLabel:
+    headline: str
+    label: str
+    lang: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A label that disagrees with the headline's label before it."""
+
+    headline: str
+    label: str
+    previous_label: str
+    previous_author: str
+    previous_at: datetime
+
+
+@dataclass
+class LabelPage:
+    labels: list[Label]
+    next_after: int | None
+
+
+class LabelStore:
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = session_factory(engine)
+
+    def add(self, labels: Sequence[NewLabel], author: str) -> tuple[list[int], list[Conflict]]:
+        """Store all labels in one transaction (all or none); report those that change a headline's
+        label. Returns (ids, conflicts) once committed, so an acknowledged label is durable."""
+        keys = [headline_key(item.headline) for item in labels]
+        with self.sessions.begin() as session:
+            previous = {row.key: row for row in session.scalars(_latest(set(keys)))}
+            rows, conflicts = [], []
+            for key, item in zip(keys, labels, strict=True):
+                before = previous.get(key)
+                if before is not None and before.label != item.label:
+                    conflicts.append(
+                        Conflict(item.headline, item.label, before.label, before.author, before.created_at)
+                    )
+                row = Label(
+                    key=key,
+                    headline=normalise_headline(item.headline),
+                    label=item.label,
+                    lang=item.lang,
+                    source=item.source,
+                    author=author,
+                )
+                session.add(row)
+                rows.append(row)
+                previous[key] = row
+            session.flush()
+            return [row.id for row in rows], conflicts
+
+    def page(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        label: str | None = None,
+        lang: str | None = None,
+        source: str | None = None,
+        author: str | None = None,
+        contains: str | None = None,
+        latest_only: bool = False,
+        conflicting: bool = False,
+    ) -> LabelPage:
+        """Labels in id order after ``after`` (keyset paging), filtered."""
+        query = _latest() if latest_only else select(Label)
+        query = query.where(Label.id > after).order_by(Label.id).limit(limit + 1)
+        for column, value in (
+            (Label.label, label),
+            (Label.lang, lang),
+            (Label.source, source),
+            (Label.author, author),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if contains:
+            query = query.where(Label.headline.icontains(contains, autoescape=True))  # % and _ are text
+        if conflicting:
+            disputed = select(Label.key).group_by(Label.key).having(func.count(Label.label.distinct()) > 1)
+            query = query.where(Label.key.in_(disputed))
+        with self.sessions() as session:
+            rows = list(session.scalars(query))
+        more = len(rows) > limit
+        return LabelPage(rows[:limit], rows[limit - 1].id if more else None)
+
+    def latest(self, batch: int = 1000) -> Iterator[Label]:
+        """The label that counts for each headline, in id order, streamed in batches."""
+        after = 0
+        while True:
+            with self.sessions() as session:
+                rows = list(
+                    session.scalars(_latest().where(Label.id > after).order_by(Label.id).limit(batch))
+                )
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].id
+
+    def training_rows(self) -> Iterator[str]:
+        """The latest label of every headline as JSONL lines that ``clickbait train`` reads."""
+        for row in self.latest():
+            yield training_row(row)
+
+    def labelled(self, headlines: Sequence[str]) -> set[str]:
+        """Which of ``headlines`` (by key) already carry a label."""
+        keys = {headline_key(h) for h in headlines}
+        with self.sessions() as session:
+            found = set(session.scalars(select(Label.key).where(Label.key.in_(keys)).distinct()))
+        return {h for h in headlines if headline_key(h) in found}
+
+    def count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Label)) or 0
+
+
+def training_row(row: Label) -> str:
+    """One JSONL line in the format ``clickbait train`` reads."""
+    fields = {"text": row.headline, "label": row.label, "lang": row.lang, "source": row.source}
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False) + "\n"
+
+
+def _latest(keys: set[str] | None = None) -> Select[tuple[Label]]:
+    """Rows that are the newest label of their headline (of ``keys`` only, when given: a write then
+    reads its own headlines' rows through the key index, not the whole table)."""
+    newest = select(func.max(Label.id)).group_by(Label.key)
+    if keys is not None:
+        newest = newest.where(Label.key.in_(keys))
+    return select(Label).where(Label.id.in_(newest))
