@@ -93,6 +93,14 @@ class Scorer:
                 out[indices] = self.network(**batch).float().cpu().numpy()
         return out
 
+    def embeddings(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """The pooled vectors the head reads, in input order (probes of what the model sees)."""
+        out = np.empty((len(headlines), self.network.head.in_features), dtype=np.float32)
+        for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
+            with torch.inference_mode():
+                out[indices] = self.network.embed(**batch).float().cpu().numpy()
+        return out
+
     def probabilities(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Calibrated P(clickbait): sigmoid(logit / temperature)."""
         return calibrated(self.logits(headlines, batch_size), self.manifest.temperature)
