@@ -138,6 +138,7 @@ def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_los
         "n": 40,
         "current": 1.0,
         "candidate": 1.0,
+        "gates": True,
         "ok": True,
     }
 
@@ -152,6 +153,16 @@ def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_los
         "en: macro-F1 on its check rows fell"
         in judge(current, lost_en, split, checks, [], [], settings).reason
     )
+
+    # in the editor's own language their held-out labels judge; the check rows, labelled to
+    # another house's taste, are reported
+    es_checks = [replace(e, text=f"es {e.text}", lang="es") for e in checks]
+    es_truth = {e.text: float(e.label) for e in es_checks}
+    own_taste = FixedScorer("new", {**truth, **{e.text: 1 - es_truth[e.text] for e in es_checks[:4]}})
+    current_es = FixedScorer("old", {**current.probs, **es_truth})
+    kept = judge(current_es, own_taste, split, es_checks, [], [], settings)
+    assert kept.promote and kept.languages["es"]["gates"] is False
+    assert kept.languages["es"]["candidate"] < kept.languages["es"]["current"]
 
     # a language with neither labels nor check rows: the pooled headlines stand in
     pool = [f"Der Bürgermeister eröffnet die neue Brücke über den Fluss {i}" for i in range(10)]
