@@ -36,7 +36,7 @@ LICENCES = {
     "id-click-id": "CC BY 4.0",
     "tr-clickbaittr": "CC BY-SA 4.0",
 }
-PER_LANGUAGE = {"replay": 250, "check": 200}
+PER_LANGUAGE = {"replay": 250, "check": 500}
 
 
 @dataclass(frozen=True)
