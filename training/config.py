@@ -141,7 +141,7 @@ class RetrainSettings(BaseSettings):
         default=1000, ge=0, description="pooled headlines one retrain replays (and checks agreement on)"
     )
     passes: float = Field(
-        default=8.0, gt=0, description="passes over the training labels one warm retrain makes, at most"
+        default=16.0, gt=0, description="passes over the training labels one warm retrain makes, at most"
     )
     steps: int = Field(default=300, ge=1, description="optimiser steps of a warm retrain, at most")
     checks: int = Field(default=6, ge=1, description="early-stopping checks on the dev labels over a retrain")
