@@ -76,6 +76,19 @@ class Int8Spec(BaseModel):
     float_bf16: bool = False  # those ran in bf16 in the check (CPUs with bf16 arithmetic); elsewhere fp32
 
 
+class LanguageCalibration(BaseModel):
+    """A correction for one language on top of the global calibration: P = sigmoid(scale · z/T +
+    offset), z/T the logit over the engine's own temperature (fp32's or int8's), so every engine
+    shares it. Fitted by likelihood on ``rows`` held-out headlines of the language
+    (``training/calibration.py``); a language with an entry is *validated* for this model."""
+
+    scale: float = 1.0
+    offset: float = 0.0
+    rows: int
+    ece_before: float | None = None  # on those rows, global calibration only (15 bins)
+    ece_after: float | None = None  # with the correction (on the rows it was fitted on)
+
+
 class Manifest(BaseModel):
     """Everything needed to rebuild and to judge a model; written as manifest.json."""
 
@@ -96,6 +109,9 @@ class Manifest(BaseModel):
     training: dict[str, Any] = {}
     library_versions: dict[str, str] = {}
     int8: Int8Spec | None = None
+    # validated languages (ISO 639-1, as classifier.language names them) → their correction; empty:
+    # every language scores with the global calibration alone and none is validated
+    languages: dict[str, LanguageCalibration] = {}
 
 
 def library_versions() -> dict[str, str]:

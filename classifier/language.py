@@ -10,7 +10,7 @@ German, Hungarian or Telugu as what they are (``docs/results/2026-11-29-language
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 UNDETERMINED = "und"
 # The five of the training data, their near neighbours (the confusions that matter: ms/id,
@@ -36,11 +36,14 @@ def _identifier():  # -> py3langid.langid.LanguageIdentifier; loads its model on
     return identifier
 
 
+@lru_cache(maxsize=1 << 16)
+def detect_language(text: str) -> str:
+    """An ISO 639-1 code for ``text`` (``und`` for one with no letters to go on); remembered for the
+    last 65,536 distinct texts, so that a headline scored and then described is detected once."""
+    lang = _identifier().classify(text)[0] if any(c.isalpha() for c in text) else UNDETERMINED
+    return SAME_AS.get(lang, lang)
+
+
 def detect_languages(texts: Sequence[str]) -> list[str]:
     """An ISO 639-1 code per text (``und`` for one with no letters to go on)."""
-    identifier = _identifier()
-    found = []
-    for text in texts:
-        lang = identifier.classify(text)[0] if any(c.isalpha() for c in text) else UNDETERMINED
-        found.append(SAME_AS.get(lang, lang))
-    return found
+    return [detect_language(text) for text in texts]

@@ -14,6 +14,7 @@ import torch
 from classifier.artifact import Manifest, load_network
 from classifier.base import load_tokenizer
 from classifier.engine import build_engine
+from classifier.language import detect_languages
 from classifier.network import HeadlineClassifier
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
@@ -31,9 +32,15 @@ def resolve_model_dir(model: str | Path) -> Path:
     return default_model_dir() if str(model) == DEFAULT_MODEL else Path(model)
 
 
-def calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """P(clickbait) = sigmoid(logit / temperature)."""
-    return 1.0 / (1.0 + np.exp(-logits / temperature))
+def calibrated(
+    logits: np.ndarray,
+    temperature: float,
+    scale: np.ndarray | float = 1.0,
+    offset: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """P(clickbait) = sigmoid(scale · logit / temperature + offset): the global calibration, and a
+    language's correction (``LanguageCalibration``) where ``scale``/``offset`` are given."""
+    return 1.0 / (1.0 + np.exp(-(scale * (logits / temperature) + offset)))
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Prediction:
     headline: str
     score: float
     label: str
+    lang: str = "und"  # detected (ISO 639-1), or the caller's
+    validated: bool = False  # the model's manifest holds a calibration fitted in that language
 
 
 class Scorer:
@@ -101,9 +110,41 @@ class Scorer:
                 out[indices] = self.network.embed(**batch).float().cpu().numpy()
         return out
 
-    def probabilities(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Calibrated P(clickbait): sigmoid(logit / temperature)."""
-        return calibrated(self.logits(headlines, batch_size), self.manifest.temperature)
+    def probabilities(
+        self,
+        headlines: Sequence[str],
+        batch_size: int | None = None,
+        langs: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """Calibrated P(clickbait): sigmoid(logit / temperature), corrected per language where the
+        manifest holds that language (``languages``; a language given in ``langs`` wins over the
+        detected one). Without per-language entries, exactly the global calibration."""
+        logits = self.logits(headlines, batch_size)
+        if not self.manifest.languages:
+            return calibrated(logits, self.manifest.temperature)
+        scale, offset = self.corrections(self.languages(headlines, langs))
+        return calibrated(logits, self.manifest.temperature, scale, offset)
+
+    def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
+        """The language of each headline: the caller's where ``langs`` names one, else detected
+        (``classifier.language``), once per distinct text."""
+        given = list(langs) if langs is not None else [None] * len(headlines)
+        if len(given) != len(headlines):
+            raise ValueError(f"{len(given)} languages for {len(headlines)} headlines")
+        todo = list(dict.fromkeys(h for h, lang in zip(headlines, given, strict=True) if not lang))
+        found = dict(zip(todo, detect_languages(todo), strict=True))
+        return [lang or found[h] for h, lang in zip(headlines, given, strict=True)]
+
+    def validated(self, lang: str) -> bool:
+        """Whether this model's calibration was fitted and measured in ``lang``."""
+        return lang in self.manifest.languages
+
+    def corrections(self, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, offset) per headline: its language's correction, or (1, 0) where it has none."""
+        table = self.manifest.languages
+        scale = np.array([table[lang].scale if lang in table else 1.0 for lang in langs], np.float32)
+        offset = np.array([table[lang].offset if lang in table else 0.0 for lang in langs], np.float32)
+        return scale, offset
 
     def label(self, probability: float, threshold: float | None = None) -> str:
         """The model's label for one probability, at its own threshold unless told another."""
@@ -136,10 +177,17 @@ class Scorer:
         whole = next((i for i in range(end, 0, -1) if words[i] != words[i - 1]), end)
         return text[: starts[whole]].strip()
 
-    def score(self, headlines: Sequence[str], threshold: float | None = None) -> list[Prediction]:
-        probs = self.probabilities(headlines)
+    def score(
+        self,
+        headlines: Sequence[str],
+        threshold: float | None = None,
+        langs: Sequence[str | None] | None = None,
+    ) -> list[Prediction]:
+        found = self.languages(headlines, langs)
+        probs = self.probabilities(headlines, langs=found)
         return [
-            Prediction(h, float(p), self.label(p, threshold)) for h, p in zip(headlines, probs, strict=True)
+            Prediction(h, float(p), self.label(p, threshold), lang, self.validated(lang))
+            for h, p, lang in zip(headlines, probs, found, strict=True)
         ]
 
     def _batches(

@@ -1,9 +1,21 @@
-"""Post-hoc calibration: one temperature fitted by likelihood, then a macro-F1 threshold."""
+"""Post-hoc calibration: one temperature fitted by likelihood, then a macro-F1 threshold; and a
+correction per language on top of that temperature (``LanguageCalibration`` in the manifest)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 import torch
+
+from classifier.artifact import LanguageCalibration, Manifest
+from classifier.language import SAME_AS, UNDETERMINED, detect_languages
+from classifier.scorer import calibrated
+from training.config import TrainConfig
+from training.data import Example
+from training.metrics import expected_calibration_error
 
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.981, 0.005), 3)
 
@@ -46,3 +58,92 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     scores = macro_f1_by_threshold(probs, labels, THRESHOLD_GRID)
     best = np.flatnonzero(scores >= scores.max() - 1e-12)
     return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
+
+
+# A language gets its own correction only with at least this many validation rows: two parameters
+# fitted by likelihood are stable from ~150 rows (the default recipe's smallest language, Spanish,
+# has 191), and below that the binned ECE that reports the fit is mostly noise (its chance floor on
+# 191 rows is already 0.05; docs/results/2026-11-29-languages.md).
+MIN_LANGUAGE_ROWS = 150
+ECE_BINS = 15
+
+
+def fit_scale_offset(scaled: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(a, b) minimising the NLL of sigmoid(a · x + b), x = logit / T already calibrated globally."""
+    x = torch.as_tensor(scaled, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.float64)
+    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(params[0] * x + params[1], y)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    a, b = params.detach().tolist()
+    return float(np.clip(a, 0.05, 20.0)), float(np.clip(b, -10.0, 10.0))
+
+
+def row_languages(rows: Sequence[Example]) -> list[str]:
+    """The language of each held-out row: the one its file declares (Malay read as Indonesian, as
+    the detector does), detected where none is declared."""
+    unnamed = [i for i, e in enumerate(rows) if e.lang == UNDETERMINED]
+    found = dict(zip(unnamed, detect_languages([rows[i].text for i in unnamed]), strict=True))
+    return [found[i] if i in found else SAME_AS.get(e.lang, e.lang) for i, e in enumerate(rows)]
+
+
+def fit_languages(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    langs: Sequence[str],
+    temperature: float,
+    min_rows: int = MIN_LANGUAGE_ROWS,
+) -> dict[str, LanguageCalibration]:
+    """A correction (scale, offset) per language with at least ``min_rows`` held-out rows, fitted by
+    likelihood on top of the global ``temperature``; ECE (15 bins) on those rows before and after."""
+    logits, labels, langs = np.asarray(logits), np.asarray(labels), np.asarray(langs)
+    fitted = {}
+    for lang, count in sorted(Counter(langs.tolist()).items()):
+        if count < min_rows or lang == UNDETERMINED:
+            continue
+        scaled, truth = logits[langs == lang] / temperature, labels[langs == lang]
+        scale, offset = fit_scale_offset(scaled, truth)
+        fitted[lang] = LanguageCalibration(
+            scale=round(scale, 6),
+            offset=round(offset, 6),
+            rows=int(count),
+            ece_before=round(expected_calibration_error(calibrated(scaled, 1.0), truth, ECE_BINS), 4),
+            ece_after=round(
+                expected_calibration_error(calibrated(scaled, 1.0, scale, offset), truth, ECE_BINS), 4
+            ),
+        )
+    return fitted
+
+
+def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | None = None) -> Manifest:
+    """Fit the per-language corrections of an existing model on its recipe's validation split
+    (fp32 logits over the model's own temperature, as ``clickbait train`` fits them) and write them
+    into its manifest and model card; the weights, temperature, threshold and int8 section stay."""
+    from classifier.artifact import read_manifest, write_manifest
+    from classifier.scorer import Scorer
+    from classifier.settings import get_settings
+    from training.card import LANGUAGE_LINE, language_line
+    from training.data import load_dataset, split_holdout
+
+    scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+    _, rows = split_holdout(load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by)
+    logits = scorer.logits([e.text for e in rows])
+    labels = np.array([e.label for e in rows])
+    languages = fit_languages(
+        logits, labels, row_languages(rows), scorer.manifest.temperature, min_rows or MIN_LANGUAGE_ROWS
+    )
+    manifest = read_manifest(model_dir).model_copy(update={"languages": languages})
+    write_manifest(model_dir, manifest)
+    card = model_dir / "README.md"
+    if card.is_file():  # one line, replaced in place: the rest of a hand-edited card stays
+        lines = [line for line in card.read_text().split("\n") if not line.startswith(LANGUAGE_LINE)]
+        at = next((i + 1 for i, line in enumerate(lines) if line.startswith("Calibration temperature")), 1)
+        card.write_text("\n".join([*lines[:at], language_line(manifest), *lines[at:]]))
+    return manifest

@@ -31,6 +31,21 @@ def _metric_rows(name: str, metrics: dict) -> list[str]:
     return rows
 
 
+LANGUAGE_LINE = "Calibrated per language"  # how the card's line on languages begins
+
+
+def language_line(manifest: Manifest) -> str:
+    """The validated languages, as the model card lists them."""
+    fitted = ", ".join(
+        f"{lang} ({c.rows} rows, ECE {c.ece_before:.3f} → {c.ece_after:.3f})"
+        for lang, c in manifest.languages.items()
+    )
+    return (
+        f"{LANGUAGE_LINE} (a correction on top of the temperature) and so validated in: {fitted}; "
+        "a headline in any other language is scored, flagged `validated: false`."
+    )
+
+
 def render_model_card(manifest: Manifest) -> str:
     training = manifest.training
     lines = [
@@ -50,6 +65,7 @@ def render_model_card(manifest: Manifest) -> str:
             f"Calibration temperature {manifest.temperature:.4f}; "
             f"decision threshold {manifest.threshold:.3f} (chosen for validation macro-F1)."
         ),
+        *([language_line(manifest)] if manifest.languages else []),
         "",
         "## Training data",
         "",

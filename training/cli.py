@@ -84,6 +84,15 @@ def _quantize(args: argparse.Namespace) -> None:
     print(json.dumps(spec.model_dump(), indent=2))
 
 
+def _calibrate(args: argparse.Namespace) -> None:
+    from classifier.scorer import resolve_model_dir
+    from training.calibration import calibrate_languages
+
+    config = TrainConfig.from_sources(args.config, {})
+    manifest = calibrate_languages(resolve_model_dir(args.model), config, args.min_rows)
+    print(json.dumps({lang: c.model_dump() for lang, c in manifest.languages.items()}, indent=2))
+
+
 def _variants_per_headline(text: str) -> tuple[str, int]:
     """``LANG=N`` of ``distill --augment``."""
     lang, _, count = text.partition("=")
@@ -156,3 +165,21 @@ def add_quantize(commands: argparse._SubParsersAction) -> None:
     )
     quantize.add_argument("--max-drop", type=float, default=0.005, help="macro-F1 int8 may lose on any split")
     quantize.set_defaults(handler=_quantize)
+
+
+def add_calibrate(commands: argparse._SubParsersAction) -> None:
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit the per-language calibration of a model on its recipe's validation split (no retraining)",
+    )
+    add_flags(calibrate, ClassifierSettings, ["model"])
+    calibrate.add_argument(
+        "--config", type=Path, required=True, help="the model's recipe (its data and hold-out)"
+    )
+    calibrate.add_argument(
+        "--min-rows",
+        type=int,
+        default=None,
+        help="validation rows a language needs to be calibrated and validated [default: 150]",
+    )
+    calibrate.set_defaults(handler=_calibrate)

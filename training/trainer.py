@@ -33,7 +33,13 @@ from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
-from training.calibration import choose_threshold, fit_temperature, macro_f1_by_threshold
+from training.calibration import (
+    choose_threshold,
+    fit_languages,
+    fit_temperature,
+    macro_f1_by_threshold,
+    row_languages,
+)
 from training.card import render_model_card
 from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
@@ -174,7 +180,11 @@ def train(
     val_labels = np.array([e.label for e in val_rows])
     val_logits = scorer.logits([e.text for e in val_rows])
     manifest.temperature = fit_temperature(val_logits, val_labels)
-    val_probs = calibrated(val_logits, manifest.temperature)
+    # a correction per language with enough validation rows, on top of the temperature; the
+    # threshold stays one for all languages (per-language ones gained nothing measurable)
+    val_langs = row_languages(val_rows)
+    manifest.languages = fit_languages(val_logits, val_labels, val_langs, manifest.temperature)
+    val_probs = calibrated(val_logits, manifest.temperature, *scorer.corrections(val_langs))
     manifest.threshold = choose_threshold(val_probs, val_labels)
     manifest.metrics = {
         "validation": metrics_with_languages(
