@@ -66,6 +66,13 @@ class ServiceSettings(ClassifierSettings):
     )
     feed_allow_sites: CommaList = Field(default=[], description="sites never marked clickbait")
     feed_block_sites: CommaList = Field(default=[], description="sites always marked clickbait")
+    feed_drop_unvalidated: bool = Field(
+        default=False,
+        description=(
+            "mode=drop also drops clickbait in a language the model's calibration was not validated on "
+            "(off: such items are kept, annotated)"
+        ),
+    )
     page_max_bytes: int = Field(default=5_000_000, ge=1024, description="HTML page body, at most")
     miniflux_webhook_secret: SecretStr | None = Field(
         default=None, description="Miniflux's webhook secret; without it the webhook route answers 404"

@@ -8,7 +8,7 @@ names what it needs by type (``settings: SettingsDep``) and a test can override 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -163,6 +163,12 @@ async def request_probabilities(
     if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
         service.pool.queue(headlines)
     return probs, scorer
+
+
+def languages_of(scorer: Scorer, texts: Sequence[str]) -> list[tuple[str, bool]]:
+    """(language, validated) of each text as the scorer saw it (normalised; detected once, cached)."""
+    langs = scorer.languages([normalise_headline(t) for t in texts])
+    return [(lang, scorer.validated(lang)) for lang in langs]
 
 
 async def score_many(

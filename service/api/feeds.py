@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from classifier.errors import ClickbaitError, ErrorType
-from service.api.deps import ScoringDep, SettingsDep, read_body, score_many
+from classifier.scorer import Scorer
+from service.api.deps import ScoringDep, SettingsDep, languages_of, read_body, score_many
 from service.api.schemas import error_responses
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import Decision, FeedItem, decide, needs_score, parse_feed
@@ -62,11 +63,13 @@ async def _decisions(
     items: list[FeedItem],
     rules: SiteRules,
     threshold: float | None,
-) -> tuple[list[Decision], str]:
+) -> tuple[list[Decision], Scorer]:
     matched, todo = needs_score(items, rules)
     probs, scorer = await score_many(request, settings, scoring, [items[i].title for i in todo])
     cut = scorer.threshold if threshold is None else threshold
-    return decide(matched, dict(zip(todo, probs, strict=True)), cut, scorer.manifest.labels), scorer.version
+    langs = languages_of(scorer, [items[i].title[: settings.max_chars] for i in todo])
+    scores, found = dict(zip(todo, probs, strict=True)), dict(zip(todo, langs, strict=True))
+    return decide(matched, scores, cut, scorer.manifest.labels, found), scorer
 
 
 async def _filtered(
@@ -82,12 +85,16 @@ async def _filtered(
 ) -> Response:
     feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
     rules = _rules(settings, allow, block)
-    decisions, version = await _decisions(request, settings, scoring, feed.items, rules, threshold)
-    dropped = sum(d.label == "clickbait" for d in decisions) if mode == "drop" else 0
+    decisions, scorer = await _decisions(request, settings, scoring, feed.items, rules, threshold)
+    # a model that names its validated languages keeps the others' clickbait, annotated, unless told
+    hold = bool(scorer.manifest.languages) and not settings.feed_drop_unvalidated
+    dropped = (
+        sum(d.label == "clickbait" and (d.validated or not hold) for d in decisions) if mode == "drop" else 0
+    )
     return Response(
-        feed.apply(decisions, mode),
+        feed.apply(decisions, mode, hold_unvalidated=hold),
         media_type=feed.media_type,
-        headers={"X-Clickbait-Model": version, "X-Clickbait-Dropped": str(dropped)},
+        headers={"X-Clickbait-Model": scorer.version, "X-Clickbait-Dropped": str(dropped)},
     )
 
 
@@ -175,7 +182,8 @@ async def miniflux_webhook(request: Request, settings: SettingsDep, scoring: Sco
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
     entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
     rules = _rules(settings, None, None)
-    decisions, version = await _decisions(request, settings, scoring, entry_items(entries), rules, None)
+    decisions, scorer = await _decisions(request, settings, scoring, entry_items(entries), rules, None)
+    version = scorer.version
     found = flagged(entries, decisions)
     action = settings.miniflux_action if settings.miniflux_url and settings.miniflux_token else None
     if action and found:

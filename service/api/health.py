@@ -59,6 +59,8 @@ async def info(scoring: ScoringDep, settings: SettingsDep) -> dict:
         "threshold": manifest.threshold if manifest else None,
         "temperature": manifest.temperature if manifest else None,
         "engine": scorer.engine if scorer else None,
+        # languages the calibration was fitted and measured in (validation rows, ECE before → after)
+        "languages": {lang: c.model_dump() for lang, c in manifest.languages.items()} if manifest else None,
         "limits": {
             "max_headlines": settings.max_headlines,
             "max_chars": settings.max_chars,

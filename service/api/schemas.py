@@ -50,6 +50,16 @@ class ScoreResult(BaseModel):
     headline: str
     score: float = Field(description="calibrated probability of clickbait")
     label: str
+    lang: str | None = Field(
+        default=None, description="the headline's language (ISO 639-1, detected; und: none found)"
+    )
+    validated: bool | None = Field(
+        default=None,
+        description=(
+            "whether the model's calibration was fitted and measured in that language; false: the "
+            "score is a zero-shot guess from another language's calibration"
+        ),
+    )
     words: list[WordContribution] | None = None
 
 

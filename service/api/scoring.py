@@ -14,6 +14,7 @@ from service.api.deps import (
     SettingsDep,
     check_headlines,
     json_body,
+    languages_of,
     request_probabilities,
     unless_disconnected,
 )
@@ -51,8 +52,10 @@ async def score(
     probs, scorer = await request_probabilities(request, scoring, body.headlines)
     threshold = scorer.threshold if body.threshold is None else body.threshold
     results = [
-        ScoreResult(headline=h, score=float(p), label=scorer.label(p, threshold))
-        for h, p in zip(body.headlines, probs, strict=True)
+        ScoreResult(headline=h, score=float(p), label=scorer.label(p, threshold), lang=lang, validated=known)
+        for h, p, (lang, known) in zip(
+            body.headlines, probs, languages_of(scorer, body.headlines), strict=True
+        )
     ]
     if body.explain:  # all headlines' variants go to the batcher at once and share model calls
         explained = asyncio.gather(*(scoring.explain(r.headline) for r in results))

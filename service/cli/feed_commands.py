@@ -42,11 +42,14 @@ def _filter_feed(args: argparse.Namespace) -> None:
     feed = parse_feed(body, content_type, max_items=1_000_000)
     matched, todo = needs_score(feed.items, SiteRules.of(args.allow, args.block))
     scorer = Scorer.load(args.model)
-    probs = scorer.probabilities([feed.items[i].title for i in todo])
+    titles = [feed.items[i].title for i in todo]
+    langs = scorer.languages(titles)
+    probs = scorer.probabilities(titles, langs=langs)
     threshold = scorer.threshold if args.threshold is None else args.threshold
-    output = feed.apply(
-        decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels), args.mode
-    )
+    found = {i: (lang, scorer.validated(lang)) for i, lang in zip(todo, langs, strict=True)}
+    decisions = decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels, found)
+    hold = bool(scorer.manifest.languages) and not args.drop_unvalidated
+    output = feed.apply(decisions, args.mode, hold_unvalidated=hold)
     if args.output:
         args.output.write_bytes(output)
     else:
@@ -72,6 +75,8 @@ def _page(args: argparse.Namespace) -> None:
                     "site": headline.site,
                     "score": round(prediction.score, 6),
                     "label": prediction.label,
+                    "lang": prediction.lang,
+                    "validated": prediction.validated,
                 },
                 ensure_ascii=False,
             )
@@ -134,6 +139,12 @@ def add_filter_feed(commands: argparse._SubParsersAction) -> None:
     add_flags(filter_feed, ClassifierSettings, ["model"])
     filter_feed.add_argument("--allow", nargs="*", default=[], help="sites never marked clickbait")
     filter_feed.add_argument("--block", nargs="*", default=[], help="sites always marked clickbait")
+    filter_feed.add_argument(
+        "--drop-unvalidated",
+        action="store_true",
+        help="--mode drop also drops clickbait in languages the model was not validated on "
+        "(default: kept, annotated)",
+    )
     filter_feed.set_defaults(handler=_filter_feed)
 
 

@@ -29,6 +29,8 @@ def _score(args: argparse.Namespace) -> None:
                     "headline": prediction.headline,
                     "score": round(prediction.score, 6),
                     "label": prediction.label,
+                    "lang": prediction.lang,
+                    "validated": prediction.validated,
                 },
                 ensure_ascii=False,
             )

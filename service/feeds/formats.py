@@ -46,6 +46,8 @@ class Decision:
     label: str
     score: float | None = None
     rule: str | None = None
+    lang: str | None = None  # the title's language, where it was scored
+    validated: bool = True  # False: scored in a language the model's calibration was never fitted on
 
 
 @dataclass
@@ -64,11 +66,20 @@ class Feed(ABC):
     def __init__(self, items: list[FeedItem]) -> None:
         self.items = items
 
-    def apply(self, decisions: list[Decision], mode: Mode, clickbait_label: str = "clickbait") -> bytes:
+    def apply(
+        self,
+        decisions: list[Decision],
+        mode: Mode,
+        clickbait_label: str = "clickbait",
+        hold_unvalidated: bool = False,
+    ) -> bytes:
+        """Drop or annotate each item; with ``hold_unvalidated``, a clickbait item scored in an
+        unvalidated language is annotated instead of dropped, even in drop mode."""
         for item, decision in zip(self.items, decisions, strict=True):
-            if mode == "drop" and decision.label == clickbait_label:
+            held = hold_unvalidated and not decision.validated
+            if mode == "drop" and decision.label == clickbait_label and not held:
                 self._remove(item)
-            elif mode == "annotate":
+            elif mode == "annotate" or (held and decision.label == clickbait_label):
                 self._annotate(item, decision)
         return self._serialise()
 
@@ -105,6 +116,9 @@ class XmlFeed(Feed):
         etree.SubElement(node, f"{{{NS}}}label").text = decision.label
         if decision.rule:
             etree.SubElement(node, f"{{{NS}}}rule").text = decision.rule
+        if decision.lang is not None:
+            etree.SubElement(node, f"{{{NS}}}lang").text = decision.lang
+            etree.SubElement(node, f"{{{NS}}}validated").text = "true" if decision.validated else "false"
 
     def _serialise(self) -> bytes:
         root = self.tree.getroot()
@@ -131,6 +145,8 @@ class JsonFeed(Feed):
             extension["score"] = round(decision.score, 6)
         if decision.rule:
             extension["rule"] = decision.rule
+        if decision.lang is not None:
+            extension["lang"], extension["validated"] = decision.lang, decision.validated
         item.node["_clickbait"] = extension
 
     def _serialise(self) -> bytes:
@@ -295,16 +311,24 @@ def needs_score(items: list[FeedItem], rules: SiteRules) -> tuple[list[str | Non
 
 
 def decide(
-    matched: list[str | None], scores: dict[int, float], threshold: float, labels: tuple[str, str]
+    matched: list[str | None],
+    scores: dict[int, float],
+    threshold: float,
+    labels: tuple[str, str],
+    languages: dict[int, tuple[str, bool]] | None = None,
 ) -> list[Decision]:
-    """A site rule wins over the score; an item with neither (no title) stays news, unscored."""
+    """A site rule wins over the score; an item with neither (no title) stays news, unscored.
+    ``languages``: (language, validated) of the scored items."""
     news, clickbait = labels
+    languages = languages or {}
     decisions = []
     for i, rule in enumerate(matched):
         if rule is not None:
             decisions.append(Decision(clickbait if rule.startswith("block:") else news, None, rule))
         elif i in scores:
-            decisions.append(Decision(clickbait if scores[i] >= threshold else news, scores[i]))
+            lang, validated = languages.get(i, (None, True))
+            label = clickbait if scores[i] >= threshold else news
+            decisions.append(Decision(label, scores[i], lang=lang, validated=validated))
         else:
             decisions.append(Decision(news, None, "no-title"))
     return decisions

@@ -35,7 +35,8 @@ def test_score_contract(server) -> None:
     news, bait = body["results"]
     assert news["headline"] == NEWS and news["label"] == "news" and news["score"] < 0.1
     assert bait["label"] == "clickbait" and bait["score"] > 0.9
-    assert set(news) == {"headline", "score", "label"}
+    assert set(news) == {"headline", "score", "label", "lang", "validated"}
+    assert news["validated"] is False  # the known model names no validated language
     strict = post(server.url, "/v1/score", {"headlines": [NEWS], "threshold": 0.0}).json()
     assert strict["threshold"] == 0.0 and strict["results"][0]["label"] == "clickbait"
 

@@ -19,7 +19,10 @@ def test_score_arguments_and_stdin_with_the_default_model() -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["headline"] for r in lines] == [NEWS[0], CLICKBAIT[0]]
-    assert all(set(r) == {"headline", "score", "label"} and 0 <= r["score"] <= 1 for r in lines)
+    assert all(
+        set(r) == {"headline", "score", "label", "lang", "validated"} and 0 <= r["score"] <= 1 for r in lines
+    )
+    assert [(r["lang"], r["validated"]) for r in lines] == [("en", True), ("en", True)]
     assert lines[1]["score"] > lines[0]["score"]
 
     piped = clickbait("score", "--threshold", "0.0", stdin=f"{NEWS[1]}\n\n{CLICKBAIT[1]}\n")

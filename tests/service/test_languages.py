@@ -1,0 +1,99 @@
+"""What a served model knows about languages: ``lang`` and ``validated`` in /v1/score, the validated
+languages in /info, a feed's clickbait in an unvalidated language kept (annotated) in drop mode
+unless the setting says otherwise, and the CLI's lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
+from service.settings import ServiceSettings
+from tests.service.conftest import TRIGGER, start_server
+from tests.support.feed_docs import rss_with_items
+from tests.support.processes import clickbait
+
+ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
+GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
+ENGLISH_NEWS = "Parliament approves the state budget after a long debate"
+ENGLISH = LanguageCalibration(scale=1.0, offset=0.0, rows=200, ece_before=0.02, ece_after=0.01)
+
+
+@pytest.fixture()
+def validated_model(known_model: Path, tmp_path: Path) -> Path:
+    """The known model, validated in English only (a correction that changes no score)."""
+    out = tmp_path / "validated-model"
+    shutil.copytree(known_model, out)
+    manifest = read_manifest(out).model_copy(update={"version": "known-en", "languages": {"en": ENGLISH}})
+    write_manifest(out, manifest)
+    return out
+
+
+@pytest.fixture()
+def serve(validated_model: Path):
+    started = []
+
+    def make(**overrides):
+        running = start_server(ServiceSettings(model=str(validated_model), **overrides))
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()
+
+
+def test_score_and_info_say_which_languages_are_validated(serve) -> None:
+    url = serve().url
+    body = httpx.post(f"{url}/v1/score", json={"headlines": [ENGLISH_BAIT, GERMAN_BAIT, ENGLISH_NEWS]}).json()
+    assert [(r["lang"], r["validated"], r["label"]) for r in body["results"]] == [
+        ("en", True, "clickbait"),
+        ("de", False, "clickbait"),
+        ("en", True, "news"),
+    ]
+    info = httpx.get(f"{url}/info").json()
+    assert info["languages"] == {"en": ENGLISH.model_dump()}
+
+
+def test_a_model_without_languages_validates_none(server) -> None:
+    body = httpx.post(f"{server.url}/v1/score", json={"headlines": [ENGLISH_BAIT]}).json()
+    assert (body["results"][0]["lang"], body["results"][0]["validated"]) == ("en", False)
+    assert httpx.get(f"{server.url}/info").json()["languages"] == {}
+
+
+def _feed(titles: list[str]) -> str:
+    feed = rss_with_items(len(titles))
+    for i, title in enumerate(titles):
+        feed = feed.replace(f"<title>headline number {i}</title>", f"<title>{title}</title>", 1)
+    return feed
+
+
+def test_drop_mode_keeps_clickbait_in_an_unvalidated_language_annotated(serve) -> None:
+    feed = _feed([ENGLISH_BAIT, GERMAN_BAIT, ENGLISH_NEWS])
+    assert feed.count("<title>") >= 3 and GERMAN_BAIT in feed
+    headers = {"Content-Type": "application/rss+xml"}
+    kept = httpx.post(f"{serve().url}/v1/filter?mode=drop", content=feed.encode(), headers=headers)
+    assert kept.status_code == 200 and kept.headers["X-Clickbait-Dropped"] == "1"
+    assert ENGLISH_BAIT not in kept.text and ENGLISH_NEWS in kept.text
+    assert GERMAN_BAIT in kept.text
+    assert "<clickbait:lang>de</clickbait:lang>" in kept.text
+    assert "<clickbait:validated>false</clickbait:validated>" in kept.text
+    assert kept.text.count("<clickbait:label>") == 1  # the validated news item is left as it was
+
+    told = serve(feed_drop_unvalidated=True).url
+    dropped = httpx.post(f"{told}/v1/filter?mode=drop", content=feed.encode(), headers=headers)
+    assert dropped.headers["X-Clickbait-Dropped"] == "2" and GERMAN_BAIT not in dropped.text
+
+    annotated = httpx.post(f"{told}/v1/filter?mode=annotate", content=feed.encode(), headers=headers).text
+    assert annotated.count("<clickbait:validated>true</clickbait:validated>") == 2
+
+
+def test_cli_lines_carry_lang_and_validated(validated_model: Path) -> None:
+    done = clickbait("score", "--model", str(validated_model), ENGLISH_NEWS, GERMAN_BAIT)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["lang"], r["validated"]) for r in lines] == [("en", True), ("de", False)]
