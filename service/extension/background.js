@@ -48,11 +48,31 @@ async function callService(path, { body, key } = {}) {
   throw new ServiceError(`The clickbait service answered ${response.status}: ${reason}.`);
 }
 
+const namesLanguages = new Map(); // model version -> whether /info lists validated languages for it
+
+/** Whether the served model names the languages it was validated in (older models name none, and
+    then no headline is held back as unvalidated); asked of /info once per model version. */
+async function claimsLanguages(model) {
+  if (!namesLanguages.has(model)) {
+    const info = await callService("/info");
+    namesLanguages.set(info.model, Object.keys(info.languages ?? {}).length > 0);
+    if (info.model !== model) return false; // swapped meanwhile: asked again with the next batch
+  }
+  return namesLanguages.get(model);
+}
+
 const HANDLERS = {
-  /** Scores of a batch of headlines, and the model's threshold. */
+  /** Scores of a batch of headlines, the model's threshold, and which are in a language the model
+      was not validated on. */
   async score({ headlines }) {
     const answer = await callService("/v1/score", { body: { headlines } });
-    return { threshold: answer.threshold, scores: answer.results.map((result) => result.score) };
+    const claims = await claimsLanguages(answer.model);
+    return {
+      threshold: answer.threshold,
+      scores: answer.results.map((result) => result.score),
+      unvalidated: answer.results.map((result) => claims && result.validated === false),
+      langs: answer.results.map((result) => result.lang ?? null),
+    };
   },
 
   /** One headline's score and the words that moved it, strongest push towards clickbait first. */

@@ -41,6 +41,7 @@
     items: new Map(), // headline element -> key (its text, lower-cased)
     texts: new Map(), // key -> the text as sent
     scores: new Map(), // key -> P(clickbait)
+    unvalidated: new Map(), // key -> its language, where the model was not validated in it
     explanations: new Map(), // key -> promise of the service's explanation
     corrected: new Map(), // key -> the label the reader gave
     shown: new Set(), // keys the reader asked to see undimmed
@@ -84,7 +85,7 @@
     state.originals.delete(element);
   }
 
-  function showBadge(element, score, corrected) {
+  function showBadge(element, score, corrected, unvalidatedLang = null) {
     let badge = state.badges.get(element);
     if (!badge) {
       badge = document.createElement("clickbait-badge");
@@ -103,6 +104,7 @@
     const button = badge.shadowRoot.querySelector("button");
     button.textContent = corrected ? `${corrected === "news" ? "not clickbait" : "clickbait"} ✓` : `clickbait ${score.toFixed(2)}`;
     button.className = corrected === "news" ? "news" : "";
+    if (unvalidatedLang && !corrected) button.textContent += ` (${unvalidatedLang}: not validated, not dimmed)`;
     button.title = "Why? Click or hover";
   }
 
@@ -122,8 +124,10 @@
       return;
     }
     const corrected = state.corrected.get(key);
-    showBadge(element, score, corrected);
-    if (state.showAll || corrected === "news" || state.shown.has(key)) restoreOpacity(element);
+    // a score in a language the model was never validated on is a guess: badged, not dimmed, unless asked
+    const held = state.unvalidated.has(key) && !state.settings.dimUnvalidated;
+    showBadge(element, score, corrected, held ? state.unvalidated.get(key) : null);
+    if (held || state.showAll || corrected === "news" || state.shown.has(key)) restoreOpacity(element);
     else dim(element);
   }
 
@@ -188,7 +192,10 @@
       }
       state.error = null;
       state.modelThreshold = reply.threshold;
-      keys.forEach((key, i) => state.scores.set(key, reply.scores[i]));
+      keys.forEach((key, i) => {
+        state.scores.set(key, reply.scores[i]);
+        if (reply.unvalidated?.[i]) state.unvalidated.set(key, reply.langs?.[i] ?? "und");
+      });
       const fresh = new Set(keys);
       for (const [element, key] of state.items) if (fresh.has(key)) render(element);
     }

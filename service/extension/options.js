@@ -13,6 +13,7 @@ async function fill() {
   $("service-url").value = settings.serviceUrl;
   $("api-key").value = settings.apiKey;
   $("max-requests").value = String(settings.maxRequestsPerPage);
+  $("dim-unvalidated").checked = settings.dimUnvalidated;
 }
 
 $("form").addEventListener("submit", async (event) => {
@@ -26,6 +27,7 @@ $("form").addEventListener("submit", async (event) => {
     serviceUrl,
     apiKey: $("api-key").value.trim(),
     maxRequestsPerPage: Number($("max-requests").value),
+    dimUnvalidated: $("dim-unvalidated").checked,
   });
   await fill();
   say("Saved.");

@@ -9,6 +9,7 @@ const DEFAULT_SETTINGS = Object.freeze({
   threshold: null, // null: the model's own threshold (/info); else 0..1 set in the popup
   maxRequestsPerPage: 20, // scoring requests one page may send, at most (infinite scroll included)
   disabledSites: [], // hosts the reader switched off in the popup
+  dimUnvalidated: false, // also dim clickbait in a language the model was not validated on
 });
 
 /** The stored settings, each missing one at its default. */

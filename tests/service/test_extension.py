@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -355,3 +356,48 @@ def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
     assert_untouched(page, BAIT + PLAIN + RELATED + UNTOUCHED)
     assert page.evaluate(AS_SERVED)
     assert page.locator("clickbait-badge, clickbait-card").count() == 0
+
+
+ENGLISH_BAIT = f"{TRIGGER}: the singer shows her new house"
+GERMAN_BAIT = f"{TRIGGER}: Die Schauspielerin zeigt ihr neues Haus am See"  # ASCII: badge_after's selector
+LANGUAGES_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Teasers</title></head>
+<body><main><article><h1>Teasers in two languages</h1><p>Some text of the article, long enough.</p></article>
+<aside><ul>{teaser("Cancan", ENGLISH_BAIT)}{teaser("Bild", GERMAN_BAIT)}{teaser("Digi24", PLAIN[0])}</ul>
+</aside></main></body></html>
+"""
+
+
+def test_unvalidated_language_badged_not_dimmed_unless_asked(
+    known_model: Path, tmp_path: Path, chromium: ExtensionBrowser
+) -> None:
+    from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
+    from service.settings import ServiceSettings
+    from tests.service.conftest import start_server
+
+    model = tmp_path / "english-only"
+    shutil.copytree(known_model, model)
+    english = LanguageCalibration(scale=1.0, offset=0.0, rows=200)
+    write_manifest(
+        model, read_manifest(model).model_copy(update={"version": "known-en", "languages": {"en": english}})
+    )
+    server = start_server(ServiceSettings(model=str(model)))
+    try:
+        with static_site({"two.html": LANGUAGES_PAGE}) as site:
+            chromium.configure(server.url)
+            page = chromium.context.new_page()
+            page.goto(f"{site}/two.html")
+            expect_dimmed(page, [ENGLISH_BAIT])
+            expect(badge_after(page, GERMAN_BAIT)).to_have_count(1)
+            expect(badge_after(page, GERMAN_BAIT).locator("button")).to_contain_text("de: not validated")
+            expect(link(page, GERMAN_BAIT)).to_have_css("opacity", "1")
+            assert_untouched(page, [PLAIN[0]])
+
+            options = chromium.context.new_page()
+            options.goto(chromium.url("options.html"))
+            expect(options.locator("#dim-unvalidated")).not_to_be_checked()
+            options.check("#dim-unvalidated")
+            options.click("button[type=submit]")
+            expect(options.locator("#status")).to_have_text("Saved.")
+            expect_dimmed(page, [ENGLISH_BAIT, GERMAN_BAIT])
+    finally:
+        server.stop()
