@@ -2,7 +2,7 @@
 
 Usage (from the repository root, ../shared beside it; one thread, as the figures were taken):
     OMP_NUM_THREADS=1 python benchmarks/languages.py [--config training/configs/default.toml]
-        [--model default] [--images docs/results/images] [--json figures.json]
+        [--model default] [--images docs/results/images] [--json figures.json] [--no-detectors]
 
 What it measures, on the recipe's validation split (per language) and on its ``eval_data`` file
 (es-ta1c-validation):
@@ -19,6 +19,11 @@ What it measures, on the recipe's validation split (per language) and on its ``e
    bias, fitted per language on half of that language's validation rows (split by a hash of the
    text) and judged on the other half; Spanish's is fitted on all of validation/es and judged on
    es-ta1c-validation, which no fit sees.
+4. After: the model's own per-language calibration (its manifest's ``languages``, applied per
+   detected language as ``Scorer.probabilities`` does), ECE and macro-F1 per split beside the
+   global calibration alone ("before" above); on the validation split that is in-sample, so also a
+   cross-fitted figure (corrections fitted on one half of each language by text hash, judged on
+   the other, both ways, pooled); and what detecting plus correcting costs in scoring throughput.
 """
 
 from __future__ import annotations
@@ -35,10 +40,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classifier.language import LANGUAGES, SAME_AS, UNDETERMINED, detect_languages
+from classifier.language import LANGUAGES, SAME_AS, UNDETERMINED, detect_language, detect_languages
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import ClassifierSettings
-from training.calibration import choose_threshold, fit_temperature
+from training.calibration import (
+    MIN_LANGUAGE_ROWS,
+    MIN_OFFSET_ROWS,
+    choose_threshold,
+    fit_languages,
+    fit_temperature,
+    row_languages,
+)
 from training.config import TrainConfig
 from training.data import dataset_name, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics, expected_calibration_error
@@ -165,9 +177,15 @@ def lingua_detector(
     return detect
 
 
+def uncached(texts: Sequence[str]) -> list[str]:
+    """``detect_languages`` with its memory of seen texts emptied first: every pass detects anew."""
+    detect_language.cache_clear()
+    return detect_languages(texts)
+
+
 DETECTORS: dict[str, Callable[[], Callable[[Sequence[str]], list[str]]]] = {
     "py3langid, unrestricted": lambda: py3langid_detector(None),
-    f"py3langid as classifier/language.py ({len(BROAD)} languages, ms read as id)": lambda: detect_languages,
+    f"py3langid as classifier/language.py ({len(BROAD)} languages, ms read as id)": lambda: uncached,
     "py3langid, the five only": lambda: py3langid_detector(FIVE),
     "lingua, all 75, high accuracy": lambda: lingua_detector(None, low_accuracy=False),
     "lingua, all 75, low accuracy": lambda: lingua_detector(None, low_accuracy=True),
@@ -230,6 +248,111 @@ def reliability(ax, curves: list[tuple[str, np.ndarray, np.ndarray, str]], title
     ax.legend(fontsize=6, loc="upper left")
 
 
+def after_per_language(
+    scorer: Scorer,
+    rows: list,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    where: dict[str, np.ndarray],
+    halves: np.ndarray,
+    figures: dict,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """ECE and macro-F1 per split with the manifest's corrections applied per detected language, and
+    cross-fitted: corrections fitted (``fit_languages``, on declared languages as ``clickbait
+    calibrate`` fits them) on one text-hash half of the validation rows, applied to the other."""
+    temperature = scorer.manifest.temperature
+    detected = np.array(scorer.languages([e.text for _, e in rows]))
+    declared = np.array(row_languages([e for _, e in rows]))
+    p_before = calibrated(logits, temperature)
+    p_after = calibrated(logits, temperature, *scorer.corrections(list(detected)))
+    p_cross = p_after.copy()  # es-ta1c: the corrections never saw it, so after is already held out
+    validation = np.array([s.startswith("validation/") for s, _ in rows])
+    for fit_half in (0, 1):
+        fit_on, judge = validation & (halves == fit_half), validation & (halves != fit_half)
+        # half the rows: half the row counts a language needs for a correction and for an offset
+        fitted = fit_languages(
+            logits[fit_on],
+            labels[fit_on],
+            declared[fit_on],
+            temperature,
+            MIN_LANGUAGE_ROWS // 2,
+            MIN_OFFSET_ROWS // 2,
+        )
+        table = {lang: (c.scale, c.offset) for lang, c in fitted.items()}
+        a = np.array([table.get(lang, (1.0, 0.0))[0] for lang in detected[judge]])
+        b = np.array([table.get(lang, (1.0, 0.0))[1] for lang in detected[judge]])
+        p_cross[judge] = calibrated(logits[judge], temperature, a, b)
+    figures["after"], curves = {}, {}
+    print(
+        "\n| split | n | chance ECE (mean, p95) | ECE before | ECE after (fitted) | ECE cross-fitted "
+        "| macro-F1 before | after | cross-fitted |"
+    )
+    print("| --- " * 9 + "|")
+    cut = scorer.threshold
+    for split, idx in where.items():
+        y = labels[idx]
+        entry = {
+            "n": len(idx),
+            "chance_ece": chance_ece(p_after[idx]),
+            **{
+                f"ece_{name}": expected_calibration_error(p[idx], y, BINS)
+                for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
+            },
+            **{
+                f"macro_f1_{name}": classification_metrics(y, p[idx], cut)["macro_f1"]
+                for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
+            },
+        }
+        figures["after"][split] = entry
+        curves[split] = (y, p_before[idx], p_after[idx], p_cross[idx])
+        print(
+            f"| {split} | {len(idx)} | {entry['chance_ece'][0]:.3f}, {entry['chance_ece'][1]:.3f} "
+            f"| {entry['ece_before']:.3f} | {entry['ece_after']:.3f} | {entry['ece_cross_fitted']:.3f} "
+            f"| {entry['macro_f1_before']:.3f} | {entry['macro_f1_after']:.3f} "
+            f"| {entry['macro_f1_cross_fitted']:.3f} |"
+        )
+    val_all = np.flatnonzero(validation)
+    figures["after"]["validation"] = {
+        f"ece_{name}": expected_calibration_error(p[val_all], labels[val_all], BINS)
+        for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
+    }
+    print("whole validation split:", {k: round(v, 4) for k, v in figures["after"]["validation"].items()})
+    return curves
+
+
+def throughput_cost(scorer: Scorer, texts: list[str], count: int = 2000, rounds: int = 5) -> dict:
+    """What the per-language calibration costs ``Scorer.probabilities`` on one thread, two ways over
+    the same ``count`` distinct texts: whole calls with it and without it (the same model, its
+    manifest's languages emptied), alternating, median of ``rounds``; and the added work alone
+    (detection with an empty memory, the corrections) against the fastest call without it, which
+    the other benchmarks sharing these cores disturb far less."""
+    sample = list(dict.fromkeys(texts))[:count]
+    empty = scorer.manifest.model_copy(update={"languages": {}})
+    plain = Scorer(scorer.network, scorer.tokenizer, empty, scorer.settings, scorer.engine)
+    seconds: dict[str, list[float]] = {"without": [], "with": [], "added": []}
+    logits = plain.logits(sample)
+    for _ in range(rounds):
+        for name, model in (("without", plain), ("with", scorer)):
+            detect_language.cache_clear()
+            started = time.perf_counter()
+            model.probabilities(sample)
+            seconds[name].append(time.perf_counter() - started)
+        detect_language.cache_clear()
+        started = time.perf_counter()
+        calibrated(logits, scorer.manifest.temperature, *scorer.corrections(scorer.languages(sample)))
+        seconds["added"].append(time.perf_counter() - started)
+    rates = {name: len(sample) / statistics.median(seconds[name]) for name in ("without", "with")}
+    whole = 1 - rates["with"] / rates["without"]
+    added = min(seconds["added"]) / (min(seconds["without"]) + min(seconds["added"]))
+    print(
+        f"\nthroughput, {len(sample)} headlines, median of {rounds}: without per-language calibration "
+        f"{rates['without']:.1f}/s, with {rates['with']:.1f}/s ({whole:.1%} slower; spread without "
+        f"{min(seconds['without']):.2f}-{max(seconds['without']):.2f} s); the added work alone "
+        f"{min(seconds['added']):.3f} s against {min(seconds['without']):.2f} s: {added:.1%}"
+    )
+    return {"headlines_per_s": rates, "seconds": seconds, "cost_whole": whole, "cost_added": added}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
@@ -238,6 +361,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed passes of each detector")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--rss-of", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-detectors", action="store_true", help="skip the comparison of language identifiers (minutes)"
+    )
     args = parser.parse_args()
     if args.rss_of:
         before = rss_mb()
@@ -263,7 +389,7 @@ def main() -> None:
     scorer = Scorer.load(args.model, ClassifierSettings(threads=1))
     scorer.logits(texts[:64])
     started = time.perf_counter()
-    # the body of Scorer.probabilities, kept in two steps for the logits the estimate below refits
+    # the global calibration alone ("before"): the logits are kept for the fits below
     logits = scorer.logits(texts)
     probs = calibrated(logits, scorer.manifest.temperature)
     score_seconds = time.perf_counter() - started
@@ -288,7 +414,7 @@ def main() -> None:
         + " | five languages | five, ms read as id | outside five | headlines/s | scoring drop | RSS MB |"
     )
     print("| --- " * (len(names_in_order) + 7) + "|")
-    for name, make in DETECTORS.items():
+    for name, make in DETECTORS.items() if not args.no_detectors else ():
         memory = rss_of(name)
         detect = make()
         detect(texts[:20])
@@ -335,7 +461,7 @@ def main() -> None:
         }
         print(f"    outside the five, named wrong: {Counter(wrong.values()).most_common()}")
 
-    # --- calibration per language, as served ---
+    # --- calibration per language, before: the global calibration alone ---
     labels = np.array([e.label for _, e in rows], dtype=int)
     where = {split: np.array([i for i, (s, _) in enumerate(rows) if s == split]) for split in names_in_order}
     figures["calibration"] = {}
@@ -407,6 +533,10 @@ def main() -> None:
             f"| {entry['macro_f1_own_threshold']:.3f} (cut {own_cut:.3f}) |"
         )
 
+    # --- after: the model's per-language calibration, fitted and cross-fitted ---
+    after = after_per_language(scorer, rows, logits, labels, where, halves, figures)
+    figures["throughput"] = throughput_cost(scorer, texts)
+
     # --- reliability diagrams ---
     try:
         import matplotlib
@@ -458,7 +588,24 @@ def main() -> None:
         fig.tight_layout()
         second = args.images / "2026-11-29-languages-per-language-t.png"
         fig.savefig(second, dpi=90)
-        print(f"\nwrote {first} and {second}")
+        fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
+        for ax, split in zip(axes.flat, names_in_order, strict=True):
+            y, p_before, p_after, p_cross = after[split]
+            e = figures["after"][split]
+            curves = [
+                (f"global only, {e['ece_before']:.3f}", p_before, y, "tab:blue"),
+                (f"per language, {e['ece_after']:.3f}", p_after, y, "tab:orange"),
+            ]
+            if split.startswith("validation/"):
+                curves.append((f"cross-fitted, {e['ece_cross_fitted']:.3f}", p_cross, y, "tab:green"))
+            reliability(ax, curves, f"{split} (n={len(y)})")
+        fig.suptitle(f"{scorer.version} ({scorer.engine}) with its per-language calibration", fontsize=10)
+        fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
+        fig.supylabel("observed clickbait share", fontsize=8)
+        fig.tight_layout()
+        third = args.images / "2026-11-29-languages-after.png"
+        fig.savefig(third, dpi=90)
+        print(f"\nwrote {first}, {second} and {third}")
 
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))

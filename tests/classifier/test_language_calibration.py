@@ -113,11 +113,12 @@ def test_the_fit_recovers_a_known_correction_and_skips_small_languages() -> None
     assert abs(a - 1.6) < 0.1 and abs(b + 0.4) < 0.1
 
     temperature = 2.0
-    langs = np.array(["tr"] * 19_900 + ["de"] * 100)
-    fitted = fit_languages(z * temperature, labels, langs, temperature, min_rows=150)
-    assert set(fitted) == {"tr"} and fitted["tr"].rows == 19_900
-    assert abs(fitted["tr"].scale - 1.6) < 0.1
+    langs = np.array(["tr"] * 19_600 + ["es"] * 300 + ["de"] * 100)
+    fitted = fit_languages(z * temperature, labels, langs, temperature, min_rows=150, min_offset_rows=500)
+    assert set(fitted) == {"tr", "es"} and fitted["tr"].rows == 19_600 and fitted["es"].rows == 300
+    assert abs(fitted["tr"].scale - 1.6) < 0.1 and abs(fitted["tr"].offset + 0.4) < 0.1
     assert fitted["tr"].ece_after < fitted["tr"].ece_before
+    assert fitted["es"].offset == 0.0 and fitted["es"].scale > 1  # too few rows for an offset
 
 
 def test_calibrate_fits_an_existing_model_from_its_recipe(tiny_base, tmp_path) -> None:

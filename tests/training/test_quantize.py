@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
 from classifier.engine import Bf16Linear, ffn_output_names, has_bf16
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
@@ -32,6 +33,8 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(
         "patience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\n"
     )
     model = train(TrainConfig.from_sources(recipe, {})).out
+    english = LanguageCalibration(scale=1.5, offset=0.25, rows=400)
+    write_manifest(model, read_manifest(model).model_copy(update={"languages": {"en": english}}))
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "quantize", "--model", str(model), "--config", str(recipe)],
         capture_output=True,
@@ -55,6 +58,7 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(
     fp32 = Scorer.load(model, ClassifierSettings(engine="fp32"))
     int8 = Scorer.load(model, ClassifierSettings(engine="int8"))
     assert int8.engine == "int8" and int8.threshold == manifest["threshold"]
+    assert int8.manifest.languages == {"en": english}  # the int8 re-fit keeps the per-language calibration
     fused = [name for name, _ in int8.network.named_modules() if name.endswith(".attention.qkv")]
     assert len(fused) == 2  # the scales saved for query, key and value are one: each layer fuses them
     assert np.corrcoef(int8.logits(texts), fp32.logits(texts))[0, 1] > 0.9
