@@ -14,12 +14,12 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   current judgement elsewhere, with no file outside the package.
 - At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
   best log-loss on ``dev`` wins, the starting point included.
-- Temperature and threshold: the current model's, for the fp32 and the int8 form alike. The
-  candidate is trained towards the current model's raw scores, so it keeps that scale; a
-  temperature or threshold fitted on a few dozen labels of one site is noise, and it would move
-  every language's decisions (even the best threshold for the editor's other headlines gains at
-  most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). A retrain from the base fits its
-  temperature on ``dev`` with the shipped check rows.
+- Temperature, threshold and per-language corrections: the current model's, for the fp32 and the
+  int8 form alike. The candidate is trained towards the current model's raw scores, so it keeps
+  that scale; a temperature or threshold fitted on a few dozen labels of one site is noise, and it
+  would move every language's decisions (even the best threshold for the editor's other headlines
+  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). A retrain from the base
+  fits its temperature and corrections on ``dev`` with the shipped check rows.
 - The gate: on ``judge``, the candidate must fix significantly more decisions than it breaks
   (one-sided exact McNemar test at ``1 - confidence``) without losing macro-F1 (whose paired
   bootstrap interval is reported: on a few dozen rows macro-F1 moves with the class balance of
@@ -50,7 +50,7 @@ from classifier.language import UNDETERMINED, detect_languages
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
-from training.calibration import fit_temperature, macro_f1_of
+from training.calibration import fit_languages, fit_temperature, macro_f1_of, row_languages
 from training.config import RetrainSettings, TrainConfig
 from training.data import (
     DataError,
@@ -274,13 +274,15 @@ def retrain(
     if from_base:
         say("calibrating the candidate on held-out labels")
         candidate_fp32 = Scorer.load(result.out, served.settings.model_copy(update={"engine": "fp32"}))
-        temperature = fit_temperature(
-            candidate_fp32.logits([e.text for e in calibration_rows]),
-            np.array([e.label for e in calibration_rows]),
-        )
+        logits = candidate_fp32.logits([e.text for e in calibration_rows])
+        truth = np.array([e.label for e in calibration_rows])
+        temperature = fit_temperature(logits, truth)
+        languages = fit_languages(logits, truth, row_languages(calibration_rows), temperature)
     else:  # trained towards the current model's raw scores: its scale, so its calibration
-        temperature = manifest.temperature
-    updated = result.manifest.model_copy(update={"temperature": temperature, "threshold": manifest.threshold})
+        temperature, languages = manifest.temperature, manifest.languages
+    updated = result.manifest.model_copy(
+        update={"temperature": temperature, "threshold": manifest.threshold, "languages": languages}
+    )
     write_manifest(result.out, updated)
     result = replace(result, manifest=updated)
     if settings.quantize:  # before judging: both models are then judged in the form `auto` serves

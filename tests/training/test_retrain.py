@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.artifact import read_manifest
+from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
 from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
@@ -229,6 +229,13 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert result.manifest.int8 is not None and (result.out / result.manifest.int8.scales_file).is_file()
     assert read_manifest(result.out).int8 == result.manifest.int8
     assert verdict.candidate["engine"] == ("int8" if result.manifest.int8.safe else "fp32")
+    # from the base: its own corrections, for the check rows' languages with enough rows
+    assert {"en", "id", "tr"} <= set(read_manifest(result.out).languages)
+    # a warm candidate keeps the current model's calibration, per-language corrections included
+    corrected = read_manifest(current).model_copy(
+        update={"languages": {"xx": LanguageCalibration(scale=0.8, offset=0.1, rows=200)}}
+    )
+    write_manifest(current, corrected)
     warm, _ = retrain(
         current, labels, tmp_path / "warm", settings.model_copy(update={"quantize": False}), version="v-warm"
     )
@@ -238,3 +245,4 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert warm.manifest.training["self_replay"]["reference"] > 500
     assert warm.manifest.training["replay_targets_from"] == read_manifest(current).version
     assert warm.manifest.threshold == read_manifest(current).threshold
+    assert read_manifest(warm.out).languages == corrected.languages
