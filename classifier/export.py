@@ -3,7 +3,10 @@
 Both formats fold the temperature into a two-logit head (±logit/(2T)), so softmax gives the
 calibrated P(clickbait), and write a tokenizer whose normaliser does what the engine does before
 tokenising: whitespace runs collapsed, ends stripped, ``"query: "`` prepended. The model's threshold
-is in ``config.json`` as ``clickbait_threshold``.
+is in ``config.json`` as ``clickbait_threshold``. The per-language corrections cannot be folded into
+a graph that knows no language: they are in ``config.json`` as ``clickbait_languages`` (language →
+scale, offset) for a caller who knows each headline's language; the graph gives the global
+calibration.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     }
     config.clickbait_threshold = scorer.threshold
     config.clickbait_version = scorer.version
+    config.clickbait_languages = {
+        lang: {"scale": c.scale, "offset": c.offset} for lang, c in scorer.manifest.languages.items()
+    }
     model = MeanPooledBertForSequenceClassification(config)
     model.bert.load_state_dict(dense_state_dict(encoder))
     half = 0.5 / scorer.manifest.temperature

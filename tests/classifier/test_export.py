@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifier.export import export
-from classifier.scorer import Scorer
+from classifier.scorer import Scorer, calibrated
 from classifier.settings import ClassifierSettings
 from tests.support.data import CLICKBAIT, NEWS
 
@@ -32,8 +32,16 @@ def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_
     pipe = pipeline("text-classification", model=str(out), trust_remote_code=True)
     results = pipe(TEXTS, top_k=None, truncation=True)  # the engine cuts at the model's 48 tokens
     theirs = np.array([next(d["score"] for d in r if d["label"] == "clickbait") for r in results])
-    np.testing.assert_allclose(theirs, fp32.probabilities(TEXTS), atol=1e-4)
+    # the global calibration: a graph knows no language; the corrections travel in the config
+    np.testing.assert_allclose(theirs, calibrated(fp32.logits(TEXTS), fp32.manifest.temperature), atol=1e-4)
     assert pipe(TEXTS[0])[0]["label"] == "news"
+    corrections = config["clickbait_languages"]
+    assert set(corrections) == set(fp32.manifest.languages) and corrections
+    langs = fp32.languages(TEXTS)
+    scale = np.array([corrections.get(lang, {"scale": 1.0})["scale"] for lang in langs])
+    offset = np.array([corrections.get(lang, {"offset": 0.0})["offset"] for lang in langs])
+    corrected = 1 / (1 + np.exp(-(scale * np.log(theirs / (1 - theirs)) + offset)))
+    np.testing.assert_allclose(corrected, fp32.probabilities(TEXTS), atol=1e-3)
 
 
 @pytest.mark.slow
@@ -66,7 +74,7 @@ def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, t
         "input_ids": batch["input_ids"].astype(np.int64),
         "attention_mask": batch["attention_mask"].astype(np.int64),
     }
-    ours = fp32.probabilities(TEXTS)
+    ours = calibrated(fp32.logits(TEXTS), fp32.manifest.temperature)  # the global calibration, as hf
     assert AutoConfig.from_pretrained(out).model_type == "bert"  # the graph is the network: no code of ours
     for name, tolerance in (("model.onnx", 1e-4), ("model.int8.onnx", 0.1)):
         logits = ort.InferenceSession(str(out / name)).run(["logits"], feeds)[0]
