@@ -48,6 +48,7 @@ from training.calibration import (
     MIN_OFFSET_ROWS,
     choose_threshold,
     fit_languages,
+    fit_scale_offset,
     fit_temperature,
     row_languages,
 )
@@ -198,24 +199,6 @@ DETECTORS: dict[str, Callable[[], Callable[[Sequence[str]], list[str]]]] = {
 def half_of(text: str) -> int:
     """0 = the fitting half, 1 = the judged half (a hash of the text, independent of the split's)."""
     return hashlib.sha256(f"languages-bench:{text}".encode()).digest()[0] & 1
-
-
-def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """(a, b) minimising the NLL of sigmoid(a·logit + b): a temperature (1/a) with a bias."""
-    x = torch.as_tensor(logits, dtype=torch.float64)
-    y = torch.as_tensor(labels, dtype=torch.float64)
-    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(params[0] * x + params[1], y)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    a, b = params.detach().tolist()
-    return a, b
 
 
 def chance_ece(probs: np.ndarray, rounds: int = 300) -> tuple[float, float]:
@@ -503,7 +486,7 @@ def main() -> None:
         else:  # Spanish: fit on all of validation/es, judge on the file no fit sees
             fit_idx, judge_idx = where["validation/es"], idx
         t = fit_temperature(logits[fit_idx], labels[fit_idx])
-        a, b = fit_platt(logits[fit_idx], labels[fit_idx])
+        a, b = fit_scale_offset(logits[fit_idx], labels[fit_idx])  # on raw logits: 1/a is a temperature
         own_cut = choose_threshold(calibrated(logits[fit_idx], t), labels[fit_idx])
         y = labels[judge_idx]
         p_global = calibrated(logits[judge_idx], global_t)
