@@ -169,11 +169,7 @@ def editor_languages(labels: Sequence[Example], min_labels: int) -> set[str]:
     """Languages with at least ``min_labels`` of the editor's labels (detected where a label names
     none): there the editor's held-out labels judge, and the shipped check rows, labelled to another
     house's taste, are only reported."""
-    langs = [e.lang for e in labels]
-    unnamed = [i for i, lang in enumerate(langs) if lang == UNDETERMINED]
-    for i, lang in zip(unnamed, detect_languages([labels[i].text for i in unnamed]), strict=True):
-        langs[i] = lang
-    counts = Counter(langs)
+    counts = Counter(row_languages(labels))
     return {lang for lang, n in counts.items() if n >= min_labels and lang != UNDETERMINED}
 
 
