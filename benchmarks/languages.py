@@ -201,6 +201,15 @@ def half_of(text: str) -> int:
     return hashlib.sha256(f"languages-bench:{text}".encode()).digest()[0] & 1
 
 
+def save_figure(fig, title: str, path: Path) -> None:
+    """Title, the shared axis labels of a grid of reliability diagrams, and the PNG."""
+    fig.suptitle(title, fontsize=10)
+    fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
+    fig.supylabel("observed clickbait share", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
 def chance_ece(probs: np.ndarray, rounds: int = 300) -> tuple[float, float]:
     """The ECE a perfectly calibrated model would show by chance on these rows: labels drawn from
     the probabilities themselves (seeded); (mean, 95th percentile). Binned ECE is biased upwards
@@ -539,14 +548,10 @@ def main() -> None:
                 [(f"served, ECE {ece:.3f}", probs[idx], labels[idx], "tab:blue")],
                 f"{split} (n={len(idx)})",
             )
-        fig.suptitle(
-            f"Reliability of {scorer.version} ({scorer.engine}), {BINS} bins with ≥ 5 rows", fontsize=10
-        )
-        fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
-        fig.supylabel("observed clickbait share", fontsize=8)
-        fig.tight_layout()
         first = args.images / "2026-11-29-languages-reliability.png"
-        fig.savefig(first, dpi=90)
+        save_figure(
+            fig, f"Reliability of {scorer.version} ({scorer.engine}), {BINS} bins with ≥ 5 rows", first
+        )
         fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
         for ax, split in zip(axes.flat, names_in_order, strict=True):
             y, p_global, p_t, p_ab = after_curves[split]
@@ -563,14 +568,10 @@ def main() -> None:
                 if split.startswith("val")
                 else f"{split} (T from validation/es)",
             )
-        fig.suptitle(
-            "Estimate: per-language temperature fitted on the other half (ECE per curve)", fontsize=10
-        )
-        fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
-        fig.supylabel("observed clickbait share", fontsize=8)
-        fig.tight_layout()
         second = args.images / "2026-11-29-languages-per-language-t.png"
-        fig.savefig(second, dpi=90)
+        save_figure(
+            fig, "Estimate: per-language temperature fitted on the other half (ECE per curve)", second
+        )
         fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
         for ax, split in zip(axes.flat, names_in_order, strict=True):
             y, p_before, p_after, p_cross = after[split]
@@ -582,12 +583,8 @@ def main() -> None:
             if split.startswith("validation/"):
                 curves.append((f"cross-fitted, {e['ece_cross_fitted']:.3f}", p_cross, y, "tab:green"))
             reliability(ax, curves, f"{split} (n={len(y)})")
-        fig.suptitle(f"{scorer.version} ({scorer.engine}) with its per-language calibration", fontsize=10)
-        fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
-        fig.supylabel("observed clickbait share", fontsize=8)
-        fig.tight_layout()
         third = args.images / "2026-11-29-languages-after.png"
-        fig.savefig(third, dpi=90)
+        save_figure(fig, f"{scorer.version} ({scorer.engine}) with its per-language calibration", third)
         print(f"\nwrote {first}, {second} and {third}")
 
     if args.json:
