@@ -30,6 +30,7 @@ import argparse
 import json
 import random
 import re
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -99,6 +100,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--keep", type=Path, help="copy the candidate's artifact here, to inspect it")
     args = parser.parse_args()
 
     recipe = TrainConfig.from_sources(args.config, {})
@@ -152,6 +154,8 @@ def main() -> None:
             if candidate
             else {}
         )
+        if candidate and args.keep:
+            shutil.copytree(registry.path(candidate), args.keep, dirs_exist_ok=True)
     report = {
         "scenario": args.scenario + (" (labels shuffled)" if args.shuffle else ""),
         "editor_language": editor_lang,
