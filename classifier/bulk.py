@@ -1,14 +1,16 @@
 """Bulk scoring of headline files: streamed in chunks, resumable, JSONL or Parquet out.
 
 Input: JSONL (a ``text`` or ``headline`` field per line), CSV (a ``text`` or ``headline`` column),
-Parquet (the same column) or plain text (one headline per non-blank line). JSONL output: one JSON
-object per input record, in input order, ``{"headline", "score", "label"}`` as ``clickbait score``
-prints; each chunk is appended and flushed before the next is read, so memory stays bounded by the
-chunk and an interrupted run can resume: the output's complete lines are the records already done
-(a torn last line is cut off). Parquet output: the input's columns (a text file's: ``headline``)
-plus ``score`` and ``label``, a row group per chunk, written under a temporary name and renamed
-when whole (a Parquet file is unreadable until its footer is written, so it is not resumed: an
-interrupted run starts again; ``classifier.sharded`` resumes shard by shard).
+Parquet (the same column) or plain text (one headline per non-blank line); a ``lang`` field or
+column, where a record has one, names its language (else it is detected). JSONL output: one JSON
+object per input record, in input order, ``{"headline", "score", "label", "lang", "validated"}``
+as ``clickbait score`` prints; each chunk is appended and flushed before the next is read, so
+memory stays bounded by the chunk and an interrupted run can resume: the output's complete lines
+are the records already done (a torn last line is cut off). Parquet output: the input's columns
+(a text file's: ``headline``) plus ``score``, ``label``, ``lang`` (the language used) and
+``validated``, a row group per chunk, written under a temporary name and renamed when whole (a
+Parquet file is unreadable until its footer is written, so it is not resumed: an interrupted run
+starts again; ``classifier.sharded`` resumes shard by shard).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 
 FIELDS = ("text", "headline")
+LANG = "lang"  # optional: the record's language, which wins over detection
+SCORED = ("score", "label", "lang", "validated")  # the columns scoring adds (replacing any so named)
 CHUNK = 4096  # headlines sorted by length together: enough for tight length buckets, little memory
 
 
@@ -34,14 +38,14 @@ class BulkError(ClickbaitError, ValueError):
     error_type = ErrorType.validation_error
 
 
-def read_headlines(path: Path) -> Iterator[str]:
-    """The file's headlines in order, one per record, read lazily."""
+def read_headlines(path: Path) -> Iterator[tuple[str, str | None]]:
+    """The file's (headline, language or None) pairs in order, one per record, read lazily."""
     if path.suffix.lower() == ".parquet":
         for table in read_tables(path, CHUNK):
-            yield from headlines_of(table, str(path))
+            yield from zip(headlines_of(table, str(path)), langs_of(table), strict=True)
         return
     for record in read_records(path):
-        yield record[_field(list(record), str(path))] or ""
+        yield record[_field(list(record), str(path))] or "", record.get(LANG) or None
 
 
 def read_records(path: Path) -> Iterator[dict]:
@@ -97,6 +101,13 @@ def headlines_of(table, where: str) -> list[str]:
     return ["" if h is None else h for h in table.column(_field(table.column_names, where)).to_pylist()]
 
 
+def langs_of(table) -> list[str | None]:
+    """The ``lang`` column of an Arrow table where it has one (nulls and blanks: detect)."""
+    if LANG not in table.column_names:
+        return [None] * table.num_rows
+    return [v if isinstance(v, str) and v.strip() else None for v in table.column(LANG).to_pylist()]
+
+
 def _field(names: list[str], where: str) -> str:
     for name in FIELDS:
         if name in names:
@@ -113,10 +124,12 @@ def _json_record(line: str, where: str) -> dict:
         raise BulkError(f"{where}: expected a JSON object")
     if not isinstance(record[_field(list(record), where)], str):
         raise BulkError(f"{where}: the headline is not a string")
+    if not isinstance(record.get(LANG) or "", str):
+        raise BulkError(f"{where}: the lang is not a string")
     return record
 
 
-def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
+def chunks(items: Iterator, size: int) -> Iterator[list]:
     """Consecutive lists of ``size`` items (the last may be shorter); itertools.batched is 3.12+."""
     while chunk := list(islice(items, size)):
         yield chunk
@@ -138,15 +151,20 @@ def completed_records(output: Path) -> int:
 
 
 def scored_table(scorer: Scorer, table, threshold: float | None = None, where: str = "input"):
-    """``table`` with ``score`` and ``label`` columns (any it had under those names replaced)."""
+    """``table`` with the ``SCORED`` columns (any it had under those names replaced)."""
     import pyarrow as pa
 
-    predictions = scorer.score(headlines_of(table, where), threshold=threshold)
-    for name in ("score", "label"):
-        if name in table.column_names:
-            table = table.drop_columns([name])
-    table = table.append_column("score", pa.array([round(p.score, 6) for p in predictions], pa.float64()))
-    return table.append_column("label", pa.array([p.label for p in predictions], pa.string()))
+    predictions = scorer.score(headlines_of(table, where), threshold=threshold, langs=langs_of(table))
+    table = table.drop_columns([name for name in SCORED if name in table.column_names])
+    columns = {
+        "score": pa.array([round(p.score, 6) for p in predictions], pa.float64()),
+        "label": pa.array([p.label for p in predictions], pa.string()),
+        "lang": pa.array([p.lang for p in predictions], pa.string()),
+        "validated": pa.array([p.validated for p in predictions], pa.bool_()),
+    }
+    for name, column in columns.items():
+        table = table.append_column(name, column)
+    return table
 
 
 def score_to_parquet(
@@ -169,9 +187,8 @@ def score_to_parquet(
             if writer is None:  # an empty input: its columns are not known, only ours
                 import pyarrow as pa
 
-                writer = pq.ParquetWriter(
-                    staging, pa.schema([("score", pa.float64()), ("label", pa.string())])
-                )
+                types = (pa.float64(), pa.string(), pa.string(), pa.bool_())
+                writer = pq.ParquetWriter(staging, pa.schema(list(zip(SCORED, types, strict=True))))
         writer.close()
         staging.replace(output)
     finally:
@@ -213,12 +230,10 @@ def score_file(
         ) as bar,
     ):
         for chunk in chunks(islice(read_headlines(source), done, None), CHUNK):
+            headlines, langs = zip(*chunk, strict=True)
             lines = [
-                json.dumps(
-                    {"headline": p.headline, "score": round(p.score, 6), "label": p.label}, ensure_ascii=False
-                )
-                + "\n"
-                for p in scorer.score(chunk, threshold=threshold)
+                json.dumps(p.record(), ensure_ascii=False) + "\n"
+                for p in scorer.score(headlines, threshold=threshold, langs=langs)
             ]
             out.write("".join(lines))
             out.flush()

@@ -41,6 +41,12 @@ def detect_language(text: str) -> str:
     """An ISO 639-1 code for ``text`` (``und`` for one with no letters to go on); remembered for the
     last 65,536 distinct texts, so that a headline scored and then described is detected once."""
     lang = _identifier().classify(text)[0] if any(c.isalpha() for c in text) else UNDETERMINED
+    return language_code(lang)
+
+
+def language_code(lang: str) -> str:
+    """A caller's ISO 639-1 code as detection would name it (lower case, Malay as Indonesian)."""
+    lang = lang.strip().lower()
     return SAME_AS.get(lang, lang)
 
 

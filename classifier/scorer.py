@@ -14,7 +14,7 @@ import torch
 from classifier.artifact import Manifest, load_network
 from classifier.base import load_tokenizer
 from classifier.engine import build_engine
-from classifier.language import detect_languages
+from classifier.language import detect_languages, language_code
 from classifier.network import HeadlineClassifier
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
@@ -50,6 +50,16 @@ class Prediction:
     label: str
     lang: str = "und"  # detected (ISO 639-1), or the caller's
     validated: bool = False  # the model's manifest holds a calibration fitted in that language
+
+    def record(self) -> dict[str, str | float | bool]:
+        """One JSON object per headline, as ``clickbait score`` prints it and bulk scoring writes it."""
+        return {
+            "headline": self.headline,
+            "score": round(self.score, 6),
+            "label": self.label,
+            "lang": self.lang,
+            "validated": self.validated,
+        }
 
 
 class Scorer:
@@ -126,14 +136,14 @@ class Scorer:
         return calibrated(logits, self.manifest.temperature, scale, offset)
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
-        """The language of each headline: the caller's where ``langs`` names one, else detected
-        (``classifier.language``), once per distinct text."""
+        """The language of each headline: the caller's where ``langs`` names one (read as detection
+        names it: Malay as Indonesian), else detected (``classifier.language``), once per distinct text."""
         given = list(langs) if langs is not None else [None] * len(headlines)
         if len(given) != len(headlines):
             raise ValueError(f"{len(given)} languages for {len(headlines)} headlines")
         todo = list(dict.fromkeys(h for h, lang in zip(headlines, given, strict=True) if not lang))
         found = dict(zip(todo, detect_languages(todo), strict=True))
-        return [lang or found[h] for h, lang in zip(headlines, given, strict=True)]
+        return [language_code(lang) if lang else found[h] for h, lang in zip(headlines, given, strict=True)]
 
     def validated(self, lang: str) -> bool:
         """Whether this model's calibration was fitted and measured in ``lang``."""

@@ -5,7 +5,7 @@
 class-based UDF that loads the model once (the fast engine, as ``clickbait score`` would) with
 ``threads`` torch threads and one CPU reserved per thread, so actors do not oversubscribe a
 machine's cores; each call scores one shard with ``classifier.bulk.score_to_parquet``, streaming it
-in chunks into ``<output>/<input stem>.parquet`` (the input's columns, ``score``, ``label``), which
+in chunks into ``<output>/<input stem>.parquet`` (the input's columns and ``bulk.SCORED``), which
 appears whole or not at all. So a stopped run resumes by shard: ``--resume`` skips the shards whose
 output exists, and no row is scored into two outputs or lost.
 

@@ -155,19 +155,21 @@ def check_headlines(headlines: list[str], settings: ServiceSettings, limit: int 
 
 
 async def request_probabilities(
-    request: Request, service: ScoringService, headlines: list[str]
+    request: Request, service: ScoringService, headlines: list[str], lang: str | None = None
 ) -> tuple[np.ndarray, Scorer]:
-    """Score through the shared micro-batcher (which refuses with ModelNotReady or QueueFull)."""
-    probs, scorer = await unless_disconnected(request, service.probabilities(headlines))
+    """Score through the shared micro-batcher (which refuses with ModelNotReady or QueueFull), in
+    the caller's ``lang`` where given."""
+    probs, scorer = await unless_disconnected(request, service.probabilities(headlines, lang))
     service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
     if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
         service.pool.queue(headlines)
     return probs, scorer
 
 
-def languages_of(scorer: Scorer, texts: Sequence[str]) -> list[tuple[str, bool]]:
-    """(language, validated) of each text as the scorer saw it (normalised; detected once, cached)."""
-    langs = scorer.languages([normalise_headline(t) for t in texts])
+def languages_of(scorer: Scorer, texts: Sequence[str], lang: str | None = None) -> list[tuple[str, bool]]:
+    """(language, validated) of each text as the scorer saw it: the caller's ``lang``, else detected
+    (normalised; once, cached)."""
+    langs = scorer.languages([normalise_headline(t) for t in texts], [lang] * len(texts))
     return [(lang, scorer.validated(lang)) for lang in langs]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from classifier.errors import ErrorType
 
@@ -30,6 +30,12 @@ def _storable(text: str) -> str:
 
 Text = Annotated[str, AfterValidator(_characters)]
 StoredText = Annotated[str, AfterValidator(_storable)]
+Lang = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+LANG_FIELD = Field(
+    default=None,
+    description="the headlines' language (ISO 639-1), if you know it: it wins over detection and "
+    "chooses the language's calibration",
+)
 # Request bodies are strict: JSON false is no threshold and 1 is no boolean (lax mode took both).
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -38,6 +44,7 @@ class ScoreRequest(BaseModel):
     model_config = STRICT
     headlines: list[Text] = Field(min_length=1, description="headlines to score")
     threshold: float | None = Field(default=None, ge=0, le=1, description="default: the model's")
+    lang: Lang | None = LANG_FIELD
     explain: bool = Field(default=False, description="add word contributions (small batches only)")
 
 
@@ -73,6 +80,7 @@ class ExplainRequest(BaseModel):
     model_config = STRICT
     headline: Text = Field(min_length=1)
     threshold: float | None = Field(default=None, ge=0, le=1)
+    lang: Lang | None = LANG_FIELD
 
 
 def _one_per_batch_entry(inputs: object) -> object:

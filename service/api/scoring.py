@@ -49,16 +49,16 @@ async def score(
             f"explain takes at most {settings.explain_max_headlines} headlines per request",
             ErrorType.too_many_to_explain,
         )
-    probs, scorer = await request_probabilities(request, scoring, body.headlines)
+    probs, scorer = await request_probabilities(request, scoring, body.headlines, body.lang)
     threshold = scorer.threshold if body.threshold is None else body.threshold
     results = [
         ScoreResult(headline=h, score=float(p), label=scorer.label(p, threshold), lang=lang, validated=known)
         for h, p, (lang, known) in zip(
-            body.headlines, probs, languages_of(scorer, body.headlines), strict=True
+            body.headlines, probs, languages_of(scorer, body.headlines, body.lang), strict=True
         )
     ]
     if body.explain:  # all headlines' variants go to the batcher at once and share model calls
-        explained = asyncio.gather(*(scoring.explain(r.headline) for r in results))
+        explained = asyncio.gather(*(scoring.explain(r.headline, r.lang) for r in results))
         for result, words in zip(results, await unless_disconnected(request, explained), strict=True):
             result.words = [WordContribution(**w) for w in words]
     return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
@@ -74,5 +74,7 @@ async def explain(
     body: ExplainRequest, request: Request, settings: SettingsDep, scoring: ScoringDep
 ) -> ScoreResponse:
     """One headline's score and each word's contribution (score drop when the word is removed)."""
-    explained = ScoreRequest(headlines=[body.headline], threshold=body.threshold, explain=True)
+    explained = ScoreRequest(
+        headlines=[body.headline], threshold=body.threshold, lang=body.lang, explain=True
+    )
     return await score(explained, request, settings, scoring)

@@ -22,19 +22,9 @@ def _score(args: argparse.Namespace) -> None:
     if not headlines:
         raise CliError("no headlines: pass them as arguments or as lines on standard input")
     scorer = Scorer.load(args.model)
-    for prediction in scorer.score(headlines, threshold=args.threshold):
-        print(
-            json.dumps(
-                {
-                    "headline": prediction.headline,
-                    "score": round(prediction.score, 6),
-                    "label": prediction.label,
-                    "lang": prediction.lang,
-                    "validated": prediction.validated,
-                },
-                ensure_ascii=False,
-            )
-        )
+    langs = [args.lang] * len(headlines) if args.lang else None
+    for prediction in scorer.score(headlines, threshold=args.threshold, langs=langs):
+        print(json.dumps(prediction.record(), ensure_ascii=False))
 
 
 def _score_file(args: argparse.Namespace) -> None:
@@ -71,6 +61,11 @@ def add_score(commands: argparse._SubParsersAction) -> None:
     score.add_argument("headlines", nargs="*")
     add_flags(score, ClassifierSettings, ["model"])
     score.add_argument("--threshold", type=probability, help="override the model's threshold")
+    score.add_argument(
+        "--lang",
+        help="the headlines' language (ISO 639-1), if you know it: it wins over detection "
+        "(bulk input: a 'lang' field or column per record)",
+    )
     score.add_argument(
         "--input", type=Path, help="bulk: a JSONL, CSV, Parquet (text/headline field) or text file"
     )

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -24,6 +25,7 @@ class QueueFull(ClickbaitError):
 @dataclass
 class _Job:
     texts: Sequence[str]
+    lang: str | None  # the caller's language for all its texts; None: each is detected
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -59,13 +61,14 @@ class MicroBatcher:
                 await self._worker
         self._executor.shutdown(wait=True)
 
-    async def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scorer]:
-        """(P(clickbait) per text, the scorer that made them). Raises QueueFull over capacity."""
+    async def score(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
+        """(P(clickbait) per text, the scorer that made them), in the caller's ``lang`` if given.
+        Raises QueueFull over capacity."""
         if self._queued + len(texts) > self.max_queued:
             raise QueueFull(
                 f"server busy: {self._queued} headlines are waiting; the queue holds {self.max_queued}"
             )
-        job = _Job(texts)
+        job = _Job(texts, lang)
         self._queued += len(texts)
         self._metrics.queue_depth.set(self._queued)
         self._queue.put_nowait(job)
@@ -103,12 +106,13 @@ class MicroBatcher:
         if not live:
             return
         texts = [t for j in live for t in j.texts]
+        langs = [j.lang for j in live for _ in j.texts]
         scorer = self._scorer()  # one version for the whole batch
         self._metrics.batch_size.observe(len(texts))
         self._metrics.model_calls.inc()
         try:
             probs = await asyncio.get_running_loop().run_in_executor(
-                self._executor, scorer.probabilities, texts
+                self._executor, partial(scorer.probabilities, texts, langs=langs)
             )
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             for job in live:

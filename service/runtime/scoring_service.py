@@ -128,14 +128,15 @@ class ScoringService:
     async def stop(self) -> None:
         await self.batcher.stop()
 
-    async def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, Scorer]:
-        """P(clickbait) per text and the scorer that produced them; cached texts skip the model."""
+    async def probabilities(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
+        """P(clickbait) per text and the scorer that produced them, in the caller's ``lang`` where
+        given (else each text's detected one); cached texts skip the model."""
         scorer = self._current()
         keys = [normalise_headline(t) for t in texts]
         probs = np.empty(len(keys), dtype=np.float64)
         missing: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
-            cached = self.cache.get((scorer.version, key)) if self.cache is not None else None
+            cached = self.cache.get((scorer.version, key, lang)) if self.cache is not None else None
             if cached is None:
                 missing.setdefault(key, []).append(i)
             else:
@@ -143,18 +144,21 @@ class ScoringService:
         self.metrics.cache_hits.inc(len(keys) - sum(len(v) for v in missing.values()))
         self.metrics.cache_misses.inc(sum(len(v) for v in missing.values()))
         if missing:
-            fresh, used = await self.batcher.score(list(missing))
+            fresh, used = await self.batcher.score(list(missing), lang)
             if used.version != scorer.version:  # the model changed meanwhile: no mixed answers
-                probs, scorer = await self.batcher.score(keys)
+                probs, scorer = await self.batcher.score(keys, lang)
             else:
                 for (key, where), p in zip(missing.items(), fresh, strict=True):
                     probs[where] = p
                     if self.cache is not None:
-                        self.cache[(scorer.version, key)] = float(p)
+                        self.cache[(scorer.version, key, lang)] = float(p)
         self.metrics.headlines.inc(len(keys))
         return probs, scorer
 
-    async def explain(self, headline: str) -> list[dict]:
-        words, variants = occlusion_variants(normalise_headline(headline))
-        probs, _ = await self.probabilities(variants)
+    async def explain(self, headline: str, lang: str | None = None) -> list[dict]:
+        """Each word's contribution; every variant is scored in the headline's language (the
+        caller's, else the whole headline's detected one), not in what its fragment looks like."""
+        text = normalise_headline(headline)
+        words, variants = occlusion_variants(text)
+        probs, _ = await self.probabilities(variants, lang or self._current().languages([text])[0])
         return contributions(words, probs)

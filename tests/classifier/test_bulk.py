@@ -42,7 +42,7 @@ def _inputs(tmp_path: Path) -> list[Path]:
 
 def test_every_format_reads_the_same_headlines(tmp_path: Path) -> None:
     for path in _inputs(tmp_path):
-        assert list(read_headlines(path)) == HEADLINES, path.name
+        assert [h for h, _ in read_headlines(path)] == HEADLINES, path.name
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": "x"}\n')
     with pytest.raises(BulkError, match="bad.jsonl:1"):
@@ -64,6 +64,27 @@ def test_resume_continues_after_a_torn_line(tiny_scorer: Scorer, tmp_path: Path)
         score_file(tiny_scorer, source, part, progress=False)
     assert score_file(tiny_scorer, source, part, resume=True, progress=False) == (5, len(HEADLINES) - 5)
     assert part.read_text() == "".join(expected)
+
+
+def test_a_records_lang_wins_over_detection(tiny_scorer: Scorer, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    source = tmp_path / "langs.jsonl"
+    given = ["ro", None, "MS", ""]  # Malay is read as Indonesian, as detection reads it
+    source.write_text("".join(json.dumps({"text": h, "lang": g}) + "\n" for h, g in zip(NEWS, given)))
+    assert [g for _, g in read_headlines(source)] == ["ro", None, "MS", None]
+    detected = tiny_scorer.languages(NEWS[:4])
+    expected = ["ro", detected[1], "id", detected[3]]
+    out = tmp_path / "langs-out.jsonl"
+    score_file(tiny_scorer, source, out, progress=False)
+    assert [json.loads(line)["lang"] for line in out.read_text().splitlines()] == expected
+    table_out = tmp_path / "langs-out.parquet"
+    score_file(tiny_scorer, source, table_out, progress=False)
+    table = pq.read_table(table_out)
+    assert table.column("lang").to_pylist() == expected and table.column_names[-2:] == ["lang", "validated"]
+    bad = tmp_path / "bad-lang.jsonl"
+    bad.write_text(json.dumps({"text": "x", "lang": 7}) + "\n")
+    with pytest.raises(BulkError, match="bad-lang.jsonl:1: the lang"):
+        list(read_headlines(bad))
 
 
 @pytest.mark.slow
@@ -110,14 +131,14 @@ def test_parquet_in_and_out_keeps_the_input_columns(tiny_scorer: Scorer, tmp_pat
     ids = pa.array(range(len(HEADLINES)), pa.int32())
     when = pa.array([f"2026-11-{i % 28 + 1:02d}" for i in range(len(HEADLINES))])
     pq.write_table(pa.table({"id": ids, "text": HEADLINES, "published": when}), source, row_group_size=5)
-    assert list(read_headlines(source)) == HEADLINES
+    assert [h for h, _ in read_headlines(source)] == HEADLINES
     for path in [source, *_inputs(tmp_path)]:
         out = tmp_path / f"{path.stem}-{path.suffix[1:]}-out.parquet"
         assert score_file(tiny_scorer, path, out, progress=False) == (0, len(HEADLINES)), path.name
         table = pq.read_table(out)
         kept = {".parquet": ["id", "text", "published"], ".jsonl": ["id", "headline"]}
         kept |= {".csv": ["source", "text"], ".txt": ["headline"]}
-        assert table.column_names == [*kept[path.suffix], "score", "label"], path.name
+        assert table.column_names == [*kept[path.suffix], "score", "label", "lang", "validated"], path.name
         assert (
             table.column(kept[path.suffix][-1 if path.suffix != ".parquet" else 1]).to_pylist() == HEADLINES
         )

@@ -72,6 +72,8 @@ def test_distributed_scores_equal_the_single_process_row_for_row(scorer: Scorer,
         "site",
         "score",
         "label",
+        "lang",
+        "validated",
     ]
     with pytest.raises(BulkError, match="--resume"):
         score_shards(str(tmp_path / "in"), tmp_path / "out", progress=False)

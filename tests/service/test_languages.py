@@ -21,14 +21,17 @@ ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long de
 GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
 ENGLISH_NEWS = "Parliament approves the state budget after a long debate"
 ENGLISH = LanguageCalibration(scale=1.0, offset=0.0, rows=200, ece_before=0.02, ece_after=0.01)
+# a correction far from English's, so that a score says which language's calibration it went through
+ROMANIAN = LanguageCalibration(scale=0.5, offset=-4.0, rows=200, ece_before=0.05, ece_after=0.02)
 
 
 @pytest.fixture()
 def validated_model(known_model: Path, tmp_path: Path) -> Path:
-    """The known model, validated in English only (a correction that changes no score)."""
+    """The known model, validated in English (a correction that changes no score) and Romanian."""
     out = tmp_path / "validated-model"
     shutil.copytree(known_model, out)
-    manifest = read_manifest(out).model_copy(update={"version": "known-en", "languages": {"en": ENGLISH}})
+    languages = {"en": ENGLISH, "ro": ROMANIAN}
+    manifest = read_manifest(out).model_copy(update={"version": "known-en-ro", "languages": languages})
     write_manifest(out, manifest)
     return out
 
@@ -56,7 +59,28 @@ def test_score_and_info_say_which_languages_are_validated(serve) -> None:
         ("en", True, "news"),
     ]
     info = httpx.get(f"{url}/info").json()
-    assert info["languages"] == {"en": ENGLISH.model_dump()}
+    assert info["languages"] == {"en": ENGLISH.model_dump(), "ro": ROMANIAN.model_dump()}
+
+
+def test_the_callers_lang_wins_over_detection_in_score_and_explain(serve) -> None:
+    url = serve().url
+
+    def score(**extra) -> dict:
+        answer = httpx.post(f"{url}/v1/score", json={"headlines": [ENGLISH_BAIT], **extra})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"][0]
+
+    detected, told = score(), score(lang="RO")
+    assert (detected["lang"], told["lang"], told["validated"]) == ("en", "ro", True)
+    assert told["score"] < detected["score"] - 0.1  # Romanian's correction, not English's
+    assert score(lang="ro")["score"] == told["score"]  # one cache entry per language, not per spelling
+    explained = httpx.post(f"{url}/v1/explain", json={"headline": ENGLISH_BAIT, "lang": "ro"}).json()
+    assert explained["results"][0]["score"] == told["score"] and explained["results"][0]["lang"] == "ro"
+    with_words = score(lang="ro", explain=True)
+    assert with_words["words"] == explained["results"][0]["words"]
+    assert max(w["contribution"] for w in with_words["words"]) > 0  # the trigger's, on Romanian's scale
+    refused = httpx.post(f"{url}/v1/score", json={"headlines": [ENGLISH_BAIT], "lang": "English"})
+    assert refused.status_code == 422 and "lang" in refused.text
 
 
 def test_a_model_without_languages_validates_none(server) -> None:
@@ -97,3 +121,5 @@ def test_cli_lines_carry_lang_and_validated(validated_model: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["lang"], r["validated"]) for r in lines] == [("en", True), ("de", False)]
+    told = clickbait("score", "--model", str(validated_model), "--lang", "ro", ENGLISH_NEWS)
+    assert [(r["lang"], r["validated"]) for r in map(json.loads, told.stdout.splitlines())] == [("ro", True)]
