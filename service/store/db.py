@@ -7,10 +7,9 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 
@@ -54,6 +53,26 @@ def _use_wal(cursor, patience_s: float = 30.0) -> None:
 MIGRATION_LOCK = 0x636C6B62  # any fixed number; "clkb": the advisory lock the replicas' migrations share
 
 
+MIGRATIONS = files("service.store") / "migrations"
+
+
+def newest_revision() -> str:
+    """The last migration's revision: the files of the linear chain are named ``NNNN_what.py`` with
+    ``revision = "NNNN"`` (``tests/service/test_db.py`` holds Alembic to the same answer)."""
+    return max(p.name.split("_")[0] for p in (MIGRATIONS / "versions").iterdir() if p.name[:4].isdigit())
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the schema is already at the newest revision: a plain query, so that a start-up on a
+    current database never imports Alembic (~10 MB resident and ~0.3 s, most of it Mako)."""
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no such table: a new database
+        return False
+    return found == [newest_revision()]
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (Alembic); safe to run on every start-up, by several processes at
     once: the upgrade runs in one transaction that first takes a lock, so a process that starts while
@@ -61,8 +80,13 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     one fails). PostgreSQL: a transaction-scoped advisory lock. SQLite: BEGIN IMMEDIATE, the file's
     write lock, taken before Alembic reads the version (Python's sqlite3 would otherwise run the DDL
     outside any transaction, and a late lock upgrade fails at once with "database is locked")."""
+    if revision == "head" and is_current(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
-    config.set_main_option("script_location", str(files("service.store") / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

@@ -70,7 +70,9 @@ def test_a_records_lang_wins_over_detection(tiny_scorer: Scorer, tmp_path: Path)
     pq = pytest.importorskip("pyarrow.parquet")
     source = tmp_path / "langs.jsonl"
     given = ["ro", None, "MS", ""]  # Malay is read as Indonesian, as detection reads it
-    source.write_text("".join(json.dumps({"text": h, "lang": g}) + "\n" for h, g in zip(NEWS, given)))
+    source.write_text(
+        "".join(json.dumps({"text": h, "lang": g}) + "\n" for h, g in zip(NEWS[:4], given, strict=True))
+    )
     assert [g for _, g in read_headlines(source)] == ["ro", None, "MS", None]
     detected = tiny_scorer.languages(NEWS[:4])
     expected = ["ro", detected[1], "id", detected[3]]

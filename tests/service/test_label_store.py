@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from service.store.db import make_engine, migrate
+from service.store.db import MIGRATIONS, is_current, make_engine, migrate, newest_revision
 from service.store.label_store import LabelStore, NewLabel, training_row
 
 ROOT = Path(__file__).resolve().parents[2]  # this checkout first on the path of subprocesses
@@ -100,8 +100,12 @@ def test_a_failed_batch_stores_nothing(store: LabelStore) -> None:
 
 
 def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) -> None:
+    assert not is_current(engine)
+    assert not is_current(engine)
     migrate(engine, "0001")  # a database from the first release: labels, no jobs
-    assert "jobs" not in inspect(engine).get_table_names()
+    assert (
+        "jobs" not in inspect(engine).get_table_names() and not is_current(engine) and not is_current(engine)
+    )
     LabelStore(engine).add([NewLabel("Kept across the upgrade", "news")], "a")
     migrate(engine)
     migrate(engine)  # idempotent: every start-up runs it
@@ -109,6 +113,32 @@ def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) 
     assert [r.headline for r in LabelStore(engine).latest()] == ["Kept across the upgrade"]
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+    assert is_current(engine)
+
+
+def test_a_start_on_a_current_database_skips_alembic(tmp_path: Path) -> None:
+    """The quick check's newest revision is Alembic's head, and a current database is left alone
+    without importing Alembic (its import is ~10 MB of a served process's memory)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert newest_revision() == ScriptDirectory.from_config(config).get_current_head()
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    start = f"import sys; from service.store.db import make_engine, migrate; migrate(make_engine({url!r}))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    imported = [
+        subprocess.run(
+            [sys.executable, "-c", f"{start}; print('alembic' in sys.modules)"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert imported == ["True", "False"]  # the first start migrated; the second found it current
 
 
 def test_sqlite_files_use_wal_and_full_sync(tmp_path: Path) -> None:
