@@ -13,6 +13,7 @@ from cachetools import LRUCache
 from classifier.artifact import read_manifest
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.explain import contributions, occlusion_variants
+from classifier.language import language_code
 from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, resolve_model_dir
 from classifier.text import normalise_headline
@@ -131,6 +132,7 @@ class ScoringService:
     async def probabilities(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
         """P(clickbait) per text and the scorer that produced them, in the caller's ``lang`` where
         given (else each text's detected one); cached texts skip the model."""
+        lang = language_code(lang) if lang else None  # "RO" and "ro" share cache entries
         scorer = self._current()
         keys = [normalise_headline(t) for t in texts]
         probs = np.empty(len(keys), dtype=np.float64)

@@ -73,7 +73,19 @@ def test_the_callers_lang_wins_over_detection_in_score_and_explain(serve) -> Non
     detected, told = score(), score(lang="RO")
     assert (detected["lang"], told["lang"], told["validated"]) == ("en", "ro", True)
     assert told["score"] < detected["score"] - 0.1  # Romanian's correction, not English's
-    assert score(lang="ro")["score"] == told["score"]  # one cache entry per language, not per spelling
+
+    def cache_hits() -> float:
+        metrics = httpx.get(f"{url}/metrics").text
+        return float(
+            next(
+                line.split()[-1]
+                for line in metrics.splitlines()
+                if line.startswith("clickbait_cache_hits_total")
+            )
+        )
+
+    hits = cache_hits()
+    assert score(lang="ro")["score"] == told["score"] and cache_hits() == hits + 1  # "RO" is "ro"
     explained = httpx.post(f"{url}/v1/explain", json={"headline": ENGLISH_BAIT, "lang": "ro"}).json()
     assert explained["results"][0]["score"] == told["score"] and explained["results"][0]["lang"] == "ro"
     with_words = score(lang="ro", explain=True)
