@@ -113,6 +113,9 @@ class Distillation:
                 bar.update(len(chunk))
         return logits
 
+    def reweigh(self, scorer: Scorer) -> None:
+        return None
+
     def record(self) -> dict:
         return {
             "distilled_from": self.teacher.version,
@@ -149,7 +152,7 @@ def distill(
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         scorer = Scorer(scorer.network.to(device), scorer.tokenizer, scorer.manifest, scorer.settings)
-    texts = [t for path in unlabelled for t in read_headlines(Path(path))]
+    texts = [t for path in unlabelled for t, _ in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False
     plan = Distillation(
