@@ -11,7 +11,9 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   (``training/reference_set.py``), half of the headlines the service has scored (the pool; the
   other half, fixed by a hash of each, is kept for the gate's agreement check), and any
   ``replay_data`` files with their labels — so the candidate learns the corrections and keeps the
-  current judgement elsewhere, with no file outside the package.
+  current judgement elsewhere, with no file outside the package. The replayed headlines of the
+  languages the editor did not label are drawn, after each check, by how far the network has
+  drifted on them (``Retraining.reweigh``), which keeps a correction in the editor's languages.
 - At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
   best log-loss on ``dev`` wins, the starting point included.
 - Temperature, threshold and per-language corrections: the current model's, for the fp32 and the
