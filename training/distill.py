@@ -113,9 +113,6 @@ class Distillation:
                 bar.update(len(chunk))
         return logits
 
-    def reweigh(self, scorer: Scorer) -> None:
-        return None
-
     def record(self) -> dict:
         return {
             "distilled_from": self.teacher.version,

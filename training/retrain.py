@@ -11,9 +11,7 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   (``training/reference_set.py``), half of the headlines the service has scored (the pool; the
   other half, fixed by a hash of each, is kept for the gate's agreement check), and any
   ``replay_data`` files with their labels — so the candidate learns the corrections and keeps the
-  current judgement elsewhere, with no file outside the package. The replayed headlines of the
-  languages the editor did not label are drawn, after each check, by how far the network has
-  drifted on them (``Retraining.reweigh``), which keeps a correction in the editor's languages.
+  current judgement elsewhere, with no file outside the package.
 - At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
   best log-loss on ``dev`` wins, the starting point included.
 - Temperature, threshold and per-language corrections: the current model's, for the fp32 and the
@@ -186,20 +184,11 @@ def _sample(rows: list, limit: int, seed: int) -> list:
 @dataclass
 class Retraining:
     """The trainer's objective for a warm retrain: the current network goes on learning, the
-    editor's labels as targets for their rows and the current model's scores for the replayed ones.
-
-    Replayed headlines outside the editor's languages (``editors``) anchor the other languages: at
-    each check they are drawn in proportion to how far the network has drifted from the current
-    model on them, so that a correction learnt from the labels is held back where it starts to
-    spread to another language (an editor's house rule on Spanish quotes moved Romanian quoted
-    headlines without it)."""
+    editor's labels as targets for their rows and the current model's scores for the replayed ones."""
 
     current: Scorer
     replay: list[Example]
     layers: int | None = None
-    editors: frozenset[str] = frozenset()
-    _first: int = field(default=0, init=False)  # the first replayed row among the training rows
-    _logits: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), init=False)
 
     def build(self, config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:
         return Labels().build(config)
@@ -207,23 +196,11 @@ class Retraining:
     def rows_and_targets(
         self, train_rows: list[Example], held_out: list[Example]
     ) -> tuple[list[Example], torch.Tensor | None]:
-        self._first, self._logits = len(train_rows), self.current.logits([e.text for e in self.replay])
-        scores = calibrated(self._logits, 1.0)  # temperature 1: the candidate keeps the current scale
+        # temperature 1: the candidate's raw logits stay on the current model's scale
+        scores = calibrated(self.current.logits([e.text for e in self.replay]), 1.0)
         replayed = [replace(e, label=int(p >= 0.5)) for e, p in zip(self.replay, scores, strict=True)]
         targets = torch.tensor([float(e.label) for e in train_rows] + scores.tolist(), dtype=torch.float32)
         return train_rows + replayed, targets
-
-    def reweigh(self, scorer: Scorer) -> np.ndarray | None:
-        """Sampling factors: 1 for the labels and the editor's languages' replayed rows; for the
-        anchors, half spread evenly and half by drift (|logit now − current logit|), so that they
-        average 1 and none is dropped."""
-        anchors = np.array([i for i, e in enumerate(self.replay) if e.lang not in self.editors], dtype=int)
-        if not len(anchors):
-            return None
-        drift = np.abs(scorer.logits([self.replay[i].text for i in anchors]) - self._logits[anchors])
-        factors = np.ones(self._first + len(self.replay))
-        factors[self._first + anchors] = 0.1 + 0.9 * drift / max(float(drift.mean()), 1e-6)
-        return factors
 
     def record(self) -> dict:
         counts: dict[str, int] = defaultdict(int)
@@ -284,12 +261,7 @@ def retrain(
     objective = None
     if not from_base:
         say("scoring the replayed headlines with the current model")
-        objective = Retraining(
-            served,
-            self_replay(replayed, labels, settings),
-            manifest.layers,
-            frozenset(editor_languages(labels, settings.min_labels)),
-        )
+        objective = Retraining(served, self_replay(replayed, labels, settings), manifest.layers)
     result = train(
         config, dataset, progress=progress, version=version, objective=objective, validation=split.dev
     )

@@ -90,11 +90,6 @@ class Objective(Protocol):
         """What the manifest's ``training`` section keeps about this objective."""
         ...
 
-    def reweigh(self, scorer: Scorer) -> np.ndarray | None:
-        """At each early-stopping check, a factor per training row for the sampling weights of the
-        steps after it, from the network as it stands (``scorer``); None keeps them."""
-        ...
-
 
 class Labels:
     """Ordinary training: a fresh network on the base (or ``init_from``'s), fitted to the labels."""
@@ -111,9 +106,6 @@ class Labels:
 
     def record(self) -> dict:
         return {}
-
-    def reweigh(self, scorer: Scorer) -> np.ndarray | None:
-        return None
 
 
 def train(
@@ -176,9 +168,7 @@ def train(
     )
     scorer = Scorer(network, tokenizer, manifest)
     early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(
-        config, network, scorer, workers, train_rows, early_stop_rows, targets, progress, objective.reweigh
-    )
+    history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
     if not workers.is_main:  # the main process calibrates and writes, then sends its manifest
         written = Manifest.model_validate_json(workers.agree(None))
         workers.finish()
@@ -275,12 +265,10 @@ def _fit(
     check_rows: list[Example],
     targets: torch.Tensor | None = None,
     progress: Progress | None = None,
-    reweigh: Callable[[Scorer], np.ndarray | None] | None = None,
 ) -> list[dict]:
     """The optimisation loop; leaves the best-scoring parameters in ``network``.
 
     ``targets`` (one probability per training row) replace the labels: soft scores to distil.
-    ``reweigh`` (``Objective.reweigh``) may change the sampling weights after each check.
     Each process trains on its shard of every batch; the main one scores the check rows.
     """
     device = scorer.device
@@ -358,12 +346,6 @@ def _fit(
                 if stale >= config.patience:
                     say(f"early stop: no gain in {stale} checks")
                     break
-            factors = workers.agree(reweigh(scorer) if reweigh is not None and workers.is_main else None)
-            if factors is not None and step + 1 < total_steps:  # the steps left draw by the new weights
-                done = (step + 1) * config.batch_size
-                order[done:] = torch.multinomial(
-                    weights * torch.as_tensor(factors), len(order) - done, True, generator=generator
-                )
     bar.close()
     if best_state is not None:
         network.load_state_dict(best_state, strict=False)

@@ -14,9 +14,7 @@ from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
 from training.reference_set import load_reference
 from training.retrain import (
-    POOL,
     LabelSplit,
-    Retraining,
     judge,
     paired_bootstrap,
     retrain,
@@ -117,38 +115,6 @@ class FixedScorer:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         return np.array([self.probs.get(t, 0.4) for t in texts])
-
-    def logits(self, texts: list[str]) -> np.ndarray:
-        probs = self.probabilities(texts)
-        return np.log(probs / (1 - probs))
-
-
-def test_anchor_rows_are_drawn_by_how_far_the_network_drifted_on_them() -> None:
-    """Replayed rows outside the editor's languages are drawn more where the network moved away
-    from the current model; the labels and the editor's own language keep their weights."""
-    labels = [Example(f"etiqueta {i}", i % 2, "es", None, "labels") for i in range(4)]
-    replay = [
-        Example("titular del pool", 0, "es", None, POOL),
-        *(Example(f"titlu calm {i}", 0, "ro", None, POOL) for i in range(6)),
-        Example("titlu mutat", 0, "ro", None, POOL),
-        Example("calm headline", 1, "en", None, "reference"),
-    ]
-    before = {"titular del pool": 0.3, "titlu mutat": 0.2, "calm headline": 0.7}
-    current = FixedScorer("old", {**before, **{f"titlu calm {i}": 0.2 for i in range(6)}})
-    objective = Retraining(current, replay, None, frozenset({"es"}))
-    rows, targets = objective.rows_and_targets(labels, [])
-    assert len(rows) == 13 and targets is not None
-    assert targets[4:].tolist() == pytest.approx(current.probabilities([e.text for e in replay]).tolist())
-    assert rows[5].label == 0 and rows[-1].label == 1  # the current model's decision, for the sampler
-
-    moved = FixedScorer("training", {**current.probs, "titlu mutat": 0.9, "titular del pool": 0.9})
-    factors = objective.reweigh(moved)
-    assert factors is not None and len(factors) == len(rows)
-    assert factors[:5].tolist() == [1.0] * 5  # the labels and the editor's language
-    anchors = factors[5:]
-    assert anchors.mean() == pytest.approx(1.0)
-    assert anchors[6] > 5 * anchors[0] and anchors[0] == pytest.approx(anchors[-1])  # the moved row
-    assert Retraining(current, replay[:1], None, frozenset({"es"})).reweigh(moved) is None
 
 
 def _split(n: int) -> LabelSplit:
