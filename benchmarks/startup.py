@@ -5,10 +5,11 @@ Usage (repository root, converted base already cached):
     python benchmarks/startup.py --short        # 1 round, 500 headlines: the test suite's mode
 
 Part 1, in this process: each step the service takes before /ready answers 200 (imports, the
-model's weights and engine, the tokenizer), its wall time and the resident memory it added, split
-into anonymous memory (Python objects, tensors, the tokenizer's structures, glibc's heaps) and file
-pages (code of the shared libraries); then what the final resident memory holds: the model's
-tensors, the heap glibc keeps free, and the libraries' pages.
+model's weights and engine, the tokenizer) and the language identifier the first request loads,
+its wall time and the resident memory it added, split into anonymous memory (Python objects,
+tensors, the tokenizer's structures, glibc's heaps) and file pages (code of the shared libraries);
+then what the final resident memory holds: the model's tensors, the heap glibc keeps free, and
+the libraries' pages.
 
 Part 2, ``clickbait serve`` as a user starts it (its own data directory, 127.0.0.1): seconds from
 the command to /ready over ``--rounds`` starts; then, in the last, ``--headlines`` mixed headlines
@@ -127,6 +128,10 @@ def in_process_steps(model: str, engine: str) -> dict:
     step(f"engine ({engine} → {chosen})")
     load_tokenizer(base.path)
     step("tokenizer")
+    from classifier.language import detect_language
+
+    detect_language("Parliament approves the state budget")  # loads at the first headline scored
+    step("language identification (py3langid, 43 languages)")
     heavy = [name for name in ("transformers", "peft", "datasets", "accelerate") if name in sys.modules]
     return {
         "interpreter_mb": start["rss"],
