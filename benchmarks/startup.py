@@ -3,6 +3,7 @@
 Usage (repository root, converted base already cached):
     python benchmarks/startup.py [--model default] [--engine auto] [--rounds 3] [--headlines 10000]
     python benchmarks/startup.py --short        # 1 round, 500 headlines: the test suite's mode
+    CLICKBAIT_LANGUAGE=ro python benchmarks/startup.py   # a server for one language: no detection
 
 Part 1, in this process: each step the service takes before /ready answers 200 (imports, the
 model's weights and engine, the tokenizer) and the language identifier the first request loads,
@@ -128,10 +129,11 @@ def in_process_steps(model: str, engine: str) -> dict:
     step(f"engine ({engine} → {chosen})")
     load_tokenizer(base.path)
     step("tokenizer")
-    from classifier.language import detect_language
+    if not os.environ.get("CLICKBAIT_LANGUAGE"):  # else never loaded
+        from classifier.language import detect_language
 
-    detect_language("Parliament approves the state budget")  # loads at the first headline scored
-    step("language identification (py3langid, 43 languages)")
+        detect_language("Parliament approves the state budget")  # loads at the first headline scored
+        step("language identification (py3langid, 43 languages)")
     heavy = [name for name in ("transformers", "peft", "datasets", "accelerate") if name in sys.modules]
     return {
         "interpreter_mb": start["rss"],

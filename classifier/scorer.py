@@ -136,9 +136,10 @@ class Scorer:
         return calibrated(logits, self.manifest.temperature, scale, offset)
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
-        """The language of each headline: the caller's where ``langs`` names one (read as detection
-        names it: Malay as Indonesian), else detected (``classifier.language``), once per distinct text."""
-        given = list(langs) if langs is not None else [None] * len(headlines)
+        """The language of each headline: the caller's where ``langs`` names one, else the settings'
+        ``language``, else detected (``classifier.language``), once per distinct text; a given code
+        is read as detection names it (Malay as Indonesian)."""
+        given = [lang or self.settings.language for lang in (langs or [None] * len(headlines))]
         if len(given) != len(headlines):
             raise ValueError(f"{len(given)} languages for {len(headlines)} headlines")
         todo = list(dict.fromkeys(h for h, lang in zip(headlines, given, strict=True) if not lang))

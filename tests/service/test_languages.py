@@ -5,7 +5,10 @@ unless the setting says otherwise, and the CLI's lines."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ from classifier.artifact import LanguageCalibration, read_manifest, write_manife
 from service.settings import ServiceSettings
 from tests.service.conftest import TRIGGER, start_server
 from tests.support.feed_docs import rss_with_items
-from tests.support.processes import clickbait
+from tests.support.processes import ROOT, clickbait
 
 ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
 GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
@@ -126,6 +129,24 @@ def test_drop_mode_keeps_clickbait_in_an_unvalidated_language_annotated(serve) -
 
     annotated = httpx.post(f"{told}/v1/filter?mode=annotate", content=feed.encode(), headers=headers).text
     assert annotated.count("<clickbait:validated>true</clickbait:validated>") == 2
+
+
+def test_a_served_language_replaces_detection_and_its_tables_are_never_loaded(serve, validated_model) -> None:
+    url = serve(language="ro").url
+    body = httpx.post(f"{url}/v1/score", json={"headlines": [ENGLISH_BAIT, GERMAN_BAIT]}).json()
+    assert [(r["lang"], r["validated"]) for r in body["results"]] == [("ro", True), ("ro", True)]
+    told = httpx.post(f"{url}/v1/score", json={"headlines": [GERMAN_BAIT], "lang": "de"}).json()
+    assert (told["results"][0]["lang"], told["results"][0]["validated"]) == ("de", False)
+    scored = (
+        "import sys; from classifier.scorer import Scorer; "
+        f"print(Scorer.load({str(validated_model)!r}).score([{ENGLISH_NEWS!r}])[0].lang, "
+        "'py3langid' in sys.modules)"
+    )
+    env = {**os.environ, "CLICKBAIT_LANGUAGE": "ro", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", scored], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.split() == ["ro", "False"], done.stderr[-2000:]
 
 
 def test_cli_lines_carry_lang_and_validated(validated_model: Path) -> None:
