@@ -4,6 +4,7 @@ the figures depend on the machine; docs/results holds measured ones)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ def test_short_startup_benchmark_reports_the_breakdown_and_the_served_memory(bun
     done = subprocess.run(
         [sys.executable, "benchmarks/startup.py", "--short", "--json", "--data"],  # synthetic headlines
         cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "CLICKBAIT_LANGUAGE"},  # detection loaded
         capture_output=True,
         text=True,
         timeout=900,
@@ -27,7 +29,8 @@ def test_short_startup_benchmark_reports_the_breakdown_and_the_served_memory(bun
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     steps = [row["step"] for row in report["in_process"]["steps"]]
-    assert steps[0] == "import torch" and steps[-1] == "tokenizer"
+    assert steps[0] == "import torch" and steps[-2] == "tokenizer"
+    assert steps[-1] == "language identification (py3langid, 43 languages)"
     assert report["in_process"]["heavy_imports"] == []  # serving imports no training stack
     assert report["in_process"]["model_tensors_mb"] > 0
     served = report["serve"]["rss_mb"]
