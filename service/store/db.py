@@ -58,7 +58,7 @@ MIGRATIONS = files("service.store") / "migrations"
 
 def newest_revision() -> str:
     """The last migration's revision: the files of the linear chain are named ``NNNN_what.py`` with
-    ``revision = "NNNN"`` (``tests/service/test_db.py`` holds Alembic to the same answer)."""
+    ``revision = "NNNN"`` (``tests/service/test_label_store.py`` holds Alembic to the same answer)."""
     return max(p.name.split("_")[0] for p in (MIGRATIONS / "versions").iterdir() if p.name[:4].isdigit())
 
 
