@@ -168,7 +168,13 @@ def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_los
     pool = [f"Der Bürgermeister eröffnet die neue Brücke über den Fluss {i}" for i in range(10)]
     moved = FixedScorer("new", {**truth, **{h: 0.9 for h in pool[:3]}})
     verdict = judge(current, moved, split, checks, [], pool, settings)
-    assert verdict.languages["de"] == {"kind": "agreement", "n": 10, "agreement": 0.7, "ok": False}
+    assert verdict.languages["de"] == {
+        "kind": "agreement",
+        "n": 10,
+        "agreement": 0.7,
+        "interval_90": [0.4417, 0.8731],  # Wilson's, 7 of 10 kept
+        "ok": False,
+    }
     assert not verdict.promote and "de: the candidate keeps 70.0%" in verdict.reason
     assert judge(current, better, split, checks, [], pool, settings).languages["de"]["ok"]
 
