@@ -201,8 +201,19 @@ def half_of(text: str) -> int:
     return hashlib.sha256(f"languages-bench:{text}".encode()).digest()[0] & 1
 
 
-def save_figure(fig, title: str, path: Path) -> None:
-    """Title, the shared axis labels of a grid of reliability diagrams, and the PNG."""
+Curves = list[tuple[str, np.ndarray, np.ndarray, str]]  # (legend, probabilities, labels, colour)
+
+
+def save_grid(
+    splits: Sequence[str], panel: Callable[[str], tuple[Curves, str]], title: str, path: Path
+) -> None:
+    """A 2×3 grid of reliability diagrams, one per split (``panel`` gives its curves and title),
+    with the title and shared axis labels, as a PNG. Needs matplotlib (the ``bench`` extra)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
+    for ax, split in zip(axes.flat, splits, strict=True):
+        reliability(ax, *panel(split))
     fig.suptitle(title, fontsize=10)
     fig.supxlabel("mean predicted P(clickbait)", fontsize=8)
     fig.supylabel("observed clickbait share", fontsize=8)
@@ -222,7 +233,7 @@ def chance_ece(probs: np.ndarray, rounds: int = 300) -> tuple[float, float]:
     return float(np.mean(draws)), float(np.percentile(draws, 95))
 
 
-def reliability(ax, curves: list[tuple[str, np.ndarray, np.ndarray, str]], title: str) -> None:
+def reliability(ax, curves: Curves, title: str) -> None:
     """Observed clickbait rate against mean predicted probability per bin (bins with ≥ 5 rows)."""
     ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle="--")
     for label, probs, labels, colour in curves:
@@ -534,26 +545,18 @@ def main() -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib is not installed (pip install -e '.[bench]'): no diagrams")
     else:
         args.images.mkdir(parents=True, exist_ok=True)
-        fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
-        for ax, split in zip(axes.flat, names_in_order, strict=True):
-            idx = where[split]
-            ece = figures["calibration"][split]["ece"]
-            reliability(
-                ax,
-                [(f"served, ECE {ece:.3f}", probs[idx], labels[idx], "tab:blue")],
-                f"{split} (n={len(idx)})",
-            )
-        first = args.images / "2026-11-29-languages-reliability.png"
-        save_figure(
-            fig, f"Reliability of {scorer.version} ({scorer.engine}), {BINS} bins with ≥ 5 rows", first
-        )
-        fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
-        for ax, split in zip(axes.flat, names_in_order, strict=True):
+
+        def served(split: str) -> tuple[Curves, str]:
+            idx, ece = where[split], figures["calibration"][split]["ece"]
+            return [
+                (f"served, ECE {ece:.3f}", probs[idx], labels[idx], "tab:blue")
+            ], f"{split} (n={len(idx)})"
+
+        def estimate(split: str) -> tuple[Curves, str]:
             y, p_global, p_t, p_ab = after_curves[split]
             e = figures["per_language_estimate"][split]
             curves = [
@@ -561,19 +564,10 @@ def main() -> None:
                 (f"own T {e['temperature']:.2f}, {e['ece_per_language_t']:.3f}", p_t, y, "tab:orange"),
                 (f"T + bias, {e['ece_t_and_bias']:.3f}", p_ab, y, "tab:green"),
             ]
-            reliability(
-                ax,
-                curves,
-                f"{split}, judged half (n={len(y)})"
-                if split.startswith("val")
-                else f"{split} (T from validation/es)",
-            )
-        second = args.images / "2026-11-29-languages-per-language-t.png"
-        save_figure(
-            fig, "Estimate: per-language temperature fitted on the other half (ECE per curve)", second
-        )
-        fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
-        for ax, split in zip(axes.flat, names_in_order, strict=True):
+            judged = f"{split}, judged half (n={len(y)})"
+            return curves, judged if split.startswith("val") else f"{split} (T from validation/es)"
+
+        def corrected(split: str) -> tuple[Curves, str]:
             y, p_before, p_after, p_cross = after[split]
             e = figures["after"][split]
             curves = [
@@ -582,9 +576,29 @@ def main() -> None:
             ]
             if split.startswith("validation/"):
                 curves.append((f"cross-fitted, {e['ece_cross_fitted']:.3f}", p_cross, y, "tab:green"))
-            reliability(ax, curves, f"{split} (n={len(y)})")
+            return curves, f"{split} (n={len(y)})"
+
+        first = args.images / "2026-11-29-languages-reliability.png"
+        save_grid(
+            names_in_order,
+            served,
+            f"Reliability of {scorer.version} ({scorer.engine}), {BINS} bins with ≥ 5 rows",
+            first,
+        )
+        second = args.images / "2026-11-29-languages-per-language-t.png"
+        save_grid(
+            names_in_order,
+            estimate,
+            "Estimate: per-language temperature fitted on the other half (ECE per curve)",
+            second,
+        )
         third = args.images / "2026-11-29-languages-after.png"
-        save_figure(fig, f"{scorer.version} ({scorer.engine}) with its per-language calibration", third)
+        save_grid(
+            names_in_order,
+            corrected,
+            f"{scorer.version} ({scorer.engine}) with its per-language calibration",
+            third,
+        )
         print(f"\nwrote {first}, {second} and {third}")
 
     if args.json:

@@ -148,14 +148,21 @@ def add_distill(commands: argparse._SubParsersAction) -> None:
     distill.set_defaults(handler=_distill, flags=add_flags(distill, TrainConfig, exclude=not_for_students))
 
 
-def add_quantize(commands: argparse._SubParsersAction) -> None:
-    quantize = commands.add_parser(
-        "quantize",
-        help="check the int8 engine against fp32 on a recipe's held-out splits; record it in the model",
-    )
-    add_flags(quantize, ClassifierSettings, ["model"])
-    quantize.add_argument(
+def _model_with_recipe(commands: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    """A command that reworks a model on its recipe's held-out splits: ``--model`` and ``--config``."""
+    parser = commands.add_parser(name, help=help)
+    add_flags(parser, ClassifierSettings, ["model"])
+    parser.add_argument(
         "--config", type=Path, required=True, help="the model's recipe (its data and hold-out)"
+    )
+    return parser
+
+
+def add_quantize(commands: argparse._SubParsersAction) -> None:
+    quantize = _model_with_recipe(
+        commands,
+        "quantize",
+        "check the int8 engine against fp32 on a recipe's held-out splits; record it in the model",
     )
     quantize.add_argument(
         "--alpha",
@@ -168,13 +175,10 @@ def add_quantize(commands: argparse._SubParsersAction) -> None:
 
 
 def add_calibrate(commands: argparse._SubParsersAction) -> None:
-    calibrate = commands.add_parser(
+    calibrate = _model_with_recipe(
+        commands,
         "calibrate",
-        help="fit the per-language calibration of a model on its recipe's validation split (no retraining)",
-    )
-    add_flags(calibrate, ClassifierSettings, ["model"])
-    calibrate.add_argument(
-        "--config", type=Path, required=True, help="the model's recipe (its data and hold-out)"
+        "fit the per-language calibration of a model on its recipe's validation split (no retraining)",
     )
     calibrate.add_argument(
         "--min-rows",

@@ -4,8 +4,6 @@ without corrections scores as before, and the fit recovers a known correction.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from classifier.engine import activation_maxima, smoothing_scales
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from tests.support.data import CLICKBAIT, NEWS, write_jsonl
+from tests.support.processes import clickbait
 from training.calibration import fit_languages, fit_scale_offset
 
 ENGLISH = "Parliament approves the state budget after a long debate in the capital"
@@ -131,24 +130,7 @@ def test_calibrate_fits_an_existing_model_from_its_recipe(tiny_base, tmp_path) -
         f'data = ["{data}"]\nout = "{tmp_path / "unused"}"\nbase = "{tiny_base}"\nholdout_fraction = 0.5\n'
     )
     before = Scorer.load(model).logits([ENGLISH])
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "calibrate",
-            "--model",
-            str(model),
-            "--config",
-            str(recipe),
-            "--min-rows",
-            "50",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = clickbait("calibrate", "--model", str(model), "--config", str(recipe), "--min-rows", "50")
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = read_manifest(model)
     assert set(manifest.languages) == {"en"}  # ro has ~16 held-out rows: not validated
