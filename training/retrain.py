@@ -409,7 +409,8 @@ def judge(
         if len(idx) < settings.min_agreement_rows:
             continue
         kept = int((decided["current"][idx] == decided["candidate"][idx]).sum())
-        agreement, ok = kept / len(idx), kept / len(idx) >= settings.min_agreement
+        agreement = kept / len(idx)
+        ok = agreement >= settings.min_agreement
         # reported beside the decision: on ~100 headlines one changed decision moves it ~1 point
         interval = binomtest(kept, len(idx)).proportion_ci(0.90, method="wilson")
         languages[lang] = {

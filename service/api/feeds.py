@@ -88,9 +88,7 @@ async def _filtered(
     decisions, scorer = await _decisions(request, settings, scoring, feed.items, rules, threshold)
     # a model that names its validated languages keeps the others' clickbait, annotated, unless told
     hold = bool(scorer.manifest.languages) and not settings.feed_drop_unvalidated
-    dropped = (
-        sum(d.label == "clickbait" and (d.validated or not hold) for d in decisions) if mode == "drop" else 0
-    )
+    dropped = sum(d.drops(mode, hold) for d in decisions)
     return Response(
         feed.apply(decisions, mode, hold_unvalidated=hold),
         media_type=feed.media_type,

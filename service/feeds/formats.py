@@ -49,6 +49,12 @@ class Decision:
     lang: str | None = None  # the title's language, where it was scored
     validated: bool = True  # False: scored in a language the model's calibration was never fitted on
 
+    def drops(self, mode: Mode, hold_unvalidated: bool, clickbait_label: str = "clickbait") -> bool:
+        """Whether the item goes: clickbait in drop mode, unless held (``hold_unvalidated`` and
+        scored in an unvalidated language: annotated instead)."""
+        held = hold_unvalidated and not self.validated
+        return mode == "drop" and self.label == clickbait_label and not held
+
 
 @dataclass
 class FeedItem:
@@ -76,10 +82,9 @@ class Feed(ABC):
         """Drop or annotate each item; with ``hold_unvalidated``, a clickbait item scored in an
         unvalidated language is annotated instead of dropped, even in drop mode."""
         for item, decision in zip(self.items, decisions, strict=True):
-            held = hold_unvalidated and not decision.validated
-            if mode == "drop" and decision.label == clickbait_label and not held:
+            if decision.drops(mode, hold_unvalidated, clickbait_label):
                 self._remove(item)
-            elif mode == "annotate" or (held and decision.label == clickbait_label):
+            elif mode == "annotate" or decision.label == clickbait_label:  # annotate, or clickbait held
                 self._annotate(item, decision)
         return self._serialise()
 
