@@ -63,6 +63,7 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
             assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job["message"]
             time.sleep(0.2)
         _kill(server.pid, *_job_pids(jobs[0]))
+        killed = time.monotonic()
         server.wait(10)
 
         server = serve(
@@ -71,7 +72,8 @@ def test_sigkill_of_server_and_job_mid_retrain_leaves_the_registry_and_the_old_m
             CLICKBAIT_DATA_DIR=str(tmp_path),
             CLICKBAIT_ADMIN_KEYS=KEY,
             CLICKBAIT_JOB_STALE_S="2",
-        )  # the killed job's last heartbeat is older than that
+        )  # the killed job's last heartbeat is older than that, once 2 s have passed since the kill
+        time.sleep(max(0.0, killed + 2.5 - time.monotonic()))  # a quick start-up can come sooner
         job = httpx.get(f"{url}/v1/jobs/{jobs[0]}").json()
         assert job["state"] == "failed" and "stopped" in job["message"]
         models = httpx.get(f"{url}/v1/models").json()
