@@ -7,6 +7,8 @@ Layout::
     adapter.safetensors  LoRA weights (method "lora"), or
     encoder.safetensors  every encoder weight except the frozen word embeddings (method "full")
     README.md            model card
+    fallback/            a model whose manifest has ``routing``: the artifact that scores every
+                         language outside ``routing.languages`` (itself never routed)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ HEAD_FILE = "head.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 FROZEN_PREFIX = "embeddings.word_embeddings."
+FALLBACK_DIR = "fallback"
 PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
 
 
@@ -89,6 +92,15 @@ class LanguageCalibration(BaseModel):
     ece_after: float | None = None  # with the correction (on the rows it was fitted on)
 
 
+class Routing(BaseModel):
+    """Which headlines this artifact's own network scores: those in ``languages``. Every other
+    headline is scored by the artifact in ``fallback/``, as that model scored it (a retrain on one
+    language's labels changes that language only: ``docs/design/retrain-gate.md``)."""
+
+    languages: list[str]
+    fallback_version: str
+
+
 class Manifest(BaseModel):
     """Everything needed to rebuild and to judge a model; written as manifest.json."""
 
@@ -112,6 +124,7 @@ class Manifest(BaseModel):
     # validated languages (ISO 639-1, as classifier.language names them) → their correction; empty:
     # every language scores with the global calibration alone and none is validated
     languages: dict[str, LanguageCalibration] = {}
+    routing: Routing | None = None
 
 
 def library_versions() -> dict[str, str]:

@@ -31,6 +31,12 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     """The fp32 network as one ``transformers`` model with the calibrated two-logit head."""
+    if scorer.fallback is not None:
+        raise ArtifactError(
+            f"model {scorer.version} is routed: two networks, chosen by each headline's language, "
+            "which one graph cannot hold; export its fallback/ directory, or a model retrained with "
+            "CLICKBAIT_RETRAIN_ROUTE_LANGUAGES=false"
+        )
     encoder = scorer.network.encoder
     model_type = encoder.config.to_dict().get("model_type")
     if model_type != "bert":

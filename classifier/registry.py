@@ -60,6 +60,7 @@ class VersionInfo(BaseModel):
     method: str
     metrics: dict[str, Any]
     note: dict[str, Any]
+    routed_languages: list[str] | None = None  # a routed model's own languages (Manifest.routing)
 
 
 class ModelRegistry:
@@ -104,6 +105,7 @@ class ModelRegistry:
                     method=manifest.method,
                     metrics=_headline_metrics(manifest),
                     note=state.notes.get(path.name, {}),
+                    routed_languages=manifest.routing.languages if manifest.routing else None,
                 )
             )
         return sorted(infos, key=lambda i: i.created_at, reverse=True)

@@ -11,8 +11,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from classifier.artifact import Manifest, load_network
+from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest, load_network
 from classifier.base import load_tokenizer
+from classifier.bert import WORD_EMBEDDINGS
 from classifier.engine import build_engine
 from classifier.language import detect_languages, language_code
 from classifier.network import HeadlineClassifier
@@ -21,6 +22,23 @@ from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.tokenizer import HeadlineTokenizer
 
 DEFAULT_MODEL = "default"
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+def _share_word_embeddings(network: HeadlineClassifier, other: HeadlineClassifier) -> None:
+    """A routed model and its fallback read the same base word embeddings (training freezes them):
+    the table (54 MB) is kept once when the two are equal."""
+    mine, theirs = (
+        network.encoder.get_submodule(WORD_EMBEDDINGS),
+        other.encoder.get_submodule(WORD_EMBEDDINGS),
+    )
+    a, b = mine.state_dict(), theirs.state_dict()
+    if type(mine) is type(theirs) and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a):
+        network.encoder.set_submodule(WORD_EMBEDDINGS, theirs)
 
 
 def default_model_dir() -> Path:
@@ -63,7 +81,11 @@ class Prediction:
 
 
 class Scorer:
-    """A loaded model; thread-safe for concurrent ``score`` calls (inference only)."""
+    """A loaded model; thread-safe for concurrent ``score`` calls (inference only).
+
+    A routed model (``Manifest.routing``) scores the headlines of its own languages with its
+    network and every other headline with ``fallback``, the model it was retrained from; ``logits``
+    and ``embeddings`` are its own network's, in every language."""
 
     def __init__(
         self,
@@ -72,12 +94,14 @@ class Scorer:
         manifest: Manifest,
         settings: ClassifierSettings | None = None,
         engine: str = "fp32",
+        fallback: Scorer | None = None,
     ) -> None:
         self.network = network.eval()
         self.engine = engine
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.settings = settings or get_settings()
+        self.fallback = fallback
         self.device = next(network.parameters()).device
         if self.settings.threads:
             torch.set_num_threads(self.settings.threads)
@@ -89,12 +113,25 @@ class Scorer:
         settings: ClassifierSettings | None = None,
         trainable: bool = False,
     ) -> Scorer:
-        """``trainable``: on transformers' encoder, for a network to train further (``load_network``)."""
+        """``trainable``: on transformers' encoder, for a network to train further (``load_network``);
+        a routed model's fallback is then not loaded."""
         settings = settings or get_settings()
         model_dir = resolve_model_dir(model)
         network, manifest, base = load_network(model_dir, trainable=trainable)
         network, manifest, engine = build_engine(network, manifest, model_dir, settings.engine)
-        return cls(network, load_tokenizer(base.path), manifest, settings, engine)
+        tokenizer = load_tokenizer(base.path)
+        if manifest.routing is None or trainable:
+            return cls(network, tokenizer, manifest, settings, engine)
+        fallback_dir = model_dir / FALLBACK_DIR
+        fallback_network, fallback_manifest, _ = load_network(fallback_dir)
+        if fallback_manifest.routing is not None or fallback_manifest.base != manifest.base:
+            raise ArtifactError(f"{fallback_dir} must be an unrouted model on the same base as {model_dir}")
+        fallback_network, fallback_manifest, fallback_engine = build_engine(
+            fallback_network, fallback_manifest, fallback_dir, settings.engine
+        )
+        _share_word_embeddings(network, fallback_network)
+        fallback = cls(fallback_network, tokenizer, fallback_manifest, settings, fallback_engine)
+        return cls(network, tokenizer, manifest, settings, engine, fallback)
 
     @property
     def version(self) -> str:
@@ -128,7 +165,30 @@ class Scorer:
     ) -> np.ndarray:
         """Calibrated P(clickbait): sigmoid(logit / temperature), corrected per language where the
         manifest holds that language (``languages``; a language given in ``langs`` wins over the
-        detected one). Without per-language entries, exactly the global calibration."""
+        detected one). Without per-language entries, exactly the global calibration. A routed model
+        hands the headlines outside its languages to its fallback."""
+        if self.fallback is None:
+            return self._own(headlines, batch_size, langs)
+        found = self.languages(headlines, langs)
+        own = ~np.array([self._handed_on(lang) for lang in found], dtype=bool)
+        out = np.empty(len(headlines), dtype=np.float32)
+        mine, theirs = np.flatnonzero(own), np.flatnonzero(~own)
+        out[mine] = self._own([headlines[i] for i in mine], batch_size, [found[i] for i in mine])
+        out[theirs] = self.fallback.probabilities(
+            [headlines[i] for i in theirs], batch_size, [found[i] for i in theirs]
+        )
+        # A warm retrain keeps the fp32 threshold where the int8 check re-fitted the current
+        # model's, so the two differ by a hundredth or so: the fallback's scores move by that gap
+        # in logit space, and this model's threshold gives exactly the fallback's decisions.
+        gap = _logit(self.threshold) - _logit(self.fallback.threshold)
+        if gap:
+            out[theirs] = 1.0 / (1.0 + np.exp(-(_logit(out[theirs]) + gap)))
+        return out
+
+    def _own(
+        self, headlines: Sequence[str], batch_size: int | None, langs: Sequence[str | None] | None
+    ) -> np.ndarray:
+        """This model's network and calibration, whatever the routing says."""
         logits = self.logits(headlines, batch_size)
         if not self.manifest.languages:
             return calibrated(logits, self.manifest.temperature)
@@ -147,8 +207,15 @@ class Scorer:
         return [language_code(lang) if lang else found[h] for h, lang in zip(headlines, given, strict=True)]
 
     def validated(self, lang: str) -> bool:
-        """Whether this model's calibration was fitted and measured in ``lang``."""
+        """Whether the calibration that scores ``lang`` was fitted and measured in it."""
+        if self.fallback is not None and self._handed_on(lang):
+            return self.fallback.validated(lang)
         return lang in self.manifest.languages
+
+    def _handed_on(self, lang: str) -> bool:
+        """Whether a routed model hands ``lang`` to its fallback."""
+        routing = self.manifest.routing
+        return self.fallback is not None and routing is not None and lang not in routing.languages
 
     def corrections(self, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(scale, offset) per headline: its language's correction, or (1, 0) where it has none."""

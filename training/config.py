@@ -187,6 +187,11 @@ class RetrainSettings(BaseSettings):
         default=0.005, ge=0, le=1, description="macro-F1 the candidate may lose on `eval_data` files"
     )
     max_length: int = Field(default=48, ge=8, le=512, description="tokens per headline, at most")
+    route_languages: bool = Field(
+        default=True,
+        description="a warm retrain's candidate scores only the languages with at least `min_labels` "
+        "of the labels, and hands every other language to the current model, unchanged",
+    )
     quantize: bool = Field(
         default=True,
         description="check the candidate's int8 form against fp32 on held-out rows, as `clickbait "

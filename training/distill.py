@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from classifier.artifact import FROZEN_PREFIX, keep_layers
+from classifier.artifact import FROZEN_PREFIX, ArtifactError, keep_layers
 from classifier.base import ResolvedBase, resolve_base
 from classifier.bulk import CHUNK, read_headlines
 from classifier.network import HeadlineClassifier
@@ -145,6 +145,12 @@ def distill(
     from the teacher's first layers, or ``config.init_from``'s (an earlier student, to go on)."""
     # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
     scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
+    if scorer.manifest.routing is not None:
+        raise ArtifactError(
+            f"{teacher} is routed (its own network for {', '.join(scorer.manifest.routing.languages)}, "
+            "its fallback for other languages); a student copies one network: distil the fallback, "
+            "or a model retrained with CLICKBAIT_RETRAIN_ROUTE_LANGUAGES=false"
+        )
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

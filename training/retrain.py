@@ -14,6 +14,9 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   current judgement elsewhere, with no file outside the package.
 - At most ``passes`` passes over the training labels (and ``steps`` steps); the checkpoint with the
   best log-loss on ``dev`` wins, the starting point included.
+- The candidate scores only the editor's languages (``route``): every other headline goes to the
+  current model, copied into the candidate, so that a rule learnt in one language cannot spread to
+  the others (``route_languages``).
 - Temperature, threshold and per-language corrections: the current model's, for the fp32 and the
   int8 form alike. The candidate is trained towards the current model's raw scores, so it keeps
   that scale; a temperature or threshold fitted on a few dozen labels of one site is noise, and it
@@ -33,6 +36,7 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,7 +47,7 @@ import numpy as np
 import torch
 from scipy.stats import binomtest
 
-from classifier.artifact import read_manifest, write_manifest
+from classifier.artifact import FALLBACK_DIR, Routing, read_manifest, write_manifest
 from classifier.base import ResolvedBase
 from classifier.bundled import file_sha256
 from classifier.language import UNDETERMINED, detect_languages
@@ -173,6 +177,24 @@ def editor_languages(labels: Sequence[Example], min_labels: int) -> set[str]:
     return {lang for lang, n in counts.items() if n >= min_labels and lang != UNDETERMINED}
 
 
+def route(current: Path, out: Path, editors: set[str]) -> Routing | None:
+    """The candidate in ``out`` scores the editor's languages (and those its current model already
+    scored, where that one is routed); every other language goes to the current model's network,
+    copied into ``out`` (a LoRA artifact is a few MB), so that no other language can move. ``None``
+    (the candidate scores everything) where the labels name no language enough times."""
+    if not editors:
+        return None
+    manifest = read_manifest(current)
+    hidden = shutil.ignore_patterns(".*")
+    if manifest.routing is None:
+        shutil.copytree(current, out / FALLBACK_DIR, ignore=hidden)
+        return Routing(languages=sorted(editors), fallback_version=manifest.version)
+    shutil.copytree(current / FALLBACK_DIR, out / FALLBACK_DIR, ignore=hidden)
+    return manifest.routing.model_copy(
+        update={"languages": sorted(editors | set(manifest.routing.languages))}
+    )
+
+
 def _sample(rows: list, limit: int, seed: int) -> list:
     """At most ``limit`` of ``rows``, drawn with ``seed``, in their order."""
     if len(rows) <= limit:
@@ -276,8 +298,16 @@ def retrain(
         languages = fit_languages(logits, truth, row_languages(calibration_rows), temperature)
     else:  # trained towards the current model's raw scores: its scale, so its calibration
         temperature, languages = manifest.temperature, manifest.languages
+    routing = None
+    if settings.route_languages and not from_base:
+        routing = route(current, result.out, editor_languages(labels, settings.min_labels))
     updated = result.manifest.model_copy(
-        update={"temperature": temperature, "threshold": manifest.threshold, "languages": languages}
+        update={
+            "temperature": temperature,
+            "threshold": manifest.threshold,
+            "languages": languages,
+            "routing": routing,
+        }
     )
     write_manifest(result.out, updated)
     result = replace(result, manifest=updated)
@@ -454,7 +484,13 @@ def judge(
     )
 
     def model(scorer: Scorer) -> dict[str, Any]:
-        return {"version": scorer.version, "engine": scorer.engine, "threshold": scorer.threshold}
+        routing = scorer.manifest.routing
+        return {
+            "version": scorer.version,
+            "engine": scorer.engine,
+            "threshold": scorer.threshold,
+            "routed_languages": routing.languages if routing else None,
+        }
 
     return Judgement(
         promote,

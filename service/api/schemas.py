@@ -224,6 +224,11 @@ class ModelOut(BaseModel):
     method: str
     metrics: dict[str, Any]
     note: dict[str, Any]
+    routed_languages: list[str] | None = Field(
+        None,
+        description="a routed model scores these languages itself and hands every other to the model "
+        "it was retrained from; null: it scores every language",
+    )
 
 
 class ModelsOut(BaseModel):

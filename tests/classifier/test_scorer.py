@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-import numpy as np
+import shutil
 
-from classifier.artifact import BaseRef, Manifest
+import numpy as np
+import pytest
+from safetensors.torch import load_file, save_file
+
+from classifier.artifact import (
+    FALLBACK_DIR,
+    HEAD_FILE,
+    ArtifactError,
+    BaseRef,
+    Manifest,
+    Routing,
+    read_manifest,
+    write_manifest,
+)
 from classifier.base import load_encoder, load_tokenizer, resolve_base
+from classifier.export import merged_model
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, default_model_dir
+from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
-from tests.support.data import CLICKBAIT, NEWS
+from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
+from training.config import TrainConfig
+from training.distill import distill
 
 
 def _tiny_scorer(tiny_base) -> Scorer:
@@ -77,3 +94,42 @@ def test_fit_cuts_whole_words_on_the_side_asked(tiny_base) -> None:
     full = scorer.tokenizer.encode([QUERY_PREFIX + long], 1 << 30)[0][1:-1]  # without <s> and </s>
     tail = scorer.tokenizer.encode([QUERY_PREFIX + scorer.fit(long, "left")], 1 << 30)[0][1:-1]
     assert tail[3:] == full[len(full) - len(tail) + 3 :]  # after the 3 pieces of "query: "
+
+
+def test_a_routed_model_hands_other_languages_to_its_fallback(tmp_path) -> None:
+    """The shape a retrain leaves (``training.retrain.route``): its own network for the editor's
+    languages, the model it came from for every other, with that model's decisions exactly."""
+    fp32 = get_settings().model_copy(update={"engine": "fp32"})
+    routed, fallback = tmp_path / "routed", tmp_path / "routed" / FALLBACK_DIR
+    shutil.copytree(default_model_dir(), routed)
+    shutil.copytree(default_model_dir(), fallback)
+    head = load_file(str(fallback / HEAD_FILE))
+    save_file({**head, "bias": head["bias"] + 1.5}, str(fallback / HEAD_FILE))  # another model
+    before = read_manifest(fallback)
+    write_manifest(fallback, before.model_copy(update={"threshold": 0.6, "languages": {}}))
+    mine = read_manifest(routed)
+    write_manifest(
+        routed,
+        mine.model_copy(update={"routing": Routing(languages=["en"], fallback_version=before.version)}),
+    )
+    scorer = Scorer.load(routed, fp32)
+    own, other = Scorer.load("default", fp32), Scorer.load(fallback, fp32)
+    texts = NEWS[:2] + CLICKBAIT[:2] + NEWS[:2]
+    langs = ["en"] * 4 + ["ro", "tr"]
+    probs = scorer.probabilities(texts, langs=langs)
+    np.testing.assert_allclose(probs[:4], own.probabilities(texts[:4], langs=langs[:4]), atol=1e-6)
+    theirs = other.probabilities(texts[4:], langs=langs[4:])
+    assert list(probs[4:] >= scorer.threshold) == list(theirs >= other.threshold)
+    moved = np.log(theirs / (1 - theirs)) + np.log(0.495 / 0.505) - np.log(0.6 / 0.4)
+    np.testing.assert_allclose(probs[4:], 1 / (1 + np.exp(-moved)), atol=1e-5)
+    assert scorer.threshold == mine.threshold != other.threshold
+    assert [p.validated for p in scorer.score(texts, langs=langs)] == [True] * 4 + [False] * 2
+    table = "embeddings.word_embeddings"  # the base's table is kept once
+    assert scorer.network.encoder.get_submodule(table) is scorer.fallback.network.encoder.get_submodule(table)
+    assert Scorer.load(routed, fp32, trainable=True).fallback is None
+    # one graph, or one student, cannot hold two networks chosen by language: both say so
+    with pytest.raises(ArtifactError, match="routed"):
+        merged_model(scorer)
+    with pytest.raises(ArtifactError, match="routed"):
+        data = write_jsonl(tmp_path / "rows.jsonl", labelled_rows())
+        distill(TrainConfig(data=[data], out=tmp_path / "student"), routed, layers=2)

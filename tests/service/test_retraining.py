@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from scipy.special import logit
 
 from service.store.db import make_engine
 from service.store.headline_pool import HeadlinePool
@@ -128,6 +129,8 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
     server = make_server(model=str(weak_model), **_settings())
     url = server.url
     before = httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"]
+    elsewhere = {"headlines": ["Guvernul a aprobat bugetul pe anul viitor"], "lang": "ro"}
+    other_before = httpx.post(f"{url}/v1/score", json=elsewhere).json()["results"][0]
 
     rng = random.Random(7)
     labels = [
@@ -180,6 +183,14 @@ def test_editor_labels_retrains_and_the_service_swaps_without_a_failed_or_mixed_
 
     models = httpx.get(f"{url}/v1/models").json()
     assert models["current"] == models["serving"] == result["candidate"]["version"]
+    # the labels were English: the candidate scores English, and Romanian as the model before it
+    assert result["candidate"]["routed_languages"] == ["en"]
+    assert [m["routed_languages"] for m in models["models"] if m["status"] == "current"] == [["en"]]
+    other_after = httpx.post(f"{url}/v1/score", json=elsewhere).json()["results"][0]
+    assert other_after["label"] == other_before["label"]
+    # the fallback's own score, moved in logit space by the gap between the two thresholds
+    gap = logit(result["candidate"]["threshold"]) - logit(result["current"]["threshold"])
+    assert abs(logit(other_after["score"]) - logit(other_before["score"]) - gap) < 1e-2
     assert httpx.post(f"{url}/v1/models/rollback", headers=AUTH).json()["serving"] == before
     assert httpx.post(f"{url}/v1/score", json={"headlines": [PROBE]}).json()["model"] == before
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
+from classifier.artifact import FALLBACK_DIR, LanguageCalibration, Routing, read_manifest, write_manifest
+from classifier.scorer import Scorer
 from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
@@ -242,7 +243,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
         update={"languages": {"xx": LanguageCalibration(scale=0.8, offset=0.1, rows=200)}}
     )
     write_manifest(current, corrected)
-    warm, _ = retrain(
+    warm, warm_verdict = retrain(
         current, labels, tmp_path / "warm", settings.model_copy(update={"quantize": False}), version="v-warm"
     )
     assert warm.manifest.training["config"]["init_from"] == str(current)
@@ -252,3 +253,29 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert warm.manifest.training["replay_targets_from"] == read_manifest(current).version
     assert warm.manifest.threshold == read_manifest(current).threshold
     assert read_manifest(warm.out).languages == corrected.languages
+    # the candidate scores the labels' languages (en 60, ro 24, es 12 ≥ min_labels); every other
+    # goes to the current model, copied in
+    assert warm.manifest.routing == Routing(languages=["en", "es", "ro"], fallback_version=corrected.version)
+    assert read_manifest(warm.out).routing == warm.manifest.routing
+    assert warm_verdict.candidate["routed_languages"] == ["en", "es", "ro"]
+    assert warm_verdict.current["routed_languages"] is None
+    assert read_manifest(warm.out / FALLBACK_DIR) == corrected
+    routed, plain = Scorer.load(warm.out), Scorer.load(current)
+    other = ["Meclis yeni bütçeyi kabul etti", "Presiden meresmikan jalan tol baru di Jawa"]
+    assert list(routed.probabilities(other, langs=["tr", "id"]) >= routed.threshold) == list(
+        plain.probabilities(other, langs=["tr", "id"]) >= plain.threshold
+    )
+    # a retrain of a routed model keeps the first fallback; without routing, one network for all
+    again, _ = retrain(
+        warm.out, labels, tmp_path / "again", settings.model_copy(update={"quantize": False}), version="v-2"
+    )
+    assert again.manifest.routing == warm.manifest.routing
+    assert read_manifest(again.out / FALLBACK_DIR).version == corrected.version
+    unrouted, _ = retrain(
+        current,
+        labels,
+        tmp_path / "unrouted",
+        settings.model_copy(update={"quantize": False, "route_languages": False}),
+        version="v-all",
+    )
+    assert unrouted.manifest.routing is None and not (unrouted.out / FALLBACK_DIR).exists()
