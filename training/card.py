@@ -66,6 +66,15 @@ def render_model_card(manifest: Manifest) -> str:
             f"decision threshold {manifest.threshold:.3f} (chosen for validation macro-F1)."
         ),
         *([language_line(manifest)] if manifest.languages else []),
+        *(
+            [
+                f"Routed: this model scores headlines in {', '.join(manifest.routing.languages)}; every "
+                f"other headline is scored by `fallback/`, version {manifest.routing.fallback_version}, "
+                "the model it was retrained from."
+            ]
+            if manifest.routing
+            else []
+        ),
         "",
         "## Training data",
         "",

@@ -55,6 +55,7 @@ from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
 from training.calibration import fit_languages, fit_temperature, macro_f1_of, row_languages
+from training.card import render_model_card
 from training.config import RetrainSettings, TrainConfig
 from training.data import (
     DataError,
@@ -310,6 +311,7 @@ def retrain(
         }
     )
     write_manifest(result.out, updated)
+    (result.out / "README.md").write_text(render_model_card(updated))
     result = replace(result, manifest=updated)
     if settings.quantize:  # before judging: both models are then judged in the form `auto` serves
         say("checking the candidate's int8 form")

@@ -22,7 +22,10 @@ def _models(args: argparse.Namespace) -> None:
         registry.rollback(by="cli")
     for info in registry.list():
         metrics = " ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, float))
-        print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}")
+        routed = (
+            f"  scores {','.join(info.routed_languages)} (others: as before)" if info.routed_languages else ""
+        )
+        print(f"{info.version:<28} {info.status:<10} {info.created_at}  {metrics}{routed}")
 
 
 def add_models(commands: argparse._SubParsersAction) -> None:

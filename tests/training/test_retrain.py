@@ -260,6 +260,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert warm_verdict.candidate["routed_languages"] == ["en", "es", "ro"]
     assert warm_verdict.current["routed_languages"] is None
     assert read_manifest(warm.out / FALLBACK_DIR) == corrected
+    assert "Routed: this model scores headlines in en, es, ro" in (warm.out / "README.md").read_text()
     routed, plain = Scorer.load(warm.out), Scorer.load(current)
     other = ["Meclis yeni bütçeyi kabul etti", "Presiden meresmikan jalan tol baru di Jawa"]
     assert list(routed.probabilities(other, langs=["tr", "id"]) >= routed.threshold) == list(
