@@ -141,6 +141,11 @@ class Scorer:
     def threshold(self) -> float:
         return self.manifest.threshold
 
+    @property
+    def routed_languages(self) -> list[str] | None:
+        """The languages a routed model scores itself (the fallback scores the rest); ``None``: all."""
+        return self.manifest.routing.languages if self.manifest.routing else None
+
     def logits(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Raw logits in input order; batches are formed from length-sorted inputs to cut padding."""
         out = np.empty(len(headlines), dtype=np.float32)
@@ -214,8 +219,8 @@ class Scorer:
 
     def _handed_on(self, lang: str) -> bool:
         """Whether a routed model hands ``lang`` to its fallback."""
-        routing = self.manifest.routing
-        return self.fallback is not None and routing is not None and lang not in routing.languages
+        own = self.routed_languages
+        return self.fallback is not None and own is not None and lang not in own
 
     def corrections(self, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(scale, offset) per headline: its language's correction, or (1, 0) where it has none."""

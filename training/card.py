@@ -37,7 +37,12 @@ LANGUAGE_LINE = "Calibrated per language"  # how the card's line on languages be
 def language_line(manifest: Manifest) -> str:
     """The validated languages, as the model card lists them."""
     fitted = ", ".join(
-        f"{lang} ({c.rows} rows, ECE {c.ece_before:.3f} → {c.ece_after:.3f})"
+        f"{lang} ({c.rows} rows"
+        + (
+            f", ECE {c.ece_before:.3f} → {c.ece_after:.3f})"
+            if c.ece_before is not None and c.ece_after is not None
+            else ")"
+        )
         for lang, c in manifest.languages.items()
     )
     return (

@@ -486,12 +486,11 @@ def judge(
     )
 
     def model(scorer: Scorer) -> dict[str, Any]:
-        routing = scorer.manifest.routing
         return {
             "version": scorer.version,
             "engine": scorer.engine,
             "threshold": scorer.threshold,
-            "routed_languages": routing.languages if routing else None,
+            "routed_languages": scorer.routed_languages,
         }
 
     return Judgement(

@@ -113,6 +113,7 @@ class FixedScorer:
 
     def __init__(self, version: str, probs: dict[str, float], threshold: float = 0.5) -> None:
         self.version, self.probs, self.threshold, self.engine = version, probs, threshold, "fp32"
+        self.routed_languages = None
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         return np.array([self.probs.get(t, 0.4) for t in texts])
