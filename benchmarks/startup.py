@@ -79,6 +79,10 @@ def heap_free_mb() -> float | None:
 
 def tensor_mb(module) -> float:
     """Bytes of a network's weights as it holds them, int8 packed weights included."""
+    from classifier.numpy_bert import NumpyClassifier
+
+    if isinstance(module, NumpyClassifier):
+        return sum(a.nbytes for a in module.w.values()) / 2**20
     import torch
 
     total = 0
@@ -111,22 +115,30 @@ def in_process_steps(model: str, engine: str) -> dict:
         )
         clock, before = now, after
 
-    import torch  # noqa: F401 - timed on purpose
+    if engine != "numpy":  # the numpy engine's server never imports it
+        import torch  # noqa: F401 - timed on purpose
 
-    step("import torch")
+        step("import torch")
     import service.api.app  # noqa: F401
 
     step("import the service (FastAPI, SQLAlchemy, our modules)")
-    from classifier.artifact import load_network
     from classifier.base import load_tokenizer
-    from classifier.engine import build_engine
     from classifier.scorer import resolve_model_dir
 
     model_dir = resolve_model_dir(model)
-    network, manifest, base = load_network(model_dir)
-    step("base weights into the lean encoder, LoRA merged")
-    network, _, chosen = build_engine(network, manifest, model_dir, engine)
-    step(f"engine ({engine} → {chosen})")
+    if engine == "numpy":
+        from classifier.numpy_bert import load_numpy_network
+
+        network, manifest, base = load_numpy_network(model_dir)
+        step("base weights into the numpy encoder, LoRA merged")
+    else:
+        from classifier.artifact import load_network
+        from classifier.engine import build_engine
+
+        network, manifest, base = load_network(model_dir)
+        step("base weights into the lean encoder, LoRA merged")
+        network, _, chosen = build_engine(network, manifest, model_dir, engine)
+        step(f"engine ({engine} → {chosen})")
     load_tokenizer(base.path)
     step("tokenizer")
     if not os.environ.get("CLICKBAIT_LANGUAGE"):  # else never loaded
@@ -134,7 +146,8 @@ def in_process_steps(model: str, engine: str) -> dict:
 
         detect_language("Parliament approves the state budget")  # loads at the first headline scored
         step("language identification (py3langid, 43 languages)")
-    heavy = [name for name in ("transformers", "peft", "datasets", "accelerate") if name in sys.modules]
+    heavy = ("transformers", "peft", "datasets", "accelerate") + (("torch",) if engine == "numpy" else ())
+    heavy = [name for name in heavy if name in sys.modules]
     return {
         "interpreter_mb": start["rss"],
         "steps": rows,
@@ -196,7 +209,7 @@ async def drive(url: str, pool: list[str], pid: int, resident_mb) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
-    parser.add_argument("--engine", default="auto", choices=["auto", "fp32", "int8"])
+    parser.add_argument("--engine", default="auto", choices=["auto", "fp32", "int8", "numpy"])
     parser.add_argument("--rounds", type=int, default=3, help="server starts timed")
     parser.add_argument("--headlines", type=int, default=10_000, help="scored by the last server")
     parser.add_argument("--data", type=Path, nargs="*", default=DATA, help="JSONL files with a text field")

@@ -7,7 +7,8 @@ In one run, on the same machine and the same headlines (Romanian and English, al
 the default recipe's validation hold-out), the engines taking turns for ``--rounds`` passes
 (``interleaved``): headlines/s (median of the passes) and p50/p99 latency per 64-headline batch of
 (a) ``transformers.pipeline`` over the exported ``hf`` model with its default settings (and with
-``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (c) our fast
+``batch_size=64``), (b) our fp32 engine (default settings, as the service runs it), (b') the same
+network in numpy (``CLICKBAIT_ENGINE=numpy``), (c) our fast
 engine (``CLICKBAIT_ENGINE=auto``), (d) each distilled student given with ``--student`` (fast
 engine too); then macro-F1 of (b)–(d) on every held-out split of the recipe, and cold start,
 resident memory and 64-headline request throughput of ``clickbait serve`` with the default model
@@ -155,6 +156,7 @@ def main() -> None:
     engines["(a') pipeline, batch_size=64"] = lambda batch: pipe(batch, batch_size=BATCH)
     scorers = {
         "(b) fp32 engine": Scorer.load(args.model, ClassifierSettings(engine="fp32")),
+        "(b') numpy engine (fp32, no torch)": Scorer.load(args.model, ClassifierSettings(engine="numpy")),
         "(c) fast engine": Scorer.load(args.model, ClassifierSettings(engine="auto")),
     }
     if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:

@@ -19,15 +19,17 @@ import tempfile
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
 from pydantic import BaseModel, Field
-from safetensors.torch import load_file, save_file
 
-from classifier.base import ResolvedBase, load_encoder, load_inference_encoder, resolve_base
+from classifier.base import ResolvedBase, resolve_base
 from classifier.errors import ClickbaitError, ErrorType
-from classifier.network import HeadlineClassifier
+
+if TYPE_CHECKING:  # torch is imported where weights are touched: reading a manifest needs none of it
+    import torch
+
+    from classifier.network import HeadlineClassifier
 
 FORMAT_VERSION = 1
 LABELS = ("news", "clickbait")
@@ -129,6 +131,7 @@ class Manifest(BaseModel):
 
 def library_versions() -> dict[str, str]:
     import peft
+    import torch
     import transformers
 
     return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}
@@ -136,6 +139,8 @@ def library_versions() -> dict[str, str]:
 
 def save_artifact(network: HeadlineClassifier, manifest: Manifest, out_dir: Path, model_card: str) -> None:
     """Write atomically: the directory appears complete or not at all."""
+    from safetensors.torch import save_file
+
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
@@ -196,13 +201,11 @@ def load_network(
     """Rebuild the network in eval mode, LoRA adapters merged into the weights; on the lean
     inference encoder unless ``trainable`` (transformers' encoder: dropout, gradients, peft) — as it
     is when ``merge=False`` keeps the adapters apart, so that training can go on from them."""
+    from classifier.base import load_encoder, load_inference_encoder
+    from classifier.network import HeadlineClassifier
+
     manifest = read_manifest(model_dir)
-    base = resolve_base(manifest.base.name)
-    if base.sha256 != manifest.base.sha256:
-        raise ArtifactError(
-            f"{model_dir} was trained on base {manifest.base.name} with hash "
-            f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
-        )
+    base = checked_base(model_dir, manifest)
     encoder = load_encoder(base.path) if trainable or not merge else load_inference_encoder(base.path)
     if manifest.layers is not None:
         keep_layers(encoder, manifest.layers)
@@ -225,6 +228,17 @@ def load_network(
     return network.eval(), manifest, base
 
 
+def checked_base(model_dir: Path, manifest: Manifest) -> ResolvedBase:
+    """The installed base ``manifest`` names, refused where it is not the one the model was trained on."""
+    base = resolve_base(manifest.base.name)
+    if base.sha256 != manifest.base.sha256:
+        raise ArtifactError(
+            f"{model_dir} was trained on base {manifest.base.name} with hash "
+            f"{manifest.base.sha256[:12]}, but the installed base hashes to {base.sha256[:12]}"
+        )
+    return base
+
+
 def keep_layers(encoder, layers: int) -> None:
     """Drop every transformer layer after the first ``layers``, in place (a student's encoder)."""
     blocks = encoder.encoder.layer
@@ -235,6 +249,8 @@ def keep_layers(encoder, layers: int) -> None:
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     if not path.is_file():
         raise ArtifactError(f"{path.parent}: {path.name} is missing")
     try:
@@ -274,6 +290,8 @@ def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
     if manifest.lora is None:
         raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
     scaling = manifest.lora.alpha / manifest.lora.r
+    import torch
+
     pairs: dict[str, dict[str, torch.Tensor]] = {}
     for key, tensor in adapter.items():
         name, _, part = key.removeprefix(PEFT_PREFIX).rpartition(".lora_")

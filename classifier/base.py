@@ -7,13 +7,14 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from torch import nn
-
-from classifier.bert import load_bert
 from classifier.bundled import ensure_converted
 from classifier.settings import BUNDLED_NAME, get_settings
 from classifier.tokenizer import HeadlineTokenizer
+
+if TYPE_CHECKING:
+    from torch import nn
 
 _HASHED_FILES = ("config.json", "tokenizer.json", "model.safetensors", "pytorch_model.bin")
 
@@ -75,6 +76,8 @@ def load_encoder(path: Path) -> nn.Module:
 def load_inference_encoder(path: Path) -> nn.Module:
     """The encoder for scoring: ``classifier.bert``'s where it computes this base exactly (start-up
     without transformers' model classes), else transformers'."""
+    from classifier.bert import load_bert
+
     encoder = load_bert(path)
     if encoder is None:
         logging.getLogger(__name__).info("%s is not a plain BERT encoder: loading it with transformers", path)

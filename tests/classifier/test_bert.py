@@ -17,7 +17,8 @@ from tests.support.data import CLICKBAIT, NEWS
 
 def _batch(path: Path, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     tokenizer = load_tokenizer(path)
-    return tokenizer.pad(tokenizer.encode([QUERY_PREFIX + t for t in texts], 64))
+    input_ids, mask = tokenizer.pad(tokenizer.encode([QUERY_PREFIX + t for t in texts], 64))
+    return torch.from_numpy(input_ids), torch.from_numpy(mask)
 
 
 def _hidden(encoder: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

