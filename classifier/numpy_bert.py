@@ -46,9 +46,8 @@ def _gelu(h: np.ndarray) -> np.ndarray:
         np.square(z, out=z)
         np.negative(z, out=z)
         np.exp(z, out=z)
-        z *= poly  # 1 − erf(|x|/√2)
-        # 0.5·x·(1 + erf(x/√2)) = x − 0.5·|x|·(1 − erf(|x|/√2)) for x ≥ 0, and 0.5·|x|·… − … below
-        z *= 0.5 * np.abs(x)
+        z *= poly  # e = 1 − erf(|x|/√2)
+        z *= 0.5 * np.abs(x)  # z = 0.5·|x|·e; GELU is x − z where x ≥ 0, −z where x < 0
         x -= np.where(x >= 0, z, z + x)
     return h
 
