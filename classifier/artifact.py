@@ -284,27 +284,35 @@ def _attach_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
     return peft_model
 
 
-def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
-    """W += (B·A)·alpha/r for every adapted Linear — what peft's merge_and_unload computes, without
-    importing peft or wrapping the model (seconds of every start-up)."""
+def lora_deltas(manifest: Manifest, adapter: dict) -> dict[str, tuple[float, Any, Any]]:
+    """Per adapted Linear (its name in the encoder): (alpha/r, A, B), so that W += (B·A)·alpha/r.
+    Checked once for every engine that merges (torch's here, ``classifier.numpy_bert``); the
+    matrices are the adapter's own (torch tensors or numpy arrays)."""
     if manifest.lora is None:
         raise ArtifactError("manifest says method 'lora' but has no 'lora' section")
-    scaling = manifest.lora.alpha / manifest.lora.r
-    import torch
-
-    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    pairs: dict[str, dict[str, Any]] = {}
     for key, tensor in adapter.items():
         name, _, part = key.removeprefix(PEFT_PREFIX).rpartition(".lora_")
         if part not in ("A.weight", "B.weight") or not name.endswith(tuple(manifest.lora.target_modules)):
             raise ArtifactError(f"adapter holds unexpected weights: {key}")
-        pairs.setdefault(name, {})[part[0]] = tensor.float()
+        pairs.setdefault(name, {})[part[0]] = tensor
+    for name, pair in pairs.items():
+        if set(pair) != {"A", "B"}:
+            raise ArtifactError(f"adapter for {name} lacks its A or B matrix")
+    scaling = manifest.lora.alpha / manifest.lora.r
+    return {name: (scaling, pair["A"], pair["B"]) for name, pair in pairs.items()}
+
+
+def _merge_lora(encoder, manifest: Manifest, adapter: dict[str, torch.Tensor]):
+    """W += (B·A)·alpha/r for every adapted Linear — what peft's merge_and_unload computes, without
+    importing peft or wrapping the model (seconds of every start-up)."""
+    import torch
+
     with torch.no_grad():
-        for name, pair in pairs.items():
+        for name, (scaling, a, b) in lora_deltas(manifest, adapter).items():
             try:
                 linear = encoder.get_submodule(name)
             except AttributeError as exc:
                 raise ArtifactError(f"adapter weights for {name}, which the base model lacks") from exc
-            if set(pair) != {"A", "B"}:
-                raise ArtifactError(f"adapter for {name} lacks its A or B matrix")
-            linear.weight += (pair["B"] @ pair["A"]) * scaling
+            linear.weight += (b.float() @ a.float()) * scaling
     return encoder

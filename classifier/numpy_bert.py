@@ -21,10 +21,10 @@ from classifier.artifact import (
     ADAPTER_FILE,
     ENCODER_FILE,
     HEAD_FILE,
-    PEFT_PREFIX,
     ArtifactError,
     Manifest,
     checked_base,
+    lora_deltas,
     read_manifest,
 )
 from classifier.base import ResolvedBase
@@ -70,15 +70,7 @@ class NumpyClassifier:
         self.w = weights
 
     @classmethod
-    def load(
-        cls,
-        base: Path,
-        model_dir: Path,
-        method: str,
-        lora: tuple[float, list[str]] | None,
-        layers: int | None,
-    ):
-        """``lora``: (alpha / r, target modules) for method ``lora``."""
+    def load(cls, base: Path, model_dir: Path, manifest: Manifest) -> NumpyClassifier:
         config = json.loads((base / "config.json").read_text())
         if config.get("model_type") != "bert" or config.get("hidden_act", "gelu") != "gelu":
             raise ArtifactError(f"the numpy engine computes BERT encoders only; {base} is not one: use fp32")
@@ -91,14 +83,13 @@ class NumpyClassifier:
                 weights[TABLE] = file.get_tensor(TABLE).astype(np.float32)
         if (base / Q4_TABLE_FILE).is_file():
             weights.update({f"q4.{k}": v for k, v in load_file(str(base / Q4_TABLE_FILE)).items()})
-        if method == "lora":
-            scaling, targets = lora or (1.0, [])
-            adapter = load_file(str(model_dir / ADAPTER_FILE))
-            for key, a in adapter.items():
-                name, _, part = key.removeprefix(PEFT_PREFIX).rpartition(".lora_")
-                if part == "A.weight" and name.endswith(tuple(targets)):
-                    b = adapter[key.replace(".lora_A.", ".lora_B.")]
-                    weights[f"{name}.weight"] += (b.astype(np.float32) @ a.astype(np.float32)) * scaling
+        if manifest.method == "lora":
+            for name, (scaling, a, b) in lora_deltas(
+                manifest, load_file(str(model_dir / ADAPTER_FILE))
+            ).items():
+                if f"{name}.weight" not in weights:
+                    raise ArtifactError(f"adapter weights for {name}, which the base model lacks")
+                weights[f"{name}.weight"] += (b.astype(np.float32) @ a.astype(np.float32)) * scaling
         else:
             weights.update(
                 {k: v.astype(np.float32) for k, v in load_file(str(model_dir / ENCODER_FILE)).items()}
@@ -110,7 +101,7 @@ class NumpyClassifier:
         )
         for key in [k for k, v in weights.items() if v.ndim == 2 and k.startswith("encoder.")]:
             weights[key] = np.ascontiguousarray(weights[key].T)  # [in, out]: x @ W, no copy per call
-        return cls(config, weights, layers or config["num_hidden_layers"])
+        return cls(config, weights, manifest.layers or config["num_hidden_layers"])
 
     def _words(self, ids: np.ndarray) -> np.ndarray:
         if TABLE in self.w:
@@ -172,9 +163,7 @@ def load_numpy_network(model_dir: Path) -> tuple[NumpyClassifier, Manifest, Reso
     """An artifact's network as the numpy engine computes it, with its manifest and base."""
     manifest = read_manifest(model_dir)
     base = checked_base(model_dir, manifest)
-    lora = (manifest.lora.alpha / manifest.lora.r, manifest.lora.target_modules) if manifest.lora else None
-    network = NumpyClassifier.load(base.path, model_dir, manifest.method, lora, manifest.layers)
-    return network, manifest, base
+    return NumpyClassifier.load(base.path, model_dir, manifest), manifest, base
 
 
 def share_table(network: NumpyClassifier, other: NumpyClassifier) -> None:

@@ -179,13 +179,12 @@ class Scorer:
 
     def embeddings(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """The pooled vectors the head reads, in input order (probes of what the model sees)."""
-        rows = []
-        order = []
-        for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            rows.append(self._run(self.network.embed, *batch))
-            order.append(indices)
-        out = np.empty((len(headlines), rows[0].shape[1] if rows else 0), dtype=np.float32)
-        for indices, part in zip(order, rows, strict=True):
+        parts = [
+            (indices, self._run(self.network.embed, *batch))
+            for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size)
+        ]
+        out = np.empty((len(headlines), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
+        for indices, part in parts:
             out[indices] = part
         return out
 
