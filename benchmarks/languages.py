@@ -15,15 +15,21 @@ What it measures, on the recipe's validation split (per language) and on its ``e
    the flagging of languages the model was never validated on.
 2. Calibration of the served model per language: the standard ECE (15 equal-width bins) with a
    bootstrap interval, macro-F1 at the model's threshold, and reliability diagrams as PNG.
-3. An estimate for planning (not a fit the model uses): a temperature, and a temperature plus a
-   bias, fitted per language on half of that language's validation rows (split by a hash of the
-   text) and judged on the other half; Spanish's is fitted on all of validation/es and judged on
-   es-ta1c-validation, which no fit sees.
-4. After: the model's own per-language calibration (its manifest's ``languages``, applied per
+3. Designs of the per-language correction compared, none of them fitted on a judged row: the
+   global calibration alone, the affine correction models carried until 2026-11-30 (sigmoid(a · x
+   + b), an offset from 500 rows), one scale hinged at the threshold, and the hinge with a scale
+   each side of the threshold (what ``training/calibration.py`` fits: from 500 rows, else one).
+   Each is fitted on one half of each language's validation rows and judged on the other, both
+   ways, for two different halvings (text hashes with two salts: a second scenario); Spanish's
+   fit on all of validation/es is judged on es-ta1c-validation, which no fit sees.
+4. What the rows allow, for the splits short of ECE 0.03: corrections fitted on the judged split
+   itself (never a model's: es-ta1c-validation is an evaluation file), in-sample and cross-fitted
+   over ten halvings of it, the hinge and an isotonic map (any monotone shape); and the isotonic
+   map and the hinge with a scale each side fitted on validation/es, judged on es-ta1c-validation.
+5. After: the model's own per-language calibration (its manifest's ``languages``, applied per
    detected language as ``Scorer.probabilities`` does), ECE and macro-F1 per split beside the
-   global calibration alone ("before" above); on the validation split that is in-sample, so also a
-   cross-fitted figure (corrections fitted on one half of each language by text hash, judged on
-   the other, both ways, pooled); and what detecting plus correcting costs in scoring throughput.
+   global calibration alone ("before" above), and what detecting plus correcting costs in scoring
+   throughput.
 """
 
 from __future__ import annotations
@@ -35,21 +41,19 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from classifier.language import LANGUAGES, SAME_AS, UNDETERMINED, detect_language, detect_languages
-from classifier.scorer import Scorer, calibrated
+from classifier.scorer import Scorer, calibrated, logit
 from classifier.settings import ClassifierSettings
 from training.calibration import (
     MIN_LANGUAGE_ROWS,
-    MIN_OFFSET_ROWS,
-    choose_threshold,
-    fit_languages,
-    fit_scale_offset,
-    fit_temperature,
+    MIN_TWO_SIDED_ROWS,
+    fit_hinge,
     row_languages,
 )
 from training.config import TrainConfig
@@ -196,9 +200,13 @@ DETECTORS: dict[str, Callable[[], Callable[[Sequence[str]], list[str]]]] = {
 }
 
 
-def half_of(text: str) -> int:
-    """0 = the fitting half, 1 = the judged half (a hash of the text, independent of the split's)."""
-    return hashlib.sha256(f"languages-bench:{text}".encode()).digest()[0] & 1
+SALTS = ("languages-bench:", "second-halving:")  # two halvings of the validation rows
+
+
+def half_of(text: str, salt: str = SALTS[0]) -> int:
+    """Which half of a language's validation rows a text falls in (a hash of the text, independent
+    of the split's); the two salts give two unrelated halvings."""
+    return hashlib.sha256(f"{salt}{text}".encode()).digest()[0] & 1
 
 
 Curves = list[tuple[str, np.ndarray, np.ndarray, str]]  # (legend, probabilities, labels, colour)
@@ -251,46 +259,190 @@ def reliability(ax, curves: Curves, title: str) -> None:
     ax.legend(fontsize=6, loc="upper left")
 
 
+Fit = Callable[[np.ndarray, np.ndarray, int], Callable[[np.ndarray], np.ndarray]]
+
+
+def fit_affine(scaled: np.ndarray, labels: np.ndarray, offset: bool) -> tuple[float, float]:
+    """(a, b) minimising the NLL of sigmoid(a · x + b): the correction models carried until the
+    hinge (kept here as the baseline it is compared with)."""
+    x, y = torch.as_tensor(scaled, dtype=torch.float64), torch.as_tensor(labels, dtype=torch.float64)
+    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            params[0] * x + (params[1] if offset else 0.0), y
+        )
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    a, b = params.detach().tolist()
+    return a, b if offset else 0.0
+
+
+def designs(pivot: float) -> dict[str, Fit]:
+    """Each design: (x = logit/T of one language's fitting rows, labels, the row count that decides
+    its form) → the correction it applies to other rows' x."""
+
+    def affine(x, y, rows):
+        a, b = fit_affine(x, y, offset=rows >= MIN_TWO_SIDED_ROWS)
+        return lambda v: calibrated(v, 1.0, a, a, b)
+
+    def hinge(two_sided: Callable[[int], bool]) -> Fit:
+        def fit(x, y, rows):
+            below, above = fit_hinge(x, y, pivot, two_sided(rows))
+            return lambda v: calibrated(v, 1.0, below, above, pivot=pivot)
+
+        return fit
+
+    return {
+        "global calibration alone": lambda x, y, rows: lambda v: calibrated(v, 1.0),
+        "affine, offset from 500 rows (until 2026-11-30)": affine,
+        "one scale, hinged at the threshold": hinge(lambda rows: False),
+        "hinge, a scale each side from 500 rows (adopted)": hinge(lambda rows: rows >= MIN_TWO_SIDED_ROWS),
+        "hinge, a scale each side always": hinge(lambda rows: True),
+    }
+
+
+def cross_fitted(
+    fit: Fit, x: np.ndarray, labels: np.ndarray, declared, detected, validation, halves
+) -> np.ndarray:
+    """Probabilities of every row from a correction that never saw it: each language's correction
+    fitted on one half of its validation rows (half the row counts for each form) and applied to
+    the other half's rows detected in it, both ways; Spanish's fitted on all of validation/es and
+    applied to the rows outside the validation split (es-ta1c-validation) detected as Spanish."""
+    out = calibrated(x, 1.0)
+    fittings = [(validation & (halves == h), validation & (halves != h), 2) for h in (0, 1)]
+    for fit_on, judge, shrink in [*fittings, (validation, ~validation, 1)]:
+        for lang in FIVE:
+            rows = fit_on & (declared == lang)
+            if rows.sum() * shrink < MIN_LANGUAGE_ROWS or (shrink == 1 and lang != "es"):
+                continue
+            apply = fit(x[rows], labels[rows], int(rows.sum()) * shrink)
+            target = judge & (detected == lang)
+            out[target] = apply(x[target])
+    return out
+
+
+def compare_designs(
+    scorer: Scorer,
+    rows: list,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    where: dict[str, np.ndarray],
+    figures: dict,
+) -> None:
+    """ECE and macro-F1 per split of every design, cross-fitted, for each halving."""
+    x = logits / scorer.manifest.temperature
+    pivot = float(logit(scorer.threshold))
+    detected = np.array(scorer.languages([e.text for _, e in rows]))
+    declared = np.array(row_languages([e for _, e in rows]))
+    validation = np.array([s.startswith("validation/") for s, _ in rows])
+    figures["designs"] = {}
+    splits = list(where)
+    print(
+        "\n| design | halving | "
+        + " | ".join(f"ECE {s}" for s in splits)
+        + " | "
+        + " | ".join(f"macro-F1 {s}" for s in splits)
+        + " |"
+    )
+    print("| --- " * (2 + 2 * len(splits)) + "|")
+    for name, fit in designs(pivot).items():
+        figures["designs"][name] = {}
+        for salt in SALTS:
+            halves = np.array([half_of(e.text, salt) for _, e in rows])
+            p = cross_fitted(fit, x, labels, declared, detected, validation, halves)
+            entry = {
+                split: {
+                    "ece": expected_calibration_error(p[idx], labels[idx], BINS),
+                    "macro_f1": classification_metrics(labels[idx], p[idx], scorer.threshold)["macro_f1"],
+                }
+                for split, idx in where.items()
+            }
+            figures["designs"][name][salt] = entry
+            print(
+                f"| {name} | {salt.rstrip(':')} | "
+                + " | ".join(f"{entry[s]['ece']:.3f}" for s in splits)
+                + " | "
+                + " | ".join(f"{entry[s]['macro_f1']:.4f}" for s in splits)
+                + " |"
+            )
+
+
+def what_the_rows_allow(
+    scorer: Scorer, logits: np.ndarray, labels: np.ndarray, where: dict[str, np.ndarray], figures: dict
+) -> None:
+    """ECE of corrections fitted on the judged split itself (an upper bound on what any correction
+    fitted elsewhere can do on it), and of flexible maps fitted on validation/es for es-ta1c."""
+    from sklearn.isotonic import IsotonicRegression
+
+    x = logits / scorer.manifest.temperature
+    pivot = float(logit(scorer.threshold))
+
+    def isotonic(xf, yf):
+        return IsotonicRegression(out_of_bounds="clip", y_min=1e-3, y_max=1 - 1e-3).fit(xf, yf).predict
+
+    def hinge(xf, yf):
+        below, above = fit_hinge(xf, yf, pivot)
+        return lambda v: calibrated(v, 1.0, below, above, pivot=pivot)
+
+    figures["ceiling"] = {}
+    print(
+        "\n| split | n | chance ECE | fitted on itself: hinge in-sample "
+        "| hinge, cross-fitted (10 halvings: mean, range) | isotonic, cross-fitted |"
+    )
+    print("| --- " * 6 + "|")
+    for split in ("validation/es", "validation/id", "es-ta1c-validation"):
+        idx = where[split]
+        xs, ys = x[idx], labels[idx]
+        own = hinge(xs, ys)(xs)
+        crossed: dict[str, list[float]] = {"hinge": [], "isotonic": []}
+        for halving in range(10):
+            halves = np.array([half_of(str(i), f"ceiling-{halving}:") for i in range(len(idx))])
+            for name, fit in (("hinge", hinge), ("isotonic", isotonic)):
+                p = np.empty(len(idx))
+                for h in (0, 1):
+                    p[halves != h] = fit(xs[halves == h], ys[halves == h])(xs[halves != h])
+                crossed[name].append(expected_calibration_error(p, ys, BINS))
+        entry = {
+            "chance_ece": chance_ece(own)[0],
+            "hinge_in_sample": expected_calibration_error(own, ys, BINS),
+            **{f"{name}_cross_fitted": values for name, values in crossed.items()},
+        }
+        figures["ceiling"][split] = entry
+        cells = " | ".join(
+            f"{np.mean(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in (crossed["hinge"], crossed["isotonic"])
+        )
+        print(
+            f"| {split} | {len(idx)} | {entry['chance_ece']:.3f} | {entry['hinge_in_sample']:.3f} | {cells} |"
+        )
+    es, target = where["validation/es"], where["es-ta1c-validation"]
+    for name, fit in (("isotonic", isotonic), ("hinge, a scale each side", hinge)):
+        ece = expected_calibration_error(fit(x[es], labels[es])(x[target]), labels[target], BINS)
+        figures["ceiling"][f"{name} on validation/es, judged on es-ta1c-validation"] = ece
+        print(f"{name} fitted on validation/es, judged on es-ta1c-validation: ECE {ece:.3f}")
+
+
 def after_per_language(
     scorer: Scorer,
     rows: list,
     logits: np.ndarray,
     labels: np.ndarray,
     where: dict[str, np.ndarray],
-    halves: np.ndarray,
     figures: dict,
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """ECE and macro-F1 per split with the manifest's corrections applied per detected language, and
-    cross-fitted: corrections fitted (``fit_languages``, on declared languages as ``clickbait
-    calibrate`` fits them) on one text-hash half of the validation rows, applied to the other."""
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """ECE and macro-F1 per split with the manifest's corrections applied per detected language (on
+    the validation split that is in-sample: the designs' table has the held-out figures)."""
     temperature = scorer.manifest.temperature
-    detected = np.array(scorer.languages([e.text for _, e in rows]))
-    declared = np.array(row_languages([e for _, e in rows]))
+    detected = scorer.languages([e.text for _, e in rows])
     p_before = calibrated(logits, temperature)
-    p_after = calibrated(logits, temperature, *scorer.corrections(list(detected)))
-    p_cross = p_after.copy()  # es-ta1c: the corrections never saw it, so after is already held out
-    validation = np.array([s.startswith("validation/") for s, _ in rows])
-    for fit_half in (0, 1):
-        fit_on, judge = validation & (halves == fit_half), validation & (halves != fit_half)
-        # half the rows: half the row counts a language needs for a correction and for an offset
-        fitted = fit_languages(
-            logits[fit_on],
-            labels[fit_on],
-            declared[fit_on],
-            temperature,
-            MIN_LANGUAGE_ROWS // 2,
-            MIN_OFFSET_ROWS // 2,
-        )
-        table = {lang: (c.scale, c.offset) for lang, c in fitted.items()}
-        a = np.array([table.get(lang, (1.0, 0.0))[0] for lang in detected[judge]])
-        b = np.array([table.get(lang, (1.0, 0.0))[1] for lang in detected[judge]])
-        p_cross[judge] = calibrated(logits[judge], temperature, a, b)
+    p_after = calibrated(logits, temperature, **scorer.corrections(detected))
     figures["after"], curves = {}, {}
-    print(
-        "\n| split | n | chance ECE (mean, p95) | ECE before | ECE after (fitted) | ECE cross-fitted "
-        "| macro-F1 before | after | cross-fitted |"
-    )
-    print("| --- " * 9 + "|")
+    print("\n| split | n | chance ECE (mean, p95) | ECE before | ECE after | macro-F1 before | after |")
+    print("| --- " * 7 + "|")
     cut = scorer.threshold
     for split, idx in where.items():
         y = labels[idx]
@@ -299,27 +451,20 @@ def after_per_language(
             "chance_ece": chance_ece(p_after[idx]),
             **{
                 f"ece_{name}": expected_calibration_error(p[idx], y, BINS)
-                for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
+                for name, p in (("before", p_before), ("after", p_after))
             },
             **{
                 f"macro_f1_{name}": classification_metrics(y, p[idx], cut)["macro_f1"]
-                for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
+                for name, p in (("before", p_before), ("after", p_after))
             },
         }
         figures["after"][split] = entry
-        curves[split] = (y, p_before[idx], p_after[idx], p_cross[idx])
+        curves[split] = (y, p_before[idx], p_after[idx])
         print(
             f"| {split} | {len(idx)} | {entry['chance_ece'][0]:.3f}, {entry['chance_ece'][1]:.3f} "
-            f"| {entry['ece_before']:.3f} | {entry['ece_after']:.3f} | {entry['ece_cross_fitted']:.3f} "
-            f"| {entry['macro_f1_before']:.3f} | {entry['macro_f1_after']:.3f} "
-            f"| {entry['macro_f1_cross_fitted']:.3f} |"
+            f"| {entry['ece_before']:.3f} | {entry['ece_after']:.3f} "
+            f"| {entry['macro_f1_before']:.4f} | {entry['macro_f1_after']:.4f} |"
         )
-    val_all = np.flatnonzero(validation)
-    figures["after"]["validation"] = {
-        f"ece_{name}": expected_calibration_error(p[val_all], labels[val_all], BINS)
-        for name, p in (("before", p_before), ("after", p_after), ("cross_fitted", p_cross))
-    }
-    print("whole validation split:", {k: round(v, 4) for k, v in figures["after"]["validation"].items()})
     return curves
 
 
@@ -342,7 +487,7 @@ def throughput_cost(scorer: Scorer, texts: list[str], count: int = 2000, rounds:
             seconds[name].append(time.perf_counter() - started)
         detect_language.cache_clear()
         started = time.perf_counter()
-        calibrated(logits, scorer.manifest.temperature, *scorer.corrections(scorer.languages(sample)))
+        calibrated(logits, scorer.manifest.temperature, **scorer.corrections(scorer.languages(sample)))
         seconds["added"].append(time.perf_counter() - started)
     rates = {name: len(sample) / statistics.median(seconds[name]) for name in ("without", "with")}
     whole = 1 - rates["with"] / rates["without"]
@@ -361,6 +506,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default")
     parser.add_argument("--images", type=Path, default=Path("docs/results/images"))
+    parser.add_argument("--stamp", default=str(date.today()), help="the date in the diagram's file name")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes of each detector")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--rss-of", help=argparse.SUPPRESS)
@@ -490,54 +636,10 @@ def main() -> None:
     figures["calibration"]["validation"] = {"ece": overall}
     print(f"whole validation split: ECE {overall:.3f} ({BINS} bins)")
 
-    # --- per-language temperature, an estimate ---
-    global_t = scorer.manifest.temperature
-    halves = np.array([half_of(e.text) for _, e in rows])
-    figures["per_language_estimate"] = {}
-    after_curves = {}
-    print(
-        "\n| judged on | n | T fitted | ECE global T | ECE per-language T | ECE T + bias "
-        "| chance ECE | macro-F1 global | macro-F1 per-language T | macro-F1 T + own threshold |"
-    )
-    print("| --- " * 10 + "|")
-    for split, idx in where.items():
-        if split.startswith("validation/"):
-            fit_idx, judge_idx = idx[halves[idx] == 0], idx[halves[idx] == 1]
-        else:  # Spanish: fit on all of validation/es, judge on the file no fit sees
-            fit_idx, judge_idx = where["validation/es"], idx
-        t = fit_temperature(logits[fit_idx], labels[fit_idx])
-        a, b = fit_scale_offset(logits[fit_idx], labels[fit_idx])  # on raw logits: 1/a is a temperature
-        own_cut = choose_threshold(calibrated(logits[fit_idx], t), labels[fit_idx])
-        y = labels[judge_idx]
-        p_global = calibrated(logits[judge_idx], global_t)
-        p_t = calibrated(logits[judge_idx], t)
-        p_ab = 1 / (1 + np.exp(-(a * logits[judge_idx] + b)))
-        entry = {
-            "n_fit": len(fit_idx),
-            "n_judged": len(judge_idx),
-            "temperature": t,
-            "platt": [a, b],
-            "own_threshold": own_cut,
-            "ece_global": expected_calibration_error(p_global, y, BINS),
-            "ece_per_language_t": expected_calibration_error(p_t, y, BINS),
-            "ece_t_and_bias": expected_calibration_error(p_ab, y, BINS),
-            "chance_ece": chance_ece(p_t)[0],
-            "macro_f1_global": classification_metrics(y, p_global, scorer.threshold)["macro_f1"],
-            "macro_f1_per_language_t": classification_metrics(y, p_t, scorer.threshold)["macro_f1"],
-            "macro_f1_own_threshold": classification_metrics(y, p_t, own_cut)["macro_f1"],
-        }
-        figures["per_language_estimate"][split] = entry
-        after_curves[split] = (y, p_global, p_t, p_ab)
-        print(
-            f"| {split} | {len(judge_idx)} | {t:.2f} | {entry['ece_global']:.3f} "
-            f"| {entry['ece_per_language_t']:.3f} | {entry['ece_t_and_bias']:.3f} "
-            f"| {entry['chance_ece']:.3f} "
-            f"| {entry['macro_f1_global']:.3f} | {entry['macro_f1_per_language_t']:.3f} "
-            f"| {entry['macro_f1_own_threshold']:.3f} (cut {own_cut:.3f}) |"
-        )
-
-    # --- after: the model's per-language calibration, fitted and cross-fitted ---
-    after = after_per_language(scorer, rows, logits, labels, where, halves, figures)
+    # --- designs of the correction, cross-fitted; then the model's own, as served ---
+    compare_designs(scorer, rows, logits, labels, where, figures)
+    what_the_rows_allow(scorer, logits, labels, where, figures)
+    after = after_per_language(scorer, rows, logits, labels, where, figures)
     figures["throughput"] = throughput_cost(scorer, texts)
 
     # --- reliability diagrams ---
@@ -550,56 +652,23 @@ def main() -> None:
     else:
         args.images.mkdir(parents=True, exist_ok=True)
 
-        def served(split: str) -> tuple[Curves, str]:
-            idx, ece = where[split], figures["calibration"][split]["ece"]
-            return [
-                (f"served, ECE {ece:.3f}", probs[idx], labels[idx], "tab:blue")
-            ], f"{split} (n={len(idx)})"
-
-        def estimate(split: str) -> tuple[Curves, str]:
-            y, p_global, p_t, p_ab = after_curves[split]
-            e = figures["per_language_estimate"][split]
-            curves = [
-                (f"global T, {e['ece_global']:.3f}", p_global, y, "tab:blue"),
-                (f"own T {e['temperature']:.2f}, {e['ece_per_language_t']:.3f}", p_t, y, "tab:orange"),
-                (f"T + bias, {e['ece_t_and_bias']:.3f}", p_ab, y, "tab:green"),
-            ]
-            judged = f"{split}, judged half (n={len(y)})"
-            return curves, judged if split.startswith("val") else f"{split} (T from validation/es)"
-
         def corrected(split: str) -> tuple[Curves, str]:
-            y, p_before, p_after, p_cross = after[split]
+            y, p_before, p_after = after[split]
             e = figures["after"][split]
             curves = [
                 (f"global only, {e['ece_before']:.3f}", p_before, y, "tab:blue"),
                 (f"per language, {e['ece_after']:.3f}", p_after, y, "tab:orange"),
             ]
-            if split.startswith("validation/"):
-                curves.append((f"cross-fitted, {e['ece_cross_fitted']:.3f}", p_cross, y, "tab:green"))
             return curves, f"{split} (n={len(y)})"
 
-        first = args.images / "2026-11-29-languages-reliability.png"
-        save_grid(
-            names_in_order,
-            served,
-            f"Reliability of {scorer.version} ({scorer.engine}), {BINS} bins with ≥ 5 rows",
-            first,
-        )
-        second = args.images / "2026-11-29-languages-per-language-t.png"
-        save_grid(
-            names_in_order,
-            estimate,
-            "Estimate: per-language temperature fitted on the other half (ECE per curve)",
-            second,
-        )
-        third = args.images / "2026-11-29-languages-after.png"
+        path = args.images / f"{args.stamp}-languages-after.png"
         save_grid(
             names_in_order,
             corrected,
-            f"{scorer.version} ({scorer.engine}) with its per-language calibration",
-            third,
+            f"{scorer.version} ({scorer.engine}), per-language calibration, {BINS} bins with ≥ 5 rows",
+            path,
         )
-        print(f"\nwrote {first}, {second} and {third}")
+        print(f"\nwrote {path}")
 
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))

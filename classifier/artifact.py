@@ -13,6 +13,7 @@ Layout::
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from classifier.base import ResolvedBase, resolve_base
 from classifier.errors import ClickbaitError, ErrorType
@@ -82,16 +83,35 @@ class Int8Spec(BaseModel):
 
 
 class LanguageCalibration(BaseModel):
-    """A correction for one language on top of the global calibration: P = sigmoid(scale · z/T +
-    offset), z/T the logit over the engine's own temperature (fp32's or int8's), so every engine
-    shares it. Fitted by likelihood on ``rows`` held-out headlines of the language
+    """A correction for one language on top of the global calibration, hinged at the decision
+    threshold: with x = z/T the logit over the engine's own temperature (fp32's or int8's) and c the
+    logit of the engine's own threshold, P = sigmoid(c + k · (x − c) + offset), k = ``below`` for
+    x < c and ``above`` from c up. A fit leaves ``offset`` at 0, so the correction never carries a
+    headline across the threshold: decisions (and macro-F1) are the global calibration's, in every
+    engine. Fitted by likelihood on ``rows`` held-out headlines of the language
     (``training/calibration.py``); a language with an entry is *validated* for this model."""
 
-    scale: float = 1.0
-    offset: float = 0.0
+    below: float = 1.0
+    above: float = 1.0
+    offset: float = 0.0  # 0 for every fit; the affine corrections of older artifacts keep theirs
     rows: int
     ece_before: float | None = None  # on those rows, global calibration only (15 bins)
     ece_after: float | None = None  # with the correction (on the rows it was fitted on)
+
+
+def _hinged(languages: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """Older artifacts' affine corrections, P = sigmoid(scale · x + offset), as hinged ones:
+    k = scale on both sides and the offset moved by (scale − 1) · c, exact where c is the manifest's
+    own threshold (fp32; int8's differs by a hundredth, so there by (scale − 1) · 0.04 logit)."""
+    pivot = math.log(threshold / (1 - threshold))
+    out = {}
+    for lang, entry in languages.items():
+        if isinstance(entry, dict) and "scale" in entry:
+            entry = dict(entry)
+            scale = entry.pop("scale")
+            entry.update(below=scale, above=scale, offset=entry.get("offset", 0.0) + (scale - 1) * pivot)
+        out[lang] = entry
+    return out
 
 
 class Routing(BaseModel):
@@ -127,6 +147,13 @@ class Manifest(BaseModel):
     # every language scores with the global calibration alone and none is validated
     languages: dict[str, LanguageCalibration] = {}
     routing: Routing | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_corrections(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("languages"):
+            return {**data, "languages": _hinged(data["languages"], data.get("threshold", 0.5))}
+        return data
 
 
 def library_versions() -> dict[str, str]:

@@ -5,8 +5,8 @@ calibrated P(clickbait), and write a tokenizer whose normaliser does what the en
 tokenising: whitespace runs collapsed, ends stripped, ``"query: "`` prepended. The model's threshold
 is in ``config.json`` as ``clickbait_threshold``. The per-language corrections cannot be folded into
 a graph that knows no language: they are in ``config.json`` as ``clickbait_languages`` (language →
-scale, offset) for a caller who knows each headline's language; the graph gives the global
-calibration.
+below, above, offset: docs/scoring.md) for a caller who knows each headline's language; the graph
+gives the global calibration.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     config.clickbait_threshold = scorer.threshold
     config.clickbait_version = scorer.version
     config.clickbait_languages = {
-        lang: {"scale": c.scale, "offset": c.offset} for lang, c in scorer.manifest.languages.items()
+        lang: c.model_dump(include={"below", "above", "offset"})
+        for lang, c in scorer.manifest.languages.items()
     }
     model = MeanPooledBertForSequenceClassification(config)
     model.bert.load_state_dict(dense_state_dict(encoder))

@@ -27,7 +27,8 @@ NUMPY = "numpy"
 DEFAULT_MODEL = "default"
 
 
-def _logit(p: np.ndarray | float) -> np.ndarray:
+def logit(p: np.ndarray | float) -> np.ndarray:
+    """log(p / (1 − p)), p kept off 0 and 1."""
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
 
@@ -61,12 +62,17 @@ def resolve_model_dir(model: str | Path) -> Path:
 def calibrated(
     logits: np.ndarray,
     temperature: float,
-    scale: np.ndarray | float = 1.0,
+    below: np.ndarray | float = 1.0,
+    above: np.ndarray | float = 1.0,
     offset: np.ndarray | float = 0.0,
+    pivot: float = 0.0,
 ) -> np.ndarray:
-    """P(clickbait) = sigmoid(scale · logit / temperature + offset): the global calibration, and a
-    language's correction (``LanguageCalibration``) where ``scale``/``offset`` are given."""
-    return 1.0 / (1.0 + np.exp(-(scale * (logits / temperature) + offset)))
+    """P(clickbait) = sigmoid(logit / temperature): the global calibration; with a language's
+    correction (``LanguageCalibration``: ``below``, ``above``, ``offset`` per headline, hinged at
+    ``pivot``, the logit of the engine's threshold) sigmoid(pivot + k · (x − pivot) + offset)."""
+    x = logits / temperature
+    k = np.where(x >= pivot, above, below).astype(x.dtype, copy=False)
+    return 1.0 / (1.0 + np.exp(-(pivot + k * (x - pivot) + offset)))
 
 
 @dataclass(frozen=True)
@@ -224,9 +230,9 @@ class Scorer:
         # A warm retrain keeps the fp32 threshold where the int8 check re-fitted the current
         # model's, so the two differ by a hundredth or so: the fallback's scores move by that gap
         # in logit space, and this model's threshold gives exactly the fallback's decisions.
-        gap = _logit(self.threshold) - _logit(self.fallback.threshold)
+        gap = logit(self.threshold) - logit(self.fallback.threshold)
         if gap:
-            out[theirs] = 1.0 / (1.0 + np.exp(-(_logit(out[theirs]) + gap)))
+            out[theirs] = 1.0 / (1.0 + np.exp(-(logit(out[theirs]) + gap)))
         return out
 
     def _own(
@@ -236,8 +242,9 @@ class Scorer:
         logits = self.logits(headlines, batch_size)
         if not self.manifest.languages:
             return calibrated(logits, self.manifest.temperature)
-        scale, offset = self.corrections(self.languages(headlines, langs))
-        return calibrated(logits, self.manifest.temperature, scale, offset)
+        return calibrated(
+            logits, self.manifest.temperature, **self.corrections(self.languages(headlines, langs))
+        )
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
         """The language of each headline: the caller's where ``langs`` names one, else the settings'
@@ -261,12 +268,15 @@ class Scorer:
         own = self.routed_languages
         return self.fallback is not None and own is not None and lang not in own
 
-    def corrections(self, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(scale, offset) per headline: its language's correction, or (1, 0) where it has none."""
+    def corrections(self, langs: Sequence[str]) -> dict[str, np.ndarray | float]:
+        """``calibrated``'s keyword arguments for headlines in ``langs``: each one's language's
+        correction (none where the manifest holds no entry), hinged at this engine's threshold."""
         table = self.manifest.languages
-        scale = np.array([table[lang].scale if lang in table else 1.0 for lang in langs], np.float32)
-        offset = np.array([table[lang].offset if lang in table else 0.0 for lang in langs], np.float32)
-        return scale, offset
+        found = [table.get(lang) for lang in langs]
+        return {
+            name: np.array([getattr(c, name) if c else neutral for c in found], np.float32)
+            for name, neutral in (("below", 1.0), ("above", 1.0), ("offset", 0.0))
+        } | {"pivot": float(logit(self.threshold))}
 
     def label(self, probability: float, threshold: float | None = None) -> str:
         """The model's label for one probability, at its own threshold unless told another."""

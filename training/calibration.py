@@ -1,5 +1,6 @@
 """Post-hoc calibration: one temperature fitted by likelihood, then a macro-F1 threshold; and a
-correction per language on top of that temperature (``LanguageCalibration`` in the manifest)."""
+correction per language on top of that temperature, hinged at the threshold so that it moves no
+decision (``LanguageCalibration`` in the manifest)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 from classifier.artifact import LanguageCalibration, Manifest
 from classifier.language import SAME_AS, UNDETERMINED, detect_languages
-from classifier.scorer import calibrated
+from classifier.scorer import calibrated, logit
 from training.config import TrainConfig
 from training.data import Example
 from training.metrics import expected_calibration_error
@@ -60,37 +61,40 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
 
 
-# A language gets its own correction only with at least this many validation rows: two parameters
-# fitted by likelihood are stable from ~150 rows (the default recipe's smallest language, Spanish,
-# has 191), and below that the binned ECE that reports the fit is mostly noise (its chance floor on
-# 191 rows is already 0.05; docs/results/2026-11-29-languages.md).
+# A language gets its own correction only with at least this many validation rows: a scale fitted
+# by likelihood is stable from ~150 rows (the default recipe's smallest language, Spanish, has
+# 191), and below that the binned ECE that reports the fit is mostly noise (its chance floor on 191
+# rows is already 0.05; docs/results/2026-11-29-languages.md).
 MIN_LANGUAGE_ROWS = 150
-# ... and an offset besides its scale only with at least this many: the offset follows the
-# language's clickbait share on those rows, which on a few hundred rows is mostly the sources they
-# came from (Spanish: validation/es, 191 rows, is over-predicted and es-ta1c under-predicted; an
-# offset fitted on the first made the second worse, 0.054 → 0.057, where a scale alone helps).
-MIN_OFFSET_ROWS = 500
+# ... and a scale of its own on each side of the threshold only with at least this many: on a few
+# hundred rows the shape follows the sources they came from (Spanish: two sides fitted on
+# validation/es, 191 rows, made es-ta1c-validation worse, 0.039 → 0.061, where one scale helps).
+MIN_TWO_SIDED_ROWS = 500
 ECE_BINS = 15
 
 
-def fit_scale_offset(scaled: np.ndarray, labels: np.ndarray, offset: bool = True) -> tuple[float, float]:
-    """(a, b) minimising the NLL of sigmoid(a · x + b), x = logit / T already calibrated globally;
-    b stays 0 unless ``offset``."""
-    x = torch.as_tensor(scaled, dtype=torch.float64)
+def fit_hinge(
+    scaled: np.ndarray, labels: np.ndarray, pivot: float, two_sided: bool = True
+) -> tuple[float, float]:
+    """(below, above) minimising the NLL of sigmoid(pivot + k · (x − pivot)), x = logit / T
+    already calibrated globally, k = below under the pivot and above from it; one k for both sides
+    unless ``two_sided``. The pivot (the threshold's logit) is a fixed point: no decision moves."""
+    x = torch.as_tensor(scaled, dtype=torch.float64) - pivot
     y = torch.as_tensor(labels, dtype=torch.float64)
-    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    upper = x >= 0
+    params = torch.ones(2, dtype=torch.float64, requires_grad=True)
     optimiser = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        shift = params[1] if offset else 0.0
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(params[0] * x + shift, y)
+        k = torch.where(upper, params[0], params[1]) if two_sided else params[0]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(pivot + k * x, y)
         loss.backward()
         return loss
 
     optimiser.step(closure)
-    a, b = params.detach().tolist()
-    return float(np.clip(a, 0.05, 20.0)), float(np.clip(b, -10.0, 10.0)) if offset else 0.0
+    above, below = np.clip(params.detach().numpy(), 0.05, 20.0).tolist()
+    return (float(below), float(above)) if two_sided else (float(above), float(above))
 
 
 def row_languages(rows: Sequence[Example]) -> list[str]:
@@ -106,27 +110,29 @@ def fit_languages(
     labels: np.ndarray,
     langs: Sequence[str],
     temperature: float,
+    threshold: float,
     min_rows: int = MIN_LANGUAGE_ROWS,
-    min_offset_rows: int = MIN_OFFSET_ROWS,
+    min_two_sided_rows: int = MIN_TWO_SIDED_ROWS,
 ) -> dict[str, LanguageCalibration]:
     """A correction per language with at least ``min_rows`` held-out rows, fitted by likelihood on
-    top of the global ``temperature``: a scale, and an offset where it has ``min_offset_rows``; ECE
-    (15 bins) on those rows before and after."""
+    top of the global ``temperature`` and hinged at ``threshold``: one scale, or one each side of
+    the threshold where it has ``min_two_sided_rows``; ECE (15 bins) on those rows before and
+    after."""
     logits, labels, langs = np.asarray(logits), np.asarray(labels), np.asarray(langs)
+    pivot = float(logit(threshold))
     fitted = {}
     for lang, count in sorted(Counter(langs.tolist()).items()):
         if count < min_rows or lang == UNDETERMINED:
             continue
         scaled, truth = logits[langs == lang] / temperature, labels[langs == lang]
-        scale, offset = fit_scale_offset(scaled, truth, offset=count >= min_offset_rows)
+        below, above = fit_hinge(scaled, truth, pivot, two_sided=count >= min_two_sided_rows)
+        after = calibrated(scaled, 1.0, below, above, pivot=pivot)
         fitted[lang] = LanguageCalibration(
-            scale=round(scale, 6),
-            offset=round(offset, 6),
+            below=round(below, 6),
+            above=round(above, 6),
             rows=int(count),
             ece_before=round(expected_calibration_error(calibrated(scaled, 1.0), truth, ECE_BINS), 4),
-            ece_after=round(
-                expected_calibration_error(calibrated(scaled, 1.0, scale, offset), truth, ECE_BINS), 4
-            ),
+            ece_after=round(expected_calibration_error(after, truth, ECE_BINS), 4),
         )
     return fitted
 
@@ -146,7 +152,12 @@ def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | No
     logits = scorer.logits([e.text for e in rows])
     labels = np.array([e.label for e in rows])
     languages = fit_languages(
-        logits, labels, row_languages(rows), scorer.manifest.temperature, min_rows or MIN_LANGUAGE_ROWS
+        logits,
+        labels,
+        row_languages(rows),
+        scorer.manifest.temperature,
+        scorer.manifest.threshold,
+        min_rows or MIN_LANGUAGE_ROWS,
     )
     manifest = read_manifest(model_dir).model_copy(update={"languages": languages})
     write_manifest(model_dir, manifest)

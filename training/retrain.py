@@ -21,8 +21,10 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   int8 form alike. The candidate is trained towards the current model's raw scores, so it keeps
   that scale; a temperature or threshold fitted on a few dozen labels of one site is noise, and it
   would move every language's decisions (even the best threshold for the editor's other headlines
-  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). A retrain from the base
-  fits its temperature and corrections on ``dev`` with the shipped check rows.
+  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). Where the editor's dev
+  labels in one of their languages reach ``MIN_LANGUAGE_ROWS``, that language's correction is
+  refitted on them (``editor_calibration``; hinged at the threshold, it moves no decision). A
+  retrain from the base fits its temperature and corrections on ``dev`` with the shipped check rows.
 - The gate: on ``judge``, the candidate must fix significantly more decisions than it breaks
   (one-sided exact McNemar test at ``1 - confidence``) without losing macro-F1 (whose paired
   bootstrap interval is reported: on a few dozen rows macro-F1 moves with the class balance of
@@ -47,14 +49,27 @@ import numpy as np
 import torch
 from scipy.stats import binomtest
 
-from classifier.artifact import FALLBACK_DIR, Routing, read_manifest, write_manifest
+from classifier.artifact import (
+    FALLBACK_DIR,
+    LanguageCalibration,
+    Manifest,
+    Routing,
+    read_manifest,
+    write_manifest,
+)
 from classifier.base import ResolvedBase
 from classifier.bundled import file_sha256
 from classifier.language import UNDETERMINED, detect_languages
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
-from training.calibration import fit_languages, fit_temperature, macro_f1_of, row_languages
+from training.calibration import (
+    MIN_LANGUAGE_ROWS,
+    fit_languages,
+    fit_temperature,
+    macro_f1_of,
+    row_languages,
+)
 from training.card import render_model_card
 from training.config import RetrainSettings, TrainConfig
 from training.data import (
@@ -178,6 +193,35 @@ def editor_languages(labels: Sequence[Example], min_labels: int) -> set[str]:
     return {lang for lang, n in counts.items() if n >= min_labels and lang != UNDETERMINED}
 
 
+def editor_calibration(
+    manifest: Manifest,
+    candidate: Callable[[], Scorer],
+    dev: Sequence[Example],
+    editors: set[str],
+    say: Callable[[str], None] = lambda _message: None,
+) -> dict[str, LanguageCalibration]:
+    """A warm candidate's per-language corrections: the current model's (it was trained towards
+    that model's raw scores, so it keeps its scale), with each of the editor's languages refitted
+    on the editor's own dev labels where they reach ``MIN_LANGUAGE_ROWS``, so that a score there
+    means the share of headlines this editor calls clickbait. The corrections are hinged at the
+    kept threshold, so the refit moves no decision: the gate's judgement is the same either way."""
+    langs = row_languages(dev)
+    mine = [i for i, lang in enumerate(langs) if lang in editors]
+    if max(Counter(langs[i] for i in mine).values(), default=0) < MIN_LANGUAGE_ROWS:
+        return dict(manifest.languages)
+    say("calibrating the editor's languages on their held-out labels")
+    rows = [dev[i] for i in mine]
+    logits = candidate().logits([e.text for e in rows])
+    refitted = fit_languages(
+        logits,
+        np.array([e.label for e in rows]),
+        [langs[i] for i in mine],
+        manifest.temperature,
+        manifest.threshold,
+    )
+    return {**manifest.languages, **refitted}
+
+
 def route(current: Path, out: Path, editors: set[str]) -> Routing | None:
     """The candidate in ``out`` scores the editor's languages (and those its current model already
     scored, where that one is routed); every other language goes to the current model's network,
@@ -290,18 +334,25 @@ def retrain(
     )
 
     calibration_rows = split.dev + checks
+    fp32 = served.settings.model_copy(update={"engine": "fp32"})
+    editors = editor_languages(labels, settings.min_labels)
     if from_base:
         say("calibrating the candidate on held-out labels")
-        candidate_fp32 = Scorer.load(result.out, served.settings.model_copy(update={"engine": "fp32"}))
+        candidate_fp32 = Scorer.load(result.out, fp32)
         logits = candidate_fp32.logits([e.text for e in calibration_rows])
         truth = np.array([e.label for e in calibration_rows])
         temperature = fit_temperature(logits, truth)
-        languages = fit_languages(logits, truth, row_languages(calibration_rows), temperature)
+        languages = fit_languages(
+            logits, truth, row_languages(calibration_rows), temperature, manifest.threshold
+        )
     else:  # trained towards the current model's raw scores: its scale, so its calibration
-        temperature, languages = manifest.temperature, manifest.languages
+        temperature = manifest.temperature
+        languages = editor_calibration(
+            manifest, lambda: Scorer.load(result.out, fp32), split.dev, editors, say
+        )
     routing = None
     if settings.route_languages and not from_base:
-        routing = route(current, result.out, editor_languages(labels, settings.min_labels))
+        routing = route(current, result.out, editors)
     updated = result.manifest.model_copy(
         update={
             "temperature": temperature,

@@ -180,12 +180,14 @@ def train(
     val_labels = np.array([e.label for e in val_rows])
     val_logits = scorer.logits([e.text for e in val_rows])
     manifest.temperature = fit_temperature(val_logits, val_labels)
-    # a correction per language with enough validation rows, on top of the temperature; the
-    # threshold stays one for all languages (per-language ones gained nothing measurable)
+    manifest.threshold = choose_threshold(calibrated(val_logits, manifest.temperature), val_labels)
+    # a correction per language with enough validation rows, hinged at that threshold, so the
+    # decisions stay; the threshold stays one for all languages (per-language ones gained nothing)
     val_langs = row_languages(val_rows)
-    manifest.languages = fit_languages(val_logits, val_labels, val_langs, manifest.temperature)
-    val_probs = calibrated(val_logits, manifest.temperature, *scorer.corrections(val_langs))
-    manifest.threshold = choose_threshold(val_probs, val_labels)
+    manifest.languages = fit_languages(
+        val_logits, val_labels, val_langs, manifest.temperature, manifest.threshold
+    )
+    val_probs = calibrated(val_logits, manifest.temperature, **scorer.corrections(val_langs))
     manifest.metrics = {
         "validation": metrics_with_languages(
             val_labels, val_probs, [e.lang for e in val_rows], manifest.threshold

@@ -38,9 +38,12 @@ def test_hf_export_loads_in_a_pipeline_with_our_probabilities(fp32: Scorer, tmp_
     corrections = config["clickbait_languages"]
     assert set(corrections) == set(fp32.manifest.languages) and corrections
     langs = fp32.languages(TEXTS)
-    scale = np.array([corrections.get(lang, {"scale": 1.0})["scale"] for lang in langs])
-    offset = np.array([corrections.get(lang, {"offset": 0.0})["offset"] for lang in langs])
-    corrected = 1 / (1 + np.exp(-(scale * np.log(theirs / (1 - theirs)) + offset)))
+    neutral = {"below": 1.0, "above": 1.0, "offset": 0.0}
+    below, above, offset = (
+        np.array([corrections.get(lang, neutral)[name] for lang in langs]) for name in neutral
+    )
+    pivot, x = np.log(fp32.threshold / (1 - fp32.threshold)), np.log(theirs / (1 - theirs))
+    corrected = 1 / (1 + np.exp(-(pivot + np.where(x >= pivot, above, below) * (x - pivot) + offset)))
     np.testing.assert_allclose(corrected, fp32.probabilities(TEXTS), atol=1e-3)
 
 

@@ -376,7 +376,7 @@ def test_unvalidated_language_badged_not_dimmed_unless_asked(
 
     model = tmp_path / "english-only"
     shutil.copytree(known_model, model)
-    english = LanguageCalibration(scale=1.0, offset=0.0, rows=200)
+    english = LanguageCalibration(rows=200)
     write_manifest(
         model, read_manifest(model).model_copy(update={"version": "known-en", "languages": {"en": english}})
     )

@@ -23,9 +23,9 @@ from tests.support.processes import ROOT, clickbait
 ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
 GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
 ENGLISH_NEWS = "Parliament approves the state budget after a long debate"
-ENGLISH = LanguageCalibration(scale=1.0, offset=0.0, rows=200, ece_before=0.02, ece_after=0.01)
+ENGLISH = LanguageCalibration(rows=200, ece_before=0.02, ece_after=0.01)
 # a correction far from English's, so that a score says which language's calibration it went through
-ROMANIAN = LanguageCalibration(scale=0.5, offset=-4.0, rows=200, ece_before=0.05, ece_after=0.02)
+ROMANIAN = LanguageCalibration(below=0.5, above=0.2, rows=200, ece_before=0.05, ece_after=0.02)
 
 
 @pytest.fixture()

@@ -33,7 +33,7 @@ def test_quantize_records_its_check_and_the_int8_engine_loads(
         "patience = 50\nholdout_fraction = 0.25\nmax_length = 32\nseed = 1\n"
     )
     model = train(TrainConfig.from_sources(recipe, {})).out
-    english = LanguageCalibration(scale=1.5, offset=0.25, rows=400)
+    english = LanguageCalibration(below=1.5, above=0.7, rows=400)
     write_manifest(model, read_manifest(model).model_copy(update={"languages": {"en": english}}))
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "quantize", "--model", str(model), "--config", str(recipe)],

@@ -10,12 +10,14 @@ import pytest
 
 from classifier.artifact import FALLBACK_DIR, LanguageCalibration, Routing, read_manifest, write_manifest
 from classifier.scorer import Scorer
+from classifier.settings import ClassifierSettings
 from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import RetrainSettings, TrainConfig
 from training.data import DataError, Example, read_file, sampling_weights
 from training.reference_set import load_reference
 from training.retrain import (
     LabelSplit,
+    editor_calibration,
     judge,
     paired_bootstrap,
     retrain,
@@ -241,7 +243,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert {"en", "id", "tr"} <= set(read_manifest(result.out).languages)
     # a warm candidate keeps the current model's calibration, per-language corrections included
     corrected = read_manifest(current).model_copy(
-        update={"languages": {"xx": LanguageCalibration(scale=0.8, offset=0.1, rows=200)}}
+        update={"languages": {"xx": LanguageCalibration(below=0.8, above=1.2, rows=200)}}
     )
     write_manifest(current, corrected)
     warm, warm_verdict = retrain(
@@ -281,3 +283,41 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
         version="v-all",
     )
     assert unrouted.manifest.routing is None and not (unrouted.out / FALLBACK_DIR).exists()
+
+
+def test_a_warm_candidate_refits_only_the_editors_languages_with_enough_dev_labels(
+    tmp_path: Path, tiny_base: Path
+) -> None:
+    data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
+    config = TrainConfig(
+        data=[data],
+        out=tmp_path / "current",
+        base=str(tiny_base),
+        epochs=1,
+        samples_per_epoch=32,
+        batch_size=16,
+        max_length=32,
+        holdout_fraction=0.25,
+    )
+    current = train(config).out
+    kept = LanguageCalibration(below=0.9, above=1.1, rows=500)
+    manifest = read_manifest(current).model_copy(update={"languages": {"en": kept, "tr": kept}})
+    english = [
+        Example(f"{t} ({i})", label, "en", None, "labels")
+        for i in range(20)
+        for texts, label in ((NEWS, 0), (CLICKBAIT, 1))
+        for t in texts
+    ]
+    romanian = [Example(f"Guvernul a aprobat bugetul ({i})", i % 2, "ro", None, "labels") for i in range(40)]
+    assert len(english) >= 150
+    candidate = lambda: Scorer.load(current, ClassifierSettings(engine="fp32"))  # noqa: E731
+    stages: list[str] = []
+    refitted = editor_calibration(manifest, candidate, english + romanian, {"en", "ro"}, stages.append)
+    assert refitted["en"].rows == len(english) and refitted["en"] != kept  # the editor's own labels
+    assert refitted["tr"] == kept and "ro" not in refitted  # not the editor's; too few labels
+    assert stages == ["calibrating the editor's languages on their held-out labels"]
+
+    def never() -> Scorer:
+        raise AssertionError("no language has enough dev labels: the candidate need not be loaded")
+
+    assert editor_calibration(manifest, never, english[:100] + romanian, {"en", "ro"}) == manifest.languages
