@@ -1,6 +1,8 @@
 """Retraining benchmark: an editor labels some of their sites' headlines, a retrain runs with the
 defaults of a fresh install, and the model is measured on the rest of those headlines and on every
-other language, before and after.
+other language, before and after: macro-F1, and on the editor's other headlines the calibration
+(ECE) of the current model, of the candidate, and of the candidate with the current model's
+per-language corrections (what it would carry if its editor's languages were not refitted).
 
 Usage (from the repository root, ../shared beside it):
     python benchmarks/retrain.py --scenario es-ta1c            # the 18 outlets of es-ta1c-validation
@@ -52,7 +54,7 @@ from service.store.job_store import JobStore
 from service.store.label_store import LabelStore, NewLabel
 from training.config import TrainConfig
 from training.data import LABELS, Example, load_dataset, read_file, split_holdout
-from training.metrics import classification_metrics
+from training.metrics import classification_metrics, expected_calibration_error
 from training.reference_set import load_reference
 
 SCENARIO_SALT = "scenario:"
@@ -78,6 +80,18 @@ def macro_f1(scorer: Scorer, rows: list[Example]) -> float:
     return classification_metrics(truth, scorer.probabilities([e.text for e in rows]), scorer.threshold)[
         "macro_f1"
     ]
+
+
+def ece(scorer: Scorer, rows: list[Example]) -> float:
+    """ECE (15 bins, as the languages benchmark) of the scores on ``rows`` against their labels."""
+    truth = np.array([e.label for e in rows])
+    return round(expected_calibration_error(scorer.probabilities([e.text for e in rows]), truth, 15), 4)
+
+
+def with_languages(scorer: Scorer, languages: dict) -> Scorer:
+    """The same loaded model with other per-language corrections (its network and fallback shared)."""
+    manifest = scorer.manifest.model_copy(update={"languages": languages})
+    return Scorer(scorer.network, scorer.tokenizer, manifest, scorer.settings, scorer.engine, scorer.fallback)
 
 
 def measure(scorer: Scorer, rest: list[Example], languages: dict[str, list[Example]]) -> dict[str, float]:
@@ -156,11 +170,23 @@ def main() -> None:
         seconds = time.perf_counter() - started
         registry = ModelRegistry(settings.registry_path)
         candidate = (job.result or {}).get("candidate", {}).get("version")
-        after = (
-            measure(Scorer.load(registry.path(candidate)), rest, dict(sorted(languages.items())))
-            if candidate
-            else {}
-        )
+        after, calibration = {}, {"current": ece(current, rest)}
+        if candidate:
+            retrained = Scorer.load(registry.path(candidate))
+            after = measure(retrained, rest, dict(sorted(languages.items())))
+            # the candidate's scores on the editor's other headlines, with the corrections it carries
+            # (refitted on the editor's held-out labels where they reach 150 in a language) and with
+            # the current model's, which it would carry without that refit
+            kept = with_languages(retrained, current.manifest.languages)
+            calibration |= {
+                "candidate, current's corrections": ece(kept, rest),
+                "candidate": ece(retrained, rest),
+            }
+            calibration["refitted"] = sorted(
+                lang
+                for lang, entry in retrained.manifest.languages.items()
+                if entry != current.manifest.languages.get(lang)
+            )
         if candidate and args.keep:
             shutil.copytree(registry.path(candidate), args.keep, dirs_exist_ok=True)
     report = {
@@ -173,6 +199,7 @@ def main() -> None:
         "state": job.state,
         "message": job.message,
         "macro_f1": {k: {"before": before[k], "after": after.get(k)} for k in before},
+        "ece_editor_rest": calibration,
         "gain_points": round(
             100 * (after.get("editor_rest", before["editor_rest"]) - before["editor_rest"]), 2
         ),

@@ -21,10 +21,11 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   int8 form alike. The candidate is trained towards the current model's raw scores, so it keeps
   that scale; a temperature or threshold fitted on a few dozen labels of one site is noise, and it
   would move every language's decisions (even the best threshold for the editor's other headlines
-  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). Where the editor's dev
-  labels in one of their languages reach ``MIN_LANGUAGE_ROWS``, that language's correction is
-  refitted on them (``editor_calibration``; hinged at the threshold, it moves no decision). A
-  retrain from the base fits its temperature and corrections on ``dev`` with the shipped check rows.
+  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). Where the editor's
+  held-out labels in one of their languages reach ``MIN_LANGUAGE_ROWS``, that language's correction
+  is refitted on them (``editor_calibration``; hinged at the threshold, it moves no decision, so it
+  may use the judge labels too). A retrain from the base fits its temperature and corrections on
+  ``dev`` with the shipped check rows.
 - The gate: on ``judge``, the candidate must fix significantly more decisions than it breaks
   (one-sided exact McNemar test at ``1 - confidence``) without losing macro-F1 (whose paired
   bootstrap interval is reported: on a few dozen rows macro-F1 moves with the class balance of
@@ -196,21 +197,22 @@ def editor_languages(labels: Sequence[Example], min_labels: int) -> set[str]:
 def editor_calibration(
     manifest: Manifest,
     candidate: Callable[[], Scorer],
-    dev: Sequence[Example],
+    held_out: Sequence[Example],
     editors: set[str],
     say: Callable[[str], None] = lambda _message: None,
 ) -> dict[str, LanguageCalibration]:
     """A warm candidate's per-language corrections: the current model's (it was trained towards
     that model's raw scores, so it keeps its scale), with each of the editor's languages refitted
-    on the editor's own dev labels where they reach ``MIN_LANGUAGE_ROWS``, so that a score there
-    means the share of headlines this editor calls clickbait. The corrections are hinged at the
-    kept threshold, so the refit moves no decision: the gate's judgement is the same either way."""
-    langs = row_languages(dev)
+    on the editor's held-out labels (dev and judge) where they reach ``MIN_LANGUAGE_ROWS``, so that
+    a score there means the share of headlines this editor calls clickbait. The corrections are
+    hinged at the kept threshold, so the refit moves no decision: the gate, which judges decisions
+    on the judge labels, sees the same candidate either way."""
+    langs = row_languages(held_out)
     mine = [i for i, lang in enumerate(langs) if lang in editors]
     if max(Counter(langs[i] for i in mine).values(), default=0) < MIN_LANGUAGE_ROWS:
         return dict(manifest.languages)
     say("calibrating the editor's languages on their held-out labels")
-    rows = [dev[i] for i in mine]
+    rows = [held_out[i] for i in mine]
     logits = candidate().logits([e.text for e in rows])
     refitted = fit_languages(
         logits,
@@ -348,7 +350,7 @@ def retrain(
     else:  # trained towards the current model's raw scores: its scale, so its calibration
         temperature = manifest.temperature
         languages = editor_calibration(
-            manifest, lambda: Scorer.load(result.out, fp32), split.dev, editors, say
+            manifest, lambda: Scorer.load(result.out, fp32), split.dev + split.judge, editors, say
         )
     routing = None
     if settings.route_languages and not from_base:

@@ -285,7 +285,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     assert unrouted.manifest.routing is None and not (unrouted.out / FALLBACK_DIR).exists()
 
 
-def test_a_warm_candidate_refits_only_the_editors_languages_with_enough_dev_labels(
+def test_a_warm_candidate_refits_only_the_editors_languages_with_enough_held_out_labels(
     tmp_path: Path, tiny_base: Path
 ) -> None:
     data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
@@ -318,6 +318,7 @@ def test_a_warm_candidate_refits_only_the_editors_languages_with_enough_dev_labe
     assert stages == ["calibrating the editor's languages on their held-out labels"]
 
     def never() -> Scorer:
-        raise AssertionError("no language has enough dev labels: the candidate need not be loaded")
+        raise AssertionError("no language has enough held-out labels: the candidate need not be loaded")
 
-    assert editor_calibration(manifest, never, english[:100] + romanian, {"en", "ro"}) == manifest.languages
+    few = english[:100] + romanian
+    assert editor_calibration(manifest, never, few, {"en", "ro"}) == manifest.languages
