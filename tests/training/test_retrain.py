@@ -183,21 +183,25 @@ def test_the_gate_promotes_a_clear_gain_and_refuses_noise_or_a_language_that_los
     assert judge(current, better, split, checks, [], pool, settings).languages["de"]["ok"]
 
 
+def _current_model(tmp_path: Path, tiny_base: Path) -> tuple[Path, Path]:
+    """(its training file, a barely trained tiny model): the model a retrain starts from."""
+    data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
+    config = TrainConfig(
+        data=[data],
+        out=tmp_path / "current",
+        base=str(tiny_base),
+        epochs=1,
+        samples_per_epoch=32,
+        batch_size=16,
+        max_length=32,
+        holdout_fraction=0.25,
+    )
+    return data, train(config).out
+
+
 @pytest.mark.slow
 def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) -> None:
-    data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
-    current = train(
-        TrainConfig(
-            data=[data],
-            out=tmp_path / "current",
-            base=str(tiny_base),
-            epochs=1,
-            samples_per_epoch=32,
-            batch_size=16,
-            max_length=32,
-            holdout_fraction=0.25,
-        )
-    ).out
+    data, current = _current_model(tmp_path, tiny_base)
     labels = write_jsonl(
         tmp_path / "labels.jsonl",
         [
@@ -288,18 +292,7 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
 def test_a_warm_candidate_refits_only_the_editors_languages_with_enough_held_out_labels(
     tmp_path: Path, tiny_base: Path
 ) -> None:
-    data = write_jsonl(tmp_path / "seed.jsonl", labelled_rows(copies=4))
-    config = TrainConfig(
-        data=[data],
-        out=tmp_path / "current",
-        base=str(tiny_base),
-        epochs=1,
-        samples_per_epoch=32,
-        batch_size=16,
-        max_length=32,
-        holdout_fraction=0.25,
-    )
-    current = train(config).out
+    _, current = _current_model(tmp_path, tiny_base)
     kept = LanguageCalibration(below=0.9, above=1.1, rows=500)
     manifest = read_manifest(current).model_copy(update={"languages": {"en": kept, "tr": kept}})
     english = [
