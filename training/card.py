@@ -46,7 +46,8 @@ def language_line(manifest: Manifest) -> str:
         for lang, c in manifest.languages.items()
     )
     return (
-        f"{LANGUAGE_LINE} (a correction on top of the temperature) and so validated in: {fitted}; "
+        f"{LANGUAGE_LINE} (a correction on top of the temperature, hinged at the threshold so that "
+        f"it moves no decision) and so validated in: {fitted}; "
         "a headline in any other language is scored, flagged `validated: false`."
     )
 
