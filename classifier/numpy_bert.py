@@ -33,22 +33,33 @@ from classifier.bundled import Q4_TABLE_FILE, TABLE, WEIGHTS_FILE
 _SQRT_HALF = np.float32(1 / np.sqrt(2))
 
 
-def _gelu(h: np.ndarray) -> np.ndarray:
+def _gelu(h: np.ndarray, step: int = 1 << 15) -> np.ndarray:
     """BERT's exact GELU, 0.5·h·(1 + erf(h/√2)), in place. numpy has no erf: Abramowitz & Stegun
-    7.1.26 (error ≤ 1.5e-7), a slice at a time so that its dozen passes stay in the cache."""
-    step = 1 << 15
+    7.1.26 (error ≤ 1.5e-7), a slice at a time into three reused buffers, so that its two dozen
+    passes stay in the cache and allocate nothing (twice as fast as with temporaries)."""
     flat = h.reshape(-1)
+    buffers = np.empty((3, min(step, flat.size)), np.float32)
     for start in range(0, flat.size, step):
         x = flat[start : start + step]
-        z = np.abs(x) * _SQRT_HALF
-        t = 1.0 / (1.0 + 0.3275911 * z)
-        poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+        z, t, poly = buffers[:, : x.size]
+        np.abs(x, out=z)
+        z *= _SQRT_HALF
+        np.multiply(z, np.float32(0.3275911), out=t)
+        t += np.float32(1.0)
+        np.reciprocal(t, out=t)
+        np.multiply(t, np.float32(1.061405429), out=poly)
+        for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+            poly += np.float32(coefficient)
+            poly *= t  # Horner: poly(t) = a1·t + a2·t² + … + a5·t⁵ once the loop is done
         np.square(z, out=z)
         np.negative(z, out=z)
         np.exp(z, out=z)
         z *= poly  # e = 1 − erf(|x|/√2)
-        z *= 0.5 * np.abs(x)  # z = 0.5·|x|·e; GELU is x − z where x ≥ 0, −z where x < 0
-        x -= np.where(x >= 0, z, z + x)
+        np.abs(x, out=t)
+        t *= np.float32(0.5)
+        t *= z  # 0.5·|x|·e; GELU(x) = max(x, 0) − 0.5·|x|·e on both sides of 0
+        np.maximum(x, np.float32(0.0), out=x)
+        x -= t
     return h
 
 
@@ -58,12 +69,26 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * weight + bias
 
 
+ROWS = 64  # the rows a layer computes are topped up to a multiple of this
+
+
+def _rows(attention_mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """(flat indices into ``[batch * width]`` of the rows the layers compute, how many are real):
+    the real tokens, topped up to a multiple of ``ROWS`` with copies of them, as the torch engines'
+    ``classifier.bert.PaddedLayout`` does, so that a long-running server's allocations keep to a
+    few dozen sizes; a copy changes no row's values."""
+    real = np.flatnonzero(attention_mask.reshape(-1))
+    copies = real[np.arange(-len(real) % ROWS) % max(len(real), 1)]
+    return np.concatenate([real, copies]), len(real)
+
+
 class NumpyClassifier:
     """Returns one raw clickbait logit per headline, as ``HeadlineClassifier`` does."""
 
     def __init__(self, config: dict, weights: dict[str, np.ndarray], layers: int) -> None:
-        """``weights``: BERT's names, the Linears already transposed to ``[in, out]``; the word
-        embeddings as ``q4.scales``/``q4.packed`` (4-bit blocks) or ``TABLE``."""
+        """``weights``: BERT's names, the Linears already transposed to ``[in, out]``, each layer's
+        query, key and value side by side as ``attention.self.qkv``; the word embeddings as
+        ``q4.scales``/``q4.packed`` (4-bit blocks) or ``TABLE``."""
         self.heads = config["num_attention_heads"]
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.layers = layers
@@ -101,7 +126,14 @@ class NumpyClassifier:
         )
         for key in [k for k, v in weights.items() if v.ndim == 2 and k.startswith("encoder.")]:
             weights[key] = np.ascontiguousarray(weights[key].T)  # [in, out]: x @ W, no copy per call
-        return cls(config, weights, manifest.layers or config["num_hidden_layers"])
+        layers = manifest.layers or config["num_hidden_layers"]
+        for i in range(config["num_hidden_layers"]):  # query, key and value as one product
+            p = f"encoder.layer.{i}.attention.self."
+            for part in ("weight", "bias"):
+                three = [weights.pop(f"{p}{name}.{part}") for name in ("query", "key", "value")]
+                if i < layers:
+                    weights[f"{p}qkv.{part}"] = np.concatenate(three, axis=-1)
+        return cls(config, weights, layers)
 
     def _words(self, ids: np.ndarray) -> np.ndarray:
         if TABLE in self.w:
@@ -111,7 +143,9 @@ class NumpyClassifier:
         return (codes * self.w["q4.scales"][ids].astype(np.float32)[..., None]).reshape(*ids.shape, -1)
 
     def embed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Mean of the last hidden states over real tokens."""
+        """Mean of the last hidden states over real tokens. The layers compute the real tokens'
+        rows only (``_rows``); attention, the one step that needs the padded layout, scatters its
+        inputs into it and gathers its output back."""
         w, eps = self.w, self.eps
         batch, width = input_ids.shape
         x = (
@@ -120,24 +154,24 @@ class NumpyClassifier:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
-        x = x.reshape(batch * width, -1)
-        hidden = x.shape[1]
+        hidden = x.shape[-1]
         size = hidden // self.heads
+        rows, real = _rows(attention_mask)
+        x = x.reshape(batch * width, hidden)[rows]
         masked = np.where(attention_mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
-            def linear(name: str, rows: np.ndarray, p: str = p) -> np.ndarray:
-                return rows @ w[f"{p}{name}.weight"] + w[f"{p}{name}.bias"]
+            def linear(name: str, inputs: np.ndarray, p: str = p) -> np.ndarray:
+                return inputs @ w[f"{p}{name}.weight"] + w[f"{p}{name}.bias"]
 
-            def split(rows: np.ndarray) -> np.ndarray:
-                return rows.reshape(batch, width, self.heads, size).transpose(0, 2, 1, 3)
-
-            q, k, v = (split(linear(f"attention.self.{n}", x)) for n in ("query", "key", "value"))
+            qkv = np.zeros((batch * width, 3 * hidden), np.float32)
+            qkv[rows] = linear("attention.self.qkv", x)
+            q, k, v = qkv.reshape(batch, width, 3, self.heads, size).transpose(2, 0, 3, 1, 4)
             scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + masked
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * width, hidden)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * width, hidden)[rows]
             x = _layer_norm(
                 x + linear("attention.output.dense", context),
                 w[f"{p}attention.output.LayerNorm.weight"],
@@ -152,8 +186,10 @@ class NumpyClassifier:
                 w[f"{p}output.LayerNorm.bias"],
                 eps,
             )
-        mask = attention_mask[..., None].astype(np.float32)
-        return (x.reshape(batch, width, hidden) * mask).sum(1) / np.maximum(mask.sum(1), 1.0)
+        pooled = np.zeros((batch * width, hidden), np.float32)
+        pooled[rows[:real]] = x[:real]
+        counts = attention_mask.sum(1, keepdims=True).astype(np.float32)
+        return pooled.reshape(batch, width, hidden).sum(1) / np.maximum(counts, 1.0)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         return self.embed(input_ids, attention_mask) @ self.w["head.weight"] + self.w["head.bias"][0]

@@ -116,7 +116,12 @@ class Scorer:
         self.manifest = manifest
         self.settings = settings or get_settings()
         self.fallback = fallback
-        if engine != NUMPY:
+        if engine == NUMPY:
+            if self.settings.threads:  # numpy's matrix products run on its BLAS's own threads
+                from threadpoolctl import threadpool_limits
+
+                threadpool_limits(self.settings.threads, user_api="blas")
+        else:
             import torch
 
             network.eval()

@@ -46,7 +46,11 @@ class ClassifierSettings(BaseSettings):
         default_factory=_default_cache_dir,
         description="base models converted from the bundled 4-bit file, keyed by its hash",
     )
-    threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = all cores")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description="threads of the engine's matrix products (torch's, or numpy's BLAS); 0 = all cores",
+    )
     batch_size: int = Field(
         default=32,
         ge=1,
@@ -56,7 +60,7 @@ class ClassifierSettings(BaseSettings):
     engine: Literal["auto", "fp32", "int8", "numpy"] = Field(
         default="auto",
         description="auto = int8 where the artifact's held-out check allows it, else fp32; numpy = "
-        "fp32 without torch, for a small box: ~170 MB less resident, under a third of int8's speed",
+        "fp32 without torch, for a small box: ~170 MB less resident, two fifths of int8's speed",
     )
     language: str | None = Field(
         default=None,

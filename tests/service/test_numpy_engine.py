@@ -45,6 +45,20 @@ def test_a_full_model_with_a_dense_table_scores_alike(known_model: Path) -> None
     np.testing.assert_allclose(ours.logits(texts), fp32.logits(texts), atol=1e-4)
 
 
+def test_the_threads_setting_limits_the_numpy_engines_blas() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    try:
+        Scorer.load("default", get_settings().model_copy(update={"engine": "numpy", "threads": 1}))
+        assert blas_threads() and set(blas_threads()) == {1}
+    finally:
+        threadpool_limits(max(before), user_api="blas")
+
+
 @pytest.mark.slow
 def test_a_server_on_the_numpy_engine_never_maps_torch(tmp_path: Path) -> None:
     port = free_port()
