@@ -38,6 +38,7 @@ MANIFEST = "manifest.json"
 HEAD_FILE = "head.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
 ENCODER_FILE = "encoder.safetensors"
+KINDS_FILE = "kinds.safetensors"  # one linear head per kind of teaser (Manifest.kinds), if any
 FROZEN_PREFIX = "embeddings.word_embeddings."
 FALLBACK_DIR = "fallback"
 PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
@@ -64,6 +65,7 @@ class DataFile(BaseModel):
     name: str
     sha256: str
     rows: int
+    licence: str | None = None  # and origin, where the file is a known public set (training.sources)
 
 
 class Int8Spec(BaseModel):
@@ -147,6 +149,8 @@ class Manifest(BaseModel):
     # every language scores with the global calibration alone and none is validated
     languages: dict[str, LanguageCalibration] = {}
     routing: Routing | None = None
+    # the kinds of teaser the model also scores (docs/teasers.md), one logit each from kinds.safetensors
+    kinds: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -174,6 +178,9 @@ def save_artifact(network: HeadlineClassifier, manifest: Manifest, out_dir: Path
     try:
         head = {k: v.detach().contiguous() for k, v in network.head.state_dict().items()}
         save_file(head, str(staging / HEAD_FILE))
+        if manifest.kinds and network.kinds is not None:
+            kinds = {k: v.detach().contiguous() for k, v in network.kinds.state_dict().items()}
+            save_file(kinds, str(staging / KINDS_FILE))
         if manifest.method == "lora":
             from peft import get_peft_model_state_dict
 
@@ -248,8 +255,10 @@ def load_network(
             )
             if unexpected or any(not k.startswith(FROZEN_PREFIX) for k in missing):
                 raise ArtifactError(f"{model_dir}: encoder weights do not match the base model")
-        network = HeadlineClassifier(encoder)
+        network = HeadlineClassifier(encoder, kinds=len(manifest.kinds))
         network.head.load_state_dict(_load_tensors(model_dir / HEAD_FILE))
+        if network.kinds is not None:
+            network.kinds.load_state_dict(_load_tensors(model_dir / KINDS_FILE))
     except RuntimeError as exc:  # shape mismatches from load_state_dict
         raise ArtifactError(f"{model_dir}: parameters do not fit the base model: {exc}") from exc
     return network.eval(), manifest, base

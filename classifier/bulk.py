@@ -155,12 +155,15 @@ def scored_table(scorer: Scorer, table, threshold: float | None = None, where: s
     import pyarrow as pa
 
     predictions = scorer.score(headlines_of(table, where), threshold=threshold, langs=langs_of(table))
-    table = table.drop_columns([name for name in SCORED if name in table.column_names])
+    table = table.drop_columns([n for n in (*SCORED, *scorer.kinds) if n in table.column_names])
     columns = {
         "score": pa.array([round(p.score, 6) for p in predictions], pa.float64()),
         "label": pa.array([p.label for p in predictions], pa.string()),
         "lang": pa.array([p.lang for p in predictions], pa.string()),
         "validated": pa.array([p.validated for p in predictions], pa.bool_()),
+    } | {
+        kind: pa.array([(p.kinds or {}).get(kind) for p in predictions], pa.float64())
+        for kind in scorer.kinds
     }
     for name, column in columns.items():
         table = table.append_column(name, column)

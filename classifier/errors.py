@@ -31,7 +31,8 @@ class ErrorType(StrEnum):
     too_many_headlines = "too_many_headlines", "more headlines than CLICKBAIT_MAX_HEADLINES in one request"
     too_many_to_explain = (
         "too_many_to_explain",
-        "more headlines than CLICKBAIT_EXPLAIN_MAX_HEADLINES to explain",
+        "more headlines than CLICKBAIT_EXPLAIN_MAX_HEADLINES, or more model inputs than "
+        "CLICKBAIT_EXPLAIN_MAX_INPUTS, to explain",
     )
     headline_too_long = "headline_too_long", "a headline is longer than CLICKBAIT_MAX_CHARS"
     too_many_tokens = (
@@ -39,6 +40,11 @@ class ErrorType(StrEnum):
         "a headline has more tokens than the model reads and the request said truncate: false",
     )
     empty_headline = "empty_headline", "a headline is empty or blank"
+    untrusted_host = (
+        "untrusted_host",
+        "the Host header names a host this service does not answer to (CLICKBAIT_ALLOWED_HOSTS)",
+    )
+    request_timeout = "request_timeout", "the body did not arrive within CLICKBAIT_BODY_TIMEOUT_S"
     not_found = "not_found", "no such route, job or model version"
     method_not_allowed = "method_not_allowed", "the route does not take this method"
     client_closed_request = (
@@ -52,6 +58,10 @@ class ErrorType(StrEnum):
     # access
     unauthorized = "unauthorized", "the route needs 'Authorization: Bearer <key>'"
     forbidden = "forbidden", "the key is wrong, or no admin keys are configured"
+    too_many_wrong_keys = (
+        "too_many_wrong_keys",
+        "this client presented too many wrong keys in the last minute (Retry-After)",
+    )
     rate_limited = (
         "rate_limited",
         "the key made more than CLICKBAIT_KEY_RATE_PER_MINUTE requests (Retry-After)",
@@ -59,6 +69,7 @@ class ErrorType(StrEnum):
     # feeds and pages
     not_a_feed = "not_a_feed", "the body is not RSS, Atom or JSON Feed (415 when it is neither XML nor JSON)"
     malformed_feed = "malformed_feed", "the feed is not well-formed XML or valid JSON, or nests too deep"
+    page_too_deep = "page_too_deep", "the HTML page nests its elements deeper than any page a person reads"
     unsafe_xml = "unsafe_xml", "the XML declares entities or external references"
     too_many_items = "too_many_items", "the feed has more items than CLICKBAIT_FEED_MAX_ITEMS"
     feed_fetch_disabled = "feed_fetch_disabled", "the feed proxy is off (CLICKBAIT_FEED_FETCH)"

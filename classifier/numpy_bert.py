@@ -21,6 +21,7 @@ from classifier.artifact import (
     ADAPTER_FILE,
     ENCODER_FILE,
     HEAD_FILE,
+    KINDS_FILE,
     ArtifactError,
     Manifest,
     checked_base,
@@ -121,8 +122,11 @@ class NumpyClassifier:
                 {k: v.astype(np.float32) for k, v in load_file(str(model_dir / ENCODER_FILE)).items()}
             )
         head = load_file(str(model_dir / HEAD_FILE))
+        if manifest.kinds:  # the teaser head, then one per kind: [in, 1 + kinds]
+            kinds = load_file(str(model_dir / KINDS_FILE))
+            head = {k: np.concatenate([head[k], kinds[k]]) for k in ("weight", "bias")}
         weights["head.weight"], weights["head.bias"] = (
-            head["weight"][0].astype(np.float32),
+            np.ascontiguousarray(head["weight"].T.astype(np.float32)),
             head["bias"].astype(np.float32),
         )
         for key in [k for k, v in weights.items() if v.ndim == 2 and k.startswith("encoder.")]:
@@ -193,7 +197,11 @@ class NumpyClassifier:
         return pooled.reshape(batch, width, hidden).sum(1) / np.maximum(counts, 1.0)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self.embed(input_ids, attention_mask) @ self.w["head.weight"] + self.w["head.bias"][0]
+        return self.outputs(input_ids, attention_mask)[:, 0]
+
+    def outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """[batch, 1 + kinds]: the teaser logit, then each kind's (``HeadlineClassifier.outputs``)."""
+        return self.embed(input_ids, attention_mask) @ self.w["head.weight"] + self.w["head.bias"]
 
 
 def load_numpy_network(model_dir: Path) -> tuple[NumpyClassifier, Manifest, ResolvedBase]:

@@ -82,6 +82,7 @@ class Prediction:
     label: str
     lang: str = "und"  # detected (ISO 639-1), or the caller's
     validated: bool = False  # the model's manifest holds a calibration fitted in that language
+    kinds: dict[str, float] | None = None  # P(bait), P(tabloid): which kind of teaser (Manifest.kinds)
 
     def record(self) -> dict[str, str | float | bool]:
         """One JSON object per headline, as ``clickbait score`` prints it and bulk scoring writes it."""
@@ -91,7 +92,7 @@ class Prediction:
             "label": self.label,
             "lang": self.lang,
             "validated": self.validated,
-        }
+        } | {kind: round(p, 6) for kind, p in (self.kinds or {}).items()}
 
 
 class Scorer:
@@ -181,11 +182,21 @@ class Scorer:
         """The languages a routed model scores itself (the fallback scores the rest); ``None``: all."""
         return self.manifest.routing.languages if self.manifest.routing else None
 
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of teaser this model scores beside the teaser probability (none: older models)."""
+        return self.manifest.kinds
+
     def logits(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Raw logits in input order; batches are formed from length-sorted inputs to cut padding."""
-        out = np.empty(len(headlines), dtype=np.float32)
+        return self.outputs(headlines, batch_size)[:, 0]
+
+    def outputs(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """[n, 1 + kinds] raw logits in input order: the teaser's, then each kind's."""
+        forward = self.network.outputs if self.kinds else self.network
+        out = np.empty((len(headlines), 1 + len(self.kinds)), dtype=np.float32)
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            out[indices] = self._run(self.network, *batch)
+            out[indices] = self._run(forward, *batch).reshape(len(indices), -1)
         return out
 
     def embeddings(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
@@ -222,34 +233,49 @@ class Scorer:
         manifest holds that language (``languages``; a language given in ``langs`` wins over the
         detected one). Without per-language entries, exactly the global calibration. A routed model
         hands the headlines outside its languages to its fallback."""
+        return self.scores(headlines, batch_size, langs)[:, 0]
+
+    def scores(
+        self,
+        headlines: Sequence[str],
+        batch_size: int | None = None,
+        langs: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """[n, 1 + kinds]: ``probabilities``' calibrated P(teaser), then P(kind) for each of
+        ``kinds`` from the same pass (NaN for headlines a routed model's fallback scores without it)."""
         if self.fallback is None:
             return self._own(headlines, batch_size, langs)
         found = self.languages(headlines, langs)
         own = ~np.array([self._handed_on(lang) for lang in found], dtype=bool)
-        out = np.empty(len(headlines), dtype=np.float32)
+        out = np.full((len(headlines), 1 + len(self.kinds)), np.nan, dtype=np.float32)
         mine, theirs = np.flatnonzero(own), np.flatnonzero(~own)
         out[mine] = self._own([headlines[i] for i in mine], batch_size, [found[i] for i in mine])
-        out[theirs] = self.fallback.probabilities(
-            [headlines[i] for i in theirs], batch_size, [found[i] for i in theirs]
-        )
+        handed = self.fallback.scores([headlines[i] for i in theirs], batch_size, [found[i] for i in theirs])
+        shared = [1 + self.fallback.kinds.index(k) if k in self.fallback.kinds else None for k in self.kinds]
+        for column, theirs_column in enumerate([0, *shared]):
+            if theirs_column is not None:
+                out[theirs, column] = handed[:, theirs_column]
         # A warm retrain keeps the fp32 threshold where the int8 check re-fitted the current
         # model's, so the two differ by a hundredth or so: the fallback's scores move by that gap
         # in logit space, and this model's threshold gives exactly the fallback's decisions.
         gap = logit(self.threshold) - logit(self.fallback.threshold)
         if gap:
-            out[theirs] = 1.0 / (1.0 + np.exp(-(logit(out[theirs]) + gap)))
+            out[theirs, 0] = 1.0 / (1.0 + np.exp(-(logit(out[theirs, 0]) + gap)))
         return out
 
     def _own(
         self, headlines: Sequence[str], batch_size: int | None, langs: Sequence[str | None] | None
     ) -> np.ndarray:
         """This model's network and calibration, whatever the routing says."""
-        logits = self.logits(headlines, batch_size)
+        outputs = self.outputs(headlines, batch_size)
+        out = np.empty_like(outputs)
+        out[:, 1:] = 1.0 / (1.0 + np.exp(-outputs[:, 1:]))  # each kind's head is fitted calibrated
         if not self.manifest.languages:
-            return calibrated(logits, self.manifest.temperature)
-        return calibrated(
-            logits, self.manifest.temperature, **self.corrections(self.languages(headlines, langs))
-        )
+            out[:, 0] = calibrated(outputs[:, 0], self.manifest.temperature)
+        else:
+            corrections = self.corrections(self.languages(headlines, langs))
+            out[:, 0] = calibrated(outputs[:, 0], self.manifest.temperature, **corrections)
+        return out
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
         """The language of each headline: the caller's where ``langs`` names one, else the settings'
@@ -283,10 +309,19 @@ class Scorer:
             for name, neutral in (("below", 1.0), ("above", 1.0), ("offset", 0.0))
         } | {"pivot": float(logit(self.threshold))}
 
-    def label(self, probability: float, threshold: float | None = None) -> str:
-        """The model's label for one probability, at its own threshold unless told another."""
+    def label(
+        self, probability: float, threshold: float | None = None, kinds: dict[str, float] | None = None
+    ) -> str:
+        """The model's label for one probability, at its own threshold unless told another; where the
+        settings' ``teaser_kinds`` leave a kind out, a teaser is labelled only if one of the kinds
+        kept scores 0.5 or more (a newsroom that keeps celebrity news filters on bait alone)."""
         news, clickbait = self.manifest.labels
-        return clickbait if probability >= (self.threshold if threshold is None else threshold) else news
+        if probability < (self.threshold if threshold is None else threshold):
+            return news
+        wanted = [k for k in self.kinds if k in self.settings.teaser_kinds]
+        if kinds and len(wanted) < len(self.kinds):
+            return clickbait if any(kinds.get(k, 1.0) >= 0.5 for k in wanted) else news
+        return clickbait
 
     def token_count(self, headline: str) -> int:
         """Tokens the model would read from ``headline`` if it had no cap: the base's special tokens
@@ -321,11 +356,18 @@ class Scorer:
         langs: Sequence[str | None] | None = None,
     ) -> list[Prediction]:
         found = self.languages(headlines, langs)
-        probs = self.probabilities(headlines, langs=found)
-        return [
-            Prediction(h, float(p), self.label(p, threshold), lang, self.validated(lang))
-            for h, p, lang in zip(headlines, probs, found, strict=True)
-        ]
+        rows = self.scores(headlines, langs=found)
+        predictions = []
+        for h, row, lang in zip(headlines, rows, found, strict=True):
+            kinds = self.kind_scores(row)
+            label = self.label(float(row[0]), threshold, kinds)
+            predictions.append(Prediction(h, float(row[0]), label, lang, self.validated(lang), kinds))
+        return predictions
+
+    def kind_scores(self, row: np.ndarray) -> dict[str, float] | None:
+        """One ``scores`` row's kinds by name (None: the model scores no kinds, or not this headline)."""
+        kinds = {k: float(p) for k, p in zip(self.kinds, row[1:], strict=True) if not np.isnan(p)}
+        return kinds or None
 
     def _batches(
         self, headlines: Sequence[str], batch_size: int

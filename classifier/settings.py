@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]  # "a.com,b.org" in the environment
@@ -68,6 +68,25 @@ class ClassifierSettings(BaseSettings):
         description="the language (ISO 639-1) of every headline, if all are in one: it replaces "
         "detection, whose tables (~57 MB resident) are then never loaded; a request's own lang wins",
     )
+    teaser_kinds: CommaList = Field(
+        default=["bait", "tabloid"],
+        description="the kinds of teaser labelled clickbait (docs/teasers.md): 'bait' alone keeps "
+        "celebrity and gossip news that does not mislead, 'tabloid' alone keeps misleading hard news; "
+        "models without kind heads label every teaser",
+    )
+
+    @field_validator("teaser_kinds", mode="before")
+    @classmethod
+    def _split_kinds(cls, value: object) -> object:
+        return split_commas(value)
+
+    @field_validator("teaser_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - {"bait", "tabloid"})
+        if unknown or not value:
+            raise ValueError(f"teaser_kinds takes bait, tabloid or both, not {unknown or 'nothing'}")
+        return value
 
 
 @lru_cache(maxsize=1)

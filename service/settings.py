@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,16 @@ def _default_data_dir() -> Path:
     containers can mount a volume."""
     root = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(root) / "clickbait"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine's loopback."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def key_fingerprint(secret: str) -> str:
@@ -42,6 +53,12 @@ class ServiceSettings(ClassifierSettings):
     )
     cache_size: int = Field(default=100_000, ge=0, description="0 turns the score cache off")
     explain_max_headlines: int = Field(default=8, ge=1, description="headlines per request with explain")
+    explain_max_inputs: int = Field(
+        default=200,
+        ge=1,
+        description="model inputs one explain request may cost: one per word the model reads, plus "
+        "one per headline (413 above)",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="level of every logger, uvicorn's included"
     )
@@ -103,9 +120,30 @@ class ServiceSettings(ClassifierSettings):
         "SHA-256 hashes",
         json_schema_extra=NO_FLAG,  # a secret: a command line shows in the process list
     )
-    require_key_for_read: bool = Field(default=False, description="label, job and model reads need a key too")
+    require_key_for_read: bool | None = Field(
+        default=None,
+        description="label, job and model reads need a key too; default: yes unless the service "
+        "listens on a loopback address only (where the Host check keeps other sites' pages out)",
+    )
     key_rate_per_minute: int = Field(
         default=600, ge=0, description="requests a minute per admin key; 0 = no limit"
+    )
+    allowed_hosts: CommaList = Field(
+        default=[],
+        description="Host header names answered (* = any); default: loopback names for a service on "
+        "a loopback address, any for one on another interface: docs/security.md",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="seconds a new connection may take to send its headers"
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds a request's whole body may take to arrive"
+    )
+    limit_concurrency: int = Field(
+        default=256, ge=1, description="connections served at once; more get 503 at once"
+    )
+    wrong_keys_per_minute: int = Field(
+        default=10, ge=1, description="wrong keys one client may present a minute before 429"
     )
     cors_origins: CommaList = Field(
         default=[], description="origins allowed to call from browsers; none = CORS off"
@@ -138,6 +176,13 @@ class ServiceSettings(ClassifierSettings):
             digest = key_fingerprint(secret)
             hashed.append(f"{name or 'key-' + digest[:8]}:{digest}")
         return hashed
+
+    @property
+    def reads_need_key(self) -> bool:
+        """``require_key_for_read``, or its default: open reads on a loopback service only."""
+        if self.require_key_for_read is not None:
+            return self.require_key_for_read
+        return not is_loopback(self.host)
 
     @property
     def database(self) -> str:

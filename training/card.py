@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from classifier.artifact import Manifest
-
-DATA_LICENCES = {
-    "en-chakraborty2016": "MIT — Chakraborty et al. 2016, 'Stop Clickbait' (labels by publisher)",
-    "es-ta1c-train": "MIT — TA1C (gmordecki/TA1C), annotated tweet teasers",
-    "es-ta1c-validation": "MIT — TA1C (gmordecki/TA1C), annotated tweet teasers",
-    "id-click-id": "CC BY 4.0 — CLICK-ID (William & Sari, 2020)",
-    "tr-clickbaittr": "CC BY-SA 4.0 — clickbaittr/turkish-clickbait-dataset (labels by source account)",
-    "ro-mixed": "no licence stated — dianam55/clickbait-detector-en-ro-hu (noisy mix)",
-}
+from training.sources import data_licence
 
 
 def _metric_rows(name: str, metrics: dict) -> list[str]:
@@ -74,6 +66,15 @@ def render_model_card(manifest: Manifest) -> str:
         *([language_line(manifest)] if manifest.languages else []),
         *(
             [
+                "Kinds: beside the teaser score, heads on the same pooled vector give "
+                + " and ".join(f"P({kind})" for kind in manifest.kinds)
+                + " (docs/teasers.md); they say which kind of teaser, and change no score."
+            ]
+            if manifest.kinds
+            else []
+        ),
+        *(
+            [
                 f"Routed: this model scores headlines in {', '.join(manifest.routing.languages)}; every "
                 f"other headline is scored by `fallback/`, version {manifest.routing.fallback_version}, "
                 "the model it was retrained from."
@@ -88,8 +89,7 @@ def render_model_card(manifest: Manifest) -> str:
         "| --- | --- | --- | --- |",
     ]
     for file in manifest.data:
-        stem = file.name.split(".")[0]
-        licence = DATA_LICENCES.get(stem, "see data owner")
+        licence = file.licence or data_licence(file.name) or "see data owner"
         lines.append(f"| {file.name} | {file.rows} | {file.sha256[:12]}… | {licence} |")
     lines += [
         "",
@@ -111,6 +111,10 @@ def render_model_card(manifest: Manifest) -> str:
         lines += _metric_rows("validation split", metrics["validation"])
     for name, file_metrics in metrics.get("eval_files", {}).items():
         lines += _metric_rows(name, file_metrics)
+    measured_on = [n for n in metrics.get("eval_files", {}) if data_licence(n)]
+    if measured_on:
+        lines += ["", "Measured on, never trained on:"]
+        lines += [f"- {name}: {data_licence(name)}" for name in measured_on]
     lines += [
         "",
         "## Limits",

@@ -93,6 +93,15 @@ def _calibrate(args: argparse.Namespace) -> None:
     print(json.dumps({lang: c.model_dump() for lang, c in manifest.languages.items()}, indent=2))
 
 
+def _kinds(args: argparse.Namespace) -> None:
+    from classifier.scorer import resolve_model_dir
+    from training.kinds import kinds_artifact
+
+    config = TrainConfig.from_sources(args.config, {})
+    manifest = kinds_artifact(resolve_model_dir(args.model), config, args.per_cell)
+    print(json.dumps({"kinds": manifest.kinds, **manifest.training["kinds"]}, indent=2))
+
+
 def _variants_per_headline(text: str) -> tuple[str, int]:
     """``LANG=N`` of ``distill --augment``."""
     lang, _, count = text.partition("=")
@@ -187,3 +196,15 @@ def add_calibrate(commands: argparse._SubParsersAction) -> None:
         help="validation rows a language needs to be calibrated and validated [default: 150]",
     )
     calibrate.set_defaults(handler=_calibrate)
+
+
+def add_kinds(commands: argparse._SubParsersAction) -> None:
+    kinds = _model_with_recipe(
+        commands,
+        "kinds",
+        "fit a model's bait and tabloid heads on its recipe's training rows (no retraining)",
+    )
+    kinds.add_argument(
+        "--per-cell", type=int, default=1500, help="rows per (file, target) of each head's fit, at most"
+    )
+    kinds.set_defaults(handler=_kinds)

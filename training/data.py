@@ -21,6 +21,8 @@ from classifier.language import UNDETERMINED
 from classifier.text import dedup_key, normalise_headline
 
 LABELS = ("news", "clickbait")  # index = the label's integer value
+# which kind of teaser a row is, where its file says (docs/teasers.md): bait and tabloid are teasers
+KINDS = ("bait", "tabloid", "news")
 LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}
 REQUIRED_COLUMNS = ("text", "label")
 
@@ -38,6 +40,7 @@ class Example:
     lang: str
     source: str | None
     file: str  # file name without extension
+    kind: str | None = None  # bait | tabloid | news where the file says; None: a teaser of either kind
 
 
 @dataclass
@@ -111,7 +114,7 @@ def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
         return next(csv.reader(handle), [])
 
 
@@ -164,7 +167,14 @@ def _validate_row(row: dict, where: str, file_name: str, max_chars: int | None =
     source = row.get("source") or None
     if not isinstance(lang, str) or (source is not None and not isinstance(source, str)):
         raise DataError(f"{where}: 'lang' and 'source' must be strings when given")
-    return Example(text, LABEL_VALUES[label_key], lang, source, file_name)
+    label = LABEL_VALUES[label_key]
+    kind = row.get("kind") or None
+    if kind is not None and (kind not in KINDS or (kind == "news") != (label == 0)):
+        raise DataError(
+            f"{where}: kind {kind!r} does not fit label {LABELS[label]!r} "
+            "(bait and tabloid are clickbait, news is news)"
+        )
+    return Example(text, label, lang, source, file_name, kind)
 
 
 def _describe(value: object) -> str:

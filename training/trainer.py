@@ -45,6 +45,7 @@ from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
 from training.evaluate import evaluate_files, metrics_with_languages
 from training.parallel import Workers
+from training.sources import data_licence
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def train(
         lora=_lora_spec(config),
         max_length=config.max_length,
         seed=config.seed,
-        data=dataset.files,
+        data=[f.model_copy(update={"licence": data_licence(f.name)}) for f in dataset.files],
         library_versions=library_versions(),
     )
     scorer = Scorer(network, tokenizer, manifest)
@@ -194,6 +195,7 @@ def train(
         ),
         "eval_files": evaluate_files(scorer, config.eval_data)["files"] if config.eval_data else {},
     }
+    kinds_report = _kind_heads(config, network, scorer, train_rows, manifest)
     manifest.training = {
         "config": config.model_dump(mode="json"),
         "train_rows": len(train_rows),
@@ -205,12 +207,34 @@ def train(
         "device": str(device),
         "processes": workers.count,
         **objective.record(),
+        **({"kinds": kinds_report} if kinds_report else {}),
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
     workers.agree(manifest.model_dump_json())
     workers.finish()
     return TrainResult(config.out, manifest, time.perf_counter() - started)
+
+
+def _kind_heads(
+    config: TrainConfig, network: HeadlineClassifier, scorer: Scorer, rows: list[Example], manifest: Manifest
+) -> dict | None:
+    """Fit the bait and tabloid heads where the rows say those kinds (``training/kinds.py``); a model
+    gone on from one that has them keeps its heads otherwise. Returns the fit's report."""
+    from classifier.artifact import read_manifest
+    from training.kinds import KIND_NAMES, fit_kinds, has_kinds
+
+    if has_kinds(rows):
+        weight, bias, report = fit_kinds(scorer, rows, seed=config.seed)
+        network.kinds = torch.nn.Linear(weight.shape[1], len(KIND_NAMES)).to(scorer.device)
+        with torch.no_grad():
+            network.kinds.weight.copy_(torch.from_numpy(weight))
+            network.kinds.bias.copy_(torch.from_numpy(bias))
+        manifest.kinds = list(KIND_NAMES)
+        return report
+    if network.kinds is not None and config.init_from is not None:
+        manifest.kinds = read_manifest(config.init_from).kinds
+    return None
 
 
 def _build_network(config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBase]:

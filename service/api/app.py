@@ -9,11 +9,14 @@ import time
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
 
+from cachetools import TTLCache
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
 
 from service.api.auth import KeyRateLimiter
 from service.api.feeds import router as feeds_router
+from service.api.guards import RequestGuard, docs_page
 from service.api.health import router as health_router
 from service.api.hf import router as hf_router
 from service.api.http_errors import document_validation_errors, install_error_handlers
@@ -99,9 +102,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=package_version("clickbait-classifier"),
         description="Calibrated clickbait probabilities for news headlines in ~90 languages.",
         lifespan=lifespan,
+        docs_url=None,  # served below, with its scripts pinned and integrity-checked
+        redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page(app.title, app.openapi_url))
+
     app.state.settings, app.state.scoring, app.state.metrics = settings, scoring, metrics
     app.state.key_limiter = KeyRateLimiter(settings.key_rate_per_minute)
+    app.state.wrong_keys = KeyRateLimiter(settings.wrong_keys_per_minute)
+    app.state.webhook_bodies = TTLCache(maxsize=100_000, ttl=24 * 3600)  # signed bodies acted on
     if settings.cors_origins:  # off unless configured: browsers on other origins get no access
         app.add_middleware(
             CORSMiddleware,
@@ -111,6 +123,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestGuard, settings=settings)  # outermost: before metrics and routes
     install_error_handlers(app)
     document_validation_errors(app)
     routers = (feeds_router, labels_router, jobs_router, models_router, hf_router, tei_router)

@@ -21,6 +21,9 @@ def key_owner(settings: ServiceSettings, presented: str) -> str | None:
     return owner
 
 
+MAX_BUCKETS = 100_000  # names (keys, or clients that presented wrong keys) remembered at once
+
+
 class KeyRateLimiter:
     """A token bucket per key name: ``per_minute`` requests a minute, bursts up to the same number."""
 
@@ -29,8 +32,9 @@ class KeyRateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when)
         self._lock = threading.Lock()
 
-    def wait_needed(self, name: str) -> float:
-        """0 when the request may go now (and takes a token); else seconds until it could."""
+    def wait_needed(self, name: str, take: bool = True) -> float:
+        """0 when the request may go now (and takes a token, unless ``take`` is false: a look only);
+        else seconds until it could."""
         if not self.per_minute:
             return 0.0
         rate = self.per_minute / 60
@@ -41,5 +45,7 @@ class KeyRateLimiter:
             if tokens < 1:
                 self._buckets[name] = (tokens, now)
                 return (1 - tokens) / rate
-            self._buckets[name] = (tokens - 1, now)
+            self._buckets[name] = (tokens - 1 if take else tokens, now)
+            if len(self._buckets) > MAX_BUCKETS:  # many clients: forget the oldest (dicts keep order)
+                del self._buckets[next(iter(self._buckets))]
             return 0.0

@@ -8,7 +8,7 @@ names what it needs by type (``settings: SettingsDep``) and a test can override 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -53,7 +53,12 @@ async def get_key_limiter(request: Request) -> KeyRateLimiter:
     return request.app.state.key_limiter
 
 
+async def get_webhook_bodies(request: Request) -> MutableMapping[str, bool]:
+    return request.app.state.webhook_bodies
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+WebhookBodiesDep = Annotated[MutableMapping[str, bool], Depends(get_webhook_bodies)]  # replays refused
 ScoringDep = Annotated[ScoringService, Depends(get_scoring)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 LabelStoreDep = Annotated[LabelStore, Depends(get_label_store)]
@@ -72,8 +77,19 @@ def _authenticate(request: Request, settings: ServiceSettings, limiter: KeyRateL
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ClickbaitError("this route needs 'Authorization: Bearer <key>'", ErrorType.unauthorized)
+    # wrong keys cost the client a token of its own bucket: guessing stops at a few a minute
+    wrong_keys: KeyRateLimiter = request.app.state.wrong_keys
+    client = request.client.host if request.client else "unknown"
+    wait = wrong_keys.wait_needed(client, take=False)
+    if wait:
+        raise ClickbaitError(
+            f"too many wrong keys from this client; try again in {wait:.0f} s",
+            ErrorType.too_many_wrong_keys,
+            retry_after=wait,
+        )
     owner = key_owner(settings, presented.strip())
     if owner is None:
+        wrong_keys.wait_needed(client)
         reason = (
             "the key is not valid"
             if settings.admin_keys
@@ -96,8 +112,9 @@ async def require_admin(request: Request, settings: SettingsDep, limiter: KeyLim
 
 
 async def require_reader(request: Request, settings: SettingsDep, limiter: KeyLimiterDep) -> str | None:
-    """Dependency of label/job/model reads: open unless CLICKBAIT_REQUIRE_KEY_FOR_READ is set."""
-    return _authenticate(request, settings, limiter) if settings.require_key_for_read else None
+    """Dependency of label/job/model reads: they need a key unless the service only listens on a
+    loopback address (``ServiceSettings.reads_need_key``)."""
+    return _authenticate(request, settings, limiter) if settings.reads_need_key else None
 
 
 AdminDep = Annotated[str, Depends(require_admin)]  # the writing key's name
@@ -157,13 +174,21 @@ def check_headlines(headlines: list[str], settings: ServiceSettings, limit: int 
 async def request_probabilities(
     request: Request, service: ScoringService, headlines: list[str], lang: str | None = None
 ) -> tuple[np.ndarray, Scorer]:
-    """Score through the shared micro-batcher (which refuses with ModelNotReady or QueueFull), in
-    the caller's ``lang`` where given."""
-    probs, scorer = await unless_disconnected(request, service.probabilities(headlines, lang))
-    service.recent.record(map(normalise_headline, headlines), probs, scorer.version)  # label suggestions
+    """P(clickbait) per headline through the shared micro-batcher (``request_scores``)."""
+    rows, scorer = await request_scores(request, service, headlines, lang)
+    return rows[:, 0], scorer
+
+
+async def request_scores(
+    request: Request, service: ScoringService, headlines: list[str], lang: str | None = None
+) -> tuple[np.ndarray, Scorer]:
+    """``Scorer.scores`` rows through the shared micro-batcher (which refuses with ModelNotReady or
+    QueueFull), in the caller's ``lang`` where given."""
+    rows, scorer = await unless_disconnected(request, service.scores(headlines, lang))
+    service.recent.record(map(normalise_headline, headlines), rows[:, 0], scorer.version)  # suggestions
     if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
         service.pool.queue(headlines)
-    return probs, scorer
+    return rows, scorer
 
 
 def languages_of(scorer: Scorer, texts: Sequence[str], lang: str | None = None) -> list[tuple[str, bool]]:

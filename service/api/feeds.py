@@ -12,12 +12,19 @@ from fastapi.responses import Response
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
-from service.api.deps import ScoringDep, SettingsDep, languages_of, read_body, score_many
+from service.api.deps import (
+    ScoringDep,
+    SettingsDep,
+    WebhookBodiesDep,
+    languages_of,
+    read_body,
+    score_many,
+)
 from service.api.schemas import error_responses
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import Decision, FeedItem, decide, needs_score, parse_feed
 from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
-from service.feeds.page_headlines import extract_headlines
+from service.feeds.page_headlines import MAX_DEPTH, PageHeadline, deepest_nesting, extract_headlines
 from service.feeds.site_rules import SiteRules
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
@@ -113,8 +120,14 @@ async def filter_posted_feed(
     block: str | None = BlockQuery,
 ) -> Response:
     """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format."""
-    body = await read_body(request, settings.feed_max_bytes)
     content_type = request.headers.get("content-type")
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media in SIMPLE_FORM_TYPES:  # what any web page may POST cross-site without asking first
+        raise ClickbaitError(
+            f"send the feed as its own type (RSS, Atom, XML or JSON), not {media}",
+            ErrorType.unsupported_media_type,
+        )
+    body = await read_body(request, settings.feed_max_bytes)
     return await _filtered(request, settings, scoring, body, content_type, mode, threshold, allow, block)
 
 
@@ -153,7 +166,9 @@ async def filter_remote_feed(
     responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
     openapi_extra=raw_body("application/json", description="Miniflux's signed webhook payload"),
 )
-async def miniflux_webhook(request: Request, settings: SettingsDep, scoring: ScoringDep) -> dict:
+async def miniflux_webhook(
+    request: Request, settings: SettingsDep, scoring: ScoringDep, replays: WebhookBodiesDep
+) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read, or prefix its titles
     (CLICKBAIT_MINIFLUX_ACTION), when API access is set."""
     if settings.miniflux_webhook_secret is None:
@@ -172,10 +187,19 @@ async def miniflux_webhook(request: Request, settings: SettingsDep, scoring: Sco
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ClickbaitError("the request body is not valid JSON", ErrorType.malformed_json) from exc
-    payload = payload if isinstance(payload, dict) else {}  # the header may name the event of any JSON
-    event = request.headers.get("x-miniflux-event-type") or payload.get("event_type")
+    payload = payload if isinstance(payload, dict) else {}
+    # the signature covers the body, not the headers: the body's event type is the one that counts,
+    # and a header that names another is refused rather than believed
+    event = payload.get("event_type") or request.headers.get("x-miniflux-event-type")
+    header = request.headers.get("x-miniflux-event-type")
+    if header and payload.get("event_type") and header != payload["event_type"]:
+        raise ClickbaitError(
+            "X-Miniflux-Event-Type differs from the signed body's event_type", ErrorType.bad_signature
+        )
     if event != "new_entries":
         return {"event": event, "ignored": True}
+    if signature in replays:  # the same signed body again: acted on once already
+        return {"event": event, "ignored": True, "replayed": True}
     listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
     entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
@@ -188,6 +212,7 @@ async def miniflux_webhook(request: Request, settings: SettingsDep, scoring: Sco
         token = settings.miniflux_token.get_secret_value()
         async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
             await miniflux.act(action, found)
+    replays[signature] = True
     return {
         "event": event,
         "model": version,
@@ -218,8 +243,8 @@ async def page_headlines(
             f"send the page as text/html, not {media or 'nothing'}", ErrorType.unsupported_media_type
         )
     body = await read_body(request, settings.page_max_bytes)
-    # off the event loop: a hostile page can take the HTML parser seconds (see service.feeds.page_headlines)
-    found = await asyncio.to_thread(extract_headlines, body.decode("utf-8", errors="replace"), url)
+    # off the event loop, and refused when nested past what the parser does in linear time
+    found = await asyncio.to_thread(_page_headlines, body.decode("utf-8", errors="replace"), url)
     probs, scorer = await score_many(request, settings, scoring, [h.headline for h in found])
     cut = scorer.threshold if threshold is None else threshold
     return {
@@ -237,3 +262,16 @@ async def page_headlines(
             for h, p in zip(found, probs, strict=True)
         ],
     }
+
+
+SIMPLE_FORM_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _page_headlines(html: str, url: str | None) -> list[PageHeadline]:
+    depth = deepest_nesting(html)
+    if depth > MAX_DEPTH:
+        raise ClickbaitError(
+            f"the page nests its elements {depth} deep; pages deeper than {MAX_DEPTH} are refused",
+            ErrorType.page_too_deep,
+        )
+    return extract_headlines(html, url)

@@ -32,6 +32,10 @@ STATUS: dict[ErrorType | type[ClickbaitError], int] = {
     ErrorType.headline_too_long: 422,
     ErrorType.too_many_tokens: 422,  # as TEI answers its validation errors
     ErrorType.empty_headline: 422,
+    ErrorType.untrusted_host: 400,
+    ErrorType.request_timeout: 408,
+    ErrorType.page_too_deep: 422,
+    ErrorType.too_many_wrong_keys: 429,
     ErrorType.not_found: 404,
     ErrorType.method_not_allowed: 405,
     ErrorType.client_closed_request: CLIENT_CLOSED,

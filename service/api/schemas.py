@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from classifier.errors import ErrorType
+from service.store.label_store import MAX_LANG_CHARS, MAX_SOURCE_CHARS
 
 NO_NUL = r"^[^\x00]*$"  # for query and path parameters that reach the database
 
@@ -66,6 +67,16 @@ class ScoreResult(BaseModel):
             "whether the model's calibration was fitted and measured in that language; false: the "
             "score is a zero-shot guess from another language's calibration"
         ),
+    )
+    bait: float | None = Field(
+        default=None,
+        description="probability that the headline is bait (a curiosity gap or a misleading promise); "
+        "models with kind heads only (docs/teasers.md)",
+    )
+    tabloid: float | None = Field(
+        default=None,
+        description="probability that the headline is tabloid (celebrities, gossip, jokes, "
+        "horoscopes, lifestyle curiosities, shock); models with kind heads only",
     )
     words: list[WordContribution] | None = None
 
@@ -147,8 +158,12 @@ class LabelIn(BaseModel):
     model_config = STRICT
     headline: StoredText = Field(min_length=1)
     label: Literal["news", "clickbait"]
-    lang: StoredText | None = Field(default=None, max_length=16, description="ISO 639-1 code, if known")
-    source: StoredText | None = Field(default=None, max_length=255, description="site or outlet, if known")
+    lang: StoredText | None = Field(
+        default=None, max_length=MAX_LANG_CHARS, description="ISO 639-1 code, if known"
+    )
+    source: StoredText | None = Field(
+        default=None, max_length=MAX_SOURCE_CHARS, description="site or outlet, if known"
+    )
 
 
 MAX_LABELS_PER_REQUEST = 1000  # a page of an editor's batch; more goes through `clickbait labels import`

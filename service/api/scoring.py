@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from classifier.errors import ClickbaitError, ErrorType
+from classifier.text import normalise_headline
 from service.api.deps import (
     ScoringDep,
     SettingsDep,
     check_headlines,
+    current_scorer,
     json_body,
     languages_of,
-    request_probabilities,
+    request_scores,
     unless_disconnected,
 )
 from service.api.schemas import (
@@ -49,17 +50,31 @@ async def score(
             f"explain takes at most {settings.explain_max_headlines} headlines per request",
             ErrorType.too_many_to_explain,
         )
-    probs, scorer = await request_probabilities(request, scoring, body.headlines, body.lang)
+    if body.explain:  # what the model does: one input per word it reads, plus the whole headline
+        scorer = current_scorer(scoring)
+        inputs = sum(1 + scoring.words_read(scorer, normalise_headline(h)) for h in body.headlines)
+        if inputs > settings.explain_max_inputs:
+            raise ClickbaitError(
+                f"explaining these headlines takes {inputs} model inputs; the limit per request is "
+                f"{settings.explain_max_inputs}",
+                ErrorType.too_many_to_explain,
+            )
+    rows, scorer = await request_scores(request, scoring, body.headlines, body.lang)
     threshold = scorer.threshold if body.threshold is None else body.threshold
-    results = [
-        ScoreResult(headline=h, score=float(p), label=scorer.label(p, threshold), lang=lang, validated=known)
-        for h, p, (lang, known) in zip(
-            body.headlines, probs, languages_of(scorer, body.headlines, body.lang), strict=True
+    results = []
+    for h, row, (lang, known) in zip(
+        body.headlines, rows, languages_of(scorer, body.headlines, body.lang), strict=True
+    ):
+        kinds = scorer.kind_scores(row)
+        label = scorer.label(float(row[0]), threshold, kinds)
+        results.append(
+            ScoreResult(
+                headline=h, score=float(row[0]), label=label, lang=lang, validated=known, **(kinds or {})
+            )
         )
-    ]
-    if body.explain:  # all headlines' variants go to the batcher at once and share model calls
-        explained = asyncio.gather(*(scoring.explain(r.headline, r.lang) for r in results))
-        for result, words in zip(results, await unless_disconnected(request, explained), strict=True):
+    if body.explain:  # one headline after another: each is a few model calls of its own
+        for result in results:
+            words = await unless_disconnected(request, scoring.explain(result.headline, result.lang))
             result.words = [WordContribution(**w) for w in words]
     return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
 

@@ -17,7 +17,15 @@ from service.cli.label_commands import add_labels, add_retrain
 from service.cli.model_commands import add_models
 from service.cli.score_commands import add_score
 from service.cli.serve_command import add_serve
-from training.cli import add_calibrate, add_distill, add_evaluate, add_export, add_quantize, add_train
+from training.cli import (
+    add_calibrate,
+    add_distill,
+    add_evaluate,
+    add_export,
+    add_kinds,
+    add_quantize,
+    add_train,
+)
 
 EXIT_USAGE = 2
 # each adds one command (with its flags and handler); in the order ``clickbait --help`` lists them
@@ -28,6 +36,7 @@ COMMANDS = (
     add_distill,
     add_quantize,
     add_calibrate,
+    add_kinds,
     add_score,
     add_filter_feed,
     add_page,

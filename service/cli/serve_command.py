@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from service.api.app import create_app
+    from service.api.guards import header_deadline_protocol
 
     config = uvicorn.Config(
         create_app(settings),
@@ -27,6 +28,9 @@ def _serve(args: argparse.Namespace) -> None:
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=30,
+        http=header_deadline_protocol(settings.header_timeout_s),
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=5,
     )
     uvicorn.Server(config).run()
 

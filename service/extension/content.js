@@ -95,7 +95,7 @@
       root.querySelector("button").addEventListener("click", (event) => {
         event.preventDefault();
         event.stopPropagation();
-        openCard(element);
+        if (event.isTrusted) openCard(element); // the reader's click, not one the page made
       });
       state.badges.set(element, badge);
       badgeOwners.set(badge, element);
@@ -236,9 +236,10 @@
           <p class="status" role="status"></p>
         </div>`;
       for (const button of card.root.querySelectorAll("button[data-label]")) {
-        button.addEventListener("click", () => correct(card.element, button.dataset.label));
+        // a page can call click() on any element it reaches: only the reader's own clicks label
+        button.addEventListener("click", (event) => event.isTrusted && correct(card.element, button.dataset.label));
       }
-      card.root.querySelector("button.show").addEventListener("click", toggleShown);
+      card.root.querySelector("button.show").addEventListener("click", (event) => event.isTrusted && toggleShown());
       card.host.addEventListener("mouseenter", () => clearTimeout(card.hideTimer));
       card.host.addEventListener("mouseleave", hideSoon);
     }
@@ -351,7 +352,7 @@
 
   // ---- the popup's questions, the settings, the page's changes ----
 
-  const settingsLoaded = loadSettings().then((settings) => {
+  const settingsLoaded = loadSettings(PAGE_SETTINGS).then((settings) => {
     state.settings = settings;
   });
 
@@ -387,7 +388,7 @@
 
   chrome.storage.onChanged.addListener(async (_changes, area) => {
     if (area !== "local") return;
-    state.settings = await loadSettings();
+    state.settings = await loadSettings(PAGE_SETTINGS);
     renderAll();
     if (enabled()) scan();
     else hideCard();

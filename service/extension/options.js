@@ -20,7 +20,14 @@ $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const serviceUrl = normaliseServiceUrl($("service-url").value);
   if (!serviceUrl) {
-    say("The service address must be an http:// or https:// URL.", true);
+    say("The service address must be an https:// URL, or http:// on this machine (127.0.0.1 or localhost).", true);
+    return;
+  }
+  // the extension reaches this machine's service by default; another host only once the reader grants it
+  const { protocol, hostname } = new URL(serviceUrl);
+  const origin = `${protocol}//${hostname}/*`; // any port: match patterns name hosts, not ports
+  if (!(await chrome.permissions.contains({ origins: [origin] })) && !(await chrome.permissions.request({ origins: [origin] }))) {
+    say(`Not saved: the extension needs your permission to reach ${new URL(serviceUrl).origin}.`, true);
     return;
   }
   await chrome.storage.local.set({

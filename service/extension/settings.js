@@ -12,16 +12,25 @@ const DEFAULT_SETTINGS = Object.freeze({
   dimUnvalidated: false, // also dim clickbait in a language the model was not validated on
 });
 
-/** The stored settings, each missing one at its default. */
-async function loadSettings() {
-  return chrome.storage.local.get(DEFAULT_SETTINGS);
+/* What a page's content script may hold: never the key nor where the service is (a compromised
+   page renderer reads whatever its content scripts hold). */
+const PAGE_SETTINGS = Object.freeze(["threshold", "maxRequestsPerPage", "disabledSites", "dimUnvalidated"]);
+
+/** The stored settings, each missing one at its default (``names``: only those). */
+async function loadSettings(names = Object.keys(DEFAULT_SETTINGS)) {
+  return chrome.storage.local.get(Object.fromEntries(names.map((name) => [name, DEFAULT_SETTINGS[name]])));
 }
 
-/** A service address as the options page stores it: http(s), no trailing slash; null if unusable. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** A service address as the options page stores it: https, or http on this machine only (plain
+    http elsewhere would carry the key and the headlines in the clear), no trailing slash; null if
+    unusable. */
 function normaliseServiceUrl(text) {
   try {
     const url = new URL(text.trim());
-    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    const local = url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+    if (url.protocol !== "https:" && !local) return null;
     return (url.origin + url.pathname).replace(/\/+$/, "");
   } catch {
     return null;

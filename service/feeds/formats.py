@@ -7,7 +7,9 @@ namespaces, CDATA, enclosures, unknown elements — survives unchanged.
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -266,7 +268,54 @@ _PARSER = etree.XMLParser(
 )
 
 
+# encodings expat decodes itself; a feed in any other is re-encoded as UTF-8 before parsing
+_EXPAT_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "utf-16", "utf16", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"}
+)
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_UTF32 = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (b"<\0\0\0", "utf-32-le"),
+    (b"\0\0\0<", "utf-32-be"),
+)
+
+
+def readable_by_expat(body: bytes) -> bytes:
+    """``body`` as expat can read it: unchanged where expat knows its encoding, else decoded with
+    Python's codec for the declared one (Shift_JIS, EUC-JP, GB18030, Big5, UTF-32, UTF-7, …) and
+    re-encoded as UTF-8 with the declaration saying so. Raises FeedError for an unknown encoding
+    or bytes that are not in the declared one."""
+    for mark, codec in _UTF32:
+        if body.startswith(mark):
+            return _as_utf8(_decoded(body, codec))
+    if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body
+    declared = _DECLARED.match(body)
+    if declared is None or declared.group(1).decode("ascii").lower() in _EXPAT_ENCODINGS:
+        return body
+    return _as_utf8(_decoded(body, declared.group(1).decode("ascii")))
+
+
+def _decoded(body: bytes, encoding: str) -> str:
+    try:
+        return body.decode(codecs.lookup(encoding).name)
+    except LookupError as exc:
+        raise FeedError(
+            f"the feed's encoding {encoding!r} is not one known here", ErrorType.malformed_feed
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"the feed is not valid {encoding}: {exc.reason}", ErrorType.malformed_feed) from exc
+
+
+def _as_utf8(text: str) -> bytes:
+    text = text.lstrip("\ufeff")
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", r"\1UTF-8\2", text, count=1)
+    return text.encode("utf-8")
+
+
 def _parse_xml(body: bytes) -> XmlFeed:
+    body = readable_by_expat(body)
     try:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -274,7 +323,8 @@ def _parse_xml(body: bytes) -> XmlFeed:
             f"refused: the XML declares entities or external references ({type(exc).__name__})",
             ErrorType.unsafe_xml,
         ) from exc
-    except (safe_xml.ParseError, LookupError) as exc:  # LookupError: expat meets an unknown encoding
+    # LookupError: expat meets an unknown encoding; ValueError: one it refuses (multi-byte)
+    except (safe_xml.ParseError, LookupError, ValueError) as exc:
         raise FeedError(f"the body is not well-formed XML: {exc}", ErrorType.malformed_feed) from exc
     try:
         tree = etree.ElementTree(etree.fromstring(body, _PARSER))

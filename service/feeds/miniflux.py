@@ -25,8 +25,9 @@ def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
     """``X-Miniflux-Signature`` is the hex HMAC-SHA256 of the raw body; compared in constant time."""
     if not signature:
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # bytes: compare_digest refuses a str with characters outside ASCII (a header can carry them)
+    return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,23 @@ inside the article, and teaser lists (sidebars, partner boxes) outside it.
 Structure decides, not wording: a link counts as a headline when its text reads like one (several
 words) and it sits in a block of such links; navigation, header and footer are skipped.
 
-Cost: linear in the page here, but lexbor's tree building is quadratic in nesting depth (a page of
-50,000 unclosed <div> parses in ~5 s), so the API runs this off the event loop.
+Cost: linear in the page here, but lexbor's tree building is quadratic in nesting depth, so the API
+refuses pages nested deeper than ``MAX_DEPTH`` (``deepest_nesting``, one linear pass) and runs the
+rest off the event loop.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 Role = Literal["main", "related", "teaser"]
+MAX_DEPTH = 2000  # open elements; real news pages stay under a few hundred
 MIN_WORDS = 4
 MIN_BLOCK_LINKS = 2
 SKIPPED = {"nav", "header", "footer", "script", "style", "noscript", "form"}
@@ -75,13 +78,39 @@ def _link_text(anchor: Node) -> tuple[str, str | None]:
     return _words(anchor.text()), None
 
 
-def _absolute(base_url: str | None, link: str) -> str:
-    """The link resolved against the page's address; one urllib cannot split (``http://[x``: "Invalid
-    IPv6 URL") is kept as the page wrote it rather than failing the whole page."""
+def _absolute(base_url: str | None, link: str) -> str | None:
+    """The link resolved against the page's address, if it is an http(s) address (a ``javascript:``
+    or ``file:`` link handed back would run or open in whatever shows the answer); one urllib cannot
+    split (``http://[x``: "Invalid IPv6 URL") is left out too."""
     try:
-        return urljoin(base_url or "", link)
+        resolved = urljoin(base_url or "", link)
+        scheme = urlsplit(resolved.strip()).scheme.lower()
     except ValueError:
-        return link
+        return None
+    return resolved if scheme in ("http", "https") else None
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")  # [^<>]: each match stops at the next tag
+# elements that never hold others, and ones the parser closes by itself when the next one opens
+_NOT_NESTING = frozenset(
+    "area base br col embed hr img input link meta source track wbr p li dt dd tr td th option "
+    "thead tbody tfoot colgroup rb rt rp optgroup".split()
+)
+
+
+def deepest_nesting(html: str) -> int:
+    """How deep the page's open elements go, counted in one linear pass over its tags: lexbor's tree
+    building is quadratic in that depth, so the API refuses a page nested past what people read
+    before parsing it. An estimate (no auto-closing rules but the common ones), never an undercount
+    of plain ``<div>`` nesting."""
+    depth = deepest = 0
+    for closing, name, self_closed in _TAG.findall(html):
+        name = name.lower()
+        if name in _NOT_NESTING or self_closed:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def extract_headlines(html: str, base_url: str | None = None, limit: int = 500) -> list[PageHeadline]:

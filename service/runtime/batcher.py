@@ -22,11 +22,15 @@ class QueueFull(ClickbaitError):
     error_type, retry_after = ErrorType.overloaded, 1.0
 
 
+AGED_S = 2.0  # a job waiting this long goes before smaller ones: large requests are never starved
+
+
 @dataclass
 class _Job:
     texts: Sequence[str]
     lang: str | None  # the caller's language for all its texts; None: each is detected
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    arrived: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
 
 class MicroBatcher:
@@ -34,6 +38,9 @@ class MicroBatcher:
 
     One model thread: torch already uses every core inside a call, so calls in parallel would only
     compete. A job whose caller went away (its future cancelled) is dropped before the model runs.
+    Smaller jobs go first (then the oldest): a request of one headline waits for the model call in
+    progress, not behind every large request queued before it (``ScoringService`` hands work over in
+    pieces of at most ``max_batch``, so one call is short).
     """
 
     def __init__(
@@ -46,7 +53,8 @@ class MicroBatcher:
     ) -> None:
         self._scorer, self._metrics = scorer, metrics
         self.max_batch, self.max_wait_s, self.max_queued = max_batch, max_wait_s, max_queued
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._pending: list[_Job] = []
+        self._arrived = asyncio.Event()
         self._queued = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._worker: asyncio.Task | None = None
@@ -62,8 +70,8 @@ class MicroBatcher:
         self._executor.shutdown(wait=True)
 
     async def score(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
-        """(P(clickbait) per text, the scorer that made them), in the caller's ``lang`` if given.
-        Raises QueueFull over capacity."""
+        """(``Scorer.scores`` rows: P(clickbait) then P(kind) per text, the scorer that made them),
+        in the caller's ``lang`` if given. Raises QueueFull over capacity."""
         if self._queued + len(texts) > self.max_queued:
             raise QueueFull(
                 f"server busy: {self._queued} headlines are waiting; the queue holds {self.max_queued}"
@@ -71,26 +79,32 @@ class MicroBatcher:
         job = _Job(texts, lang)
         self._queued += len(texts)
         self._metrics.queue_depth.set(self._queued)
-        self._queue.put_nowait(job)
+        self._pending.append(job)
+        self._arrived.set()
         return await job.future
 
     async def _collect(self) -> list[_Job]:
-        jobs = [await self._queue.get()]
-        size = len(jobs[0].texts)
-        deadline = asyncio.get_running_loop().time() + self.max_wait_s
-        while size < self.max_batch:
-            try:
-                job = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                try:
-                    job = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
+        """Wait for a job, give others ``max_wait_s`` to join, then take the smallest (aged jobs
+        first) up to ``max_batch`` headlines; the first taken goes whole."""
+        while not self._pending:
+            self._arrived.clear()
+            await self._arrived.wait()
+        loop = asyncio.get_running_loop()
+        deadline = self._pending[0].arrived + self.max_wait_s
+        while sum(len(j.texts) for j in self._pending) < self.max_batch and loop.time() < deadline:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
+        now = loop.time()
+        order = sorted(self._pending, key=lambda j: (now - j.arrived < AGED_S, len(j.texts), j.arrived))
+        jobs, size = [], 0
+        for job in order:
+            if jobs and size + len(job.texts) > self.max_batch:
+                continue
             jobs.append(job)
             size += len(job.texts)
+        taken = {id(j) for j in jobs}
+        self._pending = [j for j in self._pending if id(j) not in taken]
         return jobs
 
     async def _run(self) -> None:
@@ -112,7 +126,7 @@ class MicroBatcher:
         self._metrics.model_calls.inc()
         try:
             probs = await asyncio.get_running_loop().run_in_executor(
-                self._executor, partial(scorer.probabilities, texts, langs=langs)
+                self._executor, partial(scorer.scores, texts, langs=langs)
             )
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             for job in live:

@@ -12,7 +12,7 @@ from cachetools import LRUCache
 
 from classifier.artifact import read_manifest
 from classifier.errors import ClickbaitError, ErrorType
-from classifier.explain import contributions, occlusion_variants
+from classifier.explain import contributions, occlusion_variants, words_read
 from classifier.language import language_code
 from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, resolve_model_dir
@@ -130,37 +130,62 @@ class ScoringService:
         await self.batcher.stop()
 
     async def probabilities(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
-        """P(clickbait) per text and the scorer that produced them, in the caller's ``lang`` where
-        given (else each text's detected one); cached texts skip the model."""
+        """P(clickbait) per text and the scorer that produced them (``scores``' first column)."""
+        rows, scorer = await self.scores(texts, lang)
+        return rows[:, 0], scorer
+
+    async def scores(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
+        """``Scorer.scores`` rows (P(clickbait), then each kind's) per text and the scorer that
+        produced them, in the caller's ``lang`` where given (else each text's detected one); cached
+        texts skip the model."""
         lang = language_code(lang) if lang else None  # "RO" and "ro" share cache entries
         scorer = self._current()
         keys = [normalise_headline(t) for t in texts]
-        probs = np.empty(len(keys), dtype=np.float64)
+        rows = np.empty((len(keys), 1 + len(scorer.kinds)), dtype=np.float64)
         missing: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             cached = self.cache.get((scorer.version, key, lang)) if self.cache is not None else None
             if cached is None:
                 missing.setdefault(key, []).append(i)
             else:
-                probs[i] = cached
+                rows[i] = cached
         self.metrics.cache_hits.inc(len(keys) - sum(len(v) for v in missing.values()))
         self.metrics.cache_misses.inc(sum(len(v) for v in missing.values()))
         if missing:
-            fresh, used = await self.batcher.score(list(missing), lang)
+            fresh, used = await self._in_pieces(list(missing), lang)
             if used.version != scorer.version:  # the model changed meanwhile: no mixed answers
-                probs, scorer = await self.batcher.score(keys, lang)
+                rows, scorer = await self._in_pieces(keys, lang)
             else:
-                for (key, where), p in zip(missing.items(), fresh, strict=True):
-                    probs[where] = p
+                for (key, where), row in zip(missing.items(), fresh, strict=True):
+                    rows[where] = row
                     if self.cache is not None:
-                        self.cache[(scorer.version, key, lang)] = float(p)
+                        self.cache[(scorer.version, key, lang)] = tuple(float(x) for x in row)
         self.metrics.headlines.inc(len(keys))
-        return probs, scorer
+        return rows, scorer
+
+    async def _in_pieces(self, texts: list[str], lang: str | None) -> tuple[np.ndarray, Scorer]:
+        """The batcher's rows for ``texts``, handed over one piece of at most ``max_batch`` at a time:
+        another request's headlines wait for one model call of this one, not for all of it."""
+        step = self.batcher.max_batch
+        parts, used = [], None
+        for start in range(0, len(texts), step):
+            part, scorer = await self.batcher.score(texts[start : start + step], lang)
+            if used is not None and scorer.version != used.version:  # a swap mid-way: start again
+                return await self.batcher.score(texts, lang)
+            parts.append(part)
+            used = scorer
+        return np.concatenate(parts), used
 
     async def explain(self, headline: str, lang: str | None = None) -> list[dict]:
         """Each word's contribution; every variant is scored in the headline's language (the
         caller's, else the whole headline's detected one), not in what its fragment looks like."""
         text = normalise_headline(headline)
-        words, variants = occlusion_variants(text)
-        probs, _ = await self.probabilities(variants, lang or self._current().languages([text])[0])
+        scorer = self._current()
+        words, variants = occlusion_variants(text, self.words_read(scorer, text))
+        probs, _ = await self.probabilities(variants, lang or scorer.languages([text])[0])
         return contributions(words, probs)
+
+    @staticmethod
+    def words_read(scorer: Scorer, text: str) -> int:
+        """The words of ``text`` within the model's token cap: the ones an explanation occludes."""
+        return words_read(scorer.fit(text, "right"))

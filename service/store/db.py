@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from importlib.resources import files
@@ -20,7 +21,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # readers' labels and the headlines they scored are theirs: the owner alone reads them
+        # (SQLite gives the -wal and -shm files the database file's own mode)
+        Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(parsed.database, os.O_CREAT | os.O_WRONLY, 0o600))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -34,6 +34,8 @@ class HeadlinePool:
         with self._lock:
             for headline in headlines:
                 text = normalise_headline(headline)
+                if "\x00" in text:  # PostgreSQL stores no NUL: one such headline failed the whole flush
+                    continue
                 self._queued.pop(text, None)  # re-seen: moves to the end
                 self._queued[text] = headline_key(text)
             while len(self._queued) > self.capacity:

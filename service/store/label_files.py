@@ -12,16 +12,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from classifier.language import UNDETERMINED
-from service.store.label_store import LabelStore, NewLabel
-from training.data import LABELS, read_file
+from service.store.label_store import MAX_LANG_CHARS, MAX_SOURCE_CHARS, LabelStore, NewLabel
+from training.data import LABELS, DataError, read_file
 
 
 def read_labels(path: Path, max_chars: int) -> list[NewLabel]:
-    """Every row of ``path`` as a label, or DataError naming the first bad row."""
-    return [
-        NewLabel(e.text, LABELS[e.label], None if e.lang == UNDETERMINED else e.lang, e.source)
-        for e in read_file(path, max_chars)
-    ]
+    """Every row of ``path`` as a label, or DataError naming the first bad row; the rows meet the
+    same limits as ``POST /v1/labels`` (no NUL, which PostgreSQL cannot store; lang and source
+    lengths)."""
+    labels = []
+    for number, e in enumerate(read_file(path, max_chars), 1):
+        lang = None if e.lang == UNDETERMINED else e.lang
+        for name, value, limit in (("lang", lang, MAX_LANG_CHARS), ("source", e.source, MAX_SOURCE_CHARS)):
+            if value is not None and len(value) > limit:
+                raise DataError(
+                    f"{path}: row {number}: {name!r} has {len(value)} characters; at most {limit}"
+                )
+        if any("\x00" in (value or "") for value in (e.text, lang, e.source)):
+            raise DataError(f"{path}: row {number}: contains a NUL character, which cannot be stored")
+        labels.append(NewLabel(e.text, LABELS[e.label], lang, e.source))
+    return labels
 
 
 def import_labels(store: LabelStore, path: Path, author: str, max_chars: int) -> tuple[int, int]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, select, text
 
 from classifier.text import headline_key, normalise_headline
 from service.store.db import session_factory
@@ -39,15 +40,25 @@ class LabelPage:
     next_after: int | None
 
 
+MAX_LANG_CHARS, MAX_SOURCE_CHARS = 16, 255  # a label's lang and source, at most (API and import)
+LABEL_WRITES_LOCK = 0x6C61_6265  # PostgreSQL advisory lock of label writes, across replicas
+
+
 class LabelStore:
     def __init__(self, engine: Engine) -> None:
         self.sessions = session_factory(engine)
+        self.postgres = engine.dialect.name == "postgresql"
+        self._writes = threading.Lock()
 
     def add(self, labels: Sequence[NewLabel], author: str) -> tuple[list[int], list[Conflict]]:
         """Store all labels in one transaction (all or none); report those that change a headline's
         label. Returns (ids, conflicts) once committed, so an acknowledged label is durable."""
         keys = [headline_key(item.headline) for item in labels]
-        with self.sessions.begin() as session:
+        # one writer at a time, from reading the labels before to the commit: two requests that
+        # both read the old label would each store theirs and report no conflict with the other
+        with self._writes, self.sessions.begin() as session:
+            if self.postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": LABEL_WRITES_LOCK})
             previous = {row.key: row for row in session.scalars(_latest(set(keys)))}
             rows, conflicts = [], []
             for key, item in zip(keys, labels, strict=True):

@@ -341,6 +341,36 @@ def test_why_card_and_corrections_become_labels(
     ]
 
 
+def test_a_page_cannot_click_for_the_reader(make_server, chromium: ExtensionBrowser, news_site: str) -> None:
+    """A hostile page reaches into the badge's and the card's shadow roots and clicks their buttons
+    itself: nothing is labelled (only the reader's own clicks count), while the reader's click is."""
+    server = make_server(admin_keys="editor:ext-key")
+    chromium.configure(server.url, key="ext-key")
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+    card = page.locator("clickbait-card .card")
+    link(page, BAIT[0]).hover()
+    expect(card).to_be_visible()
+    page.evaluate(
+        """() => {
+          const card = document.querySelector("clickbait-card").shadowRoot.querySelectorAll("button");
+          const badges = [...document.querySelectorAll("clickbait-badge")];
+          const buttons = [...card, ...badges.map((b) => b.shadowRoot.querySelector("button"))];
+          for (const button of buttons) {
+            button.click();
+            button.dispatchEvent(new MouseEvent("click", { bubbles: true, composed: true }));
+          }
+        }"""
+    )
+    page.wait_for_timeout(1500)  # time for a forged label to reach the service, were it sent
+    assert httpx.get(f"{server.url}/v1/labels").json()["labels"] == []
+    expect(link(page, BAIT[0])).not_to_have_css("opacity", "1")  # "show" was not forged either
+    card.locator("button[data-label=news]").click()
+    expect(card.locator(".status")).to_contain_text("Stored as not clickbait")
+    assert len(httpx.get(f"{server.url}/v1/labels").json()["labels"]) == 1
+
+
 def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
     server, chromium: ExtensionBrowser, news_site: str
 ) -> None:

@@ -121,7 +121,8 @@ def test_site_rules_per_request_and_configured(make_server) -> None:
             "unsafe_xml",
         ),
         ("<rss><channel>", "application/rss+xml", 400, "malformed_feed"),
-        ("hello", "text/plain", 415, "not_a_feed"),
+        ("hello", "application/octet-stream", 415, "not_a_feed"),
+        ("hello", "text/plain", 415, "unsupported_media_type"),  # what any page may POST cross-site
         ('{"a": 1}', "application/json", 422, "not_a_feed"),
         (rss_with_items(10_001), "application/rss+xml", 413, "too_many_items"),
     ],

@@ -1,0 +1,200 @@
+"""The teaser definition in data and model: genre sets mapped to labels and kinds, the kind heads
+fitted beside the teaser head, and the answers that carry them (docs/teasers.md)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.scorer import Scorer, default_model_dir
+from classifier.settings import ClassifierSettings
+from tests.support.data import CLICKBAIT, NEWS, write_jsonl
+from training.config import TrainConfig
+from training.data import DataError, Example, read_file
+from training.genre import main as genre_main
+from training.genre import map_rows, read_raw, split_by_source
+from training.kinds import has_kinds, kind_target
+from training.sources import data_licence
+from training.trainer import train
+
+RECIPE = Path(__file__).parents[2] / "training" / "configs" / "teaser.toml"
+
+
+def test_uci_categories_map_to_kinds_and_leaks_are_cut() -> None:
+    rows = [
+        {"text": "Star shows off her new mansion ...", "category": "e", "lang": "en", "source": "Gossip"},
+        {
+            "text": "Shares fall as the central bank raises rates",
+            "category": "b",
+            "lang": "en",
+            "source": "Wire",
+        },
+        {"text": "New chip doubles battery life", "category": "t", "lang": "en", "source": "Tech"},
+        {"text": "Five habits of healthy sleepers", "category": "m", "lang": "en", "source": "Health"},
+    ]
+    mapped = list(map_rows("uci-news-aggregator", rows))
+    assert [(r["label"], r["kind"]) for r in mapped] == [
+        ("clickbait", "tabloid"),
+        ("news", "news"),
+        ("news", "news"),
+    ]  # health is neither: dropped, never read as news
+    assert mapped[0]["text"] == "Star shows off her new mansion"  # the aggregator's " ..." leaked the genre
+    outlets = [
+        {"text": "Guvernul a adoptat bugetul", "source": "digi24.ro"},
+        {"text": "x", "source": "evz.ro"},
+    ]
+    assert [r["kind"] for r in map_rows("ro-news-outlets", outlets)] == ["news"]
+
+
+def test_bad_or_missing_source_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no-such.jsonl: no such file"):
+        read_raw(tmp_path / "no-such.jsonl")
+    broken = tmp_path / "raw.jsonl"
+    broken.write_text('{"text": "a", "category": "e"}\n{not json\n')
+    with pytest.raises(DataError, match=r"raw.jsonl:2: not valid JSON"):
+        read_raw(broken)
+    with pytest.raises(DataError, match="no genre mapping named 'nope'"):
+        list(map_rows("nope", []))
+    with pytest.raises(DataError, match=r"raw:1: expected an object"):
+        list(map_rows("uci-news-aggregator", [{"title": "no text"}], "raw"))
+
+
+def test_held_out_outlets_stay_whole(tmp_path: Path) -> None:
+    rows = [{"text": f"headline {i}", "source": f"outlet{i % 40}"} for i in range(2000)]
+    kept, held = split_by_source(rows, 0.2)
+    assert not {r["source"] for r in kept} & {r["source"] for r in held}
+    assert 0.05 < len(held) / len(rows) < 0.4
+    raw = write_jsonl(
+        tmp_path / "raw.jsonl",
+        [{**r, "category": "e" if i % 2 else "b", "lang": "en"} for i, r in enumerate(rows)],
+    )
+    genre_main(
+        [
+            "uci-news-aggregator",
+            str(raw),
+            "--out",
+            str(tmp_path / "train.jsonl"),
+            "--heldout",
+            str(tmp_path / "held.jsonl"),
+        ]
+    )
+    trained = read_file(tmp_path / "train.jsonl")
+    assert {e.kind for e in trained} == {"tabloid", "news"} and all(e.lang == "en" for e in trained)
+
+
+def test_a_kind_must_fit_its_label(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "rows.jsonl", [{"text": "a", "label": "news", "kind": "tabloid"}])
+    with pytest.raises(DataError, match=r"rows.jsonl:1: kind 'tabloid' does not fit label 'news'"):
+        read_file(path)
+
+
+def test_which_rows_teach_which_kind() -> None:
+    def row(label: int, kind: str | None) -> Example:
+        return Example("t", label, "en", None, "f", kind)
+
+    bait_set_teaser, bait_set_news = row(1, None), row(0, None)
+    tabloid, genre_news = row(1, "tabloid"), row(0, "news")
+    assert [kind_target(r, "bait") for r in (bait_set_teaser, bait_set_news, tabloid, genre_news)] == [
+        1,
+        0,
+        None,
+        0,
+    ]
+    # a clickbait set's news row may be celebrity news that does not mislead: it says nothing of tabloid
+    assert [kind_target(r, "tabloid") for r in (bait_set_teaser, bait_set_news, tabloid, genre_news)] == [
+        None,
+        None,
+        1,
+        0,
+    ]
+    assert not has_kinds([bait_set_teaser, bait_set_news]) and has_kinds(
+        [bait_set_teaser, bait_set_news, tabloid, genre_news]
+    )
+
+
+def _kind_files(tmp_path: Path) -> list[Path]:
+    bait = write_jsonl(
+        tmp_path / "bait.jsonl",
+        [
+            *(
+                {"text": f"{t} ({i})", "label": "clickbait", "lang": "en"}
+                for i in range(4)
+                for t in CLICKBAIT
+            ),
+            *({"text": f"{t} ({i})", "label": "news", "lang": "en"} for i in range(4) for t in NEWS),
+        ],
+    )
+    tabloid_titles = [
+        "Pop star shows off her beach villa",
+        "Actor and singer split after ten years",
+        "Horoscope: what the stars say today",
+        "Celebrity chef throws lavish party",
+    ]
+    genre = write_jsonl(
+        tmp_path / "genre.jsonl",
+        [
+            *(
+                {"text": f"{t} ({i})", "label": "clickbait", "kind": "tabloid", "lang": "en"}
+                for i in range(8)
+                for t in tabloid_titles
+            ),
+            *(
+                {"text": f"{t} [{i}]", "label": "news", "kind": "news", "lang": "en"}
+                for i in range(4)
+                for t in NEWS
+            ),
+        ],
+    )
+    return [bait, genre]
+
+
+@pytest.mark.slow
+def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tiny_base: Path) -> None:
+    recipe = tomllib.loads(RECIPE.read_text())
+    recipe.update(
+        {  # the shipped recipe's knobs, on tiny data and a tiny base for a few steps
+            "data": _kind_files(tmp_path),
+            "eval_data": [],
+            "out": tmp_path / "model",
+            "base": str(tiny_base),
+            "epochs": 2,
+            "samples_per_epoch": 64,
+            "batch_size": 16,
+            "eval_every": 4,
+            "holdout_fraction": 0.25,
+            "file_shares": {"genre": 0.25},
+            "max_length": 32,
+        }
+    )
+    recipe.pop("init_from")
+    result = train(TrainConfig(**recipe))
+    assert result.manifest.kinds == ["bait", "tabloid"]
+    assert set(result.manifest.training["kinds"]) == {"bait", "tabloid"}
+    scorer = Scorer.load(result.out)
+    (prediction,) = scorer.score([CLICKBAIT[0]])
+    record = prediction.record()
+    assert set(record) >= {"score", "label", "bait", "tabloid"} and 0 <= record["tabloid"] <= 1
+    rows = scorer.scores([CLICKBAIT[0], NEWS[0]])
+    assert rows.shape == (2, 3) and np.allclose(rows[:, 0], scorer.probabilities([CLICKBAIT[0], NEWS[0]]))
+    numpy = Scorer.load(result.out, ClassifierSettings(engine="numpy"))
+    assert np.allclose(numpy.scores([CLICKBAIT[0], NEWS[0]]), rows, atol=1e-4)  # every engine reads the heads
+
+    only_bait = Scorer.load(result.out, ClassifierSettings(teaser_kinds=["bait"]))
+    kinds = {"bait": 0.1, "tabloid": 0.9}
+    assert only_bait.label(0.99, kinds=kinds) == "news"  # a tabloid teaser, kept by a showbiz newsroom
+    assert only_bait.label(0.99, kinds={"bait": 0.8, "tabloid": 0.1}) == "clickbait"
+    assert scorer.label(0.99, kinds=kinds) == "clickbait"
+    with pytest.raises(ValueError, match="teaser_kinds"):
+        ClassifierSettings(teaser_kinds=["gossip"])
+
+
+def test_the_shipped_model_names_every_training_file_and_its_licence() -> None:
+    manifest = json.loads((default_model_dir() / "manifest.json").read_text())
+    assert manifest["data"], "the default model lists no training files"
+    for file in manifest["data"]:
+        assert file.get("licence") and file["licence"] == data_licence(file["name"]), file["name"]
+    assert manifest["kinds"] == ["bait", "tabloid"]
