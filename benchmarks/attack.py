@@ -76,8 +76,8 @@ def attacks(url: str, big_mb: int) -> list:
     return [explain, explain_within_budget, many, deep_page, huge_body, gzip_feed, wrong_key]
 
 
-async def attacker(url: str, stop: float, big_mb: int, statuses: list[int]) -> None:
-    kinds = attacks(url, big_mb)
+async def attacker(url: str, stop: float, big_mb: int, statuses: list[int], only: str | None) -> None:
+    kinds = [k for k in attacks(url, big_mb) if only is None or k.__name__ == only]
     async with httpx.AsyncClient(timeout=120) as client:
         while time.monotonic() < stop:
             statuses.append(await random.choice(kinds)(client))
@@ -99,13 +99,13 @@ async def watch(pid: int, stop: float, rss: list[float]) -> None:
         await asyncio.sleep(0.1)
 
 
-async def run(url: str, pid: int, seconds: float, clients: int, big_mb: int) -> dict:
+async def run(url: str, pid: int, seconds: float, clients: int, big_mb: int, only: str | None) -> dict:
     stop = time.monotonic() + seconds
     statuses: list[int] = []
     waits: list[float] = []
     rss: list[float] = []
     await asyncio.gather(
-        *(attacker(url, stop, big_mb, statuses) for _ in range(clients)),
+        *(attacker(url, stop, big_mb, statuses, only) for _ in range(clients)),
         probe(url, stop, waits),
         watch(pid, stop, rss),
     )
@@ -120,12 +120,13 @@ def main() -> None:
     parser.add_argument(
         "--big-mb", type=int, default=150, help="size of the chunked body sent past the limit"
     )
+    parser.add_argument("--only", help="one attack alone, by its name (explain, many, deep_page, …)")
     args = parser.parse_args()
     random.seed(0)
     with served(args.model) as (url, server):
         wait_ready(url, server)
         baseline = resident_mb(server.pid)
-        result = asyncio.run(run(url, server.pid, args.seconds, args.clients, args.big_mb))
+        result = asyncio.run(run(url, server.pid, args.seconds, args.clients, args.big_mb, args.only))
     waits, statuses = np.array(result["waits"]), result["statuses"]
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"attack requests: {len(statuses)}, statuses {counts}")

@@ -69,7 +69,10 @@ class ErrorType(StrEnum):
     # feeds and pages
     not_a_feed = "not_a_feed", "the body is not RSS, Atom or JSON Feed (415 when it is neither XML nor JSON)"
     malformed_feed = "malformed_feed", "the feed is not well-formed XML or valid JSON, or nests too deep"
-    page_too_deep = "page_too_deep", "the HTML page nests its elements deeper than any page a person reads"
+    page_too_deep = (
+        "page_too_deep",
+        "the HTML page nests its elements deeper, or holds more tags, than any page a person reads",
+    )
     unsafe_xml = "unsafe_xml", "the XML declares entities or external references"
     too_many_items = "too_many_items", "the feed has more items than CLICKBAIT_FEED_MAX_ITEMS"
     feed_fetch_disabled = "feed_fetch_disabled", "the feed proxy is off (CLICKBAIT_FEED_FETCH)"

@@ -24,7 +24,13 @@ from service.api.schemas import error_responses
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import Decision, FeedItem, decide, needs_score, parse_feed
 from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
-from service.feeds.page_headlines import MAX_DEPTH, PageHeadline, deepest_nesting, extract_headlines
+from service.feeds.page_headlines import (
+    MAX_DEPTH,
+    MAX_TAGS,
+    PageHeadline,
+    deepest_nesting,
+    extract_headlines,
+)
 from service.feeds.site_rules import SiteRules
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
@@ -268,6 +274,11 @@ SIMPLE_FORM_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipa
 
 
 def _page_headlines(html: str, url: str | None) -> list[PageHeadline]:
+    tags = html.count("<")  # at C speed: no page is walked tag by tag past this bound
+    if tags > MAX_TAGS:
+        raise ClickbaitError(
+            f"the page has {tags} tags; pages of more than {MAX_TAGS} are refused", ErrorType.page_too_deep
+        )
     depth = deepest_nesting(html)
     if depth > MAX_DEPTH:
         raise ClickbaitError(

@@ -21,6 +21,7 @@ from selectolax.lexbor import LexborNode as Node
 
 Role = Literal["main", "related", "teaser"]
 MAX_DEPTH = 2000  # open elements; real news pages stay under a few hundred
+MAX_TAGS = 200_000  # tags of a page; real news pages have a few thousand to a few tens of thousands
 MIN_WORDS = 4
 MIN_BLOCK_LINKS = 2
 SKIPPED = {"nav", "header", "footer", "script", "style", "noscript", "form"}
@@ -98,18 +99,21 @@ _NOT_NESTING = frozenset(
 )
 
 
-def deepest_nesting(html: str) -> int:
-    """How deep the page's open elements go, counted in one linear pass over its tags: lexbor's tree
-    building is quadratic in that depth, so the API refuses a page nested past what people read
-    before parsing it. An estimate (no auto-closing rules but the common ones), never an undercount
-    of plain ``<div>`` nesting."""
+def deepest_nesting(html: str, stop: int = MAX_DEPTH) -> int:
+    """How deep the page's open elements go, counted in one linear pass over its tags (ended as soon
+    as it passes ``stop``): lexbor's tree building is quadratic in that depth, so the API refuses a
+    page nested past what people read before parsing it. An estimate (no auto-closing rules but the
+    common ones), never an undercount of plain ``<div>`` nesting."""
     depth = deepest = 0
-    for closing, name, self_closed in _TAG.findall(html):
+    for tag in _TAG.finditer(html):
+        closing, name, self_closed = tag.groups()
         name = name.lower()
         if name in _NOT_NESTING or self_closed:
             continue
         depth = max(0, depth - 1) if closing else depth + 1
         deepest = max(deepest, depth)
+        if deepest > stop:
+            break
     return deepest
 
 

@@ -26,7 +26,7 @@ from service.api.app import create_app
 from service.api.guards import header_deadline_protocol
 from service.feeds import fetch as fetching
 from service.feeds.fetch import FetchError, FetchPolicy
-from service.feeds.page_headlines import MAX_DEPTH, deepest_nesting
+from service.feeds.page_headlines import MAX_DEPTH, MAX_TAGS, deepest_nesting
 from service.settings import ServiceSettings
 from service.store.db import make_engine, migrate
 from service.store.headline_pool import HeadlinePool
@@ -77,7 +77,8 @@ def test_a_small_request_goes_before_a_large_one_queued_first(make_server) -> No
 
 
 def test_deep_pages_are_refused_before_parsing(server) -> None:
-    assert deepest_nesting("<div>" * 3000) == 3000
+    assert deepest_nesting("<div>" * 3000, stop=10**6) == 3000
+    assert deepest_nesting("<div>" * 3000) == MAX_DEPTH + 1  # the walk ends once past the bound
     assert deepest_nesting("<p>a<p>b<br><img src=x><li>c" * 5000) == 0  # self-closing and auto-closed
     assert deepest_nesting("<div></div>" * 100_000) == 1
     assert deepest_nesting("<a" * 200_000) == 0  # linear: no tag ever closes
@@ -90,7 +91,11 @@ def test_deep_pages_are_refused_before_parsing(server) -> None:
     )
     assert response.status_code == 422 and response.json()["error_type"] == "page_too_deep"
     assert time.monotonic() - started < 20  # the whole body parsed took ~40 min of a core
-    assert str(MAX_DEPTH) in response.json()["error"]
+    assert str(MAX_TAGS) in response.json()["error"]  # refused by its tag count, before any walk
+    deep = httpx.post(
+        f"{server.url}/v1/page", content=b"<div>" * 3000, headers={"Content-Type": "text/html"}, timeout=60
+    )
+    assert deep.status_code == 422 and str(MAX_DEPTH) in deep.json()["error"]
 
 
 def test_page_links_are_http_only(server) -> None:
