@@ -120,7 +120,8 @@ def test_a_routed_model_hands_other_languages_to_its_fallback(tmp_path) -> None:
     np.testing.assert_allclose(probs[:4], own.probabilities(texts[:4], langs=langs[:4]), atol=1e-6)
     theirs = other.probabilities(texts[4:], langs=langs[4:])
     assert list(probs[4:] >= scorer.threshold) == list(theirs >= other.threshold)
-    moved = np.log(theirs / (1 - theirs)) + np.log(0.495 / 0.505) - np.log(0.6 / 0.4)
+    gap = np.log(mine.threshold / (1 - mine.threshold)) - np.log(0.6 / 0.4)  # the two thresholds' logits
+    moved = np.log(theirs / (1 - theirs)) + gap
     np.testing.assert_allclose(probs[4:], 1 / (1 + np.exp(-moved)), atol=1e-5)
     assert scorer.threshold == mine.threshold != other.threshold
     assert [p.validated for p in scorer.score(texts, langs=langs)] == [True] * 4 + [False] * 2

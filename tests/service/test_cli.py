@@ -20,7 +20,9 @@ def test_score_arguments_and_stdin_with_the_default_model() -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["headline"] for r in lines] == [NEWS[0], CLICKBAIT[0]]
     assert all(
-        set(r) == {"headline", "score", "label", "lang", "validated"} and 0 <= r["score"] <= 1 for r in lines
+        set(r) == {"headline", "score", "label", "lang", "validated", "bait", "tabloid"}
+        and all(0 <= r[k] <= 1 for k in ("score", "bait", "tabloid"))
+        for r in lines
     )
     assert [(r["lang"], r["validated"]) for r in lines] == [("en", True), ("en", True)]
     assert lines[1]["score"] > lines[0]["score"]
