@@ -21,7 +21,7 @@ from service.api.http_errors import STATUS
 from service.settings import ServiceSettings, is_loopback
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-FEED_ROUTES = ("/v1/filter", "/v1/miniflux")
+FEED_ROUTES = ("/v1/filter", "/v1/integrations/miniflux")
 
 
 def allowed_hosts(settings: ServiceSettings) -> frozenset[str] | None:

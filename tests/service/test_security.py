@@ -284,6 +284,10 @@ def test_miniflux_signatures_events_and_replays(make_server) -> None:
     assert first.status_code == 200 and first.json()["scored"] == 1
     again = httpx.post(url, content=body, headers={"X-Miniflux-Signature": signature}, timeout=30)
     assert again.json() == {"event": "new_entries", "ignored": True, "replayed": True}
+    # a webhook body is a feed's worth of entries: the feed limit, not the JSON one, applies to it
+    large, large_signature = _signed({"event_type": "save_entry", "pad": "x" * 3_000_000})
+    answer = httpx.post(url, content=large, headers={"X-Miniflux-Signature": large_signature}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["ignored"] is True
 
 
 class Hostile(BaseHTTPRequestHandler):
