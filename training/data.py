@@ -212,7 +212,7 @@ def deduplicate(examples: Iterable[Example]) -> tuple[list[Example], int, int]:
     return kept, duplicates, conflicts
 
 
-def _unit_hash(key: str) -> float:
+def unit_hash(key: str) -> float:
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
@@ -229,7 +229,7 @@ def split_holdout(
     train, held = [], []
     for example in examples:
         key = example.source if by == "source" and example.source else dedup_key(example.text)
-        (held if _unit_hash(f"{salt}{by}:{key}") < fraction else train).append(example)
+        (held if unit_hash(f"{salt}{by}:{key}") < fraction else train).append(example)
     return train, held
 
 

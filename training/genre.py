@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import KINDS, DataError, _unit_hash
+from training.data import KINDS, DataError, unit_hash
 
 TEASER_KINDS = frozenset({"bait", "tabloid"})
 
@@ -170,7 +170,7 @@ def split_by_source(rows: list[dict], share: float) -> tuple[list[dict], list[di
     kept, held = [], []
     for row in rows:
         key = row.get("source") or row["text"]
-        (held if _unit_hash(f"genre-source:{key}") < share else kept).append(row)
+        (held if unit_hash(f"genre-source:{key}") < share else kept).append(row)
     return kept, held
 
 

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from classifier.scorer import Scorer
 from training.data import DataError, Example
+
+if TYPE_CHECKING:
+    from classifier.artifact import Manifest
+    from training.config import TrainConfig
 
 KIND_NAMES = ("bait", "tabloid")
 
@@ -83,7 +89,7 @@ def fit_kinds(
     return np.stack(weights).astype(np.float32), np.array(biases, dtype=np.float32), report
 
 
-def kinds_artifact(model_dir, config, per_cell: int = 1500):  # -> Manifest
+def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -> Manifest:
     """Fit the kind heads of an existing model on its recipe's training rows (fp32 embeddings) and
     write them beside its teaser head; the teaser's weights, calibration and int8 section stay."""
     from classifier.artifact import KINDS_FILE, read_manifest, write_manifest
@@ -103,7 +109,7 @@ def kinds_artifact(model_dir, config, per_cell: int = 1500):  # -> Manifest
     return manifest
 
 
-def save_kinds(path, weight: np.ndarray, bias: np.ndarray) -> None:
+def save_kinds(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:
     """The heads as ``HeadlineClassifier.kinds`` stores them (``weight`` [kinds, hidden], ``bias``)."""
     from safetensors.numpy import save_file
 

@@ -375,8 +375,8 @@ def test_proxy_connects_to_the_address_it_checked(monkeypatch: pytest.MonkeyPatc
     assert request.extensions["sni_hostname"] == "rebind.example"
 
 
-@pytest.fixture(params=["sqlite"])
-def store_engine(tmp_path: Path, request):
+@pytest.fixture()
+def store_engine(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path}/data/labels.db")
     migrate(engine)
     yield engine, tmp_path / "data" / "labels.db"
