@@ -5,6 +5,10 @@ and measures how long each waits; the server's resident memory is read throughou
 Usage (repository root; all traffic goes to 127.0.0.1):
     python benchmarks/attack.py --model default --seconds 60
 
+Each attacker connects from its own loopback address (127.0.0.2, 127.0.0.3, …) and the probe from
+127.0.0.1, as distinct machines would; `--one-address` sends everything from 127.0.0.1 (one
+machine, or clients behind one proxy, share the model as one client).
+
 Targets: no probe waits more than 1 s; resident memory never more than 50 MB above the body limit
 it was sent past (the largest refused body is `--big-mb`, far over every limit); no 5xx answer.
 """
@@ -76,15 +80,21 @@ def attacks(url: str, big_mb: int) -> list:
     return [explain, explain_within_budget, many, deep_page, huge_body, gzip_feed, wrong_key]
 
 
-async def attacker(url: str, stop: float, big_mb: int, statuses: list[int], only: str | None) -> None:
+def from_address(address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=120, transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+async def attacker(
+    url: str, address: str, stop: float, big_mb: int, statuses: list[int], only: str | None
+) -> None:
     kinds = [k for k in attacks(url, big_mb) if only is None or k.__name__ == only]
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with from_address(address) as client:
         while time.monotonic() < stop:
             statuses.append(await random.choice(kinds)(client))
 
 
 async def probe(url: str, stop: float, waits: list[float]) -> None:
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with from_address("127.0.0.1") as client:
         while time.monotonic() < stop:
             started = time.monotonic()
             response = await client.post(f"{url}/v1/score", json={"headlines": [f"Probe {random.random()}"]})
@@ -99,13 +109,18 @@ async def watch(pid: int, stop: float, rss: list[float]) -> None:
         await asyncio.sleep(0.1)
 
 
-async def run(url: str, pid: int, seconds: float, clients: int, big_mb: int, only: str | None) -> dict:
+async def run(
+    url: str, pid: int, seconds: float, clients: int, big_mb: int, only: str | None, one_address: bool
+) -> dict:
     stop = time.monotonic() + seconds
     statuses: list[int] = []
     waits: list[float] = []
     rss: list[float] = []
     await asyncio.gather(
-        *(attacker(url, stop, big_mb, statuses, only) for _ in range(clients)),
+        *(
+            attacker(url, "127.0.0.1" if one_address else f"127.0.0.{i + 2}", stop, big_mb, statuses, only)
+            for i in range(clients)
+        ),
         probe(url, stop, waits),
         watch(pid, stop, rss),
     )
@@ -121,12 +136,15 @@ def main() -> None:
         "--big-mb", type=int, default=150, help="size of the chunked body sent past the limit"
     )
     parser.add_argument("--only", help="one attack alone, by its name (explain, many, deep_page, …)")
+    parser.add_argument("--one-address", action="store_true", help="every client from 127.0.0.1")
     args = parser.parse_args()
     random.seed(0)
     with served(args.model) as (url, server):
         wait_ready(url, server)
         baseline = resident_mb(server.pid)
-        result = asyncio.run(run(url, server.pid, args.seconds, args.clients, args.big_mb, args.only))
+        result = asyncio.run(
+            run(url, server.pid, args.seconds, args.clients, args.big_mb, args.only, args.one_address)
+        )
     waits, statuses = np.array(result["waits"]), result["statuses"]
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     print(f"attack requests: {len(statuses)}, statuses {counts}")

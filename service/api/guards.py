@@ -5,7 +5,9 @@
 - the body is counted as it arrives and refused at the route's limit, before it is all read or
   parsed, and it must arrive within a deadline (a client that drips it holds no connection long);
 - every answer says ``nosniff`` and may not be framed (the web page's own content security policy
-  is set by its route, ``health.index``).
+  is set by its route, ``health.index``);
+- the request's client (its address) is noted, so the batcher shares the model fairly between
+  clients (``client_of_request``).
 
 The limits are settings (``docs/security.md`` lists them).
 """
@@ -18,6 +20,7 @@ import time
 
 from classifier.errors import ErrorType
 from service.api.http_errors import STATUS
+from service.runtime.batcher import client_of_request
 from service.settings import ServiceSettings, is_loopback
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -60,6 +63,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        client_of_request.set(scope["client"][0] if scope.get("client") else "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = host_name(headers.get("host", ""))
         if self.hosts is not None and host not in self.hosts:

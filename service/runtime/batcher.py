@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -22,13 +23,19 @@ class QueueFull(ClickbaitError):
     error_type, retry_after = ErrorType.overloaded, 1.0
 
 
-AGED_S = 2.0  # a job waiting this long goes before smaller ones: large requests are never starved
+AGED_S = 2.0  # a job waiting this long goes before its client's smaller ones: none is starved
+USAGE_HALF_LIFE_S = 10.0  # how fast a client's share of the model is forgotten
+
+# who asked: the request guard sets it to the client's address for each request, so that every
+# job a request hands the batcher is counted against the same client
+client_of_request: ContextVar[str] = ContextVar("client_of_request", default="")
 
 
 @dataclass
 class _Job:
     texts: Sequence[str]
     lang: str | None  # the caller's language for all its texts; None: each is detected
+    client: str = field(default_factory=client_of_request.get)
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     arrived: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
@@ -38,9 +45,13 @@ class MicroBatcher:
 
     One model thread: torch already uses every core inside a call, so calls in parallel would only
     compete. A job whose caller went away (its future cancelled) is dropped before the model runs.
-    Smaller jobs go first (then the oldest): a request of one headline waits for the model call in
-    progress, not behind every large request queued before it (``ScoringService`` hands work over in
-    pieces of at most ``max_batch``, so one call is short).
+
+    The model is shared fairly between clients: the client that used it least lately (headlines
+    scored, halved every ``USAGE_HALF_LIFE_S``) goes first, and a client's own jobs go smallest
+    first (then the oldest). So a reader's one headline waits for the model call in progress, not
+    behind a crowd of large requests from elsewhere (``ScoringService`` hands work over in pieces
+    of at most ``max_batch``, so one call is short), and a client that floods the model waits for
+    its own work.
     """
 
     def __init__(
@@ -57,6 +68,7 @@ class MicroBatcher:
         self._arrived = asyncio.Event()
         self._queued = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._usage: dict[str, tuple[float, float]] = {}  # client -> (headlines scored, as of when)
         self._worker: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -84,8 +96,9 @@ class MicroBatcher:
         return await job.future
 
     async def _collect(self) -> list[_Job]:
-        """Wait for a job, give others ``max_wait_s`` to join, then take the smallest (aged jobs
-        first) up to ``max_batch`` headlines; the first taken goes whole."""
+        """Wait for a job, give others ``max_wait_s`` to join, then take jobs in fair order (the
+        least served client first; within a client aged jobs, then the smallest) up to
+        ``max_batch`` headlines; the first taken goes whole."""
         while not self._pending:
             self._arrived.clear()
             await self._arrived.wait()
@@ -96,7 +109,10 @@ class MicroBatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
         now = loop.time()
-        order = sorted(self._pending, key=lambda j: (now - j.arrived < AGED_S, len(j.texts), j.arrived))
+        order = sorted(
+            self._pending,
+            key=lambda j: (self._used(j.client, now), now - j.arrived < AGED_S, len(j.texts), j.arrived),
+        )
         jobs, size = [], 0
         for job in order:
             if jobs and size + len(job.texts) > self.max_batch:
@@ -105,7 +121,21 @@ class MicroBatcher:
             size += len(job.texts)
         taken = {id(j) for j in jobs}
         self._pending = [j for j in self._pending if id(j) not in taken]
+        self._charge(jobs, now)
         return jobs
+
+    def _used(self, client: str, now: float) -> float:
+        """The client's recent use of the model, in headlines, decayed to ``now``."""
+        used, at = self._usage.get(client, (0.0, now))
+        return used * 0.5 ** ((now - at) / USAGE_HALF_LIFE_S)
+
+    def _charge(self, jobs: list[_Job], now: float) -> None:
+        """Count the jobs against their clients; forget clients whose use has faded away."""
+        for job in jobs:
+            self._usage[job.client] = (self._used(job.client, now) + len(job.texts), now)
+        waiting = {j.client for j in self._pending}
+        for client in [c for c in self._usage if c not in waiting and self._used(c, now) < 1.0]:
+            del self._usage[client]
 
     async def _run(self) -> None:
         while True:

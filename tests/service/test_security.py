@@ -27,6 +27,8 @@ from service.api.guards import header_deadline_protocol
 from service.feeds import fetch as fetching
 from service.feeds.fetch import FetchError, FetchPolicy
 from service.feeds.page_headlines import MAX_DEPTH, MAX_TAGS, deepest_nesting
+from service.runtime.batcher import MicroBatcher, _Job, client_of_request
+from service.runtime.prometheus import ServiceMetrics
 from service.settings import ServiceSettings
 from service.store.db import make_engine, migrate
 from service.store.headline_pool import HeadlinePool
@@ -74,6 +76,32 @@ def test_a_small_request_goes_before_a_large_one_queued_first(make_server) -> No
     for thread in large:
         thread.join()
     assert all(done["small"] < done[f"large{i}"] for i in range(4)), done
+
+
+def test_a_flooding_client_waits_for_its_own_work() -> None:
+    """Eight clients kept the model busy with the largest requests allowed; once their pieces had
+    waited 2 s they went before a reader's fresh headline, which waited 2.2 s. The model is shared
+    by client now: the least served goes first, whatever the others' age and size."""
+
+    async def scenario() -> list[list[str]]:
+        batcher = MicroBatcher(lambda: None, ServiceMetrics(), max_batch=32, max_wait_s=0)
+        loop = asyncio.get_running_loop()
+        for i in range(8):  # every flooding client has been served lately, and its piece is aged
+            token = client_of_request.set(f"10.0.0.{i + 2}")
+            batcher._charge([_Job(["x"] * 128, None)], loop.time())
+            batcher._pending.append(_Job([f"flood {i}"] * 32, None, arrived=loop.time() - 5))
+            client_of_request.reset(token)
+        token = client_of_request.set("10.0.0.1")
+        batcher._pending.append(_Job(["a reader's headline", "and another"], None))
+        client_of_request.reset(token)
+        taken = []
+        while batcher._pending:
+            taken.append([j.texts[0] for j in await batcher._collect()])
+        return taken
+
+    taken = asyncio.run(scenario())
+    assert taken[0] == ["a reader's headline"]
+    assert sorted(t[0] for t in taken[1:]) == [f"flood {i}" for i in range(8)]  # each in turn, none lost
 
 
 def test_deep_pages_are_refused_before_parsing(server) -> None:
