@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from classifier.artifact import LanguageCalibration, Manifest
-from classifier.language import SAME_AS, UNDETERMINED, detect_languages
+from classifier.language import UNDETERMINED, detect_languages
 from classifier.scorer import calibrated, logit
 from training.config import TrainConfig
 from training.data import Example
@@ -98,11 +98,11 @@ def fit_hinge(
 
 
 def row_languages(rows: Sequence[Example]) -> list[str]:
-    """The language of each held-out row: the one its file declares (Malay read as Indonesian, as
-    the detector does), detected where none is declared."""
+    """The language of each held-out row: the one its file declares (read as the detector names it,
+    ``training.data``), detected where none is declared."""
     unnamed = [i for i, e in enumerate(rows) if e.lang == UNDETERMINED]
     found = dict(zip(unnamed, detect_languages([rows[i].text for i in unnamed]), strict=True))
-    return [found[i] if i in found else SAME_AS.get(e.lang, e.lang) for i, e in enumerate(rows)]
+    return [found.get(i, e.lang) for i, e in enumerate(rows)]
 
 
 def fit_languages(

@@ -17,7 +17,7 @@ import numpy as np
 from classifier.artifact import DataFile
 from classifier.bundled import file_sha256
 from classifier.errors import ClickbaitError, ErrorType
-from classifier.language import UNDETERMINED
+from classifier.language import UNDETERMINED, language_code
 from classifier.text import dedup_key, normalise_headline
 
 LABELS = ("news", "clickbait")  # index = the label's integer value
@@ -167,6 +167,7 @@ def _validate_row(row: dict, where: str, file_name: str, max_chars: int | None =
     source = row.get("source") or None
     if not isinstance(lang, str) or (source is not None and not isinstance(source, str)):
         raise DataError(f"{where}: 'lang' and 'source' must be strings when given")
+    lang = language_code(lang)  # as scoring names it: a file's "RO" fits the correction "ro" looks up
     label = LABEL_VALUES[label_key]
     kind = row.get("kind") or None
     if kind is not None and (kind not in KINDS or (kind == "news") != (label == 0)):

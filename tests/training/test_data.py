@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classifier.language import UNDETERMINED
 from tests.support.data import labelled_rows, write_jsonl
+from training.calibration import row_languages
 from training.data import (
     DataError,
     Example,
@@ -139,3 +141,18 @@ def test_a_headline_column_stands_for_text_row_by_row(tmp_path: Path) -> None:
         ("Primarul a inaugurat podul", 0),
         ("Nu o să crezi", 1),
     ]
+
+
+def test_a_declared_language_is_read_as_scoring_names_it(tmp_path: Path) -> None:
+    """A file's "RO" fitted a correction under "RO", which scoring (lower case) never looked up."""
+    path = write_jsonl(
+        tmp_path / "rows.jsonl",
+        [
+            {"text": "Guvernul a adoptat bugetul", "label": "news", "lang": " RO "},
+            {"text": "Kerajaan umumkan anggaran", "label": "news", "lang": "ms"},
+            {"text": "The budget passed", "label": "news"},
+        ],
+    )
+    rows = read_file(path)
+    assert [r.lang for r in rows] == ["ro", "id", UNDETERMINED]
+    assert row_languages(rows) == ["ro", "id", "en"]
