@@ -41,7 +41,11 @@ class ServiceSettings(ClassifierSettings):
 
     host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0: every interface)")
     port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
-    max_batch: int = Field(default=128, ge=1, description="headlines coalesced into one model call")
+    max_batch: int = Field(
+        default=32,
+        ge=1,
+        description="headlines coalesced into one model call (a small request waits for one)",
+    )
     batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="how long a batch waits to fill")
     queue_size: int = Field(
         default=4096, ge=1, description="headlines waiting for the model, at most (429 above)"
