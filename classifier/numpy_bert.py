@@ -87,13 +87,23 @@ def _rows(attention_mask: np.ndarray) -> tuple[np.ndarray, int]:
 class NumpyClassifier:
     """Returns one raw clickbait logit per headline, as ``HeadlineClassifier`` does."""
 
-    def __init__(self, config: dict, weights: dict[str, np.ndarray], layers: int) -> None:
+    def __init__(
+        self,
+        config: dict,
+        weights: dict[str, np.ndarray],
+        layers: int,
+        kinds_layer: int | None = None,
+        kinds_normalised: bool = False,
+    ) -> None:
         """``weights``: BERT's names, the Linears already transposed to ``[in, out]``, each layer's
         query, key and value side by side as ``attention.self.qkv``; the word embeddings as
-        ``q4.scales``/``q4.packed`` (4-bit blocks) or ``TABLE``."""
+        ``q4.scales``/``q4.packed`` (4-bit blocks) or ``TABLE``; ``head.weight`` the teaser head,
+        then the kind heads, read after ``kinds_layer`` layers, unit length if ``kinds_normalised``
+        (``HeadlineClassifier``)."""
         self.heads = config["num_attention_heads"]
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.layers = layers
+        self.kinds_layer, self.kinds_normalised = kinds_layer, kinds_normalised
         self.w = weights
 
     @classmethod
@@ -138,7 +148,7 @@ class NumpyClassifier:
                 three = [weights.pop(f"{p}{name}.{part}") for name in ("query", "key", "value")]
                 if i < layers:
                     weights[f"{p}qkv.{part}"] = np.concatenate(three, axis=-1)
-        return cls(config, weights, layers)
+        return cls(config, weights, layers, manifest.kinds_layer, manifest.kinds_normalised)
 
     def _words(self, ids: np.ndarray) -> np.ndarray:
         if TABLE in self.w:
@@ -147,10 +157,16 @@ class NumpyClassifier:
         codes = np.concatenate([packed & 0x0F, packed >> 4], axis=-1).astype(np.float32) - 8.0
         return (codes * self.w["q4.scales"][ids].astype(np.float32)[..., None]).reshape(*ids.shape, -1)
 
-    def embed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Mean of the last hidden states over real tokens. The layers compute the real tokens'
-        rows only (``_rows``); attention, the one step that needs the padded layout, scatters its
-        inputs into it and gathers its output back."""
+    def embed(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, layer: int | None = None
+    ) -> np.ndarray:
+        """Mean of the hidden states after ``layer`` layers (None: the last) over real tokens."""
+        return self._pooled(input_ids, attention_mask, self.layers if layer is None else layer)[-1]
+
+    def _pooled(self, input_ids: np.ndarray, attention_mask: np.ndarray, *after: int) -> list[np.ndarray]:
+        """The pooled vectors after each of ``after`` layers (ascending), in one pass. The layers compute the
+        real tokens' rows only (``_rows``); attention, the one step that needs the padded layout,
+        scatters its inputs into it and gathers its output back."""
         w, eps = self.w, self.eps
         batch, width = input_ids.shape
         x = (
@@ -164,6 +180,14 @@ class NumpyClassifier:
         rows, real = _rows(attention_mask)
         x = x.reshape(batch * width, hidden)[rows]
         masked = np.where(attention_mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        counts = np.maximum(attention_mask.sum(1, keepdims=True).astype(np.float32), 1.0)
+
+        def pooled() -> np.ndarray:
+            out = np.zeros((batch * width, hidden), np.float32)
+            out[rows[:real]] = x[:real]
+            return out.reshape(batch, width, hidden).sum(1) / counts
+
+        found = [pooled()] * after.count(0)
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -191,17 +215,25 @@ class NumpyClassifier:
                 w[f"{p}output.LayerNorm.bias"],
                 eps,
             )
-        pooled = np.zeros((batch * width, hidden), np.float32)
-        pooled[rows[:real]] = x[:real]
-        counts = attention_mask.sum(1, keepdims=True).astype(np.float32)
-        return pooled.reshape(batch, width, hidden).sum(1) / np.maximum(counts, 1.0)
+            if i + 1 in after:
+                found.append(pooled())
+        return found
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         return self.outputs(input_ids, attention_mask)[:, 0]
 
     def outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """[batch, 1 + kinds]: the teaser logit, then each kind's (``HeadlineClassifier.outputs``)."""
-        return self.embed(input_ids, attention_mask) @ self.w["head.weight"] + self.w["head.bias"]
+        weight, bias = self.w["head.weight"], self.w["head.bias"]
+        if weight.shape[1] == 1:
+            return self.embed(input_ids, attention_mask) @ weight + bias
+        if self.kinds_layer in (None, self.layers):
+            pooled = read = self.embed(input_ids, attention_mask)
+        else:
+            read, pooled = self._pooled(input_ids, attention_mask, self.kinds_layer, self.layers)
+        if self.kinds_normalised:
+            read = read / np.maximum(np.linalg.norm(read, axis=-1, keepdims=True), 1e-12)
+        return np.concatenate([pooled @ weight[:, :1], read @ weight[:, 1:]], axis=1) + bias
 
 
 def load_numpy_network(model_dir: Path) -> tuple[NumpyClassifier, Manifest, ResolvedBase]:

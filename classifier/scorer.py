@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -199,10 +200,14 @@ class Scorer:
             out[indices] = self._run(forward, *batch).reshape(len(indices), -1)
         return out
 
-    def embeddings(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """The pooled vectors the head reads, in input order (probes of what the model sees)."""
+    def embeddings(
+        self, headlines: Sequence[str], batch_size: int | None = None, layer: int | None = None
+    ) -> np.ndarray:
+        """The pooled vectors after ``layer`` encoder layers (None: the last, which the teaser head
+        reads), in input order (probes of what the model sees)."""
+        embed = partial(self.network.embed, layer=layer)
         parts = [
-            (indices, self._run(self.network.embed, *batch))
+            (indices, self._run(embed, *batch))
             for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size)
         ]
         out = np.empty((len(headlines), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
@@ -270,12 +275,24 @@ class Scorer:
         outputs = self.outputs(headlines, batch_size)
         out = np.empty_like(outputs)
         out[:, 1:] = 1.0 / (1.0 + np.exp(-outputs[:, 1:]))  # each kind's head is fitted calibrated
+        teaser = self.teaser_logits(outputs)
         if not self.manifest.languages:
-            out[:, 0] = calibrated(outputs[:, 0], self.manifest.temperature)
+            out[:, 0] = calibrated(teaser, self.manifest.temperature)
         else:
             corrections = self.corrections(self.languages(headlines, langs))
-            out[:, 0] = calibrated(outputs[:, 0], self.manifest.temperature, **corrections)
+            out[:, 0] = calibrated(teaser, self.manifest.temperature, **corrections)
         return out
+
+    def teaser_logits(self, outputs: np.ndarray) -> np.ndarray:
+        """The teaser logit of ``outputs`` rows, before calibration: the teaser head's, raised to
+        each kind's in ``Manifest.kinds_in_score``, placed so that the kind's operating point (its
+        P = 0.5) falls on the threshold; a language's correction, hinged there, keeps the decision."""
+        teaser = outputs[:, 0]
+        pivot = float(logit(self.manifest.threshold))
+        for kind in self.manifest.kinds_in_score:  # a teaser is any of them
+            placed = (outputs[:, 1 + self.kinds.index(kind)] + pivot) * self.manifest.temperature
+            teaser = np.maximum(teaser, placed)
+        return teaser
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
         """The language of each headline: the caller's where ``langs`` names one, else the settings'

@@ -54,7 +54,9 @@ def render_model_card(manifest: Manifest) -> str:
         f"method: {manifest.method}"
         + (
             f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, "
-            f"on {', '.join(manifest.lora.target_modules)})"
+            f"on {', '.join(manifest.lora.target_modules)}"
+            + (f" of layers {', '.join(map(str, manifest.lora.layers))}" if manifest.lora.layers else "")
+            + ")"
             if manifest.lora
             else ""
         )
@@ -66,9 +68,23 @@ def render_model_card(manifest: Manifest) -> str:
         *([language_line(manifest)] if manifest.languages else []),
         *(
             [
-                "Kinds: beside the teaser score, heads on the same pooled vector give "
+                "Kinds: beside the teaser score, heads on "
+                + (
+                    "the same pooled vector"
+                    if manifest.kinds_layer is None
+                    else f"the pooled vector after layer {manifest.kinds_layer}"
+                    + (" (unit length)" if manifest.kinds_normalised else "")
+                )
+                + " give "
                 + " and ".join(f"P({kind})" for kind in manifest.kinds)
-                + " (docs/teasers.md); they say which kind of teaser, and change no score."
+                + " (docs/teasers.md); "
+                + (
+                    "the teaser score is the highest of the teaser head's and "
+                    + ", ".join(f"P({kind})" for kind in manifest.kinds_in_score)
+                    + "."
+                    if manifest.kinds_in_score
+                    else "they say which kind of teaser, and change no score."
+                )
             ]
             if manifest.kinds
             else []

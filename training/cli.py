@@ -153,7 +153,15 @@ def add_distill(commands: argparse._SubParsersAction) -> None:
         help="also up to N distinct variants of each training headline in LANG, scored by the teacher",
     )
     # the student is a full-method model on the teacher's base: no LoRA, no base of its own
-    not_for_students = ["base", "method", "lora_r", "lora_alpha", "lora_dropout", "lora_targets"]
+    not_for_students = [
+        "base",
+        "method",
+        "lora_r",
+        "lora_alpha",
+        "lora_dropout",
+        "lora_targets",
+        "lora_layers",
+    ]
     distill.set_defaults(handler=_distill, flags=add_flags(distill, TrainConfig, exclude=not_for_students))
 
 

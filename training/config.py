@@ -61,6 +61,35 @@ class TrainConfig(BaseModel):
     lora_targets: list[str] = Field(
         default=["query", "key", "value", "dense"], description="names of the Linear layers that get adapters"
     )
+    lora_layers: list[int] | None = Field(
+        default=None,
+        description="encoder layers (from 0) that get adapters; the rest keep the base's weights (None: all)",
+    )
+    # kinds of teaser (docs/teasers.md)
+    kinds_data: list[Path] = Field(
+        default=[],
+        description="labelled files that fit only the kind heads (a genre set's tabloid and news rows)",
+    )
+    kinds_layer: int | None = Field(
+        default=None,
+        ge=0,
+        description="the kind heads read the pooled vector after this many encoder layers (None: the last); "
+        "below lora_layers it keeps the base's multilingual sense of genre",
+    )
+    kinds_normalised: bool = Field(
+        default=False, description="the kind heads read that pooled vector scaled to unit length"
+    )
+    kinds_news_flagged: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="each kind head's operating point: the share of validation rows not of its kind "
+        "it flags (None: the balanced regression's own)",
+    )
+    kinds_in_score: list[str] = Field(
+        default=[],
+        description="kinds whose probability the teaser score rises to (a teaser is bait or tabloid)",
+    )
     # data handling
     lang_alpha: float = Field(
         default=0.5, ge=0, le=1, description="languages get sampling mass ∝ rows^lang_alpha (0 = equal)"
@@ -94,7 +123,7 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_paths(self) -> TrainConfig:
-        missing = [str(p) for p in [*self.data, *self.eval_data] if not Path(p).is_file()]
+        missing = [str(p) for p in [*self.data, *self.eval_data, *self.kinds_data] if not Path(p).is_file()]
         if missing:
             raise ValueError(f"data files not found: {', '.join(missing)}")
         if sum(self.file_shares.values()) > 1 or any(v <= 0 for v in self.file_shares.values()):
@@ -108,7 +137,7 @@ class TrainConfig(BaseModel):
         if config_file is not None:
             values = tomllib.loads(config_file.read_text())
             root = config_file.parent
-            for key in ("data", "eval_data"):
+            for key in ("data", "eval_data", "kinds_data"):
                 values[key] = [str((root / p).resolve()) for p in values.get(key, [])]
             for key in ("out", "init_from"):
                 if key in values:

@@ -65,6 +65,20 @@ def evaluate_files(scorer: Scorer, paths: Sequence[Path]) -> dict[str, Any]:
     }
 
 
+def model_metrics(
+    scorer: Scorer, held_out: Sequence[Example], langs: Sequence[str], eval_data: Sequence[Path]
+) -> dict[str, Any]:
+    """A manifest's ``metrics``: the validation rows scored as served (in ``langs``, their
+    languages), then every evaluation file."""
+    probs = scorer.probabilities([e.text for e in held_out], langs=langs)
+    return {
+        "validation": metrics_with_languages(
+            np.array([e.label for e in held_out]), probs, [e.lang for e in held_out], scorer.threshold
+        ),
+        "eval_files": evaluate_files(scorer, eval_data)["files"] if eval_data else {},
+    }
+
+
 def format_table(report: dict[str, Any]) -> str:
     """One line per file and per language within it, then the overall line."""
     header = f"{'set':<32}" + "".join(f"{c:>14}" for c in METRIC_COLUMNS)

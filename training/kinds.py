@@ -1,5 +1,5 @@
-"""The kind heads: which kind of teaser a headline is (bait, tabloid), read from the pooled vector
-the teaser head reads, so that one forward pass gives all three scores.
+"""The kind heads: which kind of teaser a headline is (bait, tabloid), read in the same forward
+pass as the teaser head, from its pooled vector or from an earlier layer's (``kinds_layer``).
 
 Each head is a logistic regression on the trained encoder's embeddings, fitted on the rows whose
 files say that kind or its absence (``Example.kind``, docs/teasers.md):
@@ -9,7 +9,9 @@ files say that kind or its absence (``Example.kind``, docs/teasers.md):
 - tabloid: the genre sets' rows, tabloid against hard news (a clickbait set's news row may well be
   celebrity news that does not mislead, so it says nothing about this kind).
 
-The teaser score stays the product's one calibrated decision; the kinds say why.
+The teaser score stays the product's one calibrated decision; the kinds say why, and those in
+``kinds_in_score`` raise it (a teaser is bait or tabloid, and a teaser head that learnt bait from
+the clickbait sets leaves tabloid to its own head).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from classifier.scorer import Scorer
 from training.data import DataError, Example
 
 if TYPE_CHECKING:
-    from classifier.artifact import Manifest
+    from classifier.artifact import DataFile, Manifest
     from training.config import TrainConfig
 
 KIND_NAMES = ("bait", "tabloid")
@@ -64,10 +66,41 @@ def sample_per_cell(
     return picked, targets
 
 
+def kind_rows(
+    config: TrainConfig, train_rows: Sequence[Example], held_out: Sequence[Example]
+) -> tuple[list[Example], list[Example], list[DataFile]]:
+    """(rows the kind heads are fitted on, rows that place their operating point, the files that
+    fit the kinds alone): the teaser head's training and validation rows, each with that part of
+    ``kinds_data`` (split as the others: their validation rows are never fitted on)."""
+    from training.data import load_dataset, split_holdout
+    from training.sources import data_licence
+
+    if not config.kinds_data:
+        return list(train_rows), list(held_out), []
+    dataset = load_dataset(config.kinds_data)
+    extra, extra_held_out = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
+    files = [f.model_copy(update={"licence": data_licence(f.name)}) for f in dataset.files]
+    return [*train_rows, *extra], [*held_out, *extra_held_out], files
+
+
 def fit_kinds(
-    scorer: Scorer, rows: Sequence[Example], per_cell: int = 1500, seed: int = 0, c: float = 1.0
+    scorer: Scorer,
+    rows: Sequence[Example],
+    per_cell: int = 1500,
+    seed: int = 0,
+    c: float = 1.0,
+    layer: int | None = None,
+    normalised: bool = False,
+    held_out: Sequence[Example] = (),
+    news_flagged: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(weight [kinds, hidden], bias [kinds], a report) of one logistic regression per kind."""
+    """(weight [kinds, hidden], bias [kinds], a report) of one logistic regression per kind, on
+    the pooled vector after ``layer`` encoder layers (None: the last), unit length if ``normalised``.
+
+    A balanced regression's even odds flag far more news than a reader expects once it meets
+    languages it was not fitted in; given ``news_flagged``, each head's bias is moved so that it
+    flags that share of the ``held_out`` rows that are not of its kind (its operating point, at
+    P = 0.5)."""
     from sklearn.linear_model import LogisticRegression
 
     if not has_kinds(rows):
@@ -75,9 +108,16 @@ def fit_kinds(
             "the kind heads need rows that say bait (a clickbait set's teasers) and rows that say "
             "tabloid or news (a genre set's kind column): docs/teasers.md"
         )
+
+    def embed(texts: list[str]) -> np.ndarray:
+        embedded = scorer.embeddings(texts, layer=layer)
+        if normalised:
+            embedded /= np.maximum(np.linalg.norm(embedded, axis=-1, keepdims=True), 1e-12)
+        return embedded
+
     samples = {kind: sample_per_cell(rows, kind, per_cell, seed) for kind in KIND_NAMES}
     needed = sorted({i for picked, _ in samples.values() for i in picked})
-    vectors = dict(zip(needed, scorer.embeddings([rows[i].text for i in needed]), strict=True))
+    vectors = dict(zip(needed, embed([rows[i].text for i in needed]), strict=True))
     weights, biases, report = [], [], {}
     for kind in KIND_NAMES:
         picked, targets = samples[kind]
@@ -85,7 +125,25 @@ def fit_kinds(
         model.fit(np.stack([vectors[i] for i in picked]), targets)
         weights.append(model.coef_[0])
         biases.append(model.intercept_[0])
-        report[kind] = {"rows": len(picked), "positive": int(targets.sum()), "c": c}
+        report[kind] = {
+            "rows": len(picked),
+            "positive": int(targets.sum()),
+            "c": c,
+            "layer": layer,
+            "normalised": normalised,
+        }
+        if news_flagged is not None:
+            checked, truth = sample_per_cell(held_out, kind, per_cell, seed)
+            others = [held_out[i].text for i, t in zip(checked, truth, strict=True) if t == 0]
+            if not others:
+                raise DataError(f"no validation rows that are not {kind} to place its operating point on")
+            cut = float(np.quantile(model.decision_function(embed(others)), 1 - news_flagged))
+            biases[-1] -= cut
+            report[kind] |= {
+                "news_flagged": news_flagged,
+                "bias_moved": round(-cut, 4),
+                "news_rows": len(others),
+            }
     return np.stack(weights).astype(np.float32), np.array(biases, dtype=np.float32), report
 
 
@@ -94,19 +152,53 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
     write them beside its teaser head; the teaser's weights, calibration and int8 section stay."""
     from classifier.artifact import KINDS_FILE, read_manifest, write_manifest
     from classifier.settings import get_settings
+    from training.calibration import row_languages
+    from training.card import render_model_card
     from training.data import load_dataset, split_holdout
+    from training.evaluate import model_metrics
 
     scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
-    train_rows, _ = split_holdout(
+    train_rows, val_rows = split_holdout(
         load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by
     )
-    weight, bias, report = fit_kinds(scorer, train_rows, per_cell, config.seed)
+    rows, held_out, files = kind_rows(config, train_rows, val_rows)
+    weight, bias, report = fit_kinds(scorer, rows, per_cell, config.seed, **kind_options(config, held_out))
     save_kinds(model_dir / KINDS_FILE, weight, bias)
     manifest = read_manifest(model_dir)
-    training = {**manifest.training, "kinds": report}
-    manifest = manifest.model_copy(update={"kinds": list(KIND_NAMES), "training": training})
+    manifest = manifest.model_copy(
+        update={
+            "kinds": list(KIND_NAMES),
+            "kinds_layer": config.kinds_layer,
+            "kinds_normalised": config.kinds_normalised,
+            "kinds_in_score": config.kinds_in_score,
+            "data": with_files(manifest.data, files),
+            "training": {**manifest.training, "kinds": report},
+        }
+    )
+    if config.kinds_in_score:  # the scores change: measure them again, as served
+        write_manifest(model_dir, manifest)
+        scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+        langs = row_languages(val_rows)
+        manifest.metrics = model_metrics(scorer, val_rows, langs, config.eval_data)
     write_manifest(model_dir, manifest)
+    (model_dir / "README.md").write_text(render_model_card(manifest))
     return manifest
+
+
+def with_files(data: Sequence[DataFile], files: Sequence[DataFile]) -> list[DataFile]:
+    """A manifest's training files, with those that fitted the kinds (once each)."""
+    known = {f.name for f in data}
+    return [*data, *(f for f in files if f.name not in known)]
+
+
+def kind_options(config: TrainConfig, held_out: Sequence[Example]) -> dict:
+    """``fit_kinds``' keyword arguments that the recipe sets."""
+    return {
+        "layer": config.kinds_layer,
+        "normalised": config.kinds_normalised,
+        "held_out": held_out,
+        "news_flagged": config.kinds_news_flagged,
+    }
 
 
 def save_kinds(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:

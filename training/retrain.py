@@ -318,7 +318,16 @@ def retrain(
         batch_size=settings.batch_size,
         max_length=settings.max_length,
         lr=settings.base_lr if from_base else settings.lr,
-        **({"lora_r": lora.r, "lora_alpha": lora.alpha, "lora_targets": lora.target_modules} if lora else {}),
+        **(
+            {
+                "lora_r": lora.r,
+                "lora_alpha": lora.alpha,
+                "lora_targets": lora.target_modules,
+                "lora_layers": lora.layers,
+            }
+            if lora
+            else {}
+        ),
         file_shares={dataset_name(labels_file): settings.label_share},
         eval_every=max(1, steps // settings.checks),
         patience=max(2, settings.checks // 2),

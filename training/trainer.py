@@ -43,7 +43,7 @@ from training.calibration import (
 from training.card import render_model_card
 from training.config import TrainConfig
 from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
-from training.evaluate import evaluate_files, metrics_with_languages
+from training.evaluate import model_metrics
 from training.parallel import Workers
 from training.sources import data_licence
 
@@ -188,14 +188,8 @@ def train(
     manifest.languages = fit_languages(
         val_logits, val_labels, val_langs, manifest.temperature, manifest.threshold
     )
-    val_probs = calibrated(val_logits, manifest.temperature, **scorer.corrections(val_langs))
-    manifest.metrics = {
-        "validation": metrics_with_languages(
-            val_labels, val_probs, [e.lang for e in val_rows], manifest.threshold
-        ),
-        "eval_files": evaluate_files(scorer, config.eval_data)["files"] if config.eval_data else {},
-    }
-    kinds_report = _kind_heads(config, network, scorer, train_rows, manifest)
+    kinds_report = _kind_heads(config, network, scorer, train_rows, val_rows, manifest)
+    manifest.metrics = model_metrics(scorer, val_rows, val_langs, config.eval_data)  # as served: kinds too
     manifest.training = {
         "config": config.model_dump(mode="json"),
         "train_rows": len(train_rows),
@@ -217,20 +211,30 @@ def train(
 
 
 def _kind_heads(
-    config: TrainConfig, network: HeadlineClassifier, scorer: Scorer, rows: list[Example], manifest: Manifest
+    config: TrainConfig,
+    network: HeadlineClassifier,
+    scorer: Scorer,
+    rows: list[Example],
+    held_out: list[Example],
+    manifest: Manifest,
 ) -> dict | None:
     """Fit the bait and tabloid heads where the rows say those kinds (``training/kinds.py``); a model
     gone on from one that has them keeps its heads otherwise. Returns the fit's report."""
     from classifier.artifact import read_manifest
-    from training.kinds import KIND_NAMES, fit_kinds, has_kinds
+    from training.kinds import KIND_NAMES, fit_kinds, has_kinds, kind_options, kind_rows, with_files
 
+    rows, held_out, files = kind_rows(config, rows, held_out)
     if has_kinds(rows):
-        weight, bias, report = fit_kinds(scorer, rows, seed=config.seed)
+        weight, bias, report = fit_kinds(scorer, rows, seed=config.seed, **kind_options(config, held_out))
         network.kinds = torch.nn.Linear(weight.shape[1], len(KIND_NAMES)).to(scorer.device)
         with torch.no_grad():
             network.kinds.weight.copy_(torch.from_numpy(weight))
             network.kinds.bias.copy_(torch.from_numpy(bias))
+        network.kinds_layer = manifest.kinds_layer = config.kinds_layer
+        network.kinds_normalised = manifest.kinds_normalised = config.kinds_normalised
         manifest.kinds = list(KIND_NAMES)
+        manifest.kinds_in_score = config.kinds_in_score
+        manifest.data = with_files(manifest.data, files)
         return report
     if network.kinds is not None and config.init_from is not None:
         manifest.kinds = read_manifest(config.init_from).kinds
@@ -262,7 +266,12 @@ def _build_network(config: TrainConfig) -> tuple[HeadlineClassifier, ResolvedBas
 def _lora_spec(config: TrainConfig) -> LoraSpec | None:
     if config.method != "lora":
         return None
-    return LoraSpec(r=config.lora_r, alpha=config.lora_alpha, target_modules=config.lora_targets)
+    return LoraSpec(
+        r=config.lora_r,
+        alpha=config.lora_alpha,
+        target_modules=config.lora_targets,
+        layers=config.lora_layers,
+    )
 
 
 def _version_id(config: TrainConfig, dataset: Dataset) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.scorer import Scorer, default_model_dir
+from classifier.scorer import Scorer, calibrated, default_model_dir
 from classifier.settings import ClassifierSettings
+from service.cli import main
 from tests.support.data import CLICKBAIT, NEWS, write_jsonl
 from training.config import TrainConfig
 from training.data import DataError, Example, read_file
@@ -116,6 +117,14 @@ def test_which_rows_teach_which_kind() -> None:
     )
 
 
+GENRE_TEXTS = [
+    "Pop star shows off her beach villa",
+    "Actor and singer split after ten years",
+    "Horoscope: what the stars say today",
+    "Celebrity chef throws lavish party",
+]
+
+
 def _kind_files(tmp_path: Path) -> list[Path]:
     bait = write_jsonl(
         tmp_path / "bait.jsonl",
@@ -128,19 +137,13 @@ def _kind_files(tmp_path: Path) -> list[Path]:
             *({"text": f"{t} ({i})", "label": "news", "lang": "en"} for i in range(4) for t in NEWS),
         ],
     )
-    tabloid_titles = [
-        "Pop star shows off her beach villa",
-        "Actor and singer split after ten years",
-        "Horoscope: what the stars say today",
-        "Celebrity chef throws lavish party",
-    ]
     genre = write_jsonl(
         tmp_path / "genre.jsonl",
         [
             *(
                 {"text": f"{t} ({i})", "label": "clickbait", "kind": "tabloid", "lang": "en"}
                 for i in range(8)
-                for t in tabloid_titles
+                for t in GENRE_TEXTS
             ),
             *(
                 {"text": f"{t} [{i}]", "label": "news", "kind": "news", "lang": "en"}
@@ -155,33 +158,48 @@ def _kind_files(tmp_path: Path) -> list[Path]:
 @pytest.mark.slow
 def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tiny_base: Path) -> None:
     recipe = tomllib.loads(RECIPE.read_text())
+    bait, genre = _kind_files(tmp_path)
     recipe.update(
-        {  # the shipped recipe's knobs, on tiny data and a tiny base for a few steps
-            "data": _kind_files(tmp_path),
+        {  # the shipped recipe's knobs, on tiny data and a tiny base (2 layers) for a few steps
+            "data": [bait],
+            "kinds_data": [genre],
             "eval_data": [],
             "out": tmp_path / "model",
             "base": str(tiny_base),
+            "lora_layers": [1],
+            "kinds_layer": 1,
             "epochs": 2,
             "samples_per_epoch": 64,
             "batch_size": 16,
             "eval_every": 4,
             "holdout_fraction": 0.25,
-            "file_shares": {"genre": 0.25},
             "max_length": 32,
         }
     )
-    recipe.pop("init_from")
     result = train(TrainConfig(**recipe))
-    assert result.manifest.kinds == ["bait", "tabloid"]
-    assert set(result.manifest.training["kinds"]) == {"bait", "tabloid"}
+    manifest = result.manifest
+    assert manifest.kinds == ["bait", "tabloid"] and manifest.kinds_layer == 1
+    assert manifest.kinds_in_score == ["tabloid"] and manifest.kinds_normalised
+    assert manifest.lora.layers == [1]
+    assert set(manifest.training["kinds"]) == {"bait", "tabloid"}
+    tabloid = manifest.training["kinds"]["tabloid"]
+    assert tabloid["rows"] > 0 and tabloid["news_rows"] > 0  # the genre rows fitted it and placed it
+    assert tabloid["news_flagged"] == 0.05 and "bias_moved" in tabloid
     scorer = Scorer.load(result.out)
     (prediction,) = scorer.score([CLICKBAIT[0]])
     record = prediction.record()
     assert set(record) >= {"score", "label", "bait", "tabloid"} and 0 <= record["tabloid"] <= 1
-    rows = scorer.scores([CLICKBAIT[0], NEWS[0]])
-    assert rows.shape == (2, 3) and np.allclose(rows[:, 0], scorer.probabilities([CLICKBAIT[0], NEWS[0]]))
+    texts = [CLICKBAIT[0], NEWS[0], *GENRE_TEXTS]
+    rows = scorer.scores(texts)
+    assert rows.shape == (len(texts), 3) and np.allclose(rows[:, 0], scorer.probabilities(texts))
+    assert (rows[:, 0] >= rows[:, 2]).all()  # a tabloid teaser is a teaser, whatever the bait head says
+    head_alone = calibrated(scorer.logits(texts), manifest.temperature)
+    assert (rows[:, 0] > head_alone + 1e-6).any()  # and the tabloid head does raise some
     numpy = Scorer.load(result.out, ClassifierSettings(engine="numpy"))
-    assert np.allclose(numpy.scores([CLICKBAIT[0], NEWS[0]]), rows, atol=1e-4)  # every engine reads the heads
+    assert np.allclose(numpy.scores(texts), rows, atol=1e-4)  # every engine reads the heads where they read
+    earlier = scorer.embeddings(texts, layer=1)
+    assert np.allclose(numpy.embeddings(texts, layer=1), earlier, atol=1e-4)
+    assert not np.allclose(scorer.embeddings(texts), earlier, atol=1e-3)  # the adapted layer moved it
 
     only_bait = Scorer.load(result.out, ClassifierSettings(teaser_kinds=["bait"]))
     kinds = {"bait": 0.1, "tabloid": 0.9}
@@ -198,3 +216,24 @@ def test_the_shipped_model_names_every_training_file_and_its_licence() -> None:
     for file in manifest["data"]:
         assert file.get("licence") and file["licence"] == data_licence(file["name"]), file["name"]
     assert manifest["kinds"] == ["bait", "tabloid"]
+
+
+@pytest.mark.slow
+def test_kinds_go_onto_a_trained_model_from_its_recipe(tmp_path: Path, tiny_base: Path, capsys) -> None:
+    """``clickbait kinds`` fits the heads of a model trained without them, where the recipe says: the
+    genre file, the layer they read and the kinds the teaser score takes."""
+    bait, genre = _kind_files(tmp_path)
+    knobs = {"base": str(tiny_base), "epochs": 1, "samples_per_epoch": 32, "batch_size": 16, "max_length": 32}
+    model = train(TrainConfig(data=[bait], out=tmp_path / "model", holdout_fraction=0.25, **knobs)).out
+    assert Scorer.load(model).kinds == []
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        f'data = ["{bait.name}"]\nkinds_data = ["{genre.name}"]\nkinds_layer = 1\n'
+        'kinds_in_score = ["tabloid"]\nkinds_normalised = true\nholdout_fraction = 0.25\n'
+    )
+    assert main(["kinds", "--model", str(model), "--config", str(recipe)]) == 0
+    assert json.loads(capsys.readouterr().out)["tabloid"]["layer"] == 1
+    scorer = Scorer.load(model)
+    assert scorer.manifest.kinds_layer == 1 and scorer.manifest.kinds_in_score == ["tabloid"]
+    rows = scorer.scores(GENRE_TEXTS)
+    assert (rows[:, 0] >= rows[:, 2]).all()
