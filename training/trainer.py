@@ -236,8 +236,10 @@ def _kind_heads(
         manifest.kinds_in_score = config.kinds_in_score
         manifest.data = with_files(manifest.data, files)
         return report
-    if network.kinds is not None and config.init_from is not None:
-        manifest.kinds = read_manifest(config.init_from).kinds
+    if network.kinds is not None and config.init_from is not None:  # kept as they read: same layer, same rule
+        kept = read_manifest(config.init_from)
+        manifest.kinds, manifest.kinds_layer = kept.kinds, kept.kinds_layer
+        manifest.kinds_normalised, manifest.kinds_in_score = kept.kinds_normalised, kept.kinds_in_score
     return None
 
 

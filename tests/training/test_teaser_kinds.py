@@ -201,6 +201,16 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     assert np.allclose(numpy.embeddings(texts, layer=1), earlier, atol=1e-4)
     assert not np.allclose(scorer.embeddings(texts), earlier, atol=1e-3)  # the adapted layer moved it
 
+    # a retrain goes on from it on labels alone: the heads stay, reading where and as they did
+    more = {**recipe, "kinds_data": [], "init_from": result.out, "out": tmp_path / "next", "epochs": 1}
+    going_on = train(TrainConfig(**more)).manifest
+    assert (going_on.kinds, going_on.kinds_layer, going_on.kinds_in_score) == (
+        ["bait", "tabloid"],
+        1,
+        ["tabloid"],
+    )
+    assert going_on.kinds_normalised
+
     only_bait = Scorer.load(result.out, ClassifierSettings(teaser_kinds=["bait"]))
     kinds = {"bait": 0.1, "tabloid": 0.9}
     assert only_bait.label(0.99, kinds=kinds) == "news"  # a tabloid teaser, kept by a showbiz newsroom
