@@ -81,18 +81,14 @@ class MicroBatcher:
                 await self._worker
         self._executor.shutdown(wait=True)
 
-    async def score(
-        self, texts: Sequence[str], lang: str | None = None, since: float | None = None
-    ) -> tuple[np.ndarray, Scorer]:
+    async def score(self, texts: Sequence[str], lang: str | None = None) -> tuple[np.ndarray, Scorer]:
         """(``Scorer.scores`` rows: P(clickbait) then P(kind) per text, the scorer that made them),
-        in the caller's ``lang`` if given; ``since``: when the request this piece belongs to
-        arrived (event-loop time), so that a large request ages as a whole. Raises QueueFull over
-        capacity."""
+        in the caller's ``lang`` if given. Raises QueueFull over capacity."""
         if self._queued + len(texts) > self.max_queued:
             raise QueueFull(
                 f"server busy: {self._queued} headlines are waiting; the queue holds {self.max_queued}"
             )
-        job = _Job(texts, lang) if since is None else _Job(texts, lang, arrived=since)
+        job = _Job(texts, lang)
         self._queued += len(texts)
         self._metrics.queue_depth.set(self._queued)
         self._pending.append(job)

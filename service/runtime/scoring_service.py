@@ -165,12 +165,11 @@ class ScoringService:
 
     async def _in_pieces(self, texts: list[str], lang: str | None) -> tuple[np.ndarray, Scorer]:
         """The batcher's rows for ``texts``, handed over one piece of at most ``max_batch`` at a time:
-        another request's headlines wait for one model call of this one, not for all of it; every piece
-        ages from the request's arrival (the batcher's AGED_S), so a large request is not starved."""
-        step, since = self.batcher.max_batch, asyncio.get_running_loop().time()
+        another request's headlines wait for one model call of this one, not for all of it."""
+        step = self.batcher.max_batch
         parts, used = [], None
         for start in range(0, len(texts), step):
-            part, scorer = await self.batcher.score(texts[start : start + step], lang, since)
+            part, scorer = await self.batcher.score(texts[start : start + step], lang)
             if used is not None and scorer.version != used.version:  # a swap mid-way: start again
                 return await self.batcher.score(texts, lang)
             parts.append(part)
