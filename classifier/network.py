@@ -53,8 +53,7 @@ class HeadlineClassifier(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(the last hidden states, those after ``layer`` layers), from one pass of either encoder."""
         if isinstance(self.encoder, BertEncoder):  # keeps that one layer only
-            last, earlier = self.encoder(input_ids, attention_mask, layer=layer)
-            return last, earlier
+            return self.encoder(input_ids, attention_mask, layer=layer)
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
         return out[0], out.hidden_states[layer]
 

@@ -225,8 +225,6 @@ class NumpyClassifier:
     def outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """[batch, 1 + kinds]: the teaser logit, then each kind's (``HeadlineClassifier.outputs``)."""
         weight, bias = self.w["head.weight"], self.w["head.bias"]
-        if weight.shape[1] == 1:
-            return self.embed(input_ids, attention_mask) @ weight + bias
         if self.kinds_layer in (None, self.layers):
             pooled = read = self.embed(input_ids, attention_mask)
         else:

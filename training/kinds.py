@@ -118,6 +118,13 @@ def fit_kinds(
     samples = {kind: sample_per_cell(rows, kind, per_cell, seed) for kind in KIND_NAMES}
     needed = sorted({i for picked, _ in samples.values() for i in picked})
     vectors = dict(zip(needed, embed([rows[i].text for i in needed]), strict=True))
+    others: dict[str, list[int]] = {}  # per kind, the held-out rows not of it: its operating point
+    if news_flagged is not None:
+        for kind in KIND_NAMES:
+            checked, truth = sample_per_cell(held_out, kind, per_cell, seed)
+            others[kind] = [i for i, t in zip(checked, truth, strict=True) if t == 0]
+        shared = sorted({i for where in others.values() for i in where})  # news rows serve both kinds
+        held_vectors = dict(zip(shared, embed([held_out[i].text for i in shared]), strict=True))
     weights, biases, report = [], [], {}
     for kind in KIND_NAMES:
         picked, targets = samples[kind]
@@ -133,16 +140,15 @@ def fit_kinds(
             "normalised": normalised,
         }
         if news_flagged is not None:
-            checked, truth = sample_per_cell(held_out, kind, per_cell, seed)
-            others = [held_out[i].text for i, t in zip(checked, truth, strict=True) if t == 0]
-            if not others:
+            if not others[kind]:
                 raise DataError(f"no validation rows that are not {kind} to place its operating point on")
-            cut = float(np.quantile(model.decision_function(embed(others)), 1 - news_flagged))
+            scores = model.decision_function(np.stack([held_vectors[i] for i in others[kind]]))
+            cut = float(np.quantile(scores, 1 - news_flagged))
             biases[-1] -= cut
             report[kind] |= {
                 "news_flagged": news_flagged,
                 "bias_moved": round(-cut, 4),
-                "news_rows": len(others),
+                "news_rows": len(others[kind]),
             }
     return np.stack(weights).astype(np.float32), np.array(biases, dtype=np.float32), report
 
