@@ -59,3 +59,19 @@ def language_code(lang: str) -> str:
 def detect_languages(texts: Sequence[str]) -> list[str]:
     """An ISO 639-1 code per text (``und`` for one with no letters to go on)."""
     return [detect_language(text) for text in texts]
+
+
+def headline_languages(
+    headlines: Sequence[str], given: Sequence[str | None] | None = None, default: str | None = None
+) -> list[str]:
+    """The language of each headline, the one rule every part of the project reads a headline's
+    language by: the caller's where ``given`` names one (``None`` or empty: not given), else
+    ``default`` (the settings' ``language``, ``CLICKBAIT_LANGUAGE``), else detected once per
+    distinct text; every code as detection names it (``language_code``), so that a file's "RO" and
+    a request's "ro" fit the same correction."""
+    wanted = [lang or default for lang in (given if given is not None else [None] * len(headlines))]
+    if len(wanted) != len(headlines):
+        raise ValueError(f"{len(wanted)} languages for {len(headlines)} headlines")
+    todo = list(dict.fromkeys(h for h, lang in zip(headlines, wanted, strict=True) if not lang))
+    found = dict(zip(todo, detect_languages(todo), strict=True))
+    return [language_code(lang) if lang else found[h] for h, lang in zip(headlines, wanted, strict=True)]

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from classifier.artifact import LanguageCalibration, Manifest
-from classifier.language import UNDETERMINED, detect_languages
+from classifier.language import UNDETERMINED, headline_languages
 from classifier.scorer import calibrated, logit
+from classifier.settings import get_settings
 from training.config import TrainConfig
 from training.data import Example
 from training.metrics import expected_calibration_error
@@ -98,11 +99,10 @@ def fit_hinge(
 
 
 def row_languages(rows: Sequence[Example]) -> list[str]:
-    """The language of each held-out row: the one its file declares (read as the detector names it,
-    ``training.data``), detected where none is declared."""
-    unnamed = [i for i, e in enumerate(rows) if e.lang == UNDETERMINED]
-    found = dict(zip(unnamed, detect_languages([rows[i].text for i in unnamed]), strict=True))
-    return [found.get(i, e.lang) for i, e in enumerate(rows)]
+    """The language of each labelled row as scoring reads it (``headline_languages``): the one its
+    file declares, else the settings' ``language``, else detected."""
+    declared = [None if e.lang == UNDETERMINED else e.lang for e in rows]
+    return headline_languages([e.text for e in rows], declared, get_settings().language)
 
 
 def fit_languages(
@@ -143,7 +143,6 @@ def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | No
     into its manifest and model card; the weights, temperature, threshold and int8 section stay."""
     from classifier.artifact import read_manifest, write_manifest
     from classifier.scorer import Scorer
-    from classifier.settings import get_settings
     from training.card import LANGUAGE_LINE, language_line
     from training.data import load_dataset, split_holdout
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from classifier.scorer import Scorer
+from training.calibration import row_languages
 from training.config import TrainConfig
 from training.data import Example, dataset_name, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics
@@ -34,16 +35,21 @@ def metrics_with_languages(
 
 
 def held_out_sets(config: TrainConfig) -> tuple[list[Example], dict[str, list[Example]]]:
-    """(training rows, {split name: rows}) of a recipe: its validation hold-out per language
-    (``validation/ro`` …) and each of its ``eval_data`` files, never trained on."""
+    """(training rows, ``named_sets`` of its validation hold-out and ``eval_data`` files) of a recipe."""
     data = load_dataset(config.data)
     train_rows, val_rows = split_holdout(data.examples, config.holdout_fraction, config.holdout_by)
+    return train_rows, named_sets(val_rows, config.eval_data)
+
+
+def named_sets(held_out: Sequence[Example], eval_data: Sequence[Path | str]) -> dict[str, list[Example]]:
+    """{set name: rows}: the held-out rows per language (``validation/ro`` …, each row in the
+    language it is calibrated and scored in: ``row_languages``) and each ``eval_data`` file."""
     sets: dict[str, list[Example]] = defaultdict(list)
-    for row in val_rows:
-        sets[f"validation/{row.lang}"].append(row)
-    for path in config.eval_data:
+    for row, lang in zip(held_out, row_languages(held_out), strict=True):
+        sets[f"validation/{lang}"].append(row)
+    for path in eval_data:
         sets[dataset_name(Path(path))] = read_file(Path(path))
-    return train_rows, dict(sorted(sets.items()))
+    return dict(sorted(sets.items()))
 
 
 def evaluate_files(scorer: Scorer, paths: Sequence[Path]) -> dict[str, Any]:
@@ -51,8 +57,8 @@ def evaluate_files(scorer: Scorer, paths: Sequence[Path]) -> dict[str, Any]:
     per_file = {dataset_name(Path(p)): read_file(Path(p)) for p in paths}
     all_rows = [row for rows in per_file.values() for row in rows]
     labels = np.array([e.label for e in all_rows])
-    probs = scorer.probabilities([e.text for e in all_rows])
-    langs = [e.lang for e in all_rows]
+    langs = row_languages(all_rows)  # scored and reported in the same language
+    probs = scorer.probabilities([e.text for e in all_rows], langs=langs)
     files, start = {}, 0
     for name, rows in per_file.items():
         part = slice(start, start + len(rows))
@@ -68,12 +74,12 @@ def evaluate_files(scorer: Scorer, paths: Sequence[Path]) -> dict[str, Any]:
 def model_metrics(
     scorer: Scorer, held_out: Sequence[Example], langs: Sequence[str], eval_data: Sequence[Path]
 ) -> dict[str, Any]:
-    """A manifest's ``metrics``: the validation rows scored as served (in ``langs``, their
-    languages), then every evaluation file."""
+    """A manifest's ``metrics``: the validation rows scored as served and reported in ``langs``, their
+    languages (``row_languages``), then every evaluation file."""
     probs = scorer.probabilities([e.text for e in held_out], langs=langs)
     return {
         "validation": metrics_with_languages(
-            np.array([e.label for e in held_out]), probs, [e.lang for e in held_out], scorer.threshold
+            np.array([e.label for e in held_out]), probs, langs, scorer.threshold
         ),
         "eval_files": evaluate_files(scorer, eval_data)["files"] if eval_data else {},
     }

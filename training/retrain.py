@@ -60,7 +60,7 @@ from classifier.artifact import (
 )
 from classifier.base import ResolvedBase
 from classifier.bundled import file_sha256
-from classifier.language import UNDETERMINED, detect_languages
+from classifier.language import UNDETERMINED
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
@@ -83,6 +83,7 @@ from training.data import (
     read_file,
     split_holdout,
 )
+from training.evaluate import named_sets
 from training.quantize import quantize_on
 from training.reference_set import load_reference
 from training.trainer import Labels, Progress, TrainResult, train
@@ -182,8 +183,9 @@ def self_replay(pool: Sequence[str], labels: Sequence[Example], settings: Retrai
         settings.pool_replay_rows,
         settings.seed,
     )
-    langs = detect_languages(fresh)
-    return rows + [Example(h, 0, lang, None, POOL) for h, lang in zip(fresh, langs, strict=True)]
+    pooled = [Example(h, 0, UNDETERMINED, None, POOL) for h in fresh]
+    langs = row_languages(pooled)
+    return rows + [replace(e, lang=lang) for e, lang in zip(pooled, langs, strict=True)]
 
 
 def editor_languages(labels: Sequence[Example], min_labels: int) -> set[str]:
@@ -377,15 +379,10 @@ def retrain(
     result = replace(result, manifest=updated)
     if settings.quantize:  # before judging: both models are then judged in the form `auto` serves
         say("checking the candidate's int8 form")
-        sets: dict[str, list[Example]] = defaultdict(list)
-        for row in calibration_rows:
-            sets[f"validation/{row.lang}"].append(row)
-        for path in settings.eval_data:
-            sets[dataset_name(Path(path))] = read_file(Path(path))
         spec = quantize_on(
             result.out,
             split.train + checks,
-            dict(sets),
+            named_sets(calibration_rows, settings.eval_data),
             settings.seed,
             calibration=(temperature, manifest.threshold),
         )
@@ -475,8 +472,8 @@ def judge(
     languages: dict[str, dict[str, Any]] = {}
     offset = len(split.judge)
     by_lang: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(checks):
-        by_lang[row.lang].append(offset + i)
+    for i, lang in enumerate(row_languages(checks)):
+        by_lang[lang].append(offset + i)
     labelled = split.train + split.dev + split.judge
     editors = editor_languages(labelled, settings.min_labels)
     for lang, where in sorted(by_lang.items()):
@@ -497,7 +494,7 @@ def judge(
             reasons.append(f"{lang}: macro-F1 on its check rows fell {was:.3f} → {now:.3f}")
     label_langs = {e.lang for e in labelled} | editors
     start = len(rows)
-    pool_langs = detect_languages(unlabelled)
+    pool_langs = row_languages([Example(h, 0, UNDETERMINED, None, POOL) for h in unlabelled])
     for lang in sorted(set(pool_langs) - set(by_lang) - label_langs - {"und"}):
         idx = start + np.array([i for i, x in enumerate(pool_langs) if x == lang])
         if len(idx) < settings.min_agreement_rows:
