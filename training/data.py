@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,7 @@ LABELS = ("news", "clickbait")  # index = the label's integer value
 KINDS = ("bait", "tabloid", "news")
 LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}
 REQUIRED_COLUMNS = ("text", "label")
+T = TypeVar("T")
 
 
 class DataError(ClickbaitError, ValueError):
@@ -232,6 +233,17 @@ def split_holdout(
         key = example.source if by == "source" and example.source else dedup_key(example.text)
         (held if unit_hash(f"{salt}{by}:{key}") < fraction else train).append(example)
     return train, held
+
+
+def random_rows(rows: Sequence[T], limit: int, seed: int) -> list[T]:
+    """At most ``limit`` of ``rows``, drawn uniformly without replacement with ``seed``, kept in their
+    order; all of them where there are no more. Not stratified: the mix of languages and labels is
+    kept only on average, which is what its callers (early stopping, replay, distillation, int8
+    activation ranges) need of a fixed, reproducible subset."""
+    if len(rows) <= limit:
+        return list(rows)
+    picked = np.random.default_rng(seed).choice(len(rows), size=limit, replace=False)
+    return [rows[i] for i in sorted(picked)]
 
 
 def sampling_weights(

@@ -32,7 +32,7 @@ from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from training.augment import variants
 from training.config import TrainConfig
-from training.data import DataError, Example, dedup_key
+from training.data import DataError, Example, dedup_key, random_rows
 from training.parallel import pick_device
 from training.trainer import TrainResult, train
 
@@ -71,10 +71,7 @@ class Distillation:
         The added rows carry the teacher's hard label, which only the class-balanced sampler reads;
         variants keep their headline's language, so that the language weights count them.
         """
-        rows = list(labelled)
-        if self.max_rows is not None and len(rows) > self.max_rows:
-            picked = np.random.default_rng(self.seed).choice(len(rows), size=self.max_rows, replace=False)
-            rows = [rows[i] for i in sorted(picked)]
+        rows = list(labelled) if self.max_rows is None else random_rows(labelled, self.max_rows, self.seed)
         extra = [(t, UNLABELLED) for t in self.unlabelled]
         for lang, per_text in self.augment.items():
             texts = [e.text for e in rows if e.lang == lang]

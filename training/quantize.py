@@ -31,7 +31,7 @@ from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from training.calibration import choose_threshold, fit_temperature
 from training.config import TrainConfig
-from training.data import Example
+from training.data import Example, random_rows
 from training.evaluate import held_out_sets
 from training.metrics import classification_metrics
 
@@ -41,10 +41,8 @@ log = logging.getLogger(__name__)
 
 def calibration_maxima(scorer: Scorer, train_rows: list[Example], seed: int) -> dict[str, torch.Tensor]:
     """Activation maxima of the smoothed Linears over ``CALIBRATION_ROWS`` seeded training headlines."""
-    picked = np.random.default_rng(seed).choice(
-        len(train_rows), size=min(CALIBRATION_ROWS, len(train_rows)), replace=False
-    )
-    return activation_maxima(scorer.network, lambda: scorer.logits([train_rows[i].text for i in picked]))
+    picked = random_rows(train_rows, CALIBRATION_ROWS, seed)
+    return activation_maxima(scorer.network, lambda: scorer.logits([e.text for e in picked]))
 
 
 def quantize_artifact(

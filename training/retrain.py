@@ -80,6 +80,7 @@ from training.data import (
     Example,
     dataset_name,
     load_dataset,
+    random_rows,
     read_file,
     split_holdout,
 )
@@ -157,7 +158,7 @@ def training_set(
         relabelled = {dedup_key(e.text) for e in train_labels}
         replay = [e for e in replayed.examples if dedup_key(e.text) not in relabelled]
         if not from_base:
-            replay = _sample(replay, settings.replay_rows, settings.seed)
+            replay = random_rows(replay, settings.replay_rows, settings.seed)
         files += replayed.files
     return Dataset(train_labels + replay, files)
 
@@ -178,7 +179,7 @@ def self_replay(pool: Sequence[str], labels: Sequence[Example], settings: Retrai
     labelled = {dedup_key(e.text) for e in labels}
     rows = [r.example for r in load_reference() if r.role == "replay"]
     rows = [replace(e, file=REFERENCE) for e in rows if dedup_key(e.text) not in labelled]
-    fresh = _sample(
+    fresh = random_rows(
         [h for h in dict.fromkeys(pool) if dedup_key(h) not in labelled],
         settings.pool_replay_rows,
         settings.seed,
@@ -242,14 +243,6 @@ def route(current: Path, out: Path, editors: set[str]) -> Routing | None:
     return manifest.routing.model_copy(
         update={"languages": sorted(editors | set(manifest.routing.languages))}
     )
-
-
-def _sample(rows: list, limit: int, seed: int) -> list:
-    """At most ``limit`` of ``rows``, drawn with ``seed``, in their order."""
-    if len(rows) <= limit:
-        return rows
-    picked = np.random.default_rng(seed).choice(len(rows), limit, replace=False)
-    return [rows[i] for i in sorted(picked)]
 
 
 @dataclass

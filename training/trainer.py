@@ -42,7 +42,15 @@ from training.calibration import (
 )
 from training.card import render_model_card
 from training.config import TrainConfig
-from training.data import DataError, Dataset, Example, load_dataset, sampling_weights, split_holdout
+from training.data import (
+    DataError,
+    Dataset,
+    Example,
+    load_dataset,
+    random_rows,
+    sampling_weights,
+    split_holdout,
+)
 from training.evaluate import model_metrics
 from training.parallel import Workers
 from training.sources import data_licence
@@ -168,7 +176,7 @@ def train(
         library_versions=library_versions(),
     )
     scorer = Scorer(network, tokenizer, manifest)
-    early_stop_rows = _stratified_sample(val_rows, config.max_eval_rows, config.seed)
+    early_stop_rows = random_rows(val_rows, config.max_eval_rows, config.seed)
     history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
     if not workers.is_main:  # the main process calibrates and writes, then sends its manifest
         written = Manifest.model_validate_json(workers.agree(None))
@@ -282,15 +290,6 @@ def _version_id(config: TrainConfig, dataset: Dataset) -> str:
     for file in dataset.files:
         digest.update(file.sha256.encode())
     return f"{time.strftime('%Y%m%d')}-{digest.hexdigest()[:8]}"
-
-
-def _stratified_sample(rows: list[Example], limit: int, seed: int) -> list[Example]:
-    """A fixed subset for early stopping, keeping the (language, label) mix of ``rows``."""
-    if len(rows) <= limit:
-        return rows
-    rng = np.random.default_rng(seed)
-    picked = rng.choice(len(rows), size=limit, replace=False)
-    return [rows[i] for i in sorted(picked)]
 
 
 def _fit(
