@@ -29,6 +29,7 @@ from classifier.scorer import Scorer
 FIELDS = ("text", "headline")
 LANG = "lang"  # optional: the record's language, which wins over detection
 SCORED = ("score", "label", "lang", "validated")  # the columns scoring adds (replacing any so named)
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")  # one JSON object per line, whatever the name
 CHUNK = 4096  # headlines sorted by length together: enough for tight length buckets, little memory
 
 
@@ -49,19 +50,42 @@ def read_headlines(path: Path) -> Iterator[tuple[str, str | None]]:
 
 
 def read_records(path: Path) -> Iterator[dict]:
-    """The file's records in order, each with its fields (a text file's: ``headline``), read lazily."""
+    """The file's records in order (``numbered_records``), each checked for a headline, read lazily."""
     suffix = path.suffix.lower()
-    with path.open(encoding="utf-8", newline="" if suffix == ".csv" else None) as handle:
+    if suffix == ".csv":
+        _field(csv_header(path), f"{path}: the CSV header")
+    for number, record in numbered_records(path):
+        if suffix in JSON_SUFFIXES:
+            _check_json_record(record, f"{path}:{number}")
+        yield record
+
+
+def numbered_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """The one reader of headline files (bulk scoring and training's labelled files alike): each
+    record in order with the line it ends on, read lazily. JSONL: one object per non-blank line;
+    CSV: a row per record, every value as text (a headline such as "1984" stays text), the header
+    being line 1; anything else: each non-blank line as ``headline``. A byte-order mark, which
+    spreadsheets write, is skipped. Raises BulkError, naming the line, where a JSONL line is not a
+    JSON object; the fields are the caller's to check."""
+    suffix = path.suffix.lower()
+    with path.open(encoding="utf-8-sig", newline="" if suffix == ".csv" else None) as handle:
         if suffix == ".csv":
             reader = csv.DictReader(handle)
-            _field(reader.fieldnames or [], f"{path}: the CSV header")
-            yield from reader
-        elif suffix in (".jsonl", ".ndjson", ".json"):
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    yield _json_record(line, f"{path}:{number}")
-        else:
-            yield from ({"headline": line.rstrip("\r\n")} for line in handle if line.strip())
+            yield from ((reader.line_num, record) for record in reader)
+            return
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            if suffix in JSON_SUFFIXES:
+                yield number, _json_object(line, f"{path}:{number}")
+            else:
+                yield number, {"headline": line.rstrip("\r\n")}
+
+
+def csv_header(path: Path) -> list[str]:
+    """A CSV file's column names (none for an empty file)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def read_tables(path: Path, size: int):  # -> Iterator[pyarrow.Table]
@@ -115,18 +139,21 @@ def _field(names: list[str], where: str) -> str:
     raise BulkError(f"{where} has no 'text' or 'headline' field")
 
 
-def _json_record(line: str, where: str) -> dict:
+def _json_object(line: str, where: str) -> dict:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise BulkError(f"{where}: not JSON ({exc.msg})") from exc
     if not isinstance(record, dict):
-        raise BulkError(f"{where}: expected a JSON object")
+        raise BulkError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _check_json_record(record: dict, where: str) -> None:
     if not isinstance(record[_field(list(record), where)], str):
         raise BulkError(f"{where}: the headline is not a string")
     if not isinstance(record.get(LANG) or "", str):
         raise BulkError(f"{where}: the lang is not a string")
-    return record
 
 
 def chunks(items: Iterator, size: int) -> Iterator[list]:

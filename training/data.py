@@ -1,11 +1,10 @@
-"""Labelled headline files: reading (JSONL/CSV through ``datasets``), validation, de-duplication,
-deterministic hold-out splits and language/class-balanced sampling weights."""
+"""Labelled headline files: reading (JSONL/CSV through ``classifier.bulk``'s reader), validation,
+de-duplication, deterministic hold-out splits, seeded subsets and language/class-balanced sampling
+weights."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Literal, TypeVar
 import numpy as np
 
 from classifier.artifact import DataFile
+from classifier.bulk import JSON_SUFFIXES, BulkError, numbered_records
 from classifier.bundled import file_sha256
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.language import UNDETERMINED, language_code
@@ -60,95 +60,34 @@ def dataset_name(path: Path) -> str:
 
 
 def read_file(path: Path, max_chars: int | None = None) -> list[Example]:
-    """Read and validate one JSONL or CSV file (a ``headline`` column stands for ``text``; headlines
-    over ``max_chars`` are refused); raise DataError on the first bad row."""
+    """Read and validate one JSONL or CSV file through the headline-file reader
+    (``classifier.bulk.numbered_records``; a ``headline`` column stands for ``text``; headlines
+    over ``max_chars`` are refused); raise DataError on the first bad row, naming its line."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        rows, first_line = _load_rows(path, "json"), 1
-        lines = _nonblank_line_numbers(path)
-    elif suffix == ".csv":
-        rows, first_line = _load_rows(path, "csv"), 2  # line 1 is the header
-        lines = None
-    else:
-        raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
-    columns = set(rows[0]) if rows else set()
-    if "headline" in columns:  # either name, row by row
-        rows = [{**row, "text": row["headline"]} if row.get("text") is None else row for row in rows]
-        columns.add("text")
+    if path.suffix.lower() not in (*JSON_SUFFIXES, ".csv"):
+        raise DataError(f"{path}: unsupported file type {path.suffix.lower()!r} (use .jsonl or .csv)")
+    try:
+        records = list(numbered_records(path))
+    except BulkError as exc:  # the reader's own wording, as a bad training file
+        raise DataError(str(exc)) from exc
+    columns = {key for _, record in records for key in record}
     for column in REQUIRED_COLUMNS:
-        if rows and column not in columns:
+        if records and column not in columns and not (column == "text" and "headline" in columns):
             raise DataError(f"{path}: missing column {column!r} (found: {sorted(columns)})")
-    examples = []
     name = dataset_name(path)
-    for index, row in enumerate(rows):
-        line = lines[index] if lines else index + first_line
-        examples.append(_validate_row(row, f"{path}:{line}", name, max_chars))
+    examples = [
+        _validate_row(
+            record if record.get("text") is not None else {**record, "text": record.get("headline")},
+            f"{path}:{line}",
+            name,
+            max_chars,
+        )
+        for line, record in records
+    ]
     if not examples:
         raise DataError(f"{path}: no rows")
     return examples
-
-
-def _load_rows(path: Path, kind: Literal["json", "csv"]) -> list[dict]:
-    from datasets import Dataset as HFDataset
-    from datasets import Features, Value
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()
-    with tempfile.TemporaryDirectory() as cache:
-        try:
-            if kind == "json":
-                table = HFDataset.from_json(str(path), cache_dir=cache, keep_in_memory=True)
-            else:  # every column as text: a headline such as "1984" must not turn into a number
-                features = Features({name: Value("string") for name in _csv_header(path)})
-                table = HFDataset.from_csv(
-                    str(path),
-                    cache_dir=cache,
-                    keep_in_memory=True,
-                    features=features,
-                    keep_default_na=False,
-                )
-        except Exception as exc:  # datasets wraps parser errors in several types
-            raise DataError(_locate_parse_error(path, kind) or f"{path}: cannot parse: {exc}") from exc
-        return table.to_list()
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
-        return next(csv.reader(handle), [])
-
-
-def _locate_parse_error(path: Path, kind: str) -> str | None:
-    """datasets reports no line numbers; find the first line that is not a JSON object."""
-    if kind != "json":
-        return None
-    import json
-
-    types: dict[str, type] = {}
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                return f"{path}:{number}: not valid JSON ({exc.msg})"
-            if not isinstance(row, dict):
-                return f"{path}:{number}: expected a JSON object, got {type(row).__name__}"
-            for key in REQUIRED_COLUMNS:
-                value_type = type(row.get(key))
-                if key in row and types.setdefault(key, value_type) is not value_type:
-                    return (
-                        f"{path}:{number}: {key!r} is a {value_type.__name__}, "
-                        f"earlier rows a {types[key].__name__}"
-                    )
-    return None
-
-
-def _nonblank_line_numbers(path: Path) -> list[int]:
-    with path.open("rb") as handle:
-        return [number for number, line in enumerate(handle, 1) if line.strip()]
 
 
 def _validate_row(row: dict, where: str, file_name: str, max_chars: int | None = None) -> Example:

@@ -50,7 +50,7 @@ def test_reads_jsonl_and_csv_alike(tmp_path: Path) -> None:
         (['{"text": "ok", "label": "news"}', '{"text": 7, "label": "news"}'], r"bad\.jsonl:2:"),
         (
             ['{"text": "ok", "label": "news"}', '{"text": "x", "label": "news"'],
-            r"bad\.jsonl:2: not valid JSON",
+            r"bad\.jsonl:2: not JSON",
         ),
         (['{"title": "ok", "label": "news"}'], r"missing column 'text'"),
         (['{"text": "ok"}'], r"missing column 'label'"),
