@@ -5,24 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
-from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
-from service.api.deps import (
-    ScoringDep,
-    SettingsDep,
-    WebhookBodiesDep,
-    languages_of,
-    read_body,
-    score_many,
-)
+from service.api.deps import ScoringDep, SettingsDep, WebhookBodiesDep, read_body, score_many
 from service.api.schemas import error_responses
+from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
-from service.feeds.formats import Decision, FeedItem, decide, needs_score, parse_feed
+from service.feeds.formats import FeedItem, Mode, parse_feed
 from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
 from service.feeds.page_headlines import (
     MAX_DEPTH,
@@ -31,7 +24,6 @@ from service.feeds.page_headlines import (
     deepest_nesting,
     extract_headlines,
 )
-from service.feeds.site_rules import SiteRules
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
 
@@ -64,25 +56,23 @@ def raw_body(*media_types: str, description: str) -> dict:
     }
 
 
-def _rules(settings: ServiceSettings, allow: str | None, block: str | None) -> SiteRules:
-    configured = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
-    return configured.merged(SiteRules.of((allow or "").split(","), (block or "").split(",")))
+def _policy(
+    settings: ServiceSettings, allow: str | None, block: str | None, threshold: float | None
+) -> Policy:
+    return Policy.of(settings, (allow or "").split(","), (block or "").split(","), threshold)
 
 
-async def _decisions(
+async def _verdicts(
     request: Request,
     settings: ServiceSettings,
     scoring: ScoringService,
     items: list[FeedItem],
-    rules: SiteRules,
-    threshold: float | None,
-) -> tuple[list[Decision], Scorer]:
-    matched, todo = needs_score(items, rules)
-    probs, scorer = await score_many(request, settings, scoring, [items[i].title for i in todo])
-    cut = scorer.threshold if threshold is None else threshold
-    langs = languages_of(scorer, [items[i].title[: settings.max_chars] for i in todo])
-    scores, found = dict(zip(todo, probs, strict=True)), dict(zip(todo, langs, strict=True))
-    return decide(matched, scores, cut, scorer.manifest.labels, found), scorer
+    policy: Policy,
+) -> tuple[Verdicts, Scorer]:
+    """``service/feeds/decisions.py``'s decisions, the titles scored through the shared batcher."""
+    unscored = Unscored.of(items, policy)
+    probs, scorer = await score_many(request, settings, scoring, unscored.titles)
+    return unscored.decided(scorer, probs, policy), scorer
 
 
 async def _filtered(
@@ -91,19 +81,14 @@ async def _filtered(
     scoring: ScoringService,
     body: bytes,
     content_type: str | None,
-    mode: str,
-    threshold: float | None,
-    allow: str | None,
-    block: str | None,
+    mode: Mode,
+    policy: Policy,
 ) -> Response:
     feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
-    rules = _rules(settings, allow, block)
-    decisions, scorer = await _decisions(request, settings, scoring, feed.items, rules, threshold)
-    # a model that names its validated languages keeps the others' clickbait, annotated, unless told
-    hold = bool(scorer.manifest.languages) and not settings.feed_drop_unvalidated
-    dropped = sum(d.drops(mode, hold) for d in decisions)
+    verdicts, scorer = await _verdicts(request, settings, scoring, feed.items, policy)
+    dropped = sum(verdicts.removed(mode))
     return Response(
-        feed.apply(decisions, mode, hold_unvalidated=hold),
+        feed.apply(verdicts.decisions, mode, verdicts.clickbait, verdicts.hold_unvalidated),
         media_type=feed.media_type,
         headers={"X-Clickbait-Model": scorer.version, "X-Clickbait-Dropped": str(dropped)},
     )
@@ -120,7 +105,7 @@ async def filter_posted_feed(
     request: Request,
     settings: SettingsDep,
     scoring: ScoringDep,
-    mode: Literal["drop", "annotate"] = ModeQuery,
+    mode: Mode = ModeQuery,
     threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery,
     block: str | None = BlockQuery,
@@ -134,7 +119,8 @@ async def filter_posted_feed(
             ErrorType.unsupported_media_type,
         )
     body = await read_body(request, settings.feed_max_bytes)
-    return await _filtered(request, settings, scoring, body, content_type, mode, threshold, allow, block)
+    policy = _policy(settings, allow, block, threshold)
+    return await _filtered(request, settings, scoring, body, content_type, mode, policy)
 
 
 @router.get(
@@ -148,7 +134,7 @@ async def filter_remote_feed(
     settings: SettingsDep,
     scoring: ScoringDep,
     url: str = Query(..., description="the feed to fetch"),
-    mode: Literal["drop", "annotate"] = ModeQuery,
+    mode: Mode = ModeQuery,
     threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery,
     block: str | None = BlockQuery,
@@ -159,11 +145,12 @@ async def filter_remote_feed(
         raise ClickbaitError(
             "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable", ErrorType.feed_fetch_disabled
         )
-    policy = FetchPolicy.of(
+    fetching = FetchPolicy.of(
         settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
     )
-    body, content_type, _ = await fetch(url, policy)
-    return await _filtered(request, settings, scoring, body, content_type, mode, threshold, allow, block)
+    body, content_type, _ = await fetch(url, fetching)
+    policy = _policy(settings, allow, block, threshold)
+    return await _filtered(request, settings, scoring, body, content_type, mode, policy)
 
 
 @router.post(
@@ -209,10 +196,8 @@ async def miniflux_webhook(
     listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
     entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
-    rules = _rules(settings, None, None)
-    decisions, scorer = await _decisions(request, settings, scoring, entry_items(entries), rules, None)
-    version = scorer.version
-    found = flagged(entries, decisions)
+    verdicts, scorer = await _verdicts(request, settings, scoring, entry_items(entries), Policy.of(settings))
+    found, held = flagged(entries, verdicts, settings.miniflux_action)
     action = settings.miniflux_action if settings.miniflux_url and settings.miniflux_token else None
     if action and found:
         token = settings.miniflux_token.get_secret_value()
@@ -221,9 +206,10 @@ async def miniflux_webhook(
     replays[signature] = True
     return {
         "event": event,
-        "model": version,
+        "model": scorer.version,
         "scored": len(entries),
         "clickbait": [asdict(f) for f in found],
+        "held": [asdict(h) for h in held],
         "action": action,
         "marked_read": bool(found) and action == "mark_read",
     }

@@ -35,21 +35,15 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
 
 def _filter_feed(args: argparse.Namespace) -> None:
     from classifier.scorer import Scorer
-    from service.feeds.formats import decide, needs_score, parse_feed
-    from service.feeds.site_rules import SiteRules
+    from service.feeds.decisions import Policy, decide_items
+    from service.feeds.formats import parse_feed
 
+    settings = ServiceSettings(**given(args, ["model"]))
     body, content_type, _ = _read_source(args.source)
     feed = parse_feed(body, content_type, max_items=1_000_000)
-    matched, todo = needs_score(feed.items, SiteRules.of(args.allow, args.block))
-    scorer = Scorer.load(args.model)
-    titles = [feed.items[i].title for i in todo]
-    langs = scorer.languages(titles)
-    probs = scorer.probabilities(titles, langs=langs)
-    threshold = scorer.threshold if args.threshold is None else args.threshold
-    found = {i: (lang, scorer.validated(lang)) for i, lang in zip(todo, langs, strict=True)}
-    decisions = decide(matched, dict(zip(todo, probs, strict=True)), threshold, scorer.manifest.labels, found)
-    hold = bool(scorer.manifest.languages) and not args.drop_unvalidated
-    output = feed.apply(decisions, args.mode, hold_unvalidated=hold)
+    policy = Policy.of(settings, args.allow, args.block, args.threshold, args.drop_unvalidated)
+    verdicts = decide_items(Scorer.load(settings.model, settings), feed.items, policy)
+    output = feed.apply(verdicts.decisions, args.mode, verdicts.clickbait, verdicts.hold_unvalidated)
     if args.output:
         args.output.write_bytes(output)
     else:
@@ -88,9 +82,9 @@ def _miniflux_sweep(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from classifier.scorer import Scorer
+    from service.feeds.decisions import Policy
     from service.feeds.miniflux import Miniflux
     from service.feeds.miniflux_sweep import SweepReport, sweep
-    from service.feeds.site_rules import SiteRules
 
     settings = ServiceSettings(**given(args, args.flags))
     if not (settings.miniflux_url and settings.miniflux_token):
@@ -98,29 +92,25 @@ def _miniflux_sweep(args: argparse.Namespace) -> None:
             "set CLICKBAIT_MINIFLUX_URL (or --miniflux-url) and CLICKBAIT_MINIFLUX_TOKEN (an API key)"
         )
     scorer = Scorer.load(settings.model, settings)
-    rules = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
+    policy = Policy.of(settings, threshold=args.threshold)
     token = settings.miniflux_token.get_secret_value()
 
     async def run() -> SweepReport:
         async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
             return await sweep(
-                miniflux,
-                scorer,
-                rules,
-                settings.miniflux_action,
-                args.apply,
-                args.feed,
-                args.category,
-                args.threshold,
+                miniflux, scorer, policy, settings.miniflux_action, args.apply, args.feed, args.category
             )
 
     report = asyncio.run(run())
     for entry in report.clickbait:
         print(json.dumps(asdict(entry), ensure_ascii=False))
+    for entry in report.held:
+        print(json.dumps({**asdict(entry), "held": True}, ensure_ascii=False))
     summary = {
         "scanned": report.scanned,
         "already_named": report.already_named,
         "clickbait": len(report.clickbait),
+        **({"held": len(report.held)} if report.held else {}),
         "action": settings.miniflux_action,
         "applied": args.apply,
         **({} if args.apply else {"note": "dry run: nothing changed; --apply to act"}),

@@ -1,2 +1,3 @@
-"""Feeds and pages, no HTTP framework: feed formats (parse, drop, annotate), fetching under an SSRF
-policy, site rules, the headlines of an HTML page, and the Miniflux client and sweep."""
+"""Feeds and pages, no HTTP framework: feed formats (parse, drop, annotate), one decision per item for
+every path (``decisions.py``), fetching under an SSRF policy, site rules, the headlines of an HTML
+page, and the Miniflux client and sweep."""

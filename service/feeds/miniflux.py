@@ -14,11 +14,14 @@ from typing import Any, Literal
 import httpx
 
 from classifier.errors import ClickbaitError, ErrorType
+from service.feeds.decisions import Verdicts
 from service.feeds.formats import Decision, FeedItem
 
 Action = Literal["mark_read", "prefix_title"]
 PAGE_SIZE = 250  # entries per listing request (Miniflux allows up to 1,000)
-PREFIXED = re.compile(r"^\[clickbait( \d\.\d\d)?\] ")  # a title this module already named
+# The prefix is this service's mark, not the model's label: a sweep under any later model must
+# recognise the titles an earlier one named.
+PREFIXED = re.compile(r"^\[clickbait( \d\.\d\d)?\] ")
 
 
 def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
@@ -50,11 +53,24 @@ def entry_items(entries: Sequence[dict]) -> list[FeedItem]:
     return [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
 
 
-def flagged(entries: Sequence[dict], decisions: Sequence[Decision]) -> list[Flagged]:
+def flagged(
+    entries: Sequence[dict], verdicts: Verdicts, action: Action
+) -> tuple[list[Flagged], list[Flagged]]:
+    """(the entries ``action`` applies to, the clickbait the policy holds back from it). Marking an
+    entry read takes it away as dropping takes a feed's item, so it holds back what a feed keeps
+    (``Verdicts.held``); a prefixed title is an annotation, given to every clickbait entry."""
+    bait = verdicts.clickbait_items()
+    acted = verdicts.removed("drop") if action == "mark_read" else bait
+    held = verdicts.held() if action == "mark_read" else [False] * len(bait)
+    pairs = list(zip(entries, verdicts.decisions, strict=True))
+    return _flags(pairs, acted), _flags(pairs, held)
+
+
+def _flags(pairs: Sequence[tuple[dict, Decision]], chosen: Sequence[bool]) -> list[Flagged]:
     return [
         Flagged(e["id"], e.get("title") or "", None if d.score is None else float(d.score), d.rule)
-        for e, d in zip(entries, decisions, strict=True)
-        if d.label == "clickbait"
+        for (e, d), keep in zip(pairs, chosen, strict=True)
+        if keep
     ]
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from classifier.scorer import Scorer
-from service.feeds.formats import decide, needs_score
+from service.feeds.decisions import Policy, decide_items
 from service.feeds.miniflux import PREFIXED, Action, Flagged, Miniflux, entry_items, flagged
-from service.feeds.site_rules import SiteRules
 
 
 @dataclass
@@ -24,28 +23,25 @@ class SweepReport:
     scanned: int = 0
     already_named: int = 0  # titles a prefix sweep (or the webhook) named before: not judged again
     clickbait: list[Flagged] = field(default_factory=list)
+    held: list[Flagged] = field(default_factory=list)  # clickbait left unread: unvalidated language
 
 
 def judge(
-    entries: Sequence[dict], scorer: Scorer, rules: SiteRules, threshold: float | None
-) -> list[Flagged]:
-    """The clickbait among ``entries``, by site rule or by the model's score, as the webhook decides."""
-    items = entry_items(entries)
-    matched, todo = needs_score(items, rules)
-    probs = scorer.probabilities([items[i].title for i in todo])
-    cut = scorer.threshold if threshold is None else threshold
-    return flagged(entries, decide(matched, dict(zip(todo, probs, strict=True)), cut, scorer.manifest.labels))
+    entries: Sequence[dict], scorer: Scorer, policy: Policy, action: Action
+) -> tuple[list[Flagged], list[Flagged]]:
+    """(the entries ``action`` applies to, the clickbait held back), decided as the webhook and the
+    feed filter decide (``service/feeds/decisions.py``)."""
+    return flagged(entries, decide_items(scorer, entry_items(entries), policy), action)
 
 
 async def sweep(
     miniflux: Miniflux,
     scorer: Scorer,
-    rules: SiteRules,
+    policy: Policy,
     action: Action,
     apply: bool,
     feeds: Sequence[int] = (),
     categories: Sequence[int] = (),
-    threshold: float | None = None,
     progress: bool = True,
 ) -> SweepReport:
     """Judge the unread entries of ``feeds`` and ``categories`` (all unread entries when neither is
@@ -62,11 +58,12 @@ async def sweep(
                 fresh = [e for e in page if e["id"] not in seen]
                 seen.update(e["id"] for e in fresh)
                 todo = [e for e in fresh if not PREFIXED.match(str(e.get("title") or ""))]
-                found = judge(todo, scorer, rules, threshold)
+                found, held = judge(todo, scorer, policy, action)
                 if apply:
                     await miniflux.act(action, found)
                 report.scanned += len(fresh)
                 report.already_named += len(fresh) - len(todo)
                 report.clickbait += found
+                report.held += held
                 bar.update(len(page))
     return report
