@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,40 @@ def fit_languages(
     return fitted
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """What a manifest's calibration holds: the temperature, the threshold, a correction per language."""
+
+    temperature: float
+    threshold: float
+    languages: dict[str, LanguageCalibration]
+
+
+def fit_calibration(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    langs: Sequence[str] | None,
+    temperature: float | None = None,
+    threshold: float | None = None,
+    min_rows: int = MIN_LANGUAGE_ROWS,
+) -> Calibration:
+    """The one way a model is calibrated on held-out rows, in this order: a temperature fitted by
+    likelihood (unless ``temperature`` keeps one), the macro-F1 threshold on the calibrated scores
+    (unless ``threshold`` keeps one), then, where ``langs`` gives each row's language
+    (``row_languages``), a correction per language with ``min_rows`` rows, hinged at that
+    threshold, so that the decisions stay; the threshold stays one for all languages (per-language
+    ones gained nothing, ``docs/design/artifact.md``)."""
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    if temperature is None:
+        temperature = fit_temperature(logits, labels)
+    if threshold is None:
+        threshold = choose_threshold(calibrated(logits, temperature), labels)
+    languages = (
+        {} if langs is None else fit_languages(logits, labels, langs, temperature, threshold, min_rows)
+    )
+    return Calibration(temperature, threshold, languages)
+
+
 def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | None = None) -> Manifest:
     """Fit the per-language corrections of an existing model on its recipe's validation split
     (fp32 logits over the model's own temperature, as ``clickbait train`` fits them) and write them
@@ -150,15 +185,11 @@ def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | No
     _, rows = split_holdout(load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by)
     logits = scorer.logits([e.text for e in rows])
     labels = np.array([e.label for e in rows])
-    languages = fit_languages(
-        logits,
-        labels,
-        row_languages(rows),
-        scorer.manifest.temperature,
-        scorer.manifest.threshold,
-        min_rows or MIN_LANGUAGE_ROWS,
+    kept = scorer.manifest
+    fitted = fit_calibration(
+        logits, labels, row_languages(rows), kept.temperature, kept.threshold, min_rows or MIN_LANGUAGE_ROWS
     )
-    manifest = read_manifest(model_dir).model_copy(update={"languages": languages})
+    manifest = read_manifest(model_dir).model_copy(update={"languages": fitted.languages})
     write_manifest(model_dir, manifest)
     card = model_dir / "README.md"
     if card.is_file():  # one line, replaced in place: the rest of a hand-edited card stays

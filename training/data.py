@@ -13,14 +13,13 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from classifier.artifact import DataFile
+from classifier.artifact import LABELS, DataFile  # LABELS: index = the label's integer value
 from classifier.bulk import JSON_SUFFIXES, BulkError, numbered_records
 from classifier.bundled import file_sha256
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.language import UNDETERMINED, language_code
 from classifier.text import dedup_key, normalise_headline
 
-LABELS = ("news", "clickbait")  # index = the label's integer value
 # which kind of teaser a row is, where its file says (docs/teasers.md): bait and tabloid are teasers
 KINDS = ("bait", "tabloid", "news")
 LABEL_VALUES: dict[object, int] = {"news": 0, "clickbait": 1, "0": 0, "1": 1, 0: 0, 1: 1}

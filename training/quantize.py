@@ -29,7 +29,7 @@ from classifier.engine import (
 )
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
-from training.calibration import choose_threshold, fit_temperature
+from training.calibration import fit_calibration
 from training.config import TrainConfig
 from training.data import Example, random_rows
 from training.evaluate import held_out_sets
@@ -122,8 +122,8 @@ def _held_out_check(
         validation = [name for name in labels if name.startswith("validation/")] or list(labels)
         val_logits = np.concatenate([int8_logits[n] for n in validation])
         val_labels = np.concatenate([labels[n] for n in validation])
-        temperature = fit_temperature(val_logits, val_labels)
-        threshold = choose_threshold(calibrated(val_logits, temperature), val_labels)
+        fitted = fit_calibration(val_logits, val_labels, None)  # int8 keeps fp32's languages
+        temperature, threshold = fitted.temperature, fitted.threshold
     else:
         temperature, threshold = calibration
     splits = {}

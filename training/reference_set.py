@@ -27,7 +27,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from training.data import LABELS, Example, load_dataset, split_holdout
+from classifier.artifact import LABELS
+from training.data import Example, load_dataset, split_holdout
 
 Role = Literal["replay", "check"]
 LICENCES = {

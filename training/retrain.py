@@ -66,8 +66,7 @@ from classifier.scorer import Scorer, calibrated
 from classifier.text import dedup_key
 from training.calibration import (
     MIN_LANGUAGE_ROWS,
-    fit_languages,
-    fit_temperature,
+    fit_calibration,
     macro_f1_of,
     row_languages,
 )
@@ -217,14 +216,11 @@ def editor_calibration(
     say("calibrating the editor's languages on their held-out labels")
     rows = [held_out[i] for i in mine]
     logits = candidate().logits([e.text for e in rows])
-    refitted = fit_languages(
-        logits,
-        np.array([e.label for e in rows]),
-        [langs[i] for i in mine],
-        manifest.temperature,
-        manifest.threshold,
+    labels = np.array([e.label for e in rows])
+    refitted = fit_calibration(
+        logits, labels, [langs[i] for i in mine], manifest.temperature, manifest.threshold
     )
-    return {**manifest.languages, **refitted}
+    return {**manifest.languages, **refitted.languages}
 
 
 def route(current: Path, out: Path, editors: set[str]) -> Routing | None:
@@ -347,10 +343,8 @@ def retrain(
         candidate_fp32 = Scorer.load(result.out, fp32)
         logits = candidate_fp32.logits([e.text for e in calibration_rows])
         truth = np.array([e.label for e in calibration_rows])
-        temperature = fit_temperature(logits, truth)
-        languages = fit_languages(
-            logits, truth, row_languages(calibration_rows), temperature, manifest.threshold
-        )
+        fitted = fit_calibration(logits, truth, row_languages(calibration_rows), threshold=manifest.threshold)
+        temperature, languages = fitted.temperature, fitted.languages
     else:  # trained towards the current model's raw scores: its scale, so its calibration
         temperature = manifest.temperature
         languages = editor_calibration(

@@ -34,9 +34,7 @@ from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
 from training.calibration import (
-    choose_threshold,
-    fit_languages,
-    fit_temperature,
+    fit_calibration,
     macro_f1_by_threshold,
     row_languages,
 )
@@ -188,13 +186,12 @@ def train(
         _round_trainable_to_fp16(network)  # the artifact stores fp16: calibrate what is saved
     val_labels = np.array([e.label for e in val_rows])
     val_logits = scorer.logits([e.text for e in val_rows])
-    manifest.temperature = fit_temperature(val_logits, val_labels)
-    manifest.threshold = choose_threshold(calibrated(val_logits, manifest.temperature), val_labels)
-    # a correction per language with enough validation rows, hinged at that threshold, so the
-    # decisions stay; the threshold stays one for all languages (per-language ones gained nothing)
     val_langs = row_languages(val_rows)
-    manifest.languages = fit_languages(
-        val_logits, val_labels, val_langs, manifest.temperature, manifest.threshold
+    fitted = fit_calibration(val_logits, val_labels, val_langs)
+    manifest.temperature, manifest.threshold, manifest.languages = (
+        fitted.temperature,
+        fitted.threshold,
+        fitted.languages,
     )
     kinds_report = _kind_heads(config, network, scorer, train_rows, val_rows, manifest)
     manifest.metrics = model_metrics(scorer, val_rows, val_langs, config.eval_data)  # as served: kinds too

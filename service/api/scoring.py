@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.text import normalise_headline
+from classifier.threshold import decision_threshold
 from service.api.deps import (
     ScoringDep,
     SettingsDep,
@@ -60,7 +61,7 @@ async def score(
                 ErrorType.too_many_to_explain,
             )
     rows, scorer = await request_scores(request, scoring, body.headlines, body.lang)
-    threshold = scorer.threshold if body.threshold is None else body.threshold
+    threshold = decision_threshold(scorer.threshold, body.threshold)
     results = []
     for h, row, (lang, known) in zip(
         body.headlines, rows, languages_of(scorer, body.headlines, body.lang), strict=True
