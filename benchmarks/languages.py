@@ -501,7 +501,7 @@ def throughput_cost(scorer: Scorer, texts: list[str], count: int = 2000, rounds:
     return {"headlines_per_s": rates, "seconds": seconds, "cost_whole": whole, "cost_added": added}
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default")
@@ -513,36 +513,29 @@ def main() -> None:
     parser.add_argument(
         "--no-detectors", action="store_true", help="skip the comparison of language identifiers (minutes)"
     )
-    args = parser.parse_args()
-    if args.rss_of:
-        before = rss_mb()
-        DETECTORS[args.rss_of]()(OUTSIDE["de"] + OUTSIDE["fr"])
-        print(rss_mb() - before)
-        return
-    torch.set_num_threads(1)
+    return parser
 
-    recipe = TrainConfig.from_sources(args.config, {})
+
+def recipe_splits(config: Path) -> dict[str, list]:
+    """The recipe's validation split per language, then each of its ``eval_data`` files."""
+    recipe = TrainConfig.from_sources(config, {})
     _, validation = split_holdout(
         load_dataset(recipe.data).examples, recipe.holdout_fraction, recipe.holdout_by
     )
     splits = {f"validation/{lang}": [e for e in validation if e.lang == lang] for lang in FIVE}
     for path in recipe.eval_data:
         splits[dataset_name(Path(path))] = read_file(Path(path))
-    rows = [(name, e) for name, part in splits.items() for e in part]
-    texts = [e.text for _, e in rows]
-    truth = [e.lang for _, e in rows]
-    figures: dict = {"rows": {name: len(part) for name, part in splits.items()}}
-    print("rows:", figures["rows"])
+    return splits
 
-    # --- scoring throughput on the same rows, one thread (warm-up batch first) ---
-    scorer = Scorer.load(args.model, ClassifierSettings(threads=1))
+
+def scoring_rate(scorer: Scorer, texts: list[str], figures: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """The logits and the global calibration alone ("before") of ``texts``, kept for the fits, and
+    the headlines/s of computing them on one thread (after a warm-up batch)."""
     scorer.logits(texts[:64])
     started = time.perf_counter()
-    # the global calibration alone ("before"): the logits are kept for the fits below
     logits = scorer.logits(texts)
     probs = calibrated(logits, scorer.manifest.temperature)
-    score_seconds = time.perf_counter() - started
-    score_rate = len(texts) / score_seconds
+    score_rate = len(texts) / (time.perf_counter() - started)
     figures["scoring"] = {
         "model": scorer.version,
         "engine": scorer.engine,
@@ -551,9 +544,59 @@ def main() -> None:
         "headlines_per_s": score_rate,
     }
     print(f"model {scorer.version}, engine {scorer.engine}: {score_rate:.1f} headlines/s on 1 thread")
+    return logits, probs, score_rate
 
-    # --- language identification ---
-    names_in_order = list(splits)
+
+def judge_detector(name: str, rows: list, names_in_order: list[str], rounds: int, score_rate: float) -> dict:
+    """One detector's accuracy per split, on the five languages and outside them, its speed, and
+    what it would cost scoring; printed as a table row."""
+    texts, truth = [e.text for _, e in rows], [e.lang for _, e in rows]
+    outside_texts = [t for ts in OUTSIDE.values() for t in ts]
+    outside_truth = [lang for lang, ts in OUTSIDE.items() for _ in ts]
+    memory = rss_of(name)
+    detect = DETECTORS[name]()
+    detect(texts[:20])
+    seconds, guesses = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        guesses = detect(texts)
+        seconds.append(time.perf_counter() - started)
+    rate = len(texts) / statistics.median(seconds)
+    per_split, confusions = {}, {}
+    for split in names_in_order:
+        idx = [i for i, (s, _) in enumerate(rows) if s == split]
+        per_split[split] = sum(guesses[i] == truth[i] for i in idx) / len(idx)
+        confusions[split] = Counter(guesses[i] for i in idx if guesses[i] != truth[i]).most_common(4)
+    val_idx = [i for i, (s, _) in enumerate(rows) if s.startswith("validation/")]
+    five = sum(guesses[i] == truth[i] for i in val_idx) / len(val_idx)
+    merged = sum(SAME_AS.get(guesses[i], guesses[i]) == truth[i] for i in val_idx) / len(val_idx)
+    outside = detect(outside_texts)
+    outside_right = sum(g == t for g, t in zip(outside, outside_truth, strict=True)) / len(outside_truth)
+    # the share of scoring time that detecting every headline would add, both on one thread
+    drop = (1 / rate) / (1 / rate + 1 / score_rate)
+    cells = " | ".join(f"{per_split[s]:.1%}" for s in names_in_order)
+    print(
+        f"| {name} | {cells} | {five:.1%} | {merged:.1%} | {outside_right:.0%} "
+        f"| {rate:,.0f} | {drop:.1%} | {memory:.0f} |"
+    )
+    return {
+        "accuracy": per_split,
+        "five_languages": five,
+        "five_languages_ms_as_id": merged,
+        "outside_five": outside_right,
+        "outside_guesses": dict(zip(outside_texts, outside, strict=True)),
+        "headlines_per_s": rate,
+        "seconds": seconds,
+        "scoring_drop": drop,
+        "rss_mb": memory,
+        "confusions": confusions,
+    }
+
+
+def compare_detectors(
+    rows: list, names_in_order: list[str], rounds: int, score_rate: float, figures: dict
+) -> None:
+    """Every detector of ``DETECTORS`` judged on the rows (``judge_detector``), then its misses."""
     outside_texts = [t for ts in OUTSIDE.values() for t in ts]
     outside_truth = [lang for lang, ts in OUTSIDE.items() for _ in ts]
     figures["lid"] = {}
@@ -563,46 +606,8 @@ def main() -> None:
         + " | five languages | five, ms read as id | outside five | headlines/s | scoring drop | RSS MB |"
     )
     print("| --- " * (len(names_in_order) + 7) + "|")
-    for name, make in DETECTORS.items() if not args.no_detectors else ():
-        memory = rss_of(name)
-        detect = make()
-        detect(texts[:20])
-        seconds, guesses = [], []
-        for _ in range(args.rounds):
-            started = time.perf_counter()
-            guesses = detect(texts)
-            seconds.append(time.perf_counter() - started)
-        rate = len(texts) / statistics.median(seconds)
-        per_split, confusions = {}, {}
-        for split in names_in_order:
-            idx = [i for i, (s, _) in enumerate(rows) if s == split]
-            per_split[split] = sum(guesses[i] == truth[i] for i in idx) / len(idx)
-            confusions[split] = Counter(guesses[i] for i in idx if guesses[i] != truth[i]).most_common(4)
-        val_idx = [i for i, (s, _) in enumerate(rows) if s.startswith("validation/")]
-        five = sum(guesses[i] == truth[i] for i in val_idx) / len(val_idx)
-        merged = sum(SAME_AS.get(guesses[i], guesses[i]) == truth[i] for i in val_idx) / len(val_idx)
-        outside = detect(outside_texts)
-        outside_right = sum(g == t for g, t in zip(outside, outside_truth, strict=True)) / len(outside_truth)
-        # the share of scoring time that detecting every headline would add, both on one thread
-        drop = (1 / rate) / (1 / rate + 1 / score_rate)
-        figures["lid"][name] = {
-            "accuracy": per_split,
-            "five_languages": five,
-            "five_languages_ms_as_id": merged,
-            "outside_five": outside_right,
-            "outside_guesses": dict(zip(outside_texts, outside, strict=True)),
-            "headlines_per_s": rate,
-            "seconds": seconds,
-            "scoring_drop": drop,
-            "rss_mb": memory,
-            "confusions": confusions,
-        }
-        cells = " | ".join(f"{per_split[s]:.1%}" for s in names_in_order)
-        print(
-            f"| {name} | {cells} | {five:.1%} | {merged:.1%} | {outside_right:.0%} "
-            f"| {rate:,.0f} | {drop:.1%} | {memory:.0f} |"
-        )
-        del detect
+    for name in DETECTORS:
+        figures["lid"][name] = judge_detector(name, rows, names_in_order, rounds, score_rate)
     for name, entry in figures["lid"].items():
         print(f"  {name}: misses {json.dumps(entry['confusions'])}")
         wrong = {
@@ -610,9 +615,12 @@ def main() -> None:
         }
         print(f"    outside the five, named wrong: {Counter(wrong.values()).most_common()}")
 
-    # --- calibration per language, before: the global calibration alone ---
-    labels = np.array([e.label for _, e in rows], dtype=int)
-    where = {split: np.array([i for i, (s, _) in enumerate(rows) if s == split]) for split in names_in_order}
+
+def calibration_before(
+    scorer: Scorer, probs: np.ndarray, labels: np.ndarray, where: dict[str, np.ndarray], figures: dict
+) -> None:
+    """ECE and macro-F1 per split, and ECE over the whole validation split, of the global
+    calibration alone."""
     figures["calibration"] = {}
     print(
         f"\n| split | n | clickbait share | mean P | ECE ({BINS} bins) | chance ECE (mean, p95) | macro-F1 |"
@@ -636,39 +644,71 @@ def main() -> None:
     figures["calibration"]["validation"] = {"ece": overall}
     print(f"whole validation split: ECE {overall:.3f} ({BINS} bins)")
 
-    # --- designs of the correction, cross-fitted; then the model's own, as served ---
-    compare_designs(scorer, rows, logits, labels, where, figures)
-    what_the_rows_allow(scorer, logits, labels, where, figures)
-    after = after_per_language(scorer, rows, logits, labels, where, figures)
-    figures["throughput"] = throughput_cost(scorer, texts)
 
-    # --- reliability diagrams ---
+def after_diagrams(
+    scorer: Scorer,
+    after: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    figures: dict,
+    names_in_order: list[str],
+    path: Path,
+) -> None:
+    """Reliability diagrams per split, the global calibration alone beside the per-language one."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
     except ImportError:
         print("matplotlib is not installed (pip install -e '.[bench]'): no diagrams")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def corrected(split: str) -> tuple[Curves, str]:
+        y, p_before, p_after = after[split]
+        e = figures["after"][split]
+        curves = [
+            (f"global only, {e['ece_before']:.3f}", p_before, y, "tab:blue"),
+            (f"per language, {e['ece_after']:.3f}", p_after, y, "tab:orange"),
+        ]
+        return curves, f"{split} (n={len(y)})"
+
+    title = f"{scorer.version} ({scorer.engine}), per-language calibration, {BINS} bins with ≥ 5 rows"
+    save_grid(names_in_order, corrected, title, path)
+    print(f"\nwrote {path}")
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.rss_of:
+        before = rss_mb()
+        DETECTORS[args.rss_of]()(OUTSIDE["de"] + OUTSIDE["fr"])
+        print(rss_mb() - before)
+        return
+    torch.set_num_threads(1)
+
+    splits = recipe_splits(args.config)
+    rows = [(name, e) for name, part in splits.items() for e in part]
+    texts = [e.text for _, e in rows]
+    figures: dict = {"rows": {name: len(part) for name, part in splits.items()}}
+    print("rows:", figures["rows"])
+
+    scorer = Scorer.load(args.model, ClassifierSettings(threads=1))
+    logits, probs, score_rate = scoring_rate(scorer, texts, figures)
+    names_in_order = list(splits)
+    if args.no_detectors:
+        figures["lid"] = {}
     else:
-        args.images.mkdir(parents=True, exist_ok=True)
+        compare_detectors(rows, names_in_order, args.rounds, score_rate, figures)
 
-        def corrected(split: str) -> tuple[Curves, str]:
-            y, p_before, p_after = after[split]
-            e = figures["after"][split]
-            curves = [
-                (f"global only, {e['ece_before']:.3f}", p_before, y, "tab:blue"),
-                (f"per language, {e['ece_after']:.3f}", p_after, y, "tab:orange"),
-            ]
-            return curves, f"{split} (n={len(y)})"
+    labels = np.array([e.label for _, e in rows], dtype=int)
+    where = {split: np.array([i for i, (s, _) in enumerate(rows) if s == split]) for split in names_in_order}
+    calibration_before(scorer, probs, labels, where, figures)
 
-        path = args.images / f"{args.stamp}-languages-after.png"
-        save_grid(
-            names_in_order,
-            corrected,
-            f"{scorer.version} ({scorer.engine}), per-language calibration, {BINS} bins with ≥ 5 rows",
-            path,
-        )
-        print(f"\nwrote {path}")
+    # designs of the correction, cross-fitted; then the model's own, as served
+    compare_designs(scorer, rows, logits, labels, where, figures)
+    what_the_rows_allow(scorer, logits, labels, where, figures)
+    after = after_per_language(scorer, rows, logits, labels, where, figures)
+    figures["throughput"] = throughput_cost(scorer, texts)
+    after_diagrams(scorer, after, figures, names_in_order, args.images / f"{args.stamp}-languages-after.png")
 
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))

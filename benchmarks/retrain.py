@@ -5,20 +5,20 @@ other language, before and after: macro-F1, and on the editor's other headlines 
 per-language corrections (what it would carry if its editor's languages were not refitted).
 
 Usage (from the repository root, ../shared beside it):
-    python benchmarks/retrain.py --scenario es-ta1c            # the 18 outlets of es-ta1c-validation
+    python benchmarks/retrain.py --scenario es-ta1c            # the outlets of es-ta1c-validation
     python benchmarks/retrain.py --scenario id-holdout         # the default's unseen Indonesian rows
-    python benchmarks/retrain.py --scenario ro-holdout         # ... Romanian rows (~700 labels)
+    python benchmarks/retrain.py --scenario ro-holdout         # ... Romanian rows
     python benchmarks/retrain.py --scenario es-ta1c-quotes     # an editor's house rule on quotes
     python benchmarks/retrain.py --scenario ro-holdout-quotes  # the same rule, Romanian sites
     python benchmarks/retrain.py --scenario es-ta1c --shuffle  # the same labels, shuffled: noise
 
-Scenarios (the default model never trained on any of their rows):
-- ``es-ta1c``: ``es-ta1c-validation.jsonl`` (700 headlines of 18 Spanish-language outlets).
+Scenarios (the default model never trained on any of their rows; their sizes, and how many labels
+the house rule flips, are in docs/results/2026-11-29-retrain-scenarios.md):
+- ``es-ta1c``: ``es-ta1c-validation.jsonl`` (headlines of Spanish-language outlets).
 - ``es-ta1c-quotes``: the same headlines, labelled by an editor whose house rule makes every quoted
-  statement a teaser (165 of the 700 headlines quote someone; 136 of those are news to TA1C's
-  annotators): labels that carry something the model does not know. ``ro-holdout-quotes``: the
-  same rule on ``ro-holdout`` (198 of 1,733 headlines quote someone, 115 of them news to their
-  annotators), another language and other sites.
+  statement a teaser, where TA1C's annotators called many of them news: labels that carry
+  something the model does not know. ``ro-holdout-quotes``: the same rule on ``ro-holdout``,
+  another language and other sites.
 - ``id-holdout``, ``ro-holdout``: the default recipe's Indonesian (Romanian) validation hold-out,
   less the rows that ship as the gate's check rows (no Romanian row ships: its set has no licence).
 The editor labels ``--labelled`` of them (fixed by a hash of each headline); the rest are only ever
@@ -39,19 +39,21 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from classifier.registry import ModelRegistry
 from classifier.scorer import Scorer, default_model_dir
-from service.runtime.retrain_job import job_params, run
+from service.runtime.retrain_job import job_params
+from service.runtime.retrain_job import run as run_job
 from service.settings import ServiceSettings
 from service.store.db import make_engine, migrate
 from service.store.headline_pool import HeadlinePool
 from service.store.job_store import JobStore
 from service.store.label_store import LabelStore, NewLabel
+from service.store.tables import Job
 from training.config import TrainConfig
 from training.data import LABELS, Example, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics, expected_calibration_error
@@ -101,7 +103,7 @@ def measure(scorer: Scorer, rest: list[Example], languages: dict[str, list[Examp
     }
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -122,8 +124,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--keep", type=Path, help="copy the candidate's artifact here, to inspect it")
-    args = parser.parse_args()
+    return parser
 
+
+@dataclass
+class Scenario:
+    """The rows of one run: the editor's labelled ones, the rest measured, the other languages'
+    measured rows, and the pool of headlines the service has scored."""
+
+    rows: list[Example]
+    editor: list[Example]
+    rest: list[Example]
+    languages: dict[str, list[Example]]
+    pool: list[str]
+
+
+def scenario(args: argparse.Namespace) -> Scenario:
     recipe = TrainConfig.from_sources(args.config, {})
     train_rows, held = split_holdout(
         load_dataset(recipe.data).examples, recipe.holdout_fraction, recipe.holdout_by
@@ -135,14 +151,13 @@ def main() -> None:
         random.Random(args.seed).shuffle(shuffled)
         editor = [replace(e, label=y) for e, y in zip(editor, shuffled, strict=True)]
     shipped = {r.example.text for r in load_reference() if r.role == "check"}
-    editor_lang = rows[0].lang
     measured_elsewhere = shipped | {e.text for e in rows}
     languages: dict[str, list[Example]] = defaultdict(list)
     for e in held:
         if e.text not in measured_elsewhere:
             languages[e.lang].append(e)
     rng = random.Random(args.seed)
-    languages = {
+    sampled = {
         lang: rng.sample(found, min(args.per_language, len(found))) for lang, found in languages.items()
     }
     by_lang: dict[str, list[str]] = defaultdict(list)
@@ -151,50 +166,69 @@ def main() -> None:
     pool = [
         h for lang in sorted(by_lang) for h in rng.sample(by_lang[lang], min(args.pool, len(by_lang[lang])))
     ]
+    return Scenario(rows, editor, rest, dict(sorted(sampled.items())), pool)
 
-    current = Scorer.load("default")
-    before = measure(current, rest, dict(sorted(languages.items())))
+
+def candidate_figures(current: Scorer, retrained: Scorer, run: Scenario) -> tuple[dict, dict]:
+    """The candidate's macro-F1, and the calibration on the editor's other headlines: with the
+    corrections it carries (refitted on the editor's held-out labels where a language has enough of
+    them) and with the current model's, which it would carry without that refit."""
+    after = measure(retrained, run.rest, run.languages)
+    kept = with_languages(retrained, current.manifest.languages)
+    calibration = {
+        "candidate, current's corrections": ece(kept, run.rest),
+        "candidate": ece(retrained, run.rest),
+        "refitted": sorted(
+            lang
+            for lang, entry in retrained.manifest.languages.items()
+            if entry != current.manifest.languages.get(lang)
+        ),
+    }
+    return after, calibration
+
+
+def retrain(args: argparse.Namespace, current: Scorer, run: Scenario) -> tuple[Job, float, dict, dict]:
+    """A retraining job, as the service runs it, in a data directory of its own: (the job, its
+    seconds, the candidate's macro-F1, the calibration on the editor's other headlines)."""
     with tempfile.TemporaryDirectory(prefix="retrain-bench-") as tmp:
         settings = ServiceSettings(data_dir=Path(tmp), model=str(default_model_dir()))
         engine = make_engine(settings.database)
         migrate(engine)
         LabelStore(engine).add(
-            [NewLabel(e.text, LABELS[e.label], e.lang, e.source) for e in editor], "editor"
+            [NewLabel(e.text, LABELS[e.label], e.lang, e.source) for e in run.editor], "editor"
         )
         headline_pool = HeadlinePool(engine, settings.retrain.pool_size)
-        headline_pool.queue(pool)
+        headline_pool.queue(run.pool)
         headline_pool.flush()
         job = JobStore(engine, settings.job_stale_s).create(job_params(settings, False), "benchmark")
         started = time.perf_counter()
-        job = run(job.id, settings)
+        job = run_job(job.id, settings)
         seconds = time.perf_counter() - started
         registry = ModelRegistry(settings.registry_path)
         candidate = (job.result or {}).get("candidate", {}).get("version")
-        after, calibration = {}, {"current": ece(current, rest)}
+        after, calibration = {}, {"current": ece(current, run.rest)}
         if candidate:
-            retrained = Scorer.load(registry.path(candidate))
-            after = measure(retrained, rest, dict(sorted(languages.items())))
-            # the candidate's scores on the editor's other headlines, with the corrections it carries
-            # (refitted on the editor's held-out labels where they reach 150 in a language) and with
-            # the current model's, which it would carry without that refit
-            kept = with_languages(retrained, current.manifest.languages)
-            calibration |= {
-                "candidate, current's corrections": ece(kept, rest),
-                "candidate": ece(retrained, rest),
-            }
-            calibration["refitted"] = sorted(
-                lang
-                for lang, entry in retrained.manifest.languages.items()
-                if entry != current.manifest.languages.get(lang)
+            found, candidate_calibration = candidate_figures(
+                current, Scorer.load(registry.path(candidate)), run
             )
+            after, calibration = found, calibration | candidate_calibration
         if candidate and args.keep:
             shutil.copytree(registry.path(candidate), args.keep, dirs_exist_ok=True)
+    return job, seconds, after, calibration
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    run = scenario(args)
+    current = Scorer.load("default")
+    before = measure(current, run.rest, run.languages)
+    job, seconds, after, calibration = retrain(args, current, run)
     report = {
         "scenario": args.scenario + (" (labels shuffled)" if args.shuffle else ""),
-        "editor_language": editor_lang,
-        "labels": len(editor),
-        "measured_rows": len(rest),
-        "pool": len(pool),
+        "editor_language": run.rows[0].lang,
+        "labels": len(run.editor),
+        "measured_rows": len(run.rest),
+        "pool": len(run.pool),
         "seconds": round(seconds, 1),
         "state": job.state,
         "message": job.message,

@@ -3,14 +3,14 @@
 Usage (repository root, ../shared beside it):
     python benchmarks/students.py --model default --student runs/student4 runs/student4-es
 
-The distillation target is a macro-F1 gap, and on the recipe's small splits (191 Spanish validation
-rows) a gap is a handful of decisions. So per held-out split and student (both in fp32, each at its
-own temperature and threshold): the macro-F1 gap to the teacher, a 90 % bootstrap interval of that
-gap (resampling the split's rows), how many rows the two decide differently, and on how many of
-those the teacher or the student is right. Then, for one language (``--language``, Spanish by
-default), teacher and students on the training headlines they all learned from and on the unseen
-validation split: ROC AUC against the labels and how often each student decides as the teacher
-does — whether a gap there is one of fit or of generalisation.
+The distillation target is a macro-F1 gap, and on the recipe's small splits (Spanish validation;
+sizes in docs/results/2026-11-29-distillation.md) a gap is a handful of decisions. So per held-out
+split and student (both in fp32, each at its own temperature and threshold): the macro-F1 gap to the
+teacher, a 90 % bootstrap interval of that gap (resampling the split's rows), how many rows the two
+decide differently, and on how many of those the teacher or the student is right. Then, for one
+language (``--language``, Spanish by default), teacher and students on the training headlines they
+all learned from and on the unseen validation split: ROC AUC against the labels and how often each
+student decides as the teacher does — whether a gap there is one of fit or of generalisation.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def serve_figures(model: str, bare: Scorer, headlines: list[str], rounds: int) -
         }
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--model", default="default")
@@ -139,8 +139,59 @@ def main() -> None:
     parser.add_argument("--no-quality", action="store_true", help="skip the held-out macro-F1")
     parser.add_argument("--no-serve", action="store_true", help="skip the service figures")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    return parser
 
+
+def our_scorers(model: str, students: Sequence[str]) -> dict[str, Scorer]:
+    """(b)-(d), by the name the tables give them."""
+    scorers = {
+        "(b) fp32 engine": Scorer.load(model, ClassifierSettings(engine="fp32")),
+        "(b') numpy engine (fp32, no torch)": Scorer.load(model, ClassifierSettings(engine="numpy")),
+        "(c) fast engine": Scorer.load(model, ClassifierSettings(engine="auto")),
+    }
+    if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:
+        scorers["(c') int8, forced (its held-out check failed)"] = Scorer.load(
+            model, ClassifierSettings(engine="int8")
+        )
+    for student in students:
+        scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
+        scorers[f"(d) student {student} ({scorer.manifest.layers} layers)"] = scorer
+    return scorers
+
+
+def pipeline_gap(pipe: Callable[..., list], fp32: Scorer, headlines: list[str]) -> float:
+    """The largest difference between the pipeline's and the fp32 engine's P(clickbait) on a probe
+    of the headlines; printed with what was timed."""
+    probe = headlines[:50]
+    theirs = np.array(
+        [
+            next(d["score"] for d in r if d["label"] == "clickbait")
+            for r in pipe(probe, top_k=None, truncation=True)
+        ]
+    )
+    gap = float(np.abs(theirs - fp32.probabilities(probe)).max())
+    lengths = [len(ids) for ids in fp32.tokenizer.encode(headlines, fp32.manifest.max_length)]
+    print(
+        f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
+        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; "
+        f"pipeline vs fp32 engine max |Δp| {gap:.1e}"
+    )
+    return gap
+
+
+def quality_table(scorers: dict[str, Scorer], sets: dict[str, list]) -> dict[str, dict[str, float]]:
+    """Macro-F1 of every scorer on every held-out set, printed as a table."""
+    found = {name: quality(scorer, sets) for name, scorer in scorers.items()}
+    print("\n| set | n | " + " | ".join(found) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in found) + " |")
+    for split in sets:
+        cells = " | ".join(f"{found[s][split]:.3f}" for s in found)
+        print(f"| {split} | {len(sets[split])} | {cells} |")
+    return found
+
+
+def main() -> None:
+    args = _parser().parse_args()
     config = TrainConfig.from_sources(args.config, {})
     _, sets = held_out_sets(config)
     headlines = sample_headlines(sets, args.n)
@@ -154,35 +205,9 @@ def main() -> None:
     pipe = pipeline("text-classification", model=str(hf_dir), trust_remote_code=True)
     engines["(a) pipeline, defaults"] = pipe
     engines["(a') pipeline, batch_size=64"] = lambda batch: pipe(batch, batch_size=BATCH)
-    scorers = {
-        "(b) fp32 engine": Scorer.load(args.model, ClassifierSettings(engine="fp32")),
-        "(b') numpy engine (fp32, no torch)": Scorer.load(args.model, ClassifierSettings(engine="numpy")),
-        "(c) fast engine": Scorer.load(args.model, ClassifierSettings(engine="auto")),
-    }
-    if scorers["(c) fast engine"].engine == "fp32" and scorers["(c) fast engine"].manifest.int8 is not None:
-        scorers["(c') int8, forced (its held-out check failed)"] = Scorer.load(
-            args.model, ClassifierSettings(engine="int8")
-        )
-    for student in args.student:
-        scorer = Scorer.load(student, ClassifierSettings(engine="auto"))
-        scorers[f"(d) student {student} ({scorer.manifest.layers} layers)"] = scorer
+    scorers = our_scorers(args.model, args.student)
     engines.update({name: scorer.probabilities for name, scorer in scorers.items()})
-
-    probe = headlines[:50]
-    theirs = np.array(
-        [
-            next(d["score"] for d in r if d["label"] == "clickbait")
-            for r in pipe(probe, top_k=None, truncation=True)
-        ]
-    )
-    gap = float(np.abs(theirs - scorers["(b) fp32 engine"].probabilities(probe)).max())
-    fp32 = scorers["(b) fp32 engine"]
-    lengths = [len(ids) for ids in fp32.tokenizer.encode(headlines, fp32.manifest.max_length)]
-    print(
-        f"{len(headlines)} headlines (ro+en, mean {np.mean(lengths):.0f} tokens), torch threads "
-        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}; "
-        f"pipeline vs fp32 engine max |Δp| {gap:.1e}"
-    )
+    gap = pipeline_gap(pipe, scorers["(b) fp32 engine"], headlines)
     results = interleaved(engines, headlines, args.rounds)
     base = results["(a) pipeline, defaults"]["headlines_s"]
     print("| engine | engine used | headlines/s | × pipeline | p50 ms / 64 | p99 ms / 64 |")
@@ -201,13 +226,7 @@ def main() -> None:
         "throughput": results,
     }
     if not args.no_quality:
-        report["macro_f1"] = {name: quality(scorer, sets) for name, scorer in scorers.items()}
-        names = list(sets)
-        print("\n| set | n | " + " | ".join(report["macro_f1"]) + " |")
-        print("| --- | --- | " + " | ".join("---" for _ in report["macro_f1"]) + " |")
-        for split in names:
-            cells = " | ".join(f"{report['macro_f1'][s][split]:.3f}" for s in report["macro_f1"])
-            print(f"| {split} | {len(sets[split])} | {cells} |")
+        report["macro_f1"] = quality_table(scorers, sets)
     if not args.no_serve:
         serve = serve_figures(args.model, scorers["(c) fast engine"], headlines, args.rounds)
         report["serve"] = serve
