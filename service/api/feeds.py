@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
+from classifier.threshold import decision_threshold
 from service.api.deps import ScoringDep, SettingsDep, WebhookBodiesDep, read_body, score_many
 from service.api.schemas import error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
@@ -238,7 +239,7 @@ async def page_headlines(
     # off the event loop, and refused when nested past what the parser does in linear time
     found = await asyncio.to_thread(_page_headlines, body.decode("utf-8", errors="replace"), url)
     probs, scorer = await score_many(request, settings, scoring, [h.headline for h in found])
-    cut = scorer.threshold if threshold is None else threshold
+    cut = decision_threshold(scorer.threshold, threshold)
     return {
         "model": scorer.version,
         "threshold": cut,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from classifier.scorer import Scorer
 from classifier.text import normalise_headline
+from classifier.threshold import decision_threshold
 from service.feeds.formats import Decision, FeedItem, Mode, decide, needs_score
 from service.feeds.site_rules import SiteRules
 from service.settings import ServiceSettings
@@ -99,7 +100,7 @@ class Unscored:
         langs = scorer.languages(self.titles) if langs is None else langs
         found = {i: (lang, scorer.validated(lang)) for i, lang in zip(self.todo, langs, strict=True)}
         scores = {i: float(p) for i, p in zip(self.todo, probs, strict=True)}
-        threshold = scorer.threshold if policy.threshold is None else policy.threshold
+        threshold = decision_threshold(scorer.threshold, policy.threshold)
         labels = scorer.manifest.labels
         # a model that names no validated language has nothing to hold clickbait against
         hold = bool(scorer.manifest.languages) and not policy.drop_unvalidated
