@@ -17,6 +17,7 @@ TOP = (*PACKAGES, "tests", "docs", "benchmarks")
 # Alembic's revision scripts are named by their folder; a package's __init__ by the package
 REVISIONS = "service/store/migrations/versions/"
 CLASS = re.compile(r"([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)(?:\.([a-z_][a-z0-9_]*))?")
+MODULE_NAME = re.compile(r"([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)")  # ``deps.json_body``
 TRAINING_IMPORTERS = "import `training`, and no"  # the sentence that lists them
 
 
@@ -57,7 +58,17 @@ def _classes() -> dict[str, set[str]]:
     return found
 
 
-def _members(node: ast.ClassDef) -> set[str]:
+@cache
+def _module_names() -> dict[str, set[str]]:
+    """The names each module defines at its top level, by the module's file stem (``deps``)."""
+    found: dict[str, set[str]] = {}
+    for name in _modules():
+        tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
+        found.setdefault(Path(name).stem, set()).update(_members(tree))
+    return found
+
+
+def _members(node: ast.ClassDef | ast.Module) -> set[str]:
     members = set()
     for item in node.body:
         if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -107,6 +118,16 @@ def test_every_class_named_is_defined_with_its_members() -> None:
         if name not in classes or (member and member not in classes[name]):
             wrong.append(span)
     assert not wrong, f"named in {PAGE.name} but not defined so in the code: {wrong}"
+
+
+def test_every_module_attribute_named_is_defined() -> None:
+    modules = _module_names()
+    wrong = [
+        span
+        for span in _code_spans()
+        if (match := MODULE_NAME.fullmatch(span)) and match[2] not in modules.get(match[1], set())
+    ]
+    assert not wrong, f"named in {PAGE.name} but not defined in that module: {wrong}"
 
 
 def test_the_modules_said_to_import_training_are_those_that_do() -> None:
