@@ -11,8 +11,7 @@ from transformers import BertConfig, BertModel
 
 from classifier.settings import get_settings
 from tests.support.data import labelled_rows, write_jsonl
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+from tests.support.models import TOKENIZER_FILES
 
 
 @pytest.fixture(scope="session", autouse=True)

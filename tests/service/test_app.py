@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 
 NEWS = "Parliament approves the budget after a long debate"
 BAIT = f"{TRIGGER} photos of the mayor at the beach"

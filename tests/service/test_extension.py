@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 
 from service.cli import main
 from service.feeds.page_headlines import extract_headlines
-from tests.service.conftest import TRIGGER
 from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
+from tests.support.models import TRIGGER
 
 pytestmark = pytest.mark.browser
 
@@ -402,7 +402,7 @@ def test_unvalidated_language_badged_not_dimmed_unless_asked(
 ) -> None:
     from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
     from service.settings import ServiceSettings
-    from tests.service.conftest import start_server
+    from tests.support.servers import start_server
 
     model = tmp_path / "english-only"
     shutil.copytree(known_model, model)

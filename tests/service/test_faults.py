@@ -22,12 +22,12 @@ from service.settings import ServiceSettings
 from service.store.db import make_engine, migrate
 from service.store.job_store import JobStore
 from service.store.label_store import LabelStore, NewLabel
-from tests.service.test_durability import KEY
 from tests.support.data import CLICKBAIT, NEWS
 from tests.support.processes import free_port, serve, wait_ready
 from training.config import RetrainSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
+KEY = "faults-key"
 
 LABELS = [
     NewLabel(f"{text} ({i})", label)

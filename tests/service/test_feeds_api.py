@@ -16,7 +16,6 @@ import feedparser
 import httpx
 import pytest
 
-from tests.service.conftest import TRIGGER
 from tests.support.feed_docs import (
     ATOM,
     BAIT_TITLE,
@@ -26,6 +25,7 @@ from tests.support.feed_docs import (
     SEED_LIKE_PAGE,
     rss_with_items,
 )
+from tests.support.models import TRIGGER
 
 SECRET = "webhook-secret"
 

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 
 NEWS = "Parliament approves the budget after a long debate"
 BAIT = f"{TRIGGER} photos of the mayor at the beach"

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 
 KEY = "k3y-for-tests"
 AUTH = {"Authorization": f"Bearer {KEY}"}

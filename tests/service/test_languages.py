@@ -16,9 +16,10 @@ import pytest
 
 from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
 from service.settings import ServiceSettings
-from tests.service.conftest import TRIGGER, start_server
 from tests.support.feed_docs import rss_with_items
+from tests.support.models import TRIGGER
 from tests.support.processes import ROOT, clickbait
+from tests.support.servers import start_server
 
 ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
 GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"

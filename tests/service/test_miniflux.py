@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import TRIGGER
 from tests.service.miniflux_double import MinifluxDouble, Sent, entry
+from tests.support.models import TRIGGER
 
 TOKEN = "api-key-123"
 LISTING = {"status": ["unread"], "order": ["id"], "direction": ["asc"], "limit": ["250"]}

@@ -12,8 +12,8 @@ from scipy.special import erf
 from classifier.numpy_bert import _gelu
 from classifier.scorer import Scorer
 from classifier.settings import get_settings
-from tests.service.conftest import TRIGGER
 from tests.support.data import CLICKBAIT, NEWS
+from tests.support.models import TRIGGER
 from tests.support.processes import free_port, serve, stop, wait_ready
 
 LONG = "Parliament " + "approves the long awaited budget after a debate " * 8  # past the token cap

@@ -37,8 +37,8 @@ from schemathesis import Case
 
 from service.api.app import create_app
 from service.settings import ServiceSettings
-from tests.service.conftest import start_server
 from tests.support.databases import BACKENDS, database
+from tests.support.servers import start_server
 
 KEY = "schema-key"
 CONFIG = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from service.feeds.page_headlines import extract_headlines
-from tests.service.conftest import TRIGGER
 from tests.support.feed_docs import SEED_LIKE_PAGE
+from tests.support.models import TRIGGER
 
 
 def test_roles_links_and_sites_of_a_seed_like_page() -> None:

@@ -15,8 +15,8 @@ from scipy.special import logit
 
 from service.store.db import make_engine
 from service.store.headline_pool import HeadlinePool
-from tests.service.conftest import TRIGGER
 from tests.support.data import labelled_rows, write_jsonl
+from tests.support.models import TRIGGER
 from training.config import RetrainSettings, TrainConfig
 from training.trainer import train
 

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
 from sqlalchemy import select
@@ -27,7 +28,8 @@ from service.api.guards import header_deadline_protocol
 from service.feeds import fetch as fetching
 from service.feeds.fetch import FetchError, FetchPolicy
 from service.feeds.page_headlines import MAX_DEPTH, MAX_TAGS, deepest_nesting
-from service.runtime.batcher import MicroBatcher, _Job, client_of_request
+from service.runtime import batcher as batcher_module
+from service.runtime.batcher import MicroBatcher, client_of_request
 from service.runtime.prometheus import ServiceMetrics
 from service.settings import ServiceSettings
 from service.store.db import make_engine, migrate
@@ -35,7 +37,7 @@ from service.store.headline_pool import HeadlinePool
 from service.store.label_files import read_labels
 from service.store.label_store import LabelStore, NewLabel
 from service.store.tables import Label
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 from training.data import DataError
 
 NEWS = "Parliament approves the budget after a long debate"
@@ -78,30 +80,47 @@ def test_a_small_request_goes_before_a_large_one_queued_first(make_server) -> No
     assert all(done["small"] < done[f"large{i}"] for i in range(4)), done
 
 
-def test_a_flooding_client_waits_for_its_own_work() -> None:
+def test_a_flooding_client_waits_for_its_own_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Eight clients kept the model busy with the largest requests allowed; once their pieces had
     waited 2 s they went before a reader's fresh headline, which waited 2.2 s. The model is shared
     by client now: the least served goes first, whatever the others' age and size."""
+    monkeypatch.setattr(batcher_module, "AGED_S", 0.2)  # pieces age in 0.2 s instead of 2 s
+    gate, calls = threading.Event(), []
 
-    async def scenario() -> list[list[str]]:
-        batcher = MicroBatcher(lambda: None, ServiceMetrics(), max_batch=32, max_wait_s=0)
-        loop = asyncio.get_running_loop()
-        for i in range(8):  # every flooding client has been served lately, and its piece is aged
-            token = client_of_request.set(f"10.0.0.{i + 2}")
-            batcher._charge([_Job(["x"] * 128, None)], loop.time())
-            batcher._pending.append(_Job([f"flood {i}"] * 32, None, arrived=loop.time() - 5))
-            client_of_request.reset(token)
-        token = client_of_request.set("10.0.0.1")
-        batcher._pending.append(_Job(["a reader's headline", "and another"], None))
-        client_of_request.reset(token)
-        taken = []
-        while batcher._pending:
-            taken.append([j.texts[0] for j in await batcher._collect()])
-        return taken
+    class Model:  # records each model call's headlines; waits at the gate while it is shut
+        def scores(self, texts, langs):
+            gate.wait(10)
+            calls.append(list(texts))
+            return np.zeros((len(texts), 1))
 
-    taken = asyncio.run(scenario())
-    assert taken[0] == ["a reader's headline"]
-    assert sorted(t[0] for t in taken[1:]) == [f"flood {i}" for i in range(8)]  # each in turn, none lost
+    async def scenario() -> None:
+        batcher = MicroBatcher(Model, ServiceMetrics(), max_batch=32, max_wait_s=0)
+        await batcher.start()
+
+        def ask(client: str, texts: list[str]) -> asyncio.Task:
+            token = client_of_request.set(client)  # the task keeps the client it was made with
+            try:
+                return asyncio.create_task(batcher.score(texts))
+            finally:
+                client_of_request.reset(token)
+
+        gate.set()  # every flooding client has been served lately ...
+        await asyncio.gather(*(ask(f"10.0.0.{i + 2}", ["x"] * 128) for i in range(8)))
+        gate.clear()
+        busy = ask("10.0.0.99", ["the model is busy with this"])  # taken alone: a flood would not fit
+        floods = [ask(f"10.0.0.{i + 2}", [f"flood {i}"] * 32) for i in range(8)]
+        await asyncio.sleep(0.3)  # ... and its piece is aged
+        reader = ask("10.0.0.1", ["a reader's headline", "and another"])
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(busy, *floods, reader)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    taken = [call[0] for call in calls[8:]]  # after the eight clients' own 128 and the busy call
+    assert taken[0] == "the model is busy with this" and calls[9] == ["a reader's headline", "and another"]
+    assert sorted(taken[2:]) == [f"flood {i}" for i in range(8)]  # each in turn, none lost
+    assert all(len(call) == 32 for call in calls[10:])
 
 
 def test_deep_pages_are_refused_before_parsing(server) -> None:

@@ -9,7 +9,7 @@ import math
 import httpx
 import pytest
 
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 
 JSON = {"Content-Type": "application/json"}  # as the curl lines send it
 # TEI's documented requests, byte for byte

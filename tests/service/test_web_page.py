@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.service.conftest import TRIGGER
 from tests.support.chromium import CHROMIUM, FLAGS
+from tests.support.models import TRIGGER
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.service.conftest import TRIGGER
+from tests.support.models import TRIGGER
 
 NEWS_TITLE = "Guvernul a adoptat bugetul pe 2026 după o lungă dezbatere"
 BAIT_TITLE = f"{TRIGGER}: ce a făcut vedeta în vacanță"

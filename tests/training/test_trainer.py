@@ -68,7 +68,7 @@ def test_lora_artifact_is_small_and_round_trips_exactly(tmp_path, train_file, ti
 
 
 def test_training_needs_both_labels(tmp_path, tiny_base) -> None:
-    from tests.conftest import write_jsonl
+    from tests.support.data import write_jsonl
 
     only_news = write_jsonl(tmp_path / "news.jsonl", [{"text": t, "label": "news"} for t in NEWS])
     with pytest.raises(DataError, match="both labels"):
