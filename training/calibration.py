@@ -14,7 +14,7 @@ import torch
 
 from classifier.artifact import LanguageCalibration, Manifest
 from classifier.language import UNDETERMINED, headline_languages
-from classifier.scorer import calibrated, logit
+from classifier.scorer import Scorer, calibrated, logit
 from classifier.settings import get_settings
 from training.config import TrainConfig
 from training.data import Example
@@ -172,23 +172,32 @@ def fit_calibration(
     return Calibration(temperature, threshold, languages)
 
 
+def calibrate_on(
+    scorer: Scorer,
+    rows: Sequence[Example],
+    temperature: float | None = None,
+    threshold: float | None = None,
+    min_rows: int = MIN_LANGUAGE_ROWS,
+) -> Calibration:
+    """``fit_calibration`` on ``scorer``'s own logits of labelled ``rows``, each row in its
+    language (``row_languages``)."""
+    logits = scorer.logits([e.text for e in rows])
+    labels = np.array([e.label for e in rows])
+    return fit_calibration(logits, labels, row_languages(rows), temperature, threshold, min_rows)
+
+
 def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | None = None) -> Manifest:
     """Fit the per-language corrections of an existing model on its recipe's validation split
     (fp32 logits over the model's own temperature, as ``clickbait train`` fits them) and write them
     into its manifest and model card; the weights, temperature, threshold and int8 section stay."""
     from classifier.artifact import read_manifest, write_manifest
-    from classifier.scorer import Scorer
     from training.card import LANGUAGE_LINE, language_line
     from training.data import load_dataset, split_holdout
 
     scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
     _, rows = split_holdout(load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by)
-    logits = scorer.logits([e.text for e in rows])
-    labels = np.array([e.label for e in rows])
     kept = scorer.manifest
-    fitted = fit_calibration(
-        logits, labels, row_languages(rows), kept.temperature, kept.threshold, min_rows or MIN_LANGUAGE_ROWS
-    )
+    fitted = calibrate_on(scorer, rows, kept.temperature, kept.threshold, min_rows or MIN_LANGUAGE_ROWS)
     manifest = read_manifest(model_dir).model_copy(update={"languages": fitted.languages})
     write_manifest(model_dir, manifest)
     card = model_dir / "README.md"

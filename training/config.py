@@ -18,8 +18,9 @@ class TrainConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
     data: list[Path] = Field(
-        min_length=1,
-        description="labelled JSONL/CSV files: text, label (news|clickbait or 0/1)[, lang, source]",
+        default=[],
+        description="labelled JSONL/CSV files: text, label (news|clickbait or 0/1)[, lang, source]; "
+        "a retrain's come from the label store instead",
     )
     eval_data: list[Path] = Field(default=[], description="more labelled files scored after training")
     out: Path | None = Field(default=None, description="artifact directory to write (training needs one)")

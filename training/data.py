@@ -76,7 +76,7 @@ def read_file(path: Path, max_chars: int | None = None) -> list[Example]:
             raise DataError(f"{path}: missing column {column!r} (found: {sorted(columns)})")
     name = dataset_name(path)
     examples = [
-        _validate_row(
+        labelled_row(
             record if record.get("text") is not None else {**record, "text": record.get("headline")},
             f"{path}:{line}",
             name,
@@ -89,7 +89,10 @@ def read_file(path: Path, max_chars: int | None = None) -> list[Example]:
     return examples
 
 
-def _validate_row(row: dict, where: str, file_name: str, max_chars: int | None = None) -> Example:
+def labelled_row(row: dict, where: str, file_name: str, max_chars: int | None = None) -> Example:
+    """One record (``text``, ``label``, optional ``lang``, ``source``, ``kind``) as a row of
+    ``file_name``, validated and normalised; DataError names ``where`` (a file's line, a stored
+    label)."""
     text = row.get("text")
     if not isinstance(text, str):
         raise DataError(f"{where}: 'text' must be a string, got {_describe(text)}")

@@ -23,6 +23,7 @@ from classifier.artifact import (
     BaseRef,
     LoraSpec,
     Manifest,
+    Routing,
     add_lora,
     library_versions,
     load_network,
@@ -34,7 +35,8 @@ from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
 from training.calibration import (
-    fit_calibration,
+    Calibration,
+    calibrate_on,
     macro_f1_by_threshold,
     row_languages,
 )
@@ -123,6 +125,8 @@ def train(
     version: str | None = None,
     objective: Objective | None = None,
     validation: list[Example] | None = None,
+    calibrate: Callable[[Scorer], Calibration] | None = None,
+    routing: Routing | None = None,
 ) -> TrainResult:
     """Run the whole recipe and write the artifact to ``config.out``; returns what was written.
 
@@ -132,6 +136,9 @@ def train(
     by ``torchrun`` or ``accelerate launch``, every process trains its share and the main one writes
     the artifact (``training/parallel.py``). ``validation``: the rows for early stopping and
     calibration, instead of the recipe's hold-out of ``dataset`` (which is then trained on whole).
+    ``calibrate``: the calibration of the trained network (default: fitted on the validation rows,
+    ``calibrate_on``), and ``routing`` the manifest's, so that a retrain writes its artifact once,
+    measured as it will be served.
     """
     if config.out is None:
         raise DataError("no artifact directory to write: give --out, or `out` in the recipe")
@@ -140,8 +147,55 @@ def train(
     workers = Workers.start(config.device)  # first: launched on CPUs, accelerate sets the thread count
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = workers.device
     dataset = dataset or load_dataset(config.data)
+    train_rows, val_rows = _split(config, dataset, validation)
+    objective = objective or Labels()
+    train_rows, targets = objective.rows_and_targets(train_rows, val_rows)
+    network, base = objective.build(config)
+    network = network.to(workers.device)
+    manifest = _new_manifest(config, dataset, base, objective.layers, version)
+    scorer = Scorer(network, load_tokenizer(base.path), manifest)
+    early_stop_rows = random_rows(val_rows, config.max_eval_rows, config.seed)
+    history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
+    if not workers.is_main:  # the main process calibrates and writes, then sends its manifest
+        written = Manifest.model_validate_json(workers.agree(None))
+        workers.finish()
+        return TrainResult(config.out, written, time.perf_counter() - started, main=False)
+
+    network.eval()
+    if config.method == "lora":
+        _round_trainable_to_fp16(network)  # the artifact stores fp16: calibrate what is saved
+    fitted = calibrate(scorer) if calibrate is not None else calibrate_on(scorer, val_rows)
+    manifest.temperature, manifest.threshold = fitted.temperature, fitted.threshold
+    manifest.languages, manifest.routing = fitted.languages, routing
+    kinds_report = _kind_heads(config, network, scorer, train_rows, val_rows, manifest)
+    # as served: this calibration, the kinds too
+    manifest.metrics = model_metrics(scorer, val_rows, row_languages(val_rows), config.eval_data)
+    manifest.training = {
+        "config": config.model_dump(mode="json"),
+        "train_rows": len(train_rows),
+        "validation_rows": len(val_rows),
+        "duplicates_dropped": dataset.duplicates_dropped,
+        "conflicts_dropped": dataset.conflicts_dropped,
+        "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+        "device": str(workers.device),
+        "processes": workers.count,
+        **objective.record(),
+        **({"kinds": kinds_report} if kinds_report else {}),
+    }
+    network.cpu()
+    save_artifact(network, manifest, config.out, render_model_card(manifest))
+    workers.agree(manifest.model_dump_json())
+    workers.finish()
+    return TrainResult(config.out, manifest, time.perf_counter() - started)
+
+
+def _split(
+    config: TrainConfig, dataset: Dataset, validation: list[Example] | None
+) -> tuple[list[Example], list[Example]]:
+    """(training rows, validation rows): the recipe's hold-out of ``dataset``, or ``validation``
+    beside all of it; each needs both labels."""
     if validation is None:
         train_rows, val_rows = split_holdout(dataset.examples, config.holdout_fraction, config.holdout_by)
     else:
@@ -156,63 +210,24 @@ def train(
         len(train_rows),
         len(val_rows),
     )
+    return train_rows, val_rows
 
-    objective = objective or Labels()
-    train_rows, targets = objective.rows_and_targets(train_rows, val_rows)
-    network, base = objective.build(config)
-    network = network.to(device)
-    tokenizer = load_tokenizer(base.path)
-    manifest = Manifest(
+
+def _new_manifest(
+    config: TrainConfig, dataset: Dataset, base: ResolvedBase, layers: int | None, version: str | None
+) -> Manifest:
+    """The manifest of the network about to be trained; calibration and metrics come after."""
+    return Manifest(
         version=version or _version_id(config, dataset),
         base=BaseRef(name=base.name, sha256=base.sha256),
         method=config.method,
-        layers=objective.layers,
+        layers=layers,
         lora=_lora_spec(config),
         max_length=config.max_length,
         seed=config.seed,
         data=[f.model_copy(update={"licence": data_licence(f.name)}) for f in dataset.files],
         library_versions=library_versions(),
     )
-    scorer = Scorer(network, tokenizer, manifest)
-    early_stop_rows = random_rows(val_rows, config.max_eval_rows, config.seed)
-    history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
-    if not workers.is_main:  # the main process calibrates and writes, then sends its manifest
-        written = Manifest.model_validate_json(workers.agree(None))
-        workers.finish()
-        return TrainResult(config.out, written, time.perf_counter() - started, main=False)
-
-    network.eval()
-    if config.method == "lora":
-        _round_trainable_to_fp16(network)  # the artifact stores fp16: calibrate what is saved
-    val_labels = np.array([e.label for e in val_rows])
-    val_logits = scorer.logits([e.text for e in val_rows])
-    val_langs = row_languages(val_rows)
-    fitted = fit_calibration(val_logits, val_labels, val_langs)
-    manifest.temperature, manifest.threshold, manifest.languages = (
-        fitted.temperature,
-        fitted.threshold,
-        fitted.languages,
-    )
-    kinds_report = _kind_heads(config, network, scorer, train_rows, val_rows, manifest)
-    manifest.metrics = model_metrics(scorer, val_rows, val_langs, config.eval_data)  # as served: kinds too
-    manifest.training = {
-        "config": config.model_dump(mode="json"),
-        "train_rows": len(train_rows),
-        "validation_rows": len(val_rows),
-        "duplicates_dropped": dataset.duplicates_dropped,
-        "conflicts_dropped": dataset.conflicts_dropped,
-        "history": history,
-        "seconds": round(time.perf_counter() - started, 1),
-        "device": str(device),
-        "processes": workers.count,
-        **objective.record(),
-        **({"kinds": kinds_report} if kinds_report else {}),
-    }
-    network.cpu()
-    save_artifact(network, manifest, config.out, render_model_card(manifest))
-    workers.agree(manifest.model_dump_json())
-    workers.finish()
-    return TrainResult(config.out, manifest, time.perf_counter() - started)
 
 
 def _kind_heads(

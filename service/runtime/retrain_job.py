@@ -1,14 +1,16 @@
 """The retraining job, run in a process of its own (``python -m service.runtime.retrain_job JOB_ID``) so
-that serving never waits for it: export the labels, train a candidate, judge it, promote or keep it."""
+that serving never waits for it: read the labels, train a candidate, judge it, promote or keep it."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import shutil
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from classifier.registry import ModelRegistry, RegistryError
 from classifier.scorer import resolve_model_dir
@@ -16,11 +18,15 @@ from service.settings import ServiceSettings
 from service.store.db import make_engine
 from service.store.headline_pool import HeadlinePool
 from service.store.job_store import JobStore
-from service.store.label_store import LabelStore
+from service.store.label_store import LabelStore, training_row
 from service.store.tables import Job
+
+if TYPE_CHECKING:  # training (torch, transformers) is imported in the job only
+    from training.data import Dataset
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0
+LABELS_FILE = "labels.jsonl"  # the name the labels are recorded under, as an export names them
 SETTINGS_FOR_JOB = {"data_dir", "registry_dir", "model", "cache_dir", "threads", "retrain"}
 
 
@@ -47,21 +53,15 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
     stop = threading.Event()
     threading.Thread(target=_heartbeat, args=(jobs, job_id, stop), daemon=True).start()
     try:
-        jobs.update(job_id, state="running", message="exporting labels", progress=0.0)
+        jobs.update(job_id, state="running", message="reading labels", progress=0.0)
+        stored = stored_labels(labels)
+        check_label_count(len(stored.examples), settings.retrain)  # before the registry is touched
         workdir.mkdir(parents=True, exist_ok=True)
-        labels_file, exported = workdir / "labels.jsonl", 0
-        with labels_file.open("w", encoding="utf-8") as out:
-            for line in labels.training_rows():
-                out.write(line)
-                exported += 1
-        check_label_count(
-            exported, settings.retrain
-        )  # an empty export failed as "labels.jsonl: cannot parse"
         current = registry.seed(resolve_model_dir(settings.model))
         version = f"{time.strftime('%Y%m%d')}-{job_id[:8]}"
         result, judgement = retrain(
             registry.path(current),
-            labels_file,
+            stored,
             workdir / "candidate",
             settings.retrain,
             pool=HeadlinePool(engine, settings.retrain.pool_size).headlines(),
@@ -88,6 +88,24 @@ def run(job_id: str, settings: ServiceSettings) -> Job:
         stop.set()
         shutil.rmtree(workdir / "candidate", ignore_errors=True)  # the registry holds its copy
     return jobs.get(job_id)
+
+
+def stored_labels(store: LabelStore) -> Dataset:
+    """The label that counts for each headline, as the retrain's rows (file ``labels``), recorded
+    under the name and hash of the file ``clickbait labels export`` would write of them."""
+    from training.data import DataFile, Dataset, labelled_row
+
+    latest = list(store.latest())
+    digest = hashlib.sha256("".join(training_row(label) for label in latest).encode("utf-8"))
+    rows = [
+        labelled_row(
+            {"text": label.headline, "label": label.label, "lang": label.lang, "source": label.source},
+            f"stored label {label.id}",
+            LABELS_FILE.split(".")[0],
+        )
+        for label in latest
+    ]
+    return Dataset(rows, [DataFile(name=LABELS_FILE, sha256=digest.hexdigest(), rows=len(rows))])
 
 
 def _progress(jobs: JobStore, job_id: str, every_s: float = 2.0):
