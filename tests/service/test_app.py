@@ -1,4 +1,5 @@
-"""The HTTP contract, against a real uvicorn on 127.0.0.1 serving a model with a known answer."""
+"""The HTTP contract, against a real uvicorn on 127.0.0.1 serving a model with a known answer: the
+session's shared servers, but a server of its own for a test of start-up or shutdown."""
 
 from __future__ import annotations
 
@@ -110,8 +111,8 @@ def test_unknown_routes_and_methods_use_the_error_shape(server) -> None:
     assert wrong.status_code == 405 and set(wrong.json()) == {"error", "error_type"}
 
 
-def test_oversized_body_is_refused(make_server) -> None:
-    running = make_server(max_body_bytes=2048)
+def test_oversized_body_is_refused(shared_server) -> None:
+    running = shared_server(max_body_bytes=2048)
     response = post(running.url, "/v1/score", {"headlines": ["word " * 100] * 10})
     assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
 
@@ -135,8 +136,8 @@ async def _concurrent(url: str, bodies: list[dict]) -> list[httpx.Response]:
         return await asyncio.gather(*(client.post(f"{url}/v1/score", json=b) for b in bodies))
 
 
-def test_concurrent_requests_share_model_calls(make_server) -> None:
-    running = make_server(batch_wait_ms=100, cache_size=0)
+def test_concurrent_requests_share_model_calls(shared_server) -> None:
+    running = shared_server(batch_wait_ms=100, cache_size=0)
     calls_before = metric(running.url, "clickbait_model_calls_total")
     responses = asyncio.run(_concurrent(running.url, [{"headlines": [f"headline {i}"]} for i in range(40)]))
     assert all(r.status_code == 200 for r in responses)
@@ -145,8 +146,8 @@ def test_concurrent_requests_share_model_calls(make_server) -> None:
     assert 1 <= calls < 20, calls
 
 
-def test_an_overfilled_queue_answers_429(make_server) -> None:
-    running = make_server(batch_wait_ms=300, queue_size=8, cache_size=0)
+def test_an_overfilled_queue_answers_429(shared_server) -> None:
+    running = shared_server(batch_wait_ms=300, queue_size=8, cache_size=0)
     bodies = [{"headlines": [f"h{i} a", f"h{i} b", f"h{i} c", f"h{i} d"]} for i in range(12)]
     responses = asyncio.run(_concurrent(running.url, bodies))
     statuses = sorted(r.status_code for r in responses)
@@ -155,14 +156,16 @@ def test_an_overfilled_queue_answers_429(make_server) -> None:
     assert refused.headers["retry-after"] == "1" and refused.json()["error_type"] == "overloaded"
 
 
-def test_a_client_that_leaves_leaves_no_work(make_server) -> None:
-    running = make_server(batch_wait_ms=400, cache_size=0)
+def test_a_client_that_leaves_leaves_no_work(shared_server) -> None:
+    running = shared_server(batch_wait_ms=400, cache_size=0)
     calls_before = metric(running.url, "clickbait_model_calls_total")
+    left_before = metric(running.url, "clickbait_requests_total", '{route="/v1/score",status="499"}')
     with pytest.raises(httpx.ReadTimeout):
         post(running.url, "/v1/score", {"headlines": ["nobody waits for this"]}, timeout=0.1)
     time.sleep(0.8)
     assert metric(running.url, "clickbait_model_calls_total") == calls_before
-    assert metric(running.url, "clickbait_requests_total", '{route="/v1/score",status="499"}') == 1
+    left = metric(running.url, "clickbait_requests_total", '{route="/v1/score",status="499"}')
+    assert left == left_before + 1
 
 
 def test_explanations_point_at_the_word_that_matters(server) -> None:

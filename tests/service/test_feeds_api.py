@@ -1,4 +1,5 @@
-"""Feed, proxy, Miniflux and page routes on a real server; upstreams are local HTTP servers."""
+"""Feed, proxy, Miniflux and page routes on real servers (the session's shared ones, but a server of
+its own where Miniflux's address is this test's upstream); upstreams are local HTTP servers."""
 
 from __future__ import annotations
 
@@ -102,8 +103,8 @@ def test_filter_drops_and_annotates_each_format(server) -> None:
     assert sniffed.status_code == 200 and BAIT_TITLE.encode() not in sniffed.content
 
 
-def test_site_rules_per_request_and_configured(make_server) -> None:
-    running = make_server(feed_allow_sites=["farm.example.com"])
+def test_site_rules_per_request_and_configured(shared_server) -> None:
+    running = shared_server(feed_allow_sites=["farm.example.com"])
     kept = post_feed(running.url, RSS, "application/rss+xml", "?mode=annotate&block=news.example.ro")
     root = feedparser.parse(kept.content)
     assert [[t.term for t in e.tags] for e in root.entries] == [["clickbait"], ["news"]]
@@ -132,8 +133,8 @@ def test_bad_feeds_get_the_error_shape(server, body, content_type, status, error
     assert response.status_code == status and response.json()["error_type"] == error_type
 
 
-def test_feed_and_page_body_size_limits(make_server) -> None:
-    running = make_server(feed_max_bytes=4096, page_max_bytes=4096)
+def test_feed_and_page_body_size_limits(shared_server) -> None:
+    running = shared_server(feed_max_bytes=4096, page_max_bytes=4096)
     response = post_feed(running.url, rss_with_items(500), "application/rss+xml")
     assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
     page = httpx.post(
@@ -142,8 +143,8 @@ def test_feed_and_page_body_size_limits(make_server) -> None:
     assert page.status_code == 413 and "4096 bytes" in page.json()["error"]
 
 
-def test_proxy_fetches_filters_and_follows_checked_redirects(make_server, upstream) -> None:
-    running = make_server(feed_fetch=True, feed_allowed_hosts=["127.0.0.1"])
+def test_proxy_fetches_filters_and_follows_checked_redirects(shared_server, upstream) -> None:
+    running = shared_server(feed_fetch=True, feed_allowed_hosts=["127.0.0.1"])
     for path in ("/feed.xml", "/hop"):
         response = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + path}, timeout=30)
         assert response.status_code == 200, response.text
@@ -158,15 +159,15 @@ def test_proxy_fetches_filters_and_follows_checked_redirects(make_server, upstre
     assert elsewhere.status_code == 403 and elsewhere.json()["error_type"] == "host_not_allowed"
 
 
-def test_proxy_refuses_ssrf_targets(make_server, upstream) -> None:
-    off = make_server()
+def test_proxy_refuses_ssrf_targets(shared_server, upstream) -> None:
+    off = shared_server()
     assert httpx.get(f"{off.url}/v1/filter", params={"url": upstream + "/feed.xml"}).status_code == 403
-    any_public = make_server(feed_fetch=True, feed_allowed_hosts=["*"])
+    any_public = shared_server(feed_fetch=True, feed_allowed_hosts=["*"])
     for target in (upstream + "/feed.xml", "http://localhost:9/x", "http://[::1]:9/x", "file:///etc/passwd"):
         response = httpx.get(f"{any_public.url}/v1/filter", params={"url": target}, timeout=30)
         assert response.status_code in (400, 403), (target, response.text)
         assert response.json()["error_type"] in ("address_not_allowed", "bad_url")
-    only_one = make_server(feed_fetch=True, feed_allowed_hosts=["feeds.example.org"])
+    only_one = shared_server(feed_fetch=True, feed_allowed_hosts=["feeds.example.org"])
     response = httpx.get(f"{only_one.url}/v1/filter", params={"url": upstream + "/feed.xml"})
     assert response.status_code == 403 and response.json()["error_type"] == "host_not_allowed"
 
@@ -205,10 +206,10 @@ def test_miniflux_webhook_checks_signatures_and_marks_read(make_server, upstream
     assert json.loads(sent) == {"entry_ids": [12], "status": "read"}
 
 
-def test_miniflux_payloads_of_the_wrong_shape_are_answered_not_500(make_server) -> None:
+def test_miniflux_payloads_of_the_wrong_shape_are_answered_not_500(shared_server) -> None:
     """A signed body with entries that are no list, or a JSON array with the event header, or links
     that are numbers or unsplittable URLs, raised TypeError/AttributeError/ValueError before."""
-    url = f"{make_server(miniflux_webhook_secret=SECRET).url}/v1/integrations/miniflux"
+    url = f"{shared_server(miniflux_webhook_secret=SECRET).url}/v1/integrations/miniflux"
     payloads = [
         [1, 2],
         {"entries": 5},

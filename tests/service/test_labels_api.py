@@ -1,19 +1,31 @@
-"""Label routes on a real server: access rules, validation, paging, export, suggestions."""
+"""Label routes on real servers: access rules, validation, paging, export, suggestions. The tests of
+stored labels share one server and empty its label store first; suggestions and rate limits, which
+the server keeps in memory, get a server of their own."""
 
 from __future__ import annotations
 
 import json
 
 import httpx
+import pytest
 
 from tests.support.models import TRIGGER
+from tests.support.servers import Running, empty_store
 
 KEY = "k3y-for-tests"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def test_writes_need_a_valid_key_and_reads_are_open_by_default(make_server) -> None:
-    url = make_server(admin_keys=f"ana:{KEY}").url
+@pytest.fixture()
+def editors(shared_server) -> Running:
+    """The shared server where ana (KEY) and bo ("other") may write, its label store empty."""
+    running = shared_server(admin_keys=f"ana:{KEY},bo:other")
+    empty_store(running)
+    return running
+
+
+def test_writes_need_a_valid_key_and_reads_are_open_by_default(editors: Running) -> None:
+    url = editors.url
     body = {"labels": [{"headline": "Budget approved", "label": "news"}]}
     missing = httpx.post(f"{url}/v1/labels", json=body)
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
@@ -28,24 +40,24 @@ def test_writes_need_a_valid_key_and_reads_are_open_by_default(make_server) -> N
     assert httpx.post(f"{url}/v1/models/rollback").status_code == 401
 
 
-def test_no_configured_keys_means_no_writes(make_server) -> None:
-    url = make_server().url
+def test_no_configured_keys_means_no_writes(server) -> None:
+    url = server.url
     response = httpx.post(
         f"{url}/v1/labels", json={"labels": [{"headline": "x", "label": "news"}]}, headers=AUTH
     )
     assert response.status_code == 403 and "CLICKBAIT_ADMIN_KEYS" in response.json()["error"]
 
 
-def test_reads_can_require_a_key(make_server) -> None:
-    url = make_server(admin_keys=KEY, require_key_for_read=True).url
+def test_reads_can_require_a_key(shared_server) -> None:
+    url = shared_server(admin_keys=KEY, require_key_for_read=True).url
     for route in ("/v1/labels", "/v1/labels/export", "/v1/labels/suggestions", "/v1/models", "/v1/jobs"):
         assert httpx.get(f"{url}{route}").status_code == 401, route
         assert httpx.get(f"{url}{route}", headers=AUTH).status_code == 200, route
     assert httpx.post(f"{url}/v1/score", json={"headlines": ["still open"]}).status_code == 200
 
 
-def test_bad_labels_are_refused_whole(make_server) -> None:
-    url = make_server(admin_keys=KEY).url
+def test_bad_labels_are_refused_whole(editors: Running) -> None:
+    url = editors.url
     for labels, status in (
         ([{"headline": "x", "label": "maybe"}], 422),
         ([{"headline": "x", "label": "news", "extra": 1}], 422),
@@ -67,8 +79,8 @@ def test_bad_labels_are_refused_whole(make_server) -> None:
     assert httpx.get(f"{url}/v1/labels").json()["labels"] == []
 
 
-def test_relabelling_reports_conflicts_and_export_streams_the_latest(make_server) -> None:
-    url = make_server(admin_keys=f"ana:{KEY},bo:other").url
+def test_relabelling_reports_conflicts_and_export_streams_the_latest(editors: Running) -> None:
+    url = editors.url
     first = [{"headline": f"Headline {i}", "label": "news", "lang": "en"} for i in range(5)]
     httpx.post(f"{url}/v1/labels", json={"labels": first}, headers=AUTH)
     again = httpx.post(
@@ -125,11 +137,11 @@ def test_each_key_is_rate_limited_on_its_own(make_server) -> None:
     )
 
 
-def test_cors_is_off_by_default_and_configurable(make_server) -> None:
+def test_cors_is_off_by_default_and_configurable(shared_server) -> None:
     preflight = {"Origin": "https://editor.example", "Access-Control-Request-Method": "POST"}
-    closed = make_server().url
+    closed = shared_server().url
     assert "access-control-allow-origin" not in httpx.options(f"{closed}/v1/score", headers=preflight).headers
-    opened = make_server(cors_origins="https://editor.example").url
+    opened = shared_server(cors_origins="https://editor.example").url
     answer = httpx.options(f"{opened}/v1/score", headers=preflight)
     assert answer.headers["access-control-allow-origin"] == "https://editor.example"
     other = httpx.options(f"{opened}/v1/score", headers={**preflight, "Origin": "https://evil.example"})

@@ -167,8 +167,8 @@ def test_page_links_are_http_only(server) -> None:
     assert links == [None, None, "https://a.example/x", "https://news.example/rel"]
 
 
-def test_bodies_are_refused_at_the_limit_before_being_read(make_server) -> None:
-    running = make_server(max_body_bytes=10_000)
+def test_bodies_are_refused_at_the_limit_before_being_read(shared_server) -> None:
+    running = shared_server(max_body_bytes=10_000)
     declared = _raw(
         running.url,
         b"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -204,8 +204,8 @@ def _raw(url: str, request: bytes, pause: float = 0.0, drip: bytes = b"") -> byt
         return answer
 
 
-def test_slow_bodies_get_408(make_server) -> None:
-    running = make_server(body_timeout_s=1.0)
+def test_slow_bodies_get_408(shared_server) -> None:
+    running = shared_server(body_timeout_s=1.0)
     head = (
         b"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: 5000\r\n\r\n"
@@ -253,14 +253,14 @@ def test_wrong_keys_are_throttled(make_server) -> None:
     assert answers[-1].json()["error_type"] == "too_many_wrong_keys" and "retry-after" in answers[-1].headers
 
 
-def test_host_header_must_name_this_service(make_server) -> None:
-    running = make_server()
+def test_host_header_must_name_this_service(shared_server) -> None:
+    running = shared_server()
     assert httpx.get(f"{running.url}/health").status_code == 200
     for host in ("localhost:8000", "[::1]:8000"):
         assert httpx.get(f"{running.url}/health", headers={"Host": host}).status_code == 200
     rebound = httpx.get(f"{running.url}/v1/labels/export", headers={"Host": "attacker.example"})
     assert rebound.status_code == 400 and rebound.json()["error_type"] == "untrusted_host"
-    named = make_server(allowed_hosts=["clickbait.lan", "127.0.0.1"])
+    named = shared_server(allowed_hosts=["clickbait.lan", "127.0.0.1"])
     assert httpx.get(f"{named.url}/health", headers={"Host": "clickbait.lan"}).status_code == 200
     assert httpx.get(f"{named.url}/health", headers={"Host": "localhost"}).status_code == 400
 
@@ -378,8 +378,8 @@ def hostile() -> Iterator[str]:
     server.shutdown()
 
 
-def test_proxy_bounds_inflation_and_time(make_server, hostile: str) -> None:
-    running = make_server(
+def test_proxy_bounds_inflation_and_time(shared_server, hostile: str) -> None:
+    running = shared_server(
         feed_fetch=True, feed_allowed_hosts=["127.0.0.1"], feed_max_bytes=1_000_000, feed_timeout_s=2
     )
     bomb = httpx.get(f"{running.url}/v1/filter", params={"url": f"{hostile}/bomb"}, timeout=30)

@@ -110,7 +110,7 @@ def test_raw_scores_are_the_exported_networks_logits(server) -> None:
     )
 
 
-def test_more_inputs_than_allowed_is_413_as_here_not_422_as_in_tei(make_server) -> None:
-    running = make_server(max_headlines=2)
+def test_more_inputs_than_allowed_is_413_as_here_not_422_as_in_tei(shared_server) -> None:
+    running = shared_server(max_headlines=2)
     refused = predict(running.url, {"inputs": [["a"], ["b"], ["c"]]})
     assert refused.status_code == 413 and refused.json()["error_type"] == "too_many_headlines"
