@@ -16,7 +16,6 @@ from service.api.deps import (
     check_headlines,
     current_scorer,
     json_body,
-    languages_of,
     request_scores,
     unless_disconnected,
 )
@@ -63,9 +62,8 @@ async def score(
     rows, scorer = await request_scores(request, scoring, body.headlines, body.lang)
     threshold = decision_threshold(scorer.threshold, body.threshold)
     results = []
-    for h, row, (lang, known) in zip(
-        body.headlines, rows, languages_of(scorer, body.headlines, body.lang), strict=True
-    ):
+    languages = await scoring.languages(scorer, body.headlines, body.lang)
+    for h, row, (lang, known) in zip(body.headlines, rows, languages, strict=True):
         kinds = scorer.kind_scores(row)
         label = scorer.label(float(row[0]), threshold, kinds)
         results.append(

@@ -176,13 +176,27 @@ class ScoringService:
             used = scorer
         return np.concatenate(parts), used
 
+    @staticmethod
+    async def languages(
+        scorer: Scorer, texts: Sequence[str], lang: str | None = None
+    ) -> list[tuple[str, bool]]:
+        """(language, validated) of each text as ``scorer`` scores it (``Scorer.languages``: the
+        caller's ``lang``, else the settings', else detected), found in a worker thread: detection,
+        and the first time the loading of its tables, never holds up the event loop. Texts the batcher
+        has just scored are not detected again: detection remembers them."""
+        keys = [normalise_headline(t) for t in texts]
+        langs = await asyncio.to_thread(scorer.languages, keys, [lang] * len(keys))
+        return [(found, scorer.validated(found)) for found in langs]
+
     async def explain(self, headline: str, lang: str | None = None) -> list[dict]:
         """Each word's contribution; every variant is scored in the headline's language (the
         caller's, else the whole headline's detected one), not in what its fragment looks like."""
         text = normalise_headline(headline)
         scorer = self._current()
         words, variants = occlusion_variants(text, self.words_read(scorer, text))
-        probs, _ = await self.probabilities(variants, lang or scorer.languages([text])[0])
+        if not lang:
+            lang = (await self.languages(scorer, [text]))[0][0]
+        probs, _ = await self.probabilities(variants, lang)
         return contributions(words, probs)
 
     @staticmethod
