@@ -9,17 +9,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
-from service.settings import ServiceSettings
 from tests.support.feed_docs import rss_with_items
 from tests.support.models import TRIGGER
 from tests.support.processes import ROOT, clickbait
-from tests.support.servers import start_server
+from tests.support.servers import Running, SharedServers
 
 ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
 GERMAN_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
@@ -29,10 +29,11 @@ ENGLISH = LanguageCalibration(rows=200, ece_before=0.02, ece_after=0.01)
 ROMANIAN = LanguageCalibration(below=0.5, above=0.2, rows=200, ece_before=0.05, ece_after=0.02)
 
 
-@pytest.fixture()
-def validated_model(known_model: Path, tmp_path: Path) -> Path:
-    """The known model, validated in English (a correction that changes no score) and Romanian."""
-    out = tmp_path / "validated-model"
+@pytest.fixture(scope="module")
+def validated_model(known_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The known model, validated in English (a correction that changes no score) and Romanian (the
+    tests only read it)."""
+    out = tmp_path_factory.mktemp("languages") / "validated-model"
     shutil.copytree(known_model, out)
     languages = {"en": ENGLISH, "ro": ROMANIAN}
     manifest = read_manifest(out).model_copy(update={"version": "known-en-ro", "languages": languages})
@@ -40,18 +41,15 @@ def validated_model(known_model: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.fixture()
-def serve(validated_model: Path):
-    started = []
-
-    def make(**overrides):
-        running = start_server(ServiceSettings(model=str(validated_model), **overrides))
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
+@pytest.fixture(scope="module")
+def serve(
+    validated_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Running]]:
+    """``serve(**overrides)``: this module's server of the validated model with those settings (each
+    test scores its own headlines or reads metric deltas)."""
+    servers = SharedServers(validated_model, tmp_path_factory.mktemp("languages-servers"))
+    yield servers.get
+    servers.stop_all()
 
 
 def test_score_and_info_say_which_languages_are_validated(serve) -> None:
