@@ -69,7 +69,7 @@ def headline_languages(
     ``default`` (the settings' ``language``, ``CLICKBAIT_LANGUAGE``), else detected once per
     distinct text; every code as detection names it (``language_code``), so that a file's "RO" and
     a request's "ro" fit the same correction."""
-    wanted = [lang or default for lang in (given if given is not None else [None] * len(headlines))]
+    wanted = [lang or default for lang in (given or [None] * len(headlines))]
     if len(wanted) != len(headlines):
         raise ValueError(f"{len(wanted)} languages for {len(headlines)} headlines")
     todo = list(dict.fromkeys(h for h, lang in zip(headlines, wanted, strict=True) if not lang))

@@ -82,7 +82,7 @@ DEV_SALT = "dev:"
 AGREEMENT_SALT = "agreement:"
 POOL = "pool"  # file name of the pooled headlines, as the sampler sees them
 REFERENCE = "reference"
-Say = Callable[[str], None]  # hears of each step after training
+Say = Callable[[str], None]  # hears of each stage by name (a job shows it as its message)
 
 
 @dataclass(frozen=True)
