@@ -11,10 +11,12 @@ import pytest
 
 import classifier.language
 from classifier.language import UNDETERMINED, headline_languages
+from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from tests.support.data import write_jsonl
-from training.calibration import fit_languages, row_languages
-from training.config import RetrainSettings
+from tests.support.models import TRIGGER, build_known_model
+from training.calibration import calibrate_languages, fit_languages, row_languages
+from training.config import RetrainSettings, TrainConfig
 from training.data import Example, read_file
 from training.evaluate import named_sets
 from training.retrain import POOL, self_replay
@@ -77,3 +79,25 @@ def test_retrain_groups_pooled_headlines_in_the_settings_language(all_in_turkish
         e for e in self_replay(["The mayor opens the new bridge"], [], RetrainSettings()) if e.file == POOL
     ]
     assert [e.lang for e in pooled] == ["tr"]
+
+
+def test_a_files_ro_fits_the_correction_that_scores_romanian(bundled_base, tmp_path: Path) -> None:
+    """A file that writes "RO" gets a correction that scoring applies, to a caller's "ro" and to a
+    headline detected Romanian alike (the correction was once stored as "RO" and never looked up)."""
+    model = build_known_model(bundled_base.path, tmp_path / "known")
+    rows = [
+        {
+            "text": f"Guvernul a aprobat bugetul numărul {i}" + (f" {TRIGGER}" if i % 4 == 0 else ""),
+            "label": i % 2,
+        }
+        for i in range(400)
+    ]
+    data = write_jsonl(tmp_path / "ro.jsonl", [{**row, "lang": "RO"} for row in rows])
+    manifest = calibrate_languages(model, TrainConfig(data=[data], holdout_fraction=0.5), min_rows=50)
+    assert list(manifest.languages) == ["ro"]
+    scorer = Scorer.load(model)
+    headline = "Guvernul a aprobat bugetul de stat"
+    given, detected = scorer.score([headline], langs=["RO"])[0], scorer.score([headline])[0]
+    assert (given.lang, given.validated) == (detected.lang, detected.validated) == ("ro", True)
+    unknown = scorer.score([headline], langs=["xx"])[0]  # no correction: the global calibration
+    assert given.score == detected.score != unknown.score
