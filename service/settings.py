@@ -94,6 +94,16 @@ class ServiceSettings(ClassifierSettings):
             "(off: such items are kept, annotated)"
         ),
     )
+    feed_cache_s: float = Field(
+        default=86_400,
+        ge=0,
+        description="seconds the feed proxy keeps a fetched feed to ask its upstream whether it changed "
+        "(If-None-Match / If-Modified-Since); 0 = keep none",
+    )
+    feed_cache_entries: int = Field(default=1000, ge=1, description="feeds the proxy keeps, at most")
+    feed_cache_bytes: int = Field(
+        default=100_000_000, ge=0, description="bytes of feeds the proxy keeps, at most"
+    )
     page_max_bytes: int = Field(default=5_000_000, ge=1024, description="HTML page body, at most")
     miniflux_webhook_secret: SecretStr | None = Field(
         default=None, description="Miniflux's webhook secret; without it the webhook route answers 404"

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 from classifier.threshold import decision_threshold
-from service.api.deps import ScoringDep, SettingsDep, WebhookBodiesDep, read_body, score_many
+from service.api.deps import (
+    ScoringDep,
+    SettingsDep,
+    WebhookBodiesDep,
+    current_scorer,
+    read_body,
+    score_many,
+)
 from service.api.schemas import error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
@@ -25,6 +34,7 @@ from service.feeds.page_headlines import (
     deepest_nesting,
     extract_headlines,
 )
+from service.feeds.proxy_cache import FeedCache, entity_tag, unchanged
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
 
@@ -44,6 +54,19 @@ ModeQuery = Query("drop", description="drop: remove clickbait items; annotate: k
 ThresholdQuery = Query(None, ge=0, le=1, description="default: the model's threshold")
 AllowQuery = Query(None, description="comma list of sites never marked clickbait (adds to the configured)")
 BlockQuery = Query(None, description="comma list of sites always marked clickbait (adds to the configured)")
+
+
+_FEED_CACHES: weakref.WeakKeyDictionary[object, FeedCache] = weakref.WeakKeyDictionary()
+
+
+async def get_feed_cache(request: Request, settings: SettingsDep) -> FeedCache:
+    """The app's cache of fetched feeds, made at first use: one per app, bounded by its settings."""
+    if request.app not in _FEED_CACHES:
+        _FEED_CACHES[request.app] = FeedCache.of(settings)
+    return _FEED_CACHES[request.app]
+
+
+FeedCacheDep = Annotated[FeedCache, Depends(get_feed_cache)]
 
 
 def raw_body(*media_types: str, description: str) -> dict:
@@ -128,12 +151,19 @@ async def filter_posted_feed(
     "/v1/filter",
     tags=["feeds"],
     response_class=Response,
-    responses={**FEED_OUT, **FEED_ERRORS, **SCORING_ERRORS, **error_responses(403, 502, 504)},
+    responses={
+        **FEED_OUT,
+        304: {"description": "the reader's If-None-Match or If-Modified-Since matches: unchanged"},
+        **FEED_ERRORS,
+        **SCORING_ERRORS,
+        **error_responses(403, 502, 504),
+    },
 )  # fetching off or host refused; upstream failed
 async def filter_remote_feed(
     request: Request,
     settings: SettingsDep,
     scoring: ScoringDep,
+    cache: FeedCacheDep,
     url: str = Query(..., description="the feed to fetch"),
     mode: Mode = ModeQuery,
     threshold: float | None = ThresholdQuery,
@@ -141,7 +171,9 @@ async def filter_remote_feed(
     block: str | None = BlockQuery,
 ) -> Response:
     """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
-    Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS."""
+    Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS. Answers carry
+    ETag and Last-Modified, and a reader's conditional GET that matches gets 304; the upstream is
+    asked conditionally too (CLICKBAIT_FEED_CACHE_S)."""
     if not settings.feed_fetch:
         raise ClickbaitError(
             "fetching feeds is off; set CLICKBAIT_FEED_FETCH=1 to enable", ErrorType.feed_fetch_disabled
@@ -149,9 +181,18 @@ async def filter_remote_feed(
     fetching = FetchPolicy.of(
         settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
     )
-    body, content_type, _ = await fetch(url, fetching)
+    kept = cache.get(url)
+    feed = cache.keep(url, await fetch(url, fetching, kept.validators if kept else None), kept)
     policy = _policy(settings, allow, block, threshold)
-    return await _filtered(request, settings, scoring, body, content_type, mode, policy)
+    model = current_scorer(scoring).version
+    tag = entity_tag(feed.digest, model, mode, policy, settings)
+    if unchanged(request.headers, tag, feed.last_modified(tag)):
+        return Response(status_code=304, headers={**feed.headers(tag), "X-Clickbait-Model": model})
+    response = await _filtered(request, settings, scoring, feed.body, feed.content_type, mode, policy)
+    # named by the model that filtered it, should another have been promoted meanwhile
+    tag = entity_tag(feed.digest, response.headers["X-Clickbait-Model"], mode, policy, settings)
+    response.headers.update(feed.headers(tag))
+    return response
 
 
 @router.post(

@@ -26,7 +26,8 @@ def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str |
 
         host = (urlsplit(source).hostname or "").lower()
         # the named host is trusted (it may be local); redirects must go to public hosts
-        return asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
+        fetched = asyncio.run(fetch(source, FetchPolicy.of(["*", host], max_bytes=max_bytes)))
+        return fetched.body, fetched.content_type, fetched.url
     path = Path(source)
     if not path.is_file():
         raise CliError(f"{source}: no such file (give a path, an http(s) URL, or - for standard input)")

@@ -12,6 +12,7 @@ validated languages, unless ``feed_drop_unvalidated`` says otherwise (docs/feeds
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,18 @@ class Policy:
     threshold: float | None = None
     drop_unvalidated: bool = False
     max_chars: int = ServiceSettings.model_fields["max_chars"].default
+
+    def fingerprint(self) -> str:
+        """The policy as text, the same in every process (sets sorted): part of the proxy's ETag."""
+        return json.dumps(
+            [
+                sorted(self.rules.allow),
+                sorted(self.rules.block),
+                self.threshold,
+                self.drop_unvalidated,
+                self.max_chars,
+            ]
+        )
 
     @classmethod
     def of(

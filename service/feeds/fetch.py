@@ -4,7 +4,8 @@ Every hop (the first URL and each redirect) is checked: http(s) only, the host m
 and every address it resolves to must be public — loopback, private, link-local and other
 special ranges are refused unless that host is listed explicitly — and the connection goes to the
 address that was checked (the name is resolved once per hop). The decoded size, the whole fetch's
-time and the number of fetches at once are bounded.
+time and the number of fetches at once are bounded. A fetch may carry the validators of the
+upstream's last answer, so that an unchanged feed costs the upstream a 304 and no body.
 """
 
 from __future__ import annotations
@@ -129,6 +130,36 @@ class _Inflater:
 _SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
+@dataclass(frozen=True)
+class Validators:
+    """What identified an upstream's answer (its ``ETag`` and ``Last-Modified``), sent back as
+    ``If-None-Match`` / ``If-Modified-Since`` to ask whether it changed since."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def renewed(self, headers: httpx.Headers) -> Validators:
+        """The validators an answer's headers give, these where they give none (a 304 may omit them)."""
+        return Validators(
+            headers.get("etag") or self.etag, headers.get("last-modified") or self.last_modified
+        )
+
+    def conditions(self) -> dict[str, str]:
+        asked = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in asked.items() if value}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An upstream's answer: the body, or ``not_modified`` (a 304: the body it last sent still holds)."""
+
+    body: bytes
+    content_type: str | None
+    url: str  # after redirects
+    validators: Validators
+    not_modified: bool = False
+
+
 def _slots(policy: FetchPolicy) -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     if loop not in _SLOTS:
@@ -136,9 +167,11 @@ def _slots(policy: FetchPolicy) -> asyncio.Semaphore:
     return _SLOTS[loop]
 
 
-async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
-    """(body, content type, final URL) after checked redirects; raises FetchError. The whole fetch,
-    every hop and every byte, ends within ``timeout_s``; at most ``max_concurrent`` run at once."""
+async def fetch(url: str, policy: FetchPolicy, since: Validators | None = None) -> Fetched:
+    """The upstream's answer after checked redirects; raises FetchError. With ``since`` (the
+    validators of its last answer) the request is conditional and a 304 comes back as
+    ``not_modified``. The whole fetch, every hop and every byte, ends within ``timeout_s``; at most
+    ``max_concurrent`` run at once."""
     slots = _slots(policy)
     if slots.locked():
         raise FetchError(
@@ -147,32 +180,36 @@ async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
     async with slots:
         try:
             async with asyncio.timeout(policy.timeout_s):
-                return await _fetch(url, policy)
+                return await _fetch(url, policy, since or Validators())
         except TimeoutError as exc:
             raise FetchError(
                 f"upstream did not answer within {policy.timeout_s} s", ErrorType.upstream_timeout
             ) from exc
 
 
-async def _fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str | None, str]:
+async def _fetch(url: str, policy: FetchPolicy, since: Validators) -> Fetched:
     headers = {"User-Agent": "clickbait-filter/1", "Accept-Encoding": "gzip, deflate"}
     async with httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False, headers=headers) as client:
         for _ in range(policy.max_redirects + 1):
             hop = await _check(url, policy)
             target, host, extensions = hop.pinned()
             try:
-                request = client.build_request("GET", target, headers=host, extensions=extensions)
+                asked = host | since.conditions()
+                request = client.build_request("GET", target, headers=asked, extensions=extensions)
                 response = await client.send(request, stream=True)
                 try:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
+                    if response.status_code == 304:
+                        return Fetched(b"", None, url, since.renewed(response.headers), True)
                     if response.status_code >= 400:
                         raise FetchError(f"upstream answered {response.status_code} for {url}")
                     body = _Inflater(response.headers.get("content-encoding"), policy.max_bytes)
                     async for chunk in response.aiter_raw():
                         body.feed(chunk)
-                    return bytes(body.body), response.headers.get("content-type"), url
+                    renewed = Validators().renewed(response.headers)
+                    return Fetched(bytes(body.body), response.headers.get("content-type"), url, renewed)
                 finally:
                     await response.aclose()
             except httpx.TimeoutException as exc:

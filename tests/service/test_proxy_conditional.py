@@ -1,0 +1,164 @@
+"""The feed proxy answers conditional GETs and asks its upstream conditionally: a real server of the
+known model, and a local upstream that honours If-None-Match / If-Modified-Since and records every
+request it gets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import feedparser
+import httpx
+import pytest
+
+from service.feeds.fetch import Fetched, Validators
+from service.feeds.proxy_cache import FeedCache
+from tests.support.feed_docs import BAIT_TITLE, NEWS_TITLE, RSS
+
+CHANGED_TITLE = "Primăria a deschis un parc nou în cartier"
+
+
+@dataclass
+class Upstream:
+    """A feed host: one feed at /feed.xml with an ETag and a Last-Modified (or neither), answering 304
+    to a request whose conditions match; ``asked`` holds each request's conditional headers."""
+
+    body: bytes
+    validators: bool = True
+    version: int = 1
+    asked: list[dict[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    def change(self, body: bytes) -> None:
+        self.body, self.version = body, self.version + 1
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        conditions = {
+            k: handler.headers[k] for k in ("If-None-Match", "If-Modified-Since") if k in handler.headers
+        }
+        self.asked.append(conditions)
+        etag, modified = f'"v{self.version}"', formatdate(1_700_000_000 + self.version, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified} if self.validators else {}
+        if self.validators and (
+            conditions.get("If-None-Match") == etag
+            or ("If-None-Match" not in conditions and conditions.get("If-Modified-Since") == modified)
+        ):
+            handler.send_response(304)
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        for name, value in {**headers, "Content-Type": "application/rss+xml; charset=utf-8"}.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(self.body)))
+        handler.end_headers()
+        handler.wfile.write(self.body)
+
+
+def serve(upstream: Upstream) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            upstream.answer(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream.url = f"http://127.0.0.1:{server.server_port}/feed.xml"
+    return server
+
+
+@pytest.fixture(params=[True, False], ids=["upstream-validators", "no-upstream-validators"])
+def upstream(request: pytest.FixtureRequest) -> Iterator[Upstream]:
+    feed = Upstream(RSS.encode(), validators=request.param)
+    server = serve(feed)
+    yield feed
+    server.shutdown()
+
+
+@pytest.fixture()
+def proxy(shared_server) -> str:
+    return f"{shared_server(feed_fetch=True, feed_allowed_hosts=['127.0.0.1']).url}/v1/filter"
+
+
+def poll(
+    proxy: str, upstream: Upstream, headers: dict[str, str] | None = None, **params: str
+) -> httpx.Response:
+    return httpx.get(proxy, params={"url": upstream.url, **params}, headers=headers or {}, timeout=30)
+
+
+def test_a_second_poll_of_an_unchanged_feed_is_one_conditional_request_and_304(
+    proxy: str, upstream: Upstream
+) -> None:
+    first = poll(proxy, upstream)
+    assert first.status_code == 200, first.text
+    assert [e.title for e in feedparser.parse(first.content).entries] == [NEWS_TITLE]
+    tag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert tag.startswith('"') and upstream.asked == [{}]
+
+    second = poll(proxy, upstream, {"If-None-Match": tag})
+    assert second.status_code == 304 and second.content == b""
+    assert (second.headers["etag"], second.headers["last-modified"]) == (tag, modified)
+    expected = {"If-None-Match": '"v1"', "If-Modified-Since": formatdate(1_700_000_001, usegmt=True)}
+    # an upstream without validators is asked in full again; its body is the same, so the answer too
+    assert upstream.asked == [{}, expected if upstream.validators else {}]
+
+    by_date = poll(proxy, upstream, {"If-Modified-Since": modified})
+    assert by_date.status_code == 304 and by_date.headers["etag"] == tag
+    weak_among_others = poll(proxy, upstream, {"If-None-Match": f'"other", W/{tag}'})
+    assert weak_among_others.status_code == 304
+
+    upstream.change(RSS.replace(NEWS_TITLE, CHANGED_TITLE).encode())
+    changed = poll(proxy, upstream, {"If-None-Match": tag, "If-Modified-Since": modified})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert [e.title for e in feedparser.parse(changed.content).entries] == [CHANGED_TITLE]
+    assert upstream.asked[-1] == (
+        {"If-None-Match": '"v1"', "If-Modified-Since": formatdate(1_700_000_001, usegmt=True)}
+        if upstream.validators
+        else {}
+    )
+    stale_date = poll(proxy, upstream, {"If-Modified-Since": modified})
+    assert stale_date.status_code == 200 and stale_date.headers["etag"] == changed.headers["etag"]
+
+
+@pytest.mark.parametrize("upstream", [True], indirect=True, ids=["upstream-validators"])
+def test_the_etag_names_the_filter_parameters(proxy: str, upstream: Upstream) -> None:
+    dropped = poll(proxy, upstream)
+    tag = dropped.headers["etag"]
+    variants = [
+        {"mode": "annotate"},
+        {"threshold": "0.99"},
+        {"block": "news.example.ro"},
+        {"allow": "x.example"},
+    ]
+    tags = {tag}
+    for params in variants:
+        answer = poll(proxy, upstream, {"If-None-Match": tag}, **params)
+        assert answer.status_code == 200, params
+        tags.add(answer.headers["etag"])
+        again = poll(proxy, upstream, {"If-None-Match": answer.headers["etag"]}, **params)
+        assert again.status_code == 304, params
+    assert len(tags) == len(variants) + 1
+    annotated = poll(proxy, upstream, mode="annotate")
+    assert BAIT_TITLE in annotated.text and annotated.headers["x-clickbait-model"] == "known-1"
+
+
+def test_the_cache_is_bounded_in_feeds_bytes_and_age() -> None:
+    def fetched(body: bytes) -> Fetched:
+        return Fetched(body, "application/rss+xml", "http://feeds.example/", Validators('"e"'))
+
+    cache = FeedCache(ttl_s=3600, max_entries=2, max_bytes=10)
+    for url in ("a", "b", "c"):
+        cache.keep(url, fetched(b"123"), None)
+    assert [cache.get(u) is not None for u in ("a", "b", "c")] == [False, True, True]  # oldest out
+    cache.keep("big", fetched(b"0123456789x"), None)  # larger than the whole cache: not kept
+    cache.keep("d", fetched(b"12345678"), None)  # b and c go to make room
+    assert [cache.get(u) is not None for u in ("b", "c", "big", "d")] == [False, False, False, True]
+    off = FeedCache(ttl_s=0, max_entries=2, max_bytes=10)
+    off.keep("a", fetched(b"123"), None)
+    assert off.get("a") is None
