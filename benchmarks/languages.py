@@ -476,7 +476,7 @@ def throughput_cost(scorer: Scorer, texts: list[str], count: int = 2000, rounds:
     the other benchmarks sharing these cores disturb far less."""
     sample = list(dict.fromkeys(texts))[:count]
     empty = scorer.manifest.model_copy(update={"languages": {}})
-    plain = Scorer(scorer.network, scorer.tokenizer, empty, scorer.settings, scorer.engine)
+    plain = Scorer(scorer.backend, scorer.tokenizer, empty, scorer.settings)
     seconds: dict[str, list[float]] = {"without": [], "with": [], "added": []}
     logits = plain.logits(sample)
     for _ in range(rounds):

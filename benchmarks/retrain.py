@@ -93,7 +93,7 @@ def ece(scorer: Scorer, rows: list[Example]) -> float:
 def with_languages(scorer: Scorer, languages: dict) -> Scorer:
     """The same loaded model with other per-language corrections (its network and fallback shared)."""
     manifest = scorer.manifest.model_copy(update={"languages": languages})
-    return Scorer(scorer.network, scorer.tokenizer, manifest, scorer.settings, scorer.engine, scorer.fallback)
+    return Scorer(scorer.backend, scorer.tokenizer, manifest, scorer.settings, scorer.fallback)
 
 
 def measure(scorer: Scorer, rest: list[Example], languages: dict[str, list[Example]]) -> dict[str, float]:

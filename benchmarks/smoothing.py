@@ -25,6 +25,7 @@ import torch
 from classifier.engine import ffn_output_names, has_bf16, has_vnni, smoothing_scales, to_int8
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
+from classifier.torch_backend import TorchBackend
 from training.config import TrainConfig
 from training.evaluate import held_out_sets
 from training.quantize import calibration_maxima
@@ -56,7 +57,9 @@ def main() -> None:
         keep_bf16: bool = has_bf16(),
     ) -> float:
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, keep_bf16)
-        logits = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8").logits(texts)
+        logits = Scorer(TorchBackend(network, "int8"), fp32.tokenizer, fp32.manifest, fp32.settings).logits(
+            texts
+        )
         return float(np.sqrt(np.mean((logits - reference) ** 2)))
 
     if args.alphas or args.sensitivity:

@@ -69,6 +69,16 @@ class DataFile(BaseModel):
     licence: str | None = None  # and origin, where the file is a known public set (training.sources)
 
 
+class RuntimeCheck(BaseModel):
+    """The held-out check of the int8 form as ONNX Runtime runs it (the ``onnx`` engine), at the int8
+    form's own temperature and threshold, against the same fp32 figures (``Int8Spec.splits``)."""
+
+    safe: bool  # macro-F1 within Int8Spec.max_drop of fp32 on every split
+    runtime: str  # the onnxruntime version measured
+    splits: dict[str, float]  # split → macro-F1
+    logit_rmse: float  # against fp32 logits over every held-out row
+
+
 class Int8Spec(BaseModel):
     """The int8 engine's calibration and its held-out check, written by ``clickbait quantize``."""
 
@@ -83,6 +93,7 @@ class Int8Spec(BaseModel):
     logit_rmse: float | None = None  # int8 against fp32 logits over every held-out row
     float_linears: list[str] = []  # encoder Linears left out of int8 (the mixed form), by module name
     float_bf16: bool = False  # those ran in bf16 in the check (CPUs with bf16 arithmetic); elsewhere fp32
+    onnx: RuntimeCheck | None = None  # None: not measured, and ``auto`` does not pick the onnx engine
 
 
 class LanguageCalibration(BaseModel):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Collection
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -32,29 +31,10 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from classifier.artifact import ArtifactError, Manifest
 from classifier.bert import QKV, BertLayer, HalfEmbedding
+from classifier.cpu import has_bf16, has_vnni
 from classifier.network import HeadlineClassifier
 
-Engine = Literal["auto", "fp32", "int8"]
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def _cpu_flags() -> set[str]:
-    try:
-        return set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return set()
-
-
-def has_vnni() -> bool:
-    """Whether this CPU accumulates u8×s8 products straight into int32 (AVX512-VNNI or AVX-VNNI)."""
-    return bool({"avx512_vnni", "avx_vnni"} & _cpu_flags())
-
-
-def has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): a bf16 Linear is then faster
-    than an fp32 one; emulated, it would be slower."""
-    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
 
 
 class FullRangeLinear(DynamicLinear):
@@ -241,20 +221,10 @@ def load_scales(model_dir: Path, manifest: Manifest) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def choose_engine(manifest: Manifest, engine: Engine) -> Literal["fp32", "int8"]:
-    """``auto`` → int8 only where the artifact's own held-out check said int8 keeps accuracy, and
-    with the activation precision that check measured (8-bit activations need VNNI)."""
-    if engine != "auto":
-        return engine
-    spec = manifest.int8
-    return "int8" if spec is not None and spec.safe and (has_vnni() or not spec.full_range) else "fp32"
-
-
 def build_engine(
-    network: HeadlineClassifier, manifest: Manifest, model_dir: Path, engine: Engine
+    network: HeadlineClassifier, manifest: Manifest, model_dir: Path, chosen: Literal["fp32", "int8"]
 ) -> tuple[HeadlineClassifier, Manifest, Literal["fp32", "int8"]]:
     """The network to score with and the manifest whose temperature and threshold belong to it."""
-    chosen = choose_engine(manifest, engine)
     if next(network.parameters()).device.type != "cpu":  # the int8 kernels are for CPUs
         return network, manifest, "fp32"
     if chosen == "fp32":

@@ -101,6 +101,11 @@ class ErrorType(StrEnum):
     )
     nothing_to_roll_back = "nothing_to_roll_back", "only one version was ever promoted"
     version_conflict = "version_conflict", "another version was promoted while a candidate was judged"
+    # the install
+    missing_extra = (
+        "missing_extra",
+        "the feature needs an optional part that is not installed (training: the 'train' extra)",
+    )
     # the rest
     internal_error = "internal_error", "a bug: the trace is in the server log, never in the answer"
 

@@ -84,8 +84,62 @@ def _rows(attention_mask: np.ndarray) -> tuple[np.ndarray, int]:
     return np.concatenate([real, copies]), len(real)
 
 
+def _base_weights(base: Path, encoder: bool) -> dict[str, np.ndarray]:
+    """The base's weights in fp32 (its encoder layers only if ``encoder``), its word embeddings as the
+    4-bit blocks where the base has them."""
+    weights: dict[str, np.ndarray] = {}
+    q4 = (base / Q4_TABLE_FILE).is_file()
+    with safe_open(str(base / WEIGHTS_FILE), framework="np") as file:
+        for key in file.keys():
+            wanted = encoder or not key.startswith("encoder.")
+            if wanted and key != TABLE and not key.startswith("pooler."):
+                weights[key] = file.get_tensor(key).astype(np.float32)
+        if not q4:
+            weights[TABLE] = file.get_tensor(TABLE).astype(np.float32)
+    if q4:
+        weights.update({f"q4.{k}": v for k, v in load_file(str(base / Q4_TABLE_FILE)).items()})
+    return weights
+
+
+def _tuned_encoder(
+    model_dir: Path, manifest: Manifest, weights: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The artifact's encoder weights: the base's with the LoRA adapter merged, or its own."""
+    if manifest.method != "lora":
+        return {k: v.astype(np.float32) for k, v in load_file(str(model_dir / ENCODER_FILE)).items()}
+    merged = {}
+    for name, (scaling, a, b) in lora_deltas(manifest, load_file(str(model_dir / ADAPTER_FILE))).items():
+        if f"{name}.weight" not in weights:
+            raise ArtifactError(f"adapter weights for {name}, which the base model lacks")
+        merged[f"{name}.weight"] = (
+            weights[f"{name}.weight"] + (b.astype(np.float32) @ a.astype(np.float32)) * scaling
+        )
+    return merged
+
+
+def _heads(model_dir: Path, manifest: Manifest) -> dict[str, np.ndarray]:
+    """``head.weight`` (``[in, 1 + kinds]``: the teaser head, then one per kind) and ``head.bias``."""
+    head = load_file(str(model_dir / HEAD_FILE))
+    if manifest.kinds:
+        kinds = load_file(str(model_dir / KINDS_FILE))
+        head = {k: np.concatenate([head[k], kinds[k]]) for k in ("weight", "bias")}
+    return {
+        "head.weight": np.ascontiguousarray(head["weight"].T.astype(np.float32)),
+        "head.bias": head["bias"].astype(np.float32),
+    }
+
+
+def mean_pooled(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """The mean of ``[batch, width, hidden]`` states over each row's real tokens."""
+    counts = np.maximum(attention_mask.sum(1, keepdims=True).astype(np.float32), 1.0)
+    return np.einsum("bwh,bw->bh", hidden, attention_mask.astype(np.float32)) / counts
+
+
 class NumpyClassifier:
-    """Returns one raw clickbait logit per headline, as ``HeadlineClassifier`` does."""
+    """Returns one raw clickbait logit per headline, as ``HeadlineClassifier`` does; the ``numpy``
+    engine's ``classifier.backend.Backend``."""
+
+    engine = "numpy"
 
     def __init__(
         self,
@@ -107,42 +161,20 @@ class NumpyClassifier:
         self.w = weights
 
     @classmethod
-    def load(cls, base: Path, model_dir: Path, manifest: Manifest) -> NumpyClassifier:
+    def load(cls, base: Path, model_dir: Path, manifest: Manifest, encoder: bool = True) -> NumpyClassifier:
+        """``encoder``: False reads only what surrounds the encoder's layers (the embeddings and the
+        heads), for an engine that runs the layers itself (``classifier.onnx_int8``)."""
         config = json.loads((base / "config.json").read_text())
         if config.get("model_type") != "bert" or config.get("hidden_act", "gelu") != "gelu":
             raise ArtifactError(f"the numpy engine computes BERT encoders only; {base} is not one: use fp32")
-        weights: dict[str, np.ndarray] = {}
-        with safe_open(str(base / WEIGHTS_FILE), framework="np") as file:
-            for key in file.keys():
-                if key != TABLE and not key.startswith("pooler."):
-                    weights[key] = file.get_tensor(key).astype(np.float32)
-            if not (base / Q4_TABLE_FILE).is_file():
-                weights[TABLE] = file.get_tensor(TABLE).astype(np.float32)
-        if (base / Q4_TABLE_FILE).is_file():
-            weights.update({f"q4.{k}": v for k, v in load_file(str(base / Q4_TABLE_FILE)).items()})
-        if manifest.method == "lora":
-            for name, (scaling, a, b) in lora_deltas(
-                manifest, load_file(str(model_dir / ADAPTER_FILE))
-            ).items():
-                if f"{name}.weight" not in weights:
-                    raise ArtifactError(f"adapter weights for {name}, which the base model lacks")
-                weights[f"{name}.weight"] += (b.astype(np.float32) @ a.astype(np.float32)) * scaling
-        else:
-            weights.update(
-                {k: v.astype(np.float32) for k, v in load_file(str(model_dir / ENCODER_FILE)).items()}
-            )
-        head = load_file(str(model_dir / HEAD_FILE))
-        if manifest.kinds:  # the teaser head, then one per kind: [in, 1 + kinds]
-            kinds = load_file(str(model_dir / KINDS_FILE))
-            head = {k: np.concatenate([head[k], kinds[k]]) for k in ("weight", "bias")}
-        weights["head.weight"], weights["head.bias"] = (
-            np.ascontiguousarray(head["weight"].T.astype(np.float32)),
-            head["bias"].astype(np.float32),
-        )
+        weights = _base_weights(base, encoder)
+        if encoder:
+            weights.update(_tuned_encoder(model_dir, manifest, weights))
+        weights.update(_heads(model_dir, manifest))
         for key in [k for k, v in weights.items() if v.ndim == 2 and k.startswith("encoder.")]:
             weights[key] = np.ascontiguousarray(weights[key].T)  # [in, out]: x @ W, no copy per call
         layers = manifest.layers or config["num_hidden_layers"]
-        for i in range(config["num_hidden_layers"]):  # query, key and value as one product
+        for i in range(config["num_hidden_layers"] if encoder else 0):  # query, key and value as one product
             p = f"encoder.layer.{i}.attention.self."
             for part in ("weight", "bias"):
                 three = [weights.pop(f"{p}{name}.{part}") for name in ("query", "key", "value")]
@@ -157,6 +189,16 @@ class NumpyClassifier:
         codes = np.concatenate([packed & 0x0F, packed >> 4], axis=-1).astype(np.float32) - 8.0
         return (codes * self.w["q4.scales"][ids].astype(np.float32)[..., None]).reshape(*ids.shape, -1)
 
+    def summed(self, input_ids: np.ndarray) -> np.ndarray:
+        """The word, position and type embeddings of ``[batch, width]`` ids, summed (BERT's embedding
+        layer before its LayerNorm)."""
+        w = self.w
+        return (
+            self._words(input_ids)
+            + w["embeddings.position_embeddings.weight"][: input_ids.shape[1]]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+
     def embed(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, layer: int | None = None
     ) -> np.ndarray:
@@ -169,12 +211,9 @@ class NumpyClassifier:
         scatters its inputs into it and gathers its output back."""
         w, eps = self.w, self.eps
         batch, width = input_ids.shape
-        x = (
-            self._words(input_ids)
-            + w["embeddings.position_embeddings.weight"][:width]
-            + w["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(
+            self.summed(input_ids), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps
         )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
         hidden = x.shape[-1]
         size = hidden // self.heads
         rows, real = _rows(attention_mask)
@@ -222,6 +261,12 @@ class NumpyClassifier:
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         return self.outputs(input_ids, attention_mask)[:, 0]
 
+    def share_table(self, other: NumpyClassifier) -> None:
+        """Keep one copy of a word-embedding table two networks hold alike (a routed model's)."""
+        for key in ("q4.scales", "q4.packed", TABLE):
+            if key in self.w and key in other.w and np.array_equal(self.w[key], other.w[key]):
+                self.w[key] = other.w[key]
+
     def outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """[batch, 1 + kinds]: the teaser logit, then each kind's (``HeadlineClassifier.outputs``)."""
         weight, bias = self.w["head.weight"], self.w["head.bias"]
@@ -239,10 +284,3 @@ def load_numpy_network(model_dir: Path) -> tuple[NumpyClassifier, Manifest, Reso
     manifest = read_manifest(model_dir)
     base = checked_base(model_dir, manifest)
     return NumpyClassifier.load(base.path, model_dir, manifest), manifest, base
-
-
-def share_table(network: NumpyClassifier, other: NumpyClassifier) -> None:
-    """Keep one copy of a word-embedding table two networks hold alike (a routed model's)."""
-    for key in ("q4.scales", "q4.packed", TABLE):
-        if key in network.w and key in other.w and np.array_equal(network.w[key], other.w[key]):
-            network.w[key] = other.w[key]

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest, load_network
-from classifier.base import ResolvedBase, load_tokenizer
-from classifier.bundled import WORD_EMBEDDINGS
+from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest
+from classifier.backend import Backend, load_backend
+from classifier.base import load_tokenizer
 from classifier.language import detect_languages, language_code
-from classifier.numpy_bert import NumpyClassifier, load_numpy_network, share_table
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.tokenizer import HeadlineTokenizer
-
-if TYPE_CHECKING:  # torch is imported by the torch engines only: the numpy engine runs without it
-    from classifier.network import HeadlineClassifier
-
-NUMPY = "numpy"
 
 DEFAULT_MODEL = "default"
 
@@ -32,23 +25,6 @@ def logit(p: np.ndarray | float) -> np.ndarray:
     """log(p / (1 − p)), p kept off 0 and 1."""
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
-
-
-def _share_word_embeddings(network: HeadlineClassifier | NumpyClassifier, other) -> None:
-    """A routed model and its fallback read the same base word embeddings (training freezes them):
-    the table (54 MB) is kept once when the two are equal."""
-    if isinstance(network, NumpyClassifier):
-        share_table(network, other)
-        return
-    import torch
-
-    mine, theirs = (
-        network.encoder.get_submodule(WORD_EMBEDDINGS),
-        other.encoder.get_submodule(WORD_EMBEDDINGS),
-    )
-    a, b = mine.state_dict(), theirs.state_dict()
-    if type(mine) is type(theirs) and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a):
-        network.encoder.set_submodule(WORD_EMBEDDINGS, theirs)
 
 
 def default_model_dir() -> Path:
@@ -105,31 +81,18 @@ class Scorer:
 
     def __init__(
         self,
-        network: HeadlineClassifier | NumpyClassifier,
+        backend: Backend,
         tokenizer: HeadlineTokenizer,
         manifest: Manifest,
         settings: ClassifierSettings | None = None,
-        engine: str = "fp32",
         fallback: Scorer | None = None,
     ) -> None:
-        self.engine = engine
-        self.network = network
+        """``manifest``: as ``backend``'s engine calibrates it (``classifier.backend.load_backend``)."""
+        self.backend = backend
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.settings = settings or get_settings()
         self.fallback = fallback
-        if engine == NUMPY:
-            if self.settings.threads:  # numpy's matrix products run on its BLAS's own threads
-                from threadpoolctl import threadpool_limits
-
-                threadpool_limits(self.settings.threads, user_api="blas")
-        else:
-            import torch
-
-            network.eval()
-            self.device = next(network.parameters()).device
-            if self.settings.threads:
-                torch.set_num_threads(self.settings.threads)
 
     @classmethod
     def load(
@@ -138,37 +101,31 @@ class Scorer:
         settings: ClassifierSettings | None = None,
         trainable: bool = False,
     ) -> Scorer:
-        """``trainable``: on transformers' encoder, for a network to train further (``load_network``);
-        a routed model's fallback is then not loaded."""
+        """``trainable``: torch's fp32 on transformers' encoder, for a network to train further
+        (``load_network``); a routed model's fallback is then not loaded."""
         settings = settings or get_settings()
         model_dir = resolve_model_dir(model)
-        network, manifest, base, engine = cls._network(model_dir, settings, trainable)
+        backend, manifest, base = load_backend(model_dir, settings, trainable)
         tokenizer = load_tokenizer(base.path)
         if manifest.routing is None or trainable:
-            return cls(network, tokenizer, manifest, settings, engine)
+            return cls(backend, tokenizer, manifest, settings)
         fallback_dir = model_dir / FALLBACK_DIR
-        fallback_network, fallback_manifest, _, fallback_engine = cls._network(fallback_dir, settings, False)
+        fallback_backend, fallback_manifest, _ = load_backend(fallback_dir, settings)
         if fallback_manifest.routing is not None or fallback_manifest.base != manifest.base:
             raise ArtifactError(f"{fallback_dir} must be an unrouted model on the same base as {model_dir}")
-        _share_word_embeddings(network, fallback_network)
-        fallback = cls(fallback_network, tokenizer, fallback_manifest, settings, fallback_engine)
-        return cls(network, tokenizer, manifest, settings, engine, fallback)
+        if type(backend) is type(fallback_backend):
+            backend.share_table(fallback_backend)
+        fallback = cls(fallback_backend, tokenizer, fallback_manifest, settings)
+        return cls(backend, tokenizer, manifest, settings, fallback)
 
-    @staticmethod
-    def _network(
-        model_dir: Path, settings: ClassifierSettings, trainable: bool
-    ) -> tuple[HeadlineClassifier | NumpyClassifier, Manifest, ResolvedBase, str]:
-        """The artifact's network in the engine ``settings`` names, and its manifest as that engine
-        calibrates it."""
-        if settings.engine == NUMPY and not trainable:
-            network, manifest, base = load_numpy_network(model_dir)
-            return network, manifest, base, NUMPY
-        from classifier.engine import build_engine
+    @property
+    def engine(self) -> str:
+        return self.backend.engine
 
-        network, manifest, base = load_network(model_dir, trainable=trainable)
-        wanted = "fp32" if settings.engine == NUMPY else settings.engine  # a network to train: torch's
-        network, manifest, engine = build_engine(network, manifest, model_dir, wanted)
-        return network, manifest, base, engine
+    @property
+    def network(self):
+        """The torch engines' module (training and quantisation work on it); the others' backend."""
+        return getattr(self.backend, "network", self.backend)
 
     @property
     def version(self) -> str:
@@ -194,10 +151,9 @@ class Scorer:
 
     def outputs(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """[n, 1 + kinds] raw logits in input order: the teaser's, then each kind's."""
-        forward = self.network.outputs if self.kinds else self.network
         out = np.empty((len(headlines), 1 + len(self.kinds)), dtype=np.float32)
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            out[indices] = self._run(forward, *batch).reshape(len(indices), -1)
+            out[indices] = self.backend.outputs(*batch)
         return out
 
     def embeddings(
@@ -205,28 +161,14 @@ class Scorer:
     ) -> np.ndarray:
         """The pooled vectors after ``layer`` encoder layers (None: the last, which the teaser head
         reads), in input order (probes of what the model sees)."""
-        embed = partial(self.network.embed, layer=layer)
         parts = [
-            (indices, self._run(embed, *batch))
+            (indices, self.backend.embed(*batch, layer=layer))
             for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size)
         ]
         out = np.empty((len(headlines), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
         for indices, part in parts:
             out[indices] = part
         return out
-
-    def _run(self, forward, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """``forward`` of this model's network on one padded batch, as numpy."""
-        if self.engine == NUMPY:
-            return forward(input_ids, attention_mask)
-        import torch
-
-        with torch.inference_mode():
-            ids, mask = (
-                torch.from_numpy(input_ids).to(self.device),
-                torch.from_numpy(attention_mask).to(self.device),
-            )
-            return forward(ids, mask).float().cpu().numpy()
 
     def probabilities(
         self,

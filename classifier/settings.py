@@ -57,10 +57,11 @@ class ClassifierSettings(BaseSettings):
         le=4096,
         description="headlines per forward pass, length-sorted; only attention computes their padding",
     )
-    engine: Literal["auto", "fp32", "int8", "numpy"] = Field(
+    engine: Literal["auto", "onnx", "int8", "fp32", "numpy"] = Field(
         default="auto",
-        description="auto = int8 where the artifact's held-out check allows it, else fp32; numpy = "
-        "fp32 without torch, for a small box: ~170 MB less resident, two fifths of int8's speed",
+        description="auto = the fastest engine installed whose held-out check the artifact records "
+        "(onnx, then int8), else fp32 (numpy without torch); onnx = int8 in ONNX Runtime, no torch; "
+        "int8 = int8 in torch; numpy = fp32 without torch (classifier/backend.py)",
     )
     language: str | None = Field(
         default=None,

@@ -77,10 +77,14 @@ def _distill(args: argparse.Namespace) -> None:
 
 def _quantize(args: argparse.Namespace) -> None:
     from classifier.scorer import resolve_model_dir
-    from training.quantize import quantize_artifact
+    from training.evaluate import held_out_sets
+    from training.quantize import check_runtime, quantize_artifact
 
     config = TrainConfig.from_sources(args.config, {})
-    spec = quantize_artifact(resolve_model_dir(args.model), config, args.alpha, args.max_drop)
+    if args.onnx_only:
+        spec = check_runtime(resolve_model_dir(args.model), held_out_sets(config)[1]).int8
+    else:
+        spec = quantize_artifact(resolve_model_dir(args.model), config, args.alpha, args.max_drop)
     print(json.dumps(spec.model_dump(), indent=2))
 
 
@@ -188,6 +192,11 @@ def add_quantize(commands: argparse._SubParsersAction) -> None:
         help="SmoothQuant migration strength (0 = none, 1 = all into the weights)",
     )
     quantize.add_argument("--max-drop", type=float, default=0.005, help="macro-F1 int8 may lose on any split")
+    quantize.add_argument(
+        "--onnx-only",
+        action="store_true",
+        help="keep the recorded int8 form; only (re)check ONNX Runtime's run of it (the onnx engine)",
+    )
     quantize.set_defaults(handler=_quantize)
 
 

@@ -30,6 +30,7 @@ from classifier.bulk import CHUNK, read_headlines
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
+from classifier.torch_backend import TorchBackend
 from training.augment import variants
 from training.config import TrainConfig
 from training.data import DataError, Example, dedup_key, random_rows
@@ -151,7 +152,9 @@ def distill(
     device = pick_device(config.device)
     if device.type == "cuda":  # the teacher scores every row once: on this process's GPU, not the CPU
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        scorer = Scorer(scorer.network.to(device), scorer.tokenizer, scorer.manifest, scorer.settings)
+        scorer = Scorer(
+            TorchBackend(scorer.network.to(device)), scorer.tokenizer, scorer.manifest, scorer.settings
+        )
     texts = [t for path in unlabelled for t, _ in read_headlines(Path(path))]
     for parameter in scorer.network.parameters():
         parameter.requires_grad = False

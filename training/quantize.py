@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from classifier.artifact import Int8Spec, Manifest, read_manifest, write_manifest
+from classifier.artifact import ArtifactError, Int8Spec, Manifest, RuntimeCheck, read_manifest, write_manifest
+from classifier.backend import installed
 from classifier.engine import (
     activation_maxima,
     ffn_output_names,
@@ -29,6 +30,7 @@ from classifier.engine import (
 )
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
+from classifier.torch_backend import TorchBackend
 from training.calibration import fit_calibration
 from training.config import TrainConfig
 from training.data import Example, random_rows
@@ -78,7 +80,7 @@ def quantize_on(
     reference = {name: fp32.logits(t) for name, t in texts.items()}
     for keep in ([], ffn_output_names(fp32.network)):
         network = to_int8(copy.deepcopy(fp32.network), scales, has_vnni(), keep, has_bf16())
-        int8 = Scorer(network, fp32.tokenizer, fp32.manifest, fp32.settings, "int8")
+        int8 = Scorer(TorchBackend(network, "int8"), fp32.tokenizer, fp32.manifest, fp32.settings)
         measured = _held_out_check(
             fp32.manifest, reference, {n: int8.logits(t) for n, t in texts.items()}, labels, calibration
         )
@@ -105,7 +107,57 @@ def quantize_on(
     save_file({k: v.contiguous() for k, v in scales.items()}, str(model_dir / spec.scales_file))
     (model_dir / spec.scales_file).chmod(0o644)
     write_manifest(model_dir, read_manifest(model_dir).model_copy(update={"int8": spec}))
+    if installed("onnx"):
+        spec = check_runtime(model_dir, sets, reference).int8
     return spec
+
+
+def check_runtime(
+    model_dir: Path, sets: dict[str, list[Example]], reference: dict[str, np.ndarray] | None = None
+) -> Manifest:
+    """Measure the artifact's int8 form as ONNX Runtime runs it (the ``onnx`` engine) on ``sets``, at
+    the int8 form's calibration, against the fp32 macro-F1 its ``int8`` check recorded; record the
+    verdict (``Int8Spec.onnx``) in the artifact. ``reference``: fp32 logits per set, if at hand."""
+    manifest = read_manifest(model_dir)
+    spec = manifest.int8
+    if spec is None or set(sets) - set(spec.splits):
+        raise ArtifactError(f"{model_dir}: run `clickbait quantize` with this recipe first")
+    settings = get_settings()
+    if reference is None:
+        fp32 = Scorer.load(model_dir, settings.model_copy(update={"engine": "fp32"}))
+        reference = {name: fp32.logits([e.text for e in rows]) for name, rows in sets.items()}
+    runtime = Scorer.load(model_dir, settings.model_copy(update={"engine": "onnx"}))
+    logits = {name: runtime.logits([e.text for e in rows]) for name, rows in sets.items()}
+    splits = {
+        name: round(
+            classification_metrics(
+                np.array([e.label for e in rows]), calibrated(logits[name], spec.temperature), spec.threshold
+            )["macro_f1"],
+            4,
+        )
+        for name, rows in sets.items()
+    }
+    gaps = np.concatenate([logits[name] - reference[name] for name in sets])
+    check = RuntimeCheck(
+        safe=all(f1 >= spec.splits[name]["fp32"] - spec.max_drop for name, f1 in splits.items()),
+        runtime=onnxruntime_version(),
+        splits=splits,
+        logit_rmse=round(float(np.sqrt(np.mean(gaps**2))), 4),
+    )
+    log.info(
+        "onnx engine: macro-F1 points against fp32 %s, logit RMSE %.3f",
+        ", ".join(f"{name} {100 * (f1 - spec.splits[name]['fp32']):+.2f}" for name, f1 in splits.items()),
+        check.logit_rmse,
+    )
+    updated = manifest.model_copy(update={"int8": spec.model_copy(update={"onnx": check})})
+    write_manifest(model_dir, updated)
+    return updated
+
+
+def onnxruntime_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
 
 
 def _held_out_check(

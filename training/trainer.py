@@ -34,6 +34,7 @@ from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, calibrated
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
+from classifier.torch_backend import TorchBackend
 from training.calibration import (
     Calibration,
     calibrate_on,
@@ -154,7 +155,7 @@ def train(
     network, base = objective.build(config)
     network = network.to(workers.device)
     manifest = _new_manifest(config, dataset, base, objective.layers, version)
-    scorer = Scorer(network, load_tokenizer(base.path), manifest)
+    scorer = Scorer(TorchBackend(network), load_tokenizer(base.path), manifest)
     early_stop_rows = random_rows(val_rows, config.max_eval_rows, config.seed)
     history = _fit(config, network, scorer, workers, train_rows, early_stop_rows, targets, progress)
     if not workers.is_main:  # the main process calibrates and writes, then sends its manifest

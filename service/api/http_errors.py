@@ -40,6 +40,7 @@ STATUS: dict[ErrorType | type[ClickbaitError], int] = {
     ErrorType.method_not_allowed: 405,
     ErrorType.client_closed_request: CLIENT_CLOSED,
     ErrorType.not_ready: 503,
+    ErrorType.missing_extra: 501,
     ErrorType.overloaded: 429,
     ErrorType.unauthorized: 401,
     ErrorType.forbidden: 403,

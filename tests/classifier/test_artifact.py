@@ -22,6 +22,7 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.bert import BertEncoder
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
+from classifier.torch_backend import TorchBackend
 from tests.support.data import CLICKBAIT, NEWS
 
 SPEC = LoraSpec(r=4, alpha=8, target_modules=["query", "value", "dense"])
@@ -53,7 +54,7 @@ def _random_model(tiny_base: Path, method: str) -> tuple[HeadlineClassifier, Man
 def test_save_then_load_gives_the_same_scores(tmp_path: Path, tiny_base: Path, method: str) -> None:
     network, manifest = _random_model(tiny_base, method)
     texts = NEWS + CLICKBAIT
-    before = Scorer(network, load_tokenizer(tiny_base), manifest).probabilities(texts)
+    before = Scorer(TorchBackend(network), load_tokenizer(tiny_base), manifest).probabilities(texts)
     save_artifact(network, manifest, tmp_path / "m", "# card\n")
     loaded = Scorer.load(tmp_path / "m")
     assert loaded.version == "test-1" and loaded.threshold == 0.4

@@ -15,6 +15,7 @@ from classifier.base import load_encoder, load_tokenizer, resolve_base
 from classifier.bulk import BulkError, completed_records, read_headlines, read_tables, score_file
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
+from classifier.torch_backend import TorchBackend
 from tests.support.data import CLICKBAIT, NEWS
 
 HEADLINES = NEWS + CLICKBAIT
@@ -24,7 +25,9 @@ HEADLINES = NEWS + CLICKBAIT
 def tiny_scorer(tiny_base) -> Scorer:
     base = resolve_base(str(tiny_base))
     manifest = Manifest(version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full")
-    return Scorer(HeadlineClassifier(load_encoder(base.path)), load_tokenizer(base.path), manifest)
+    return Scorer(
+        TorchBackend(HeadlineClassifier(load_encoder(base.path))), load_tokenizer(base.path), manifest
+    )
 
 
 def _inputs(tmp_path: Path) -> list[Path]:

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from classifier.artifact import BaseRef, Int8Spec, Manifest
+from classifier.artifact import BaseRef, Int8Spec, Manifest, RuntimeCheck
+from classifier.backend import choose_engine, installed
 from classifier.base import load_encoder, load_inference_encoder, load_tokenizer, resolve_base
 from classifier.bert import PaddedLayout
 from classifier.engine import (
     Bf16Linear,
     activation_maxima,
-    choose_engine,
     has_vnni,
     smoothed_names,
     smoothing_scales,
@@ -25,6 +25,7 @@ from classifier.engine import (
 from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
+from classifier.torch_backend import TorchBackend
 from tests.support.data import CLICKBAIT, NEWS
 
 
@@ -42,13 +43,23 @@ def test_auto_uses_int8_only_where_the_held_out_check_passed() -> None:
     assert choose_engine(measured_with_vnni, "auto") == ("int8" if has_vnni() else "fp32")
 
 
+def test_auto_uses_onnx_runtime_only_where_its_own_check_passed() -> None:
+    spec = {"alpha": 0.8, "temperature": 1.0, "threshold": 0.5, "max_drop": 0.005}
+    check = {"runtime": "1", "splits": {"validation/en": 0.9}, "logit_rmse": 0.1}
+    passed = _manifest(Int8Spec(safe=True, onnx=RuntimeCheck(safe=True, **check), **spec))
+    failed = _manifest(Int8Spec(safe=True, onnx=RuntimeCheck(safe=False, **check), **spec))
+    assert installed("onnx") and choose_engine(passed, "auto") == "onnx"
+    assert choose_engine(failed, "auto") == "int8"
+    assert choose_engine(passed, "int8") == "int8"
+
+
 def _tiny_scorer(tiny_base, lean: bool) -> Scorer:
     """The tiny BERT with a random head, on transformers' encoder or the lean one."""
     base = resolve_base(str(tiny_base))
     torch.manual_seed(0)
     network = HeadlineClassifier((load_inference_encoder if lean else load_encoder)(base.path)).eval()
     return Scorer(
-        network,
+        TorchBackend(network),
         load_tokenizer(base.path),
         Manifest(version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full"),
     )
@@ -64,7 +75,9 @@ def test_smoothing_is_exact_before_rounding_and_int8_stays_close(tiny_base) -> N
     )  # 2 layers × q, k, v, o, in, out
     scales = smoothing_scales(network, maxima, alpha=0.8)
     quantised = Scorer(
-        to_int8(network, scales, full_range=has_vnni()), scorer.tokenizer, scorer.manifest, engine="int8"
+        TorchBackend(to_int8(network, scales, full_range=has_vnni()), "int8"),
+        scorer.tokenizer,
+        scorer.manifest,
     )
     assert network.encoder.embeddings.word_embeddings.weight.dtype == torch.float16
     np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
@@ -86,7 +99,7 @@ def test_query_key_and_value_share_a_scale_and_become_one_int8_linear(tiny_base)
     for given, fused in ((scales, {first, second}), (older, {second})):
         network = to_int8(copy.deepcopy(scorer.network), given, full_range=has_vnni())
         assert {name for name in (first, second) if "qkv" in network.get_submodule(name)} == fused
-        quantised = Scorer(network, scorer.tokenizer, scorer.manifest, engine="int8")
+        quantised = Scorer(TorchBackend(network, "int8"), scorer.tokenizer, scorer.manifest)
         np.testing.assert_allclose(quantised.logits(texts), fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
 
 
@@ -99,18 +112,14 @@ def test_int8_scores_do_not_depend_on_the_top_up_rows(tiny_base, monkeypatch: py
     scales = smoothing_scales(
         scorer.network, activation_maxima(scorer.network, lambda: scorer.logits(texts)), 0.8
     )
-    quantised = Scorer(
-        to_int8(
-            scorer.network,
-            scales,
-            full_range=has_vnni(),
-            keep_bf16=True,
-            keep=["encoder.encoder.layer.0.output.dense"],
-        ),
-        scorer.tokenizer,
-        scorer.manifest,
-        engine="int8",
+    network = to_int8(
+        scorer.network,
+        scales,
+        full_range=has_vnni(),
+        keep_bf16=True,
+        keep=["encoder.encoder.layer.0.output.dense"],
     )
+    quantised = Scorer(TorchBackend(network, "int8"), scorer.tokenizer, scorer.manifest)
     counts = {}
     for rows in (1, 64):
         monkeypatch.setattr(PaddedLayout, "ROWS", rows)
@@ -135,7 +144,7 @@ def test_the_default_model_in_int8_stays_close_to_fp32() -> None:
     reference, labels = fp32.probabilities(texts), [p.label for p in fp32.score(texts)]
     maxima = activation_maxima(fp32.network, lambda: fp32.logits(texts))
     network = to_int8(fp32.network, smoothing_scales(fp32.network, maxima, 0.8), full_range=has_vnni())
-    fast = Scorer(network, fp32.tokenizer, fp32.manifest, engine="int8")
+    fast = Scorer(TorchBackend(network, "int8"), fp32.tokenizer, fp32.manifest)
     assert np.abs(fast.probabilities(texts) - reference).max() < 0.05
     assert [p.label for p in fast.score(texts)] == labels
 

@@ -113,6 +113,12 @@ def test_the_detected_language_reaches_its_correction_in_every_engine(tiny_base,
     np.testing.assert_allclose(int8.probabilities(texts), _expected(int8, texts, 0.9), rtol=1e-6)
     assert [p.validated for p in int8.score(texts)] == [True, False, True, True]
     _moves_no_decision(int8, varied)
+    # onnx: the same int8 form and calibration, run by ONNX Runtime
+    onnx = Scorer.load(model, fp32.settings.model_copy(update={"engine": "onnx"}))
+    assert onnx.engine == "onnx" and onnx.manifest.temperature == 0.9 and onnx.threshold == 0.45
+    np.testing.assert_allclose(onnx.probabilities(texts), _expected(onnx, texts, 0.9), rtol=1e-5)
+    assert [p.validated for p in onnx.score(texts)] == [True, False, True, True]
+    _moves_no_decision(onnx, varied)
 
 
 def test_an_artifact_without_corrections_scores_exactly_as_before(tiny_base, tmp_path) -> None:

@@ -24,6 +24,7 @@ from classifier.network import HeadlineClassifier
 from classifier.scorer import Scorer, default_model_dir
 from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
+from classifier.torch_backend import TorchBackend
 from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
 from training.config import TrainConfig
 from training.distill import distill
@@ -32,7 +33,9 @@ from training.distill import distill
 def _tiny_scorer(tiny_base) -> Scorer:
     base = resolve_base(str(tiny_base))
     manifest = Manifest(version="t", base=BaseRef(name=base.name, sha256=base.sha256), method="full")
-    return Scorer(HeadlineClassifier(load_encoder(base.path)), load_tokenizer(base.path), manifest)
+    return Scorer(
+        TorchBackend(HeadlineClassifier(load_encoder(base.path))), load_tokenizer(base.path), manifest
+    )
 
 
 def test_results_keep_input_order_whatever_the_batching(tiny_base) -> None:

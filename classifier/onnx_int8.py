@@ -1,0 +1,320 @@
+"""The classifier's encoder as an int8 ONNX Runtime graph: the ``onnx`` engine, fast and without torch.
+
+The graph is built from the same weights the numpy engine reads (the base's BERT weights with the
+artifact's LoRA merged, ``classifier.numpy_bert``), in ONNX Runtime's fused encoder operators
+(``Attention``, ``SkipLayerNormalization``, ``BiasGelu``), with the artifact's int8 form applied as
+``clickbait quantize`` recorded it (``Manifest.int8``): each smoothed Linear's input divided by its
+smoothing scale and its weight multiplied by it, the Linears left in floating point kept so, and then
+ONNX Runtime's own dynamic quantisation (per-channel int8 weights, 8-bit activations quantised per
+call). Built once per artifact and runtime version, and kept in the cache directory.
+
+The word-embedding table stays outside the graph in the base's 4-bit blocks: the graph gets each
+batch's summed embeddings, so it holds only the encoder's layers. Pooling and the heads are the numpy
+engine's (``NumpyClassifier``), which this class extends with the graph as its encoder pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from classifier.artifact import ADAPTER_FILE, ENCODER_FILE, ArtifactError, Manifest
+from classifier.base import ResolvedBase
+from classifier.cpu import has_vnni
+from classifier.numpy_bert import NumpyClassifier, load_numpy_network, mean_pooled
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+log = logging.getLogger(__name__)
+
+GRAPH_VERSION = "1"  # raise when the graph built from the same artifact changes
+MS_DOMAIN = "com.microsoft"
+ENCODER_PREFIX = "encoder.encoder.layer."  # the int8 spec names Linears as the torch network does
+
+
+def _layer_names(i: int) -> dict[str, str]:
+    """The torch network's module name of each of layer ``i``'s Linears, by the role it plays."""
+    p = f"{ENCODER_PREFIX}{i}."
+    return {
+        "qkv": f"{p}attention.self.query",
+        "attention.output.dense": f"{p}attention.output.dense",
+        "intermediate.dense": f"{p}intermediate.dense",
+        "output.dense": f"{p}output.dense",
+    }
+
+
+class _Graph:
+    """Nodes and initialisers of the encoder graph as it is built."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.initialisers: list = []
+        self.float_matmuls: list[str] = []  # the MatMuls the int8 form keeps in floating point
+
+    def constant(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initialisers.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, domain: str = "", **attributes) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attributes))
+        return output
+
+    def linear_input(self, x: str, name: str, scale: np.ndarray | None) -> str:
+        """``x`` divided by a smoothed Linear's scale (as a multiply), or ``x`` where it has none."""
+        if scale is None:
+            return x
+        return self.node("Mul", [x, self.constant(f"{name}.inverse_scale", 1.0 / scale)], f"{name}.smoothed")
+
+
+def _smoothed(weight: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
+    """A ``[in, out]`` weight with its rows multiplied by the smoothing scale of its input."""
+    return weight if scale is None else weight * scale[:, None]
+
+
+def build_graph(network: NumpyClassifier, manifest: Manifest, scales: dict[str, np.ndarray]):
+    """The encoder graph of ``network`` in floating point, its int8 form's smoothing applied: inputs
+    ``embeddings`` (``[batch, width, hidden]``, the word, position and type embeddings summed) and
+    ``attention_mask``; one output ``hidden.N`` of the hidden states after each layer N the heads
+    read. Also the names of the MatMuls the int8 form keeps in floating point."""
+    from onnx import TensorProto, helper
+
+    w, spec = network.w, manifest.int8
+    keep = set(spec.float_linears if spec else [])
+    g = _Graph()
+    x = g.node(
+        "LayerNormalization",
+        [
+            "embeddings",
+            g.constant("embeddings.gamma", w["embeddings.LayerNorm.weight"]),
+            g.constant("embeddings.beta", w["embeddings.LayerNorm.bias"]),
+        ],
+        "embedded",
+        axis=-1,
+        epsilon=network.eps,
+    )
+    mask = g.node("Cast", ["attention_mask"], "mask", to=TensorProto.INT32)
+    wanted = sorted({network.layers, network.kinds_layer or network.layers})
+    outputs = []
+    for i in range(network.layers):
+        p, names = f"encoder.layer.{i}.", _layer_names(i)
+
+        def scale(role: str, names: dict[str, str] = names) -> np.ndarray | None:
+            name = names[role]
+            return None if name in keep or name not in scales else scales[name]
+
+        qkv = f"{p}attention.self.qkv"
+        attended = g.node(
+            "Attention",
+            [
+                g.linear_input(x, qkv, scale("qkv")),
+                g.constant(f"{qkv}.weight", _smoothed(w[f"{qkv}.weight"], scale("qkv"))),
+                g.constant(f"{qkv}.bias", w[f"{qkv}.bias"]),
+                mask,
+            ],
+            f"{p}attended",
+            domain=MS_DOMAIN,
+            num_heads=network.heads,
+        )
+        x = _dense_and_norm(
+            g, w, p, "attention.output", attended, x, scale("attention.output.dense"), network.eps
+        )
+        h = f"{p}intermediate.dense"
+        projected = g.node(
+            "MatMul",
+            [
+                g.linear_input(x, h, scale("intermediate.dense")),
+                g.constant(h, _smoothed(w[f"{h}.weight"], scale("intermediate.dense"))),
+            ],
+            f"{h}.projected",
+        )
+        gelu = g.node(
+            "BiasGelu", [projected, g.constant(f"{h}.bias", w[f"{h}.bias"])], f"{p}gelu", domain=MS_DOMAIN
+        )
+        if names["output.dense"] in keep:
+            g.float_matmuls.append(f"{p}output.dense.projected")
+        x = _dense_and_norm(g, w, p, "output", gelu, x, scale("output.dense"), network.eps)
+        if i + 1 in wanted:
+            outputs.append(g.node("Identity", [x], f"hidden.{i + 1}"))
+    floats = TensorProto.FLOAT
+    graph = helper.make_graph(
+        g.nodes,
+        "clickbait-encoder",
+        [
+            helper.make_tensor_value_info(
+                "embeddings", floats, ["batch", "width", network.w["head.weight"].shape[0]]
+            ),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "width"]),
+        ],
+        [helper.make_tensor_value_info(name, floats, None) for name in outputs],
+        g.initialisers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS_DOMAIN, 1)]
+    )
+    return model, g.float_matmuls
+
+
+def _dense_and_norm(
+    g: _Graph,
+    w: dict[str, np.ndarray],
+    p: str,
+    block: str,
+    inputs: str,
+    residual: str,
+    scale: np.ndarray | None,
+    eps: float,
+) -> str:
+    """BERT's ``…output``: the dense projection, its bias, the residual and the LayerNorm, as one
+    MatMul and one ``SkipLayerNormalization``."""
+    dense = f"{p}{block}.dense"
+    projected = g.node(
+        "MatMul",
+        [g.linear_input(inputs, dense, scale), g.constant(dense, _smoothed(w[f"{dense}.weight"], scale))],
+        f"{dense}.projected",
+    )
+    return g.node(
+        "SkipLayerNormalization",
+        [
+            projected,
+            residual,
+            g.constant(f"{p}{block}.gamma", w[f"{p}{block}.LayerNorm.weight"]),
+            g.constant(f"{p}{block}.beta", w[f"{p}{block}.LayerNorm.bias"]),
+            g.constant(f"{dense}.bias", w[f"{dense}.bias"]),
+        ],
+        f"{p}{block}.normed",
+        domain=MS_DOMAIN,
+        epsilon=eps,
+    )
+
+
+def graph_key(model_dir: Path, manifest: Manifest, full_range: bool) -> str:
+    """What the int8 graph is built from: the artifact's encoder files and shape, its base, this builder
+    and the runtime (not its heads, which run outside the graph: a routed model and its fallback
+    usually share one graph)."""
+    import onnxruntime
+
+    digest = hashlib.sha256()
+    spec = manifest.int8
+    files = [ADAPTER_FILE, ENCODER_FILE, spec.scales_file if spec else ""]
+    for name in files:
+        path = model_dir / name
+        if name and path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    shape = manifest.model_dump_json(include={"base", "method", "layers", "lora", "kinds_layer"})
+    parts = [shape, spec.float_linears if spec else [], GRAPH_VERSION]
+    digest.update(json.dumps([*parts, onnxruntime.__version__, full_range]).encode())
+    return digest.hexdigest()[:24]
+
+
+def quantised_graph(model_dir: Path, manifest: Manifest, cache_dir: Path) -> Path:
+    """The artifact's int8 encoder graph, built and quantised on first use and kept in ``cache_dir``."""
+    from onnx import TensorProto, save
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from safetensors.numpy import load_file
+
+    spec = manifest.int8
+    if spec is None:
+        raise ArtifactError(f"{model_dir} has no int8 form: run `clickbait quantize` on it first")
+    full_range = has_vnni()
+    path = cache_dir / "onnx" / f"{graph_key(model_dir, manifest, full_range)}.onnx"
+    if path.is_file():
+        return path
+    log.info("building the int8 ONNX graph of %s (once; kept in %s)", model_dir, path.parent)
+    network, _, _ = load_numpy_network(model_dir)
+    scales = _shared_scales(load_file(str(model_dir / spec.scales_file)), network.layers, model_dir)
+    graph, float_matmuls = build_graph(network, manifest, scales)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as work:
+        floating, quantised = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
+        save(graph, floating)
+        quantize_dynamic(
+            floating,
+            quantised,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=not full_range,
+            nodes_to_exclude=float_matmuls,
+            # the fused operators' outputs have no inferred type; every tensor here is fp32
+            extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
+        )
+        os.replace(quantised, path)  # atomic: a concurrent loader sees the whole file or none
+    return path
+
+
+def _shared_scales(scales: dict[str, np.ndarray], layers: int, model_dir: Path) -> dict[str, np.ndarray]:
+    """The smoothing scales, checked that each layer's query, key and value share theirs: the fused
+    ``Attention`` operator reads one input for the three (artifacts quantised before the scales were
+    shared have three, and run on the torch engines)."""
+    for i in range(layers):
+        query, *others = (f"{ENCODER_PREFIX}{i}.attention.self.{n}" for n in ("query", "key", "value"))
+        if query in scales and not all(np.array_equal(scales[query], scales[o]) for o in others):
+            raise ArtifactError(f"{model_dir}: its int8 form smooths query, key and value apart; use int8")
+    return scales
+
+
+class OnnxClassifier(NumpyClassifier):
+    """``NumpyClassifier`` whose encoder layers run as the int8 graph in ONNX Runtime: the ``onnx``
+    engine's ``classifier.backend.Backend``."""
+
+    engine = "onnx"
+
+    session: onnxruntime.InferenceSession
+    read: list[int]  # the layers after which the graph gives the hidden states
+
+    @classmethod
+    def with_graph(
+        cls, base: Path, model_dir: Path, manifest: Manifest, graph: Path, threads: int
+    ) -> OnnxClassifier:
+        import onnxruntime
+
+        network = cls.load(base, model_dir, manifest, encoder=False)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: the runtime's default, one per core
+        options.inter_op_num_threads = 1
+        network.session = onnxruntime.InferenceSession(
+            str(graph), options, providers=["CPUExecutionProvider"]
+        )
+        network.read = [int(o.name.split(".")[1]) for o in network.session.get_outputs()]
+        return network
+
+    def _pooled(self, input_ids: np.ndarray, attention_mask: np.ndarray, *after: int) -> list[np.ndarray]:
+        missing = set(after) - set(self.read)
+        if missing:
+            raise ValueError(
+                f"the onnx engine reads layers {self.read}, not {sorted(missing)}: use numpy or fp32"
+            )
+        states = self.session.run(
+            [f"hidden.{layer}" for layer in after],
+            {
+                "embeddings": self.summed(input_ids).astype(np.float32),
+                "attention_mask": attention_mask.astype(np.int64),
+            },
+        )
+        return [mean_pooled(state, attention_mask) for state in states]
+
+
+def load_onnx_network(
+    model_dir: Path, cache_dir: Path, threads: int
+) -> tuple[OnnxClassifier, Manifest, ResolvedBase]:
+    """An artifact's network on the onnx engine, with its manifest as the int8 form calibrates it."""
+    from classifier.artifact import checked_base, read_manifest
+
+    manifest = read_manifest(model_dir)
+    base = checked_base(model_dir, manifest)
+    graph = quantised_graph(model_dir, manifest, cache_dir)
+    network = OnnxClassifier.with_graph(base.path, model_dir, manifest, graph, threads)
+    spec = manifest.int8
+    calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
+    return network, calibrated, base
