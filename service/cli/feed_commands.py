@@ -1,4 +1,5 @@
-"""Feed and page commands: ``clickbait filter-feed``, ``clickbait page`` and ``clickbait miniflux sweep``."""
+"""Feed and page commands: ``clickbait filter-feed``, ``clickbait page``, ``clickbait opml`` and
+``clickbait miniflux sweep``."""
 
 from __future__ import annotations
 
@@ -44,11 +45,24 @@ def _filter_feed(args: argparse.Namespace) -> None:
     feed = parse_feed(body, content_type, max_items=1_000_000)
     policy = Policy.of(settings, args.allow, args.block, args.threshold, args.drop_unvalidated)
     verdicts = decide_items(Scorer.load(settings.model, settings), feed.items, policy)
-    output = feed.apply(verdicts.decisions, args.mode, verdicts.clickbait, verdicts.hold_unvalidated)
-    if args.output:
-        args.output.write_bytes(output)
+    _write(
+        feed.apply(verdicts.decisions, args.mode, verdicts.clickbait, verdicts.hold_unvalidated), args.output
+    )
+
+
+def _write(output: bytes, path: Path | None) -> None:
+    if path:
+        path.write_bytes(output)
     else:
         sys.stdout.buffer.write(output)
+
+
+def _opml(args: argparse.Namespace) -> None:
+    from service.feeds import opml
+
+    document, _, _ = _read_source(args.source)
+    moved = opml.rewrite(document, args.proxy) if args.opml_command == "rewrite" else opml.restore(document)
+    _write(moved, args.output)
 
 
 def _page(args: argparse.Namespace) -> None:
@@ -165,3 +179,26 @@ def add_miniflux(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--threshold", type=probability, help="override the model's threshold")
     sweep_flags = add_flags(sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action"])
     sweep.set_defaults(handler=_miniflux_sweep, flags=sweep_flags)
+
+
+def add_opml(commands: argparse._SubParsersAction) -> None:
+    opml = commands.add_parser(
+        "opml", help="move an OPML list's subscriptions onto the feed proxy (rewrite), or back (restore)"
+    )
+    opml_commands = opml.add_subparsers(dest="opml_command", required=True)
+    rewrite = opml_commands.add_parser(
+        "rewrite", help="each subscription's xmlUrl becomes its filtered proxy URL; the rest is kept"
+    )
+    rewrite.add_argument(
+        "--proxy",
+        required=True,
+        help="the service's address (http://host:8000), or its /v1/filter URL with the parameters "
+        "every feed gets (http://host:8000/v1/filter?mode=annotate&block=example.com)",
+    )
+    restore = opml_commands.add_parser(
+        "restore", help="each proxy URL (…/v1/filter?url=…) back to the feed's own URL; the rest is kept"
+    )
+    for command in (rewrite, restore):
+        command.add_argument("source", help="OPML file, http(s) URL, or - for standard input")
+        command.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    opml.set_defaults(handler=_opml)

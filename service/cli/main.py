@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from classifier.errors import ClickbaitError
 from classifier.settings import get_settings
 from service.cli.extension_build import add_extension
-from service.cli.feed_commands import add_filter_feed, add_miniflux, add_page
+from service.cli.feed_commands import add_filter_feed, add_miniflux, add_opml, add_page
 from service.cli.label_commands import add_labels, add_retrain
 from service.cli.model_commands import add_models
 from service.cli.score_commands import add_score
@@ -39,6 +39,7 @@ COMMANDS = (
     add_kinds,
     add_score,
     add_filter_feed,
+    add_opml,
     add_page,
     add_retrain,
     add_labels,

@@ -314,7 +314,9 @@ def _as_utf8(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _parse_xml(body: bytes) -> XmlFeed:
+def safe_xml_tree(body: bytes) -> etree._ElementTree:
+    """``body`` parsed by lxml after defusedxml's check (no entity declarations, no external
+    references); raises FeedError for unsafe or malformed XML."""
     body = readable_by_expat(body)
     try:
         safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
@@ -330,6 +332,11 @@ def _parse_xml(body: bytes) -> XmlFeed:
         tree = etree.ElementTree(etree.fromstring(body, _PARSER))
     except etree.XMLSyntaxError as exc:
         raise FeedError(f"the body is not well-formed XML: {exc}", ErrorType.malformed_feed) from exc
+    return tree
+
+
+def _parse_xml(body: bytes) -> XmlFeed:
+    tree = safe_xml_tree(body)
     root = tree.getroot()
     name = etree.QName(root)
     if name.localname == "rss":
