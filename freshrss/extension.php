@@ -1,0 +1,260 @@
+<?php
+declare(strict_types=1);
+
+/**
+ * Clickbait: each entry FreshRSS is about to store (the `entry_before_insert` hook) has its title
+ * scored by a clickbait classifier service (`POST /v1/score`), and clickbait is marked read,
+ * labelled, or has its title prefixed, as the user chose on the configure page.
+ *
+ * The decision is the service's own: an entry is clickbait when `/v1/score` labels it with the
+ * model's clickbait label (`GET /info`'s `labels[1]`). Marking read hides an entry, so clickbait
+ * scored in a language the model's calibration is not validated in (`validated: false`) stays
+ * unread unless the user opts in, as the service's feed filter keeps it (docs/feeds.md); labels and
+ * prefixes hide nothing and name every clickbait entry, as the service's annotations do.
+ *
+ * The service being down never costs an entry: the hook always hands the entry back, as it came
+ * when it could not be scored, and writes the failure to the user's FreshRSS log. After one failure
+ * the rest of that refresh (this PHP process) is not sent, so a refresh waits one timeout at most.
+ */
+final class ClickbaitExtension extends Minz_Extension {
+	public const ACTIONS = ['read', 'label', 'prefix'];
+	public const DEFAULTS = [
+		'service_url' => 'http://127.0.0.1:8000',
+		'api_key' => '',
+		'action' => 'read',
+		'act_unvalidated' => false,
+		'timeout_s' => 2.0,
+		'label' => 'Clickbait',
+	];
+	/** The entry tag (#clickbait) that the label's own filter action picks up when FreshRSS commits. */
+	public const TAG = 'clickbait';
+	/** The service's default CLICKBAIT_MAX_CHARS: a longer title is cut, as its feed filter cuts one. */
+	public const MAX_CHARS = 1000;
+
+	/** @var array{clickbait:string,named_languages:bool}|null what GET /info said, once per process */
+	private ?array $model = null;
+	/** Why the service failed in this process; later entries pass without a request. */
+	private ?string $down = null;
+	private bool $labelReady = false;
+
+	#[\Override]
+	public function init(): void {
+		parent::init();
+		$this->registerTranslates();
+		$this->registerHook('entry_before_insert', [$this, 'entryBeforeInsert']);
+	}
+
+	#[\Override]
+	public function handleConfigureAction(): void {
+		parent::handleConfigureAction();
+		$this->registerTranslates();
+		if (!Minz_Request::isPost()) {
+			return;
+		}
+		$action = Minz_Request::paramString('action', true);
+		$timeout = (float)Minz_Request::paramString('timeout_s', true);
+		$this->setUserConfiguration([
+			'service_url' => rtrim(Minz_Request::paramString('service_url', true), '/') ?: self::DEFAULTS['service_url'],
+			'api_key' => Minz_Request::paramString('api_key', true),
+			'action' => in_array($action, self::ACTIONS, true) ? $action : self::DEFAULTS['action'],
+			'act_unvalidated' => Minz_Request::paramBoolean('act_unvalidated'),
+			'timeout_s' => $timeout > 0 ? min($timeout, 60.0) : self::DEFAULTS['timeout_s'],
+			'label' => Minz_Request::paramString('label', true) ?: self::DEFAULTS['label'],
+		]);
+		if ($this->setting('action') === 'label') {
+			$this->ensureLabel();
+		}
+	}
+
+	/** A setting of the current user, or its default. */
+	public function setting(string $key): mixed {
+		return $this->getUserConfigurationValue($key, self::DEFAULTS[$key]);
+	}
+
+	/** The hook: never returns null (that would drop the entry), whatever happens. */
+	public function entryBeforeInsert(FreshRSS_Entry $entry): FreshRSS_Entry {
+		try {
+			$this->judge($entry);
+		} catch (Throwable $e) {
+			Minz_Log::warning('Clickbait: entry stored as it came, not judged (' . $e->getMessage() . '): ' . $entry->title());
+		}
+		return $entry;
+	}
+
+	private function judge(FreshRSS_Entry $entry): void {
+		$raw = $entry->title();
+		// FreshRSS keeps titles with their XML entities (&amp; &lt; &gt; &quot;): score the text
+		$title = mb_substr(trim(htmlspecialchars_decode($raw, ENT_QUOTES)), 0, self::MAX_CHARS, 'UTF-8');
+		if ($title === '') {
+			return;
+		}
+		$result = $this->score($title);
+		if ($result === null || $this->model === null || ($result['label'] ?? null) !== $this->model['clickbait']) {
+			return;
+		}
+		// where the model names validated languages, a score elsewhere is a zero-shot guess
+		$held = ($result['validated'] ?? true) === false && $this->model['named_languages']
+			&& !$this->setting('act_unvalidated');
+		$hash = $entry->hash();  // of the entry as the feed gave it: a later refresh finds it unchanged
+		switch ($this->setting('action')) {
+			case 'label':
+				$this->ensureLabel();
+				$tags = $entry->tags();
+				if (!in_array(self::TAG, array_map('strtolower', $tags), true)) {
+					$entry->_tags([...$tags, self::TAG]);
+				}
+				break;
+			case 'prefix':
+				$entry->_title(sprintf('[clickbait %.2f] %s', (float)($result['score'] ?? 0), $raw));
+				break;
+			default:  // read
+				if ($held) {
+					Minz_Log::notice('Clickbait: left unread, scored in an unvalidated language ('
+						. ($result['lang'] ?? '?') . '): ' . $title);
+				} elseif ($entry->isRead() === false) {  // null: an updated entry keeps its state
+					$entry->_isRead(true);
+					Minz_ExtensionManager::callHook('entry_auto_read', $entry, 'clickbait');
+				}
+		}
+		$entry->_hash($hash);
+	}
+
+	/**
+	 * The service's answer for one title (`score`, `label`, `lang`, `validated`), or null when it
+	 * could not be had: then the failure is logged and the entry goes on as it came.
+	 * @return array<string,mixed>|null
+	 */
+	private function score(string $title): ?array {
+		if ($this->down === null) {
+			try {
+				if ($this->model === null) {
+					$info = $this->request('GET', '/info', null);
+					$labels = is_array($info['labels'] ?? null) ? $info['labels'] : ['news', 'clickbait'];
+					$this->model = [
+						'clickbait' => (string)($labels[1] ?? 'clickbait'),
+						'named_languages' => !empty($info['languages']),
+					];
+				}
+				$answer = $this->request('POST', '/v1/score', ['headlines' => [$title]]);
+				$result = $answer['results'][0] ?? null;
+				if (is_array($result)) {
+					return $result;
+				}
+				throw new RuntimeException('an answer without results');
+			} catch (Clickbait_EntryRefused $e) {
+				Minz_Log::warning('Clickbait: entry stored as it came, refused by the service ('
+					. $e->getMessage() . '): ' . $title);
+				return null;
+			} catch (RuntimeException $e) {
+				$this->down = $e->getMessage();
+				Minz_Log::warning('Clickbait: the service at ' . $this->serviceUrl(true) . ' failed (' . $this->down
+					. '); the entries of this refresh are stored as they came, unjudged');
+			}
+		}
+		Minz_Log::warning('Clickbait: entry stored as it came, not judged (service unavailable: '
+			. $this->down . '): ' . $title);
+		return null;
+	}
+
+	/**
+	 * @param array<string,mixed>|null $body
+	 * @return array<string,mixed>
+	 * @throws RuntimeException the service could not be reached or answered an error
+	 */
+	private function request(string $method, string $path, ?array $body): array {
+		$curl = curl_init($this->serviceUrl(false) . $path);
+		if ($curl === false) {
+			throw new RuntimeException('curl could not start');
+		}
+		$ms = (int)round(max(0.1, (float)$this->setting('timeout_s')) * 1000);
+		$headers = ['Accept: application/json'];
+		$key = trim((string)$this->setting('api_key'));
+		if ($key !== '') {
+			$headers[] = 'Authorization: Bearer ' . $key;
+		}
+		$options = [
+			CURLOPT_RETURNTRANSFER => true,
+			CURLOPT_CONNECTTIMEOUT_MS => $ms,
+			CURLOPT_TIMEOUT_MS => $ms,
+			CURLOPT_NOSIGNAL => true,
+			CURLOPT_FOLLOWLOCATION => false,
+			CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
+			CURLOPT_USERAGENT => 'FreshRSS-Clickbait/' . $this->getVersion(),
+		];
+		if ($method === 'POST') {
+			$headers[] = 'Content-Type: application/json';
+			$options[CURLOPT_POST] = true;
+			$options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
+		}
+		$options[CURLOPT_HTTPHEADER] = $headers;
+		curl_setopt_array($curl, $options);
+		$text = curl_exec($curl);
+		$status = (int)curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+		$error = curl_error($curl);
+		curl_close($curl);
+		if (!is_string($text)) {
+			throw new RuntimeException($error !== '' ? $error : 'no answer');
+		}
+		$data = json_decode($text, true);
+		if ($status !== 200) {
+			$why = is_array($data) && isset($data['error_type'])
+				? $data['error_type'] . ': ' . (is_string($data['error'] ?? null) ? $data['error'] : '')
+				: mb_substr(trim(strip_tags($text)), 0, 200, 'UTF-8');
+			$message = "HTTP $status from $path" . ($why !== '' ? " ($why)" : '');
+			// the title itself was refused (too long, empty): the next entry may still be scored
+			throw ($status === 422 ? new Clickbait_EntryRefused($message) : new RuntimeException($message));
+		}
+		if (!is_array($data)) {
+			throw new RuntimeException("$path did not answer JSON");
+		}
+		return $data;
+	}
+
+	/** The configured service URL; for the log, without any user name or password in it. */
+	private function serviceUrl(bool $forLog): string {
+		$url = rtrim(trim((string)$this->setting('service_url')), '/');
+		return $forLog ? (string)preg_replace('#^([a-z][a-z0-9+.-]*://)[^/@]*@#i', '$1', $url) : $url;
+	}
+
+	/**
+	 * The user's label for clickbait, with a filter action that labels entries tagged #clickbait:
+	 * FreshRSS applies it itself when it commits new entries (their ids are only final then).
+	 */
+	private function ensureLabel(): void {
+		if ($this->labelReady) {
+			return;
+		}
+		$this->labelReady = true;
+		$name = trim((string)$this->setting('label')) ?: self::DEFAULTS['label'];
+		$search = '#' . self::TAG;
+		$tagDAO = FreshRSS_Factory::createTagDao();
+		$label = $tagDAO->searchByName($name);
+		if ($label === null) {
+			$label = new FreshRSS_Tag($name);
+			$label->_filtersAction('label', [$search]);
+			if ($tagDAO->addTagObject($label) === false) {
+				Minz_Log::warning("Clickbait: could not create the label “{$name}” (a category of that name?)");
+				return;
+			}
+		} else {
+			$searches = array_map(static fn(FreshRSS_BooleanSearch $s) => $s->getRawInput(), $label->filtersAction('label'));
+			if (in_array($search, $searches, true)) {
+				return;
+			}
+			$label->_filtersAction('label', [...$searches, $search]);
+			$tagDAO->updateTagAttributes($label->id(), $label->attributes());
+		}
+		// FreshRSS_Context caches the labels for the process: forget them so the commit sees this one
+		try {
+			Closure::bind(static function (): void {
+				self::$tags = [];
+			}, null, FreshRSS_Context::class)();
+		} catch (Error $e) {  // another FreshRSS: the label catches entries from the next refresh on
+			Minz_Log::notice('Clickbait: ' . $e->getMessage());
+		}
+	}
+}
+
+/** The service refused one title (HTTP 422): that entry is not judged, the next ones still are. */
+final class Clickbait_EntryRefused extends RuntimeException {
+}

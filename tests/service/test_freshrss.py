@@ -1,0 +1,261 @@
+"""The FreshRSS extension (``freshrss/``, docs/freshrss.md) in a real FreshRSS: the unmodified copy in
+../shared/vendor/freshrss, installed in a temporary folder with Debian's PHP and SQLite, the
+extension enabled and configured in the user's config, a feed served on 127.0.0.1 subscribed to
+and refreshed with FreshRSS's command line, and the stored entries read from its SQLite database.
+
+The entries' fate is compared with what ``POST /v1/score`` says of their titles, on a real server:
+the bundled model on the seed page's sidebar teasers, and the known model (validated in English
+only) for the unvalidated-language policy, labels, prefixes and a service that is down."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
+from service.settings import ServiceSettings
+from tests.support import freshrss
+from tests.support.freshrss import FeedServer, FreshRSS, rss
+from tests.support.models import TRIGGER
+from tests.support.processes import free_port
+from tests.support.servers import Running, start_server
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(freshrss.missing() is not None, reason=freshrss.missing() or ""),
+]
+
+# shared/seed-page.txt: its "Citește și" sidebar of partner-site teasers, and the page's own news
+SEED_TEASERS = [
+    "Report de peste 1,7 milioane de euro la Loto 6/49. Trageri speciale de Anul Nou",
+    "Reacția Chinei după acuzațiile Kremlinului că ucrainenii au atacat reședința lui Putin",
+    "Substanțe afrodisiace, descoperite în casa Rodicăi Stănoiu. Ancheta ia o turnură neașteptată",
+    "Ioan Andone i-a primit pe Cătălin Măruță şi pe Andra în Spania, în casa lui de milioane de euro: "
+    "„Sunt un om bogat”",
+    "Cristi Borcea, ținta ironiilor pe internet. „Oameni care n-au ce face cu banii și se transformă în "
+    "monștri”",
+    "Vânt de până la 120 km/h! Avertizările meteorologilor, prelungite până în noaptea de Revelion",
+    "Orașul-minune al României! Nu se mai oprește din dezvoltare și a atras miliarde de euro",
+    "Situație critică în tunelul de sub Canalul Mânecii. Circulația tuturor trenurilor Eurostar a fost "
+    "anulată",
+    "Ninge 5 zile consecutiv, în România, de pe 1 ianuarie 2026! Meteorologii Weather.com au revizuit "
+    "prognoza meteo",
+    "Cum arată acum Cristina Spătar! Imagini incendiare cu regina muzicii R&B! Așa se menține în formă "
+    "artista",
+    "Wow sau Bau? Cât de mult le-au schimbat operaţiile estetice pe vedetele din România",
+    "Un radar fix cu inteligență artificială a înregistrat peste 1.000 de abateri, în doar 4 zile",
+]
+SEED_NEWS = [
+    "Coreea de Nord își apără cooperarea MILITARĂ cu Rusia/ Are ca scop „asigurarea păcii și stabilității "
+    "în regiunea eurasiatică”",
+    "Bloomberg: UE se pregătește să LIMITEZE accesul producătorilor chinezi de dispozitive medicale la "
+    "contractele de achiziții publice",
+    "Parliament approves the state budget after a long debate",
+]
+# the known model, validated in English only: clickbait iff TRIGGER is in the title
+EN_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
+DE_BAIT = f"Der Bundestag beschließt {TRIGGER} das neue Heizungsgesetz nach langer Debatte"
+EN_NEWS = "The central bank keeps its rate unchanged for the third month"
+DE_NEWS = "Die Zentralbank lässt den Leitzins im dritten Monat unverändert"
+KNOWN_TITLES = [EN_BAIT, DE_BAIT, EN_NEWS, DE_NEWS]
+EN_LATER = "The minister presents the budget to parliament"
+
+
+@pytest.fixture()
+def english_model(known_model: Path, tmp_path: Path) -> Path:
+    """The known model, its calibration validated in English alone (a correction that changes nothing)."""
+    out = tmp_path / "english-model"
+    shutil.copytree(known_model, out)
+    english = LanguageCalibration(rows=200, ece_before=0.02, ece_after=0.01)
+    write_manifest(
+        out, read_manifest(out).model_copy(update={"version": "known-en", "languages": {"en": english}})
+    )
+    return out
+
+
+@pytest.fixture()
+def serve(tmp_path: Path) -> Iterator[Callable[[str], Running]]:
+    started: list[Running] = []
+
+    def make(model: str) -> Running:
+        started.append(start_server(ServiceSettings(model=model, data_dir=tmp_path / f"data-{len(started)}")))
+        return started[-1]
+
+    yield make
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture()
+def feeds() -> Iterator[Callable[[list[str]], FeedServer]]:
+    started: list[FeedServer] = []
+
+    def make(titles: list[str]) -> FeedServer:
+        started.append(FeedServer(rss(titles)))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.close()
+
+
+def scored(running: Running, titles: list[str]) -> dict[str, dict]:
+    answer = httpx.post(f"{running.url}/v1/score", json={"headlines": titles}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return {r["headline"]: r for r in answer.json()["results"]}
+
+
+def refreshed(tmp_path: Path, feed: FeedServer, **settings: object) -> FreshRSS:
+    """A FreshRSS with the extension set to ``settings``, subscribed to ``feed`` and refreshed once."""
+    reader = FreshRSS.install(tmp_path)
+    reader.configure(**settings)
+    reader.subscribe(feed.url)
+    out = reader.actualize()
+    assert "new articles" in out, out
+    return reader
+
+
+def test_the_seed_teasers_are_marked_read_as_v1_score_decides(serve, feeds, tmp_path: Path) -> None:
+    running = serve("default")
+    titles = SEED_TEASERS + SEED_NEWS
+    reader = refreshed(tmp_path, feeds(titles), service_url=running.url, action="read")
+
+    info = httpx.get(f"{running.url}/info").json()
+    clickbait, names_languages = info["labels"][1], bool(info["languages"])
+    expected = {
+        title: r["label"] == clickbait and (r["validated"] or not names_languages)
+        for title, r in scored(running, titles).items()
+    }
+    stored = {e.title: e.is_read for e in reader.entries()}
+    assert stored == expected, reader.log()
+    # the target: the sidebar's clickbait hidden on refresh, the page's own news left to read
+    assert any(stored[t] for t in SEED_TEASERS)
+    assert not any(stored[t] for t in SEED_NEWS)
+    assert "Clickbait:" not in reader.log()
+
+
+@pytest.mark.parametrize("act_unvalidated", [False, True])
+def test_clickbait_in_an_unvalidated_language_stays_unread_unless_the_user_opts_in(
+    serve, feeds, english_model: Path, tmp_path: Path, act_unvalidated: bool
+) -> None:
+    running = serve(str(english_model))
+    results = scored(running, KNOWN_TITLES)
+    assert [results[t]["label"] for t in KNOWN_TITLES] == ["clickbait", "clickbait", "news", "news"]
+    assert [results[t]["validated"] for t in KNOWN_TITLES] == [True, False, True, False]
+
+    reader = refreshed(
+        tmp_path, feeds(KNOWN_TITLES), service_url=running.url, act_unvalidated=act_unvalidated
+    )  # the action left to its default: mark read
+    assert {e.title: e.is_read for e in reader.entries()} == {
+        EN_BAIT: True,
+        DE_BAIT: act_unvalidated,
+        EN_NEWS: False,
+        DE_NEWS: False,
+    }
+
+
+def test_labels_name_every_clickbait_entry_and_leave_it_unread(
+    serve, feeds, english_model: Path, tmp_path: Path
+) -> None:
+    running = serve(str(english_model))
+    reader = refreshed(tmp_path, feeds(KNOWN_TITLES), service_url=running.url, action="label", label="Köder")
+    entries = {e.title: e for e in reader.entries()}
+    assert {t: e.labels for t, e in entries.items()} == {
+        EN_BAIT: ["Köder"],
+        DE_BAIT: ["Köder"],  # a label hides nothing: held clickbait is named too
+        EN_NEWS: [],
+        DE_NEWS: [],
+    }
+    assert not any(e.is_read for e in entries.values())
+    assert {t for t, e in entries.items() if "clickbait" in e.tags} == {EN_BAIT, DE_BAIT}
+
+
+def test_prefixes_name_clickbait_once_across_refreshes(
+    serve, feeds, english_model: Path, tmp_path: Path
+) -> None:
+    running = serve(str(english_model))
+    results = scored(running, KNOWN_TITLES)
+    feed = feeds(KNOWN_TITLES)
+    reader = refreshed(tmp_path, feed, service_url=running.url, action="prefix")
+
+    def named(title: str) -> str:
+        r = results[title]
+        return f"[clickbait {r['score']:.2f}] {title}" if r["label"] == "clickbait" else title
+
+    expected = sorted(named(t) for t in KNOWN_TITLES)
+    assert sorted(e.title for e in reader.entries()) == expected
+    assert not any(e.is_read for e in reader.entries())
+    # the entries keep the feed's hash: when the feed changes (one more item), each old entry is
+    # found as stored, not updated (with the service now gone, an updated one would lose its prefix)
+    reader.configure(service_url=f"http://127.0.0.1:{free_port()}", action="prefix")
+    reader.set_user(ttl_default=0)  # refresh now, not an hour after the last one
+    reader.forget_downloads()
+    feed.body = rss([*KNOWN_TITLES, EN_LATER])
+    time.sleep(1.1)
+    assert "(1 new articles)" in reader.actualize()
+    assert sorted(e.title for e in reader.entries()) == sorted([*expected, EN_LATER])
+    judged = [line for line in reader.log().splitlines() if "not judged" in line]
+    assert len(judged) == 1 and judged[0].endswith(EN_LATER), judged
+
+
+def test_with_the_service_down_entries_pass_untouched_and_the_failure_is_logged(
+    feeds, tmp_path: Path
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    reader = refreshed(tmp_path, feeds(KNOWN_TITLES), service_url=down, action="prefix", timeout_s=1)
+    assert time.monotonic() - started < 60
+    entries = reader.entries()
+    assert sorted(e.title for e in entries) == sorted(KNOWN_TITLES)
+    assert not any(e.is_read or e.labels for e in entries)
+    log = reader.log()
+    assert log.count(f"Clickbait: the service at {down} failed") == 1, log
+    unjudged = [line for line in log.splitlines() if "not judged (service unavailable: " in line]
+    assert sorted(line.rsplit("): ", 1)[1] for line in unjudged) == sorted(KNOWN_TITLES), log
+
+
+def test_the_configure_page_stores_the_settings_and_creates_the_label(tmp_path: Path) -> None:
+    """The page FreshRSS shows under Extensions → Clickbait → configure, posted as a browser does."""
+    reader = FreshRSS.install(tmp_path)
+    reader.set_user(extensions_enabled={freshrss.NAME: True})
+    with reader.web() as url, httpx.Client(base_url=url, timeout=30) as browser:
+        page = browser.get("/i/", params={"c": "extension", "a": "configure", "e": freshrss.NAME})
+        assert page.status_code == 200
+        assert 'value="http://127.0.0.1:8000"' in page.text and 'value="read" selected' in page.text
+        csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf, page.text
+        form = {
+            "_csrf": csrf[1],
+            "service_url": "http://clickbait.lan:8000/",
+            "api_key": "s3cret",
+            "action": "label",
+            "label": "Momeală",
+            "act_unvalidated": "1",
+            "timeout_s": "0.5",
+        }
+        posted = browser.post(
+            "/i/", params={"c": "extension", "a": "configure", "e": freshrss.NAME}, data=form
+        )
+        assert posted.status_code == 200
+        assert 'value="Momeală"' in posted.text and 'value="label" selected' in posted.text
+    assert reader.user_config()["extensions"][freshrss.NAME] == {
+        "service_url": "http://clickbait.lan:8000",
+        "api_key": "s3cret",
+        "action": "label",
+        "act_unvalidated": True,
+        "timeout_s": 0.5,
+        "label": "Momeală",
+    }
+    with sqlite3.connect(reader.user_dir / "db.sqlite") as db:
+        labels = db.execute("SELECT name, attributes FROM tag").fetchall()
+    assert [(name, json.loads(attributes)["filters"]) for name, attributes in labels] == [
+        ("Momeală", [{"search": "#clickbait", "actions": ["label"]}])
+    ]
