@@ -247,7 +247,9 @@ def _kind_heads(
     rows, held_out, files = kind_rows(config, rows, held_out)
     if has_kinds(rows):
         weight, bias, report = fit_kinds(scorer, rows, seed=config.seed, **kind_options(config, held_out))
-        network.kinds = torch.nn.Linear(weight.shape[1], len(KIND_NAMES)).to(scorer.device)
+        network.kinds = torch.nn.Linear(weight.shape[1], len(KIND_NAMES)).to(
+            next(network.parameters()).device
+        )
         with torch.no_grad():
             network.kinds.weight.copy_(torch.from_numpy(weight))
             network.kinds.bias.copy_(torch.from_numpy(bias))
@@ -320,7 +322,7 @@ def _fit(
     ``targets`` (one probability per training row) replace the labels: soft scores to distil.
     Each process trains on its shard of every batch; the main one scores the check rows.
     """
-    device = scorer.device
+    device = next(network.parameters()).device
     encoded = scorer.tokenizer.encode([QUERY_PREFIX + e.text for e in train_rows], config.max_length)
     labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     samples = config.samples_per_epoch or len(train_rows)
