@@ -82,11 +82,12 @@ def english_model(known_model: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def serve(tmp_path: Path) -> Iterator[Callable[[str], Running]]:
+def serve(tmp_path: Path) -> Iterator[Callable[..., Running]]:
     started: list[Running] = []
 
-    def make(model: str) -> Running:
-        started.append(start_server(ServiceSettings(model=model, data_dir=tmp_path / f"data-{len(started)}")))
+    def make(model: str, **overrides: object) -> Running:
+        data = tmp_path / f"data-{len(started)}"
+        started.append(start_server(ServiceSettings(model=model, data_dir=data, **overrides)))
         return started[-1]
 
     yield make
@@ -220,6 +221,23 @@ def test_with_the_service_down_entries_pass_untouched_and_the_failure_is_logged(
     assert log.count(f"Clickbait: the service at {down} failed") == 1, log
     unjudged = [line for line in log.splitlines() if "not judged (service unavailable: " in line]
     assert sorted(line.rsplit("): ", 1)[1] for line in unjudged) == sorted(KNOWN_TITLES), log
+
+
+def test_a_title_the_service_refuses_is_stored_as_it_came_and_the_next_is_still_judged(
+    serve, feeds, english_model: Path, tmp_path: Path
+) -> None:
+    running = serve(str(english_model), max_chars=40)  # EN_BAIT is longer: 422 headline_too_long
+    short_bait = f"{TRIGGER}: the minister resigns today"
+    assert scored(running, [short_bait])[short_bait]["validated"]  # English: marked read
+    reader = refreshed(tmp_path, feeds([EN_BAIT, short_bait, EN_NEWS]), service_url=running.url)
+    assert {e.title: e.is_read for e in reader.entries()} == {
+        EN_BAIT: False,
+        short_bait: True,
+        EN_NEWS: False,
+    }
+    refused = [line for line in reader.log().splitlines() if "refused by the service" in line]
+    assert len(refused) == 2 and "headline_too_long" in refused[0], reader.log()
+    assert {line.rsplit("): ", 1)[1] for line in refused} == {EN_BAIT, EN_NEWS}
 
 
 def test_the_configure_page_stores_the_settings_and_creates_the_label(tmp_path: Path) -> None:
