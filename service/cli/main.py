@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 
 from classifier.errors import ClickbaitError
+from classifier.extras import missing_extra
 from classifier.settings import get_settings
 from service.cli.extension_build import add_extension
 from service.cli.feed_commands import add_filter_feed, add_miniflux, add_opml, add_page
@@ -74,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler(args)
     except ClickbaitError as exc:  # a refusal with a reason, never a traceback
         print(f"clickbait {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:  # a lean install: say which extra, in one line
+        refusal = missing_extra(exc, f"clickbait {args.command}")
+        if refusal is None:
+            raise
+        print(f"clickbait {args.command}: error: {refusal}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from classifier.extras import missing_extra
 from classifier.registry import ModelRegistry, RegistryError
 from classifier.scorer import resolve_model_dir
 from service.settings import ServiceSettings
@@ -41,13 +42,19 @@ def job_settings(job: Job) -> ServiceSettings:
 
 def run(job_id: str, settings: ServiceSettings) -> Job:
     """Carry the job to its end; every outcome, failure included, is written to the job record."""
-    from training.retrain import check_label_count, retrain  # torch and transformers: only in the job
-
     engine = make_engine(settings.database)
     jobs, labels = JobStore(engine, settings.job_stale_s), LabelStore(engine)
     job = jobs.get(job_id)
     if job is None:
         raise ValueError(f"no job {job_id}")
+    try:
+        from training.retrain import check_label_count, retrain  # torch and transformers: only in the job
+    except ModuleNotFoundError as exc:  # a lean install serves but cannot train: say which extra
+        refusal = missing_extra(exc, "retraining")
+        if refusal is None:
+            raise
+        jobs.update(job_id, state="failed", message=str(refusal))
+        return jobs.get(job_id)
     registry = ModelRegistry(settings.registry_path)
     workdir = settings.data_dir / "jobs" / job_id
     stop = threading.Event()
