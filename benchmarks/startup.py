@@ -78,7 +78,8 @@ def heap_free_mb() -> float | None:
 
 
 def tensor_mb(module) -> float:
-    """Bytes of a network's weights as it holds them, int8 packed weights included."""
+    """Bytes of a network's weights as it holds them, int8 packed weights included (the onnx engine:
+    those outside its graph, which ONNX Runtime holds)."""
     from classifier.numpy_bert import NumpyClassifier
 
     if isinstance(module, NumpyClassifier):
@@ -115,7 +116,14 @@ def in_process_steps(model: str, engine: str) -> dict:
         )
         clock, before = now, after
 
-    if engine != "numpy":  # the numpy engine's server never imports it
+    from classifier.artifact import read_manifest
+    from classifier.backend import choose_engine, load_backend
+    from classifier.scorer import resolve_model_dir
+    from classifier.settings import ClassifierSettings
+
+    model_dir = resolve_model_dir(model)
+    chosen = choose_engine(read_manifest(model_dir), engine)
+    if chosen in ("fp32", "int8"):  # the onnx and numpy engines' servers never import it
         import torch  # noqa: F401 - timed on purpose
 
         step("import torch")
@@ -123,22 +131,9 @@ def in_process_steps(model: str, engine: str) -> dict:
 
     step("import the service (FastAPI, SQLAlchemy, our modules)")
     from classifier.base import load_tokenizer
-    from classifier.scorer import resolve_model_dir
 
-    model_dir = resolve_model_dir(model)
-    if engine == "numpy":
-        from classifier.numpy_bert import load_numpy_network
-
-        network, manifest, base = load_numpy_network(model_dir)
-        step("base weights into the numpy encoder, LoRA merged")
-    else:
-        from classifier.artifact import load_network
-        from classifier.engine import build_engine
-
-        network, manifest, base = load_network(model_dir)
-        step("base weights into the lean encoder, LoRA merged")
-        network, _, chosen = build_engine(network, manifest, model_dir, engine)
-        step(f"engine ({engine} → {chosen})")
+    backend, _, base = load_backend(model_dir, ClassifierSettings(engine=chosen))
+    step(f"the model in its engine ({engine} → {backend.engine}), LoRA merged")
     load_tokenizer(base.path)
     step("tokenizer")
     if not os.environ.get("CLICKBAIT_LANGUAGE"):  # else never loaded
@@ -146,14 +141,16 @@ def in_process_steps(model: str, engine: str) -> dict:
 
         detect_language("Parliament approves the state budget")  # loads at the first headline scored
         step("language identification (py3langid, 43 languages)")
-    heavy = ("transformers", "peft", "datasets", "accelerate") + (("torch",) if engine == "numpy" else ())
+    heavy = ("transformers", "peft", "datasets", "accelerate") + (
+        ("torch",) if chosen in ("onnx", "numpy") else ()
+    )
     heavy = [name for name in heavy if name in sys.modules]
     return {
         "interpreter_mb": start["rss"],
         "steps": rows,
         "resident_mb": memory(),
         "by_mapping_mb": by_mapping(),
-        "model_tensors_mb": tensor_mb(network),
+        "model_tensors_mb": tensor_mb(getattr(backend, "network", backend)),
         "heap_free_mb": heap_free_mb(),
         "heavy_imports": heavy,
     }
@@ -209,7 +206,7 @@ async def drive(url: str, pool: list[str], pid: int, resident_mb) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
-    parser.add_argument("--engine", default="auto", choices=["auto", "fp32", "int8", "numpy"])
+    parser.add_argument("--engine", default="auto", choices=["auto", "onnx", "int8", "fp32", "numpy"])
     parser.add_argument("--rounds", type=int, default=3, help="server starts timed")
     parser.add_argument("--headlines", type=int, default=10_000, help="scored by the last server")
     parser.add_argument("--data", type=Path, nargs="*", default=DATA, help="JSONL files with a text field")
