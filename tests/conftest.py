@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated cache, the converted bundled base, a tiny random BERT, made-up data."""
+"""Shared fixtures: an isolated cache, the converted bundled base, the default model loaded once, a tiny
+random BERT, made-up data."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def bundled_base():
     from classifier.base import resolve_base
 
     return resolve_base()
+
+
+@pytest.fixture(scope="session")
+def default_fp32(isolated_cache: Path):
+    """The committed default model on the fp32 engine, loaded once for the tests that only score with
+    it (a Scorer is read-only once loaded)."""
+    from classifier.scorer import Scorer
+    from classifier.settings import ClassifierSettings
+
+    return Scorer.load("default", ClassifierSettings(engine="fp32"))
 
 
 @pytest.fixture(scope="session")

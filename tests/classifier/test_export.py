@@ -10,15 +10,15 @@ import pytest
 
 from classifier.export import export
 from classifier.scorer import Scorer, calibrated
-from classifier.settings import ClassifierSettings
 from tests.support.data import CLICKBAIT, NEWS
 
 TEXTS = [*NEWS, *CLICKBAIT, "  Extra   spaces\tand a tab ", "Orașul-minune al României!", "Cuvinte " * 60]
 
 
-@pytest.fixture(scope="module")
-def fp32() -> Scorer:
-    return Scorer.load("default", ClassifierSettings(engine="fp32"))
+@pytest.fixture()
+def fp32(default_fp32: Scorer) -> Scorer:
+    """The default model on the fp32 engine (the session's, loaded once)."""
+    return default_fp32
 
 
 @pytest.mark.slow
@@ -66,6 +66,7 @@ def test_hf_export_refuses_to_load_as_stock_bert(tmp_path: Path) -> None:
             load()
 
 
+@pytest.mark.slow  # the export and its int8 quantisation: ~30 s of CPU, the fast loop's largest test
 def test_onnx_export_runs_in_onnx_runtime_with_our_probabilities(fp32: Scorer, tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     from transformers import AutoConfig, AutoTokenizer

@@ -18,23 +18,32 @@ from tests.support.data import CLICKBAIT, NEWS
 TEXTS = [QUERY_PREFIX + t for t in NEWS + CLICKBAIT] + ["", "\u200b\t x", "a " * 200, "😀 <s> ﬁ"]
 
 
+@pytest.fixture(scope="module")
+def ours(bundled_base) -> HeadlineTokenizer:
+    """Our tokenizer of the bundled base, loaded once: every call says its own token cap."""
+    return load_tokenizer(bundled_base.path)
+
+
+@pytest.fixture(scope="module")
+def theirs(bundled_base):
+    """transformers' tokenizer of the bundled base, loaded once (each call says how to truncate)."""
+    return AutoTokenizer.from_pretrained(bundled_base.path)
+
+
 @pytest.mark.parametrize("max_length", [8, 16, 64])
-def test_ids_equal_transformers(bundled_base, max_length: int) -> None:
-    ours = load_tokenizer(bundled_base.path)
-    theirs = AutoTokenizer.from_pretrained(bundled_base.path)
+def test_ids_equal_transformers(ours: HeadlineTokenizer, theirs, max_length: int) -> None:
     expected = theirs(TEXTS, truncation=True, max_length=max_length)["input_ids"]
     assert ours.encode(TEXTS, max_length) == expected
     assert max(len(ids) for ids in expected) == max_length  # the long text was cut
 
 
-def test_one_tokenizer_serves_two_token_caps(bundled_base) -> None:
-    tokenizer = load_tokenizer(bundled_base.path)
+def test_one_tokenizer_serves_two_token_caps(ours: HeadlineTokenizer) -> None:
     long = ["a " * 200]
-    assert [len(tokenizer.encode(long, cap)[0]) for cap in (8, 32, 8)] == [8, 32, 8]
+    assert [len(ours.encode(long, cap)[0]) for cap in (8, 32, 8)] == [8, 32, 8]
 
 
-def test_pad_gives_mask_of_real_tokens(bundled_base) -> None:
-    tokenizer = load_tokenizer(bundled_base.path)
+def test_pad_gives_mask_of_real_tokens(ours: HeadlineTokenizer) -> None:
+    tokenizer = ours
     input_ids, mask = tokenizer.pad([[0, 5, 2], [0, 2]])
     assert input_ids.tolist() == [[0, 5, 2], [0, 2, tokenizer.pad_id]]
     assert mask.tolist() == [[1, 1, 1], [1, 1, 0]]

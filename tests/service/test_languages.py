@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from classifier.artifact import LanguageCalibration, read_manifest, write_manifest
+from service.cli import main
 from tests.support.feed_docs import rss_with_items
 from tests.support.models import TRIGGER
-from tests.support.processes import ROOT, clickbait
+from tests.support.processes import ROOT
 from tests.support.servers import Running, SharedServers
 
 ENGLISH_BAIT = f"{TRIGGER}: parliament approves the state budget after a long debate"
@@ -148,10 +149,12 @@ def test_a_served_language_replaces_detection_and_its_tables_are_never_loaded(se
     assert done.stdout.split() == ["ro", "False"], done.stderr[-2000:]
 
 
-def test_cli_lines_carry_lang_and_validated(validated_model: Path) -> None:
-    done = clickbait("score", "--model", str(validated_model), ENGLISH_NEWS, GERMAN_BAIT)
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+def test_cli_lines_carry_lang_and_validated(validated_model: Path, capsys: pytest.CaptureFixture) -> None:
+    """``clickbait score``'s lines, from its entry point in this process (test_cli.py runs the
+    console script itself)."""
+    assert main(["score", "--model", str(validated_model), ENGLISH_NEWS, GERMAN_BAIT]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["lang"], r["validated"]) for r in lines] == [("en", True), ("de", False)]
-    told = clickbait("score", "--model", str(validated_model), "--lang", "ro", ENGLISH_NEWS)
-    assert [(r["lang"], r["validated"]) for r in map(json.loads, told.stdout.splitlines())] == [("ro", True)]
+    assert main(["score", "--model", str(validated_model), "--lang", "ro", ENGLISH_NEWS]) == 0
+    told = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["lang"], r["validated"]) for r in told] == [("ro", True)]

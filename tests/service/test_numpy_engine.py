@@ -24,14 +24,18 @@ def _engines(model: str | Path) -> tuple[Scorer, Scorer]:
     return tuple(Scorer.load(model, settings.model_copy(update={"engine": e})) for e in ("numpy", "fp32"))
 
 
+def _numpy(model: str | Path) -> Scorer:
+    return Scorer.load(model, get_settings().model_copy(update={"engine": "numpy"}))
+
+
 def test_gelu_is_berts_exact_one() -> None:
     x = np.linspace(-12, 12, 200_001, dtype=np.float32)
     expected = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
     np.testing.assert_allclose(_gelu(x.copy()), expected, atol=1e-6)
 
 
-def test_the_numpy_engine_gives_the_fp32_logits_of_the_default_model() -> None:
-    ours, fp32 = _engines("default")
+def test_the_numpy_engine_gives_the_fp32_logits_of_the_default_model(default_fp32: Scorer) -> None:
+    ours, fp32 = _numpy("default"), default_fp32
     texts = NEWS + CLICKBAIT + [LONG, "ok"]
     np.testing.assert_allclose(ours.logits(texts, batch_size=4), fp32.logits(texts), atol=1e-4)
     np.testing.assert_allclose(ours.embeddings(texts), fp32.embeddings(texts), atol=1e-4)
