@@ -325,25 +325,11 @@ def _fit(
     device = next(network.parameters()).device
     encoded = scorer.tokenizer.encode([QUERY_PREFIX + e.text for e in train_rows], config.max_length)
     labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
-    samples = config.samples_per_epoch or len(train_rows)
-    total_steps = max(1, round(config.epochs * samples / config.batch_size))
-    generator = torch.Generator().manual_seed(config.seed)
-    weights = torch.as_tensor(
-        sampling_weights(train_rows, config.lang_alpha, config.lang_weights, config.file_shares)
-    )
-    order = torch.multinomial(weights, total_steps * config.batch_size, True, generator=generator)
-
-    head_params = list(network.head.parameters())
-    body_params = [p for p in network.encoder.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(
-        [{"params": body_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
-        weight_decay=config.weight_decay,
-    )
-    schedule = get_linear_schedule_with_warmup(optimiser, int(config.warmup_ratio * total_steps), total_steps)
+    total_steps, order = _draws(config, train_rows)
+    trained, optimiser, schedule = _optimiser(config, network, total_steps)
     workers.check_batch(config.batch_size)
     model, optimiser = workers.prepare(network, optimiser)
-    check_texts = [e.text for e in check_rows]
-    check_labels = np.array([e.label for e in check_rows])
+    check_texts, check_labels = [e.text for e in check_rows], np.array([e.label for e in check_rows])
     best, best_state, stale, history = -np.inf, None, 0, []
     smoothed_loss, started = None, time.perf_counter()
     signal = f"val_{config.stop_on}"
@@ -376,7 +362,7 @@ def _fit(
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
         optimiser.zero_grad(set_to_none=True)
         workers.backward(loss)
-        workers.clip(body_params + head_params, 1.0)
+        workers.clip(trained, 1.0)
         optimiser.step()
         schedule.step()
         smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()
@@ -401,6 +387,33 @@ def _fit(
     if best_state is not None:
         network.load_state_dict(best_state, strict=False)
     return history
+
+
+def _draws(config: TrainConfig, train_rows: list[Example]) -> tuple[int, torch.Tensor]:
+    """(steps, the row of every batch place): ``samples_per_epoch`` rows an epoch (all, by
+    default), drawn with replacement by ``sampling_weights`` with the recipe's seed."""
+    samples = config.samples_per_epoch or len(train_rows)
+    total_steps = max(1, round(config.epochs * samples / config.batch_size))
+    generator = torch.Generator().manual_seed(config.seed)
+    weights = torch.as_tensor(
+        sampling_weights(train_rows, config.lang_alpha, config.lang_weights, config.file_shares)
+    )
+    return total_steps, torch.multinomial(weights, total_steps * config.batch_size, True, generator=generator)
+
+
+def _optimiser(
+    config: TrainConfig, network: HeadlineClassifier, total_steps: int
+) -> tuple[list[torch.nn.Parameter], torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """(the parameters trained, AdamW with the body's and the head's learning rates, its linear
+    warm-up and decay over ``total_steps``)."""
+    head_params = list(network.head.parameters())
+    body_params = [p for p in network.encoder.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(
+        [{"params": body_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
+    schedule = get_linear_schedule_with_warmup(optimiser, int(config.warmup_ratio * total_steps), total_steps)
+    return body_params + head_params, optimiser, schedule
 
 
 def _check(scorer: Scorer, texts: list[str], labels: np.ndarray, signal: str) -> float:
