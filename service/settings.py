@@ -7,9 +7,10 @@ import hashlib
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from classifier.settings import NO_FLAG, ClassifierSettings, CommaList, split_commas
 from training.config import RetrainSettings
@@ -36,8 +37,20 @@ def key_fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class MinifluxUser(BaseModel):
+    """One Miniflux user: the API key the service acts with, and the secret its webhooks are signed
+    with. ``name`` is None for the single pair (``miniflux_token``, ``miniflux_webhook_secret``)."""
+
+    name: str | None = None
+    token: SecretStr | None = None
+    secret: SecretStr | None = None
+
+
 class ServiceSettings(ClassifierSettings):
     """Everything ``clickbait serve`` can be told; inference settings are inherited."""
+
+    # a refused value may be a secret (a Miniflux user's, an admin key): errors name the setting only
+    model_config = SettingsConfigDict(hide_input_in_errors=True)  # merged with the inherited
 
     host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0: every interface)")
     port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
@@ -112,6 +125,12 @@ class ServiceSettings(ClassifierSettings):
         default=None, description="Miniflux's address, to mark clickbait entries read (with the token)"
     )
     miniflux_token: SecretStr | None = Field(default=None, description="a Miniflux API key")
+    miniflux_users: Annotated[list[MinifluxUser], NoDecode] = Field(
+        default=[],
+        description="several Miniflux users, name:token:secret each (its API key and its webhook "
+        "secret), comma-separated; beside the single token and secret above (docs/clients.md)",
+        json_schema_extra=NO_FLAG,  # secrets: a command line shows in the process list
+    )
     miniflux_action: Literal["mark_read", "prefix_title"] = Field(
         default="mark_read",
         description="what the webhook and `clickbait miniflux sweep` do to clickbait entries: mark them "
@@ -178,6 +197,36 @@ class ServiceSettings(ClassifierSettings):
     def _split_commas(cls, value: object) -> object:
         return split_commas(value)
 
+    @field_validator("miniflux_users", mode="before")
+    @classmethod
+    def _miniflux_users(cls, value: object) -> object:
+        """``name:token:secret`` entries become users; an entry's text is never echoed (secrets)."""
+        entries = split_commas(value)
+        if not isinstance(entries, list):
+            return entries
+        users = []
+        for number, listed in enumerate(entries, 1):
+            if not isinstance(listed, str):
+                users.append(listed)
+                continue
+            name, token, secret = [*listed.split(":", 2), "", ""][:3]
+            if not (name and token and secret):
+                raise ValueError(f"Miniflux user entry {number} is not name:token:secret")
+            users.append(MinifluxUser(name=name, token=token, secret=secret))
+        return users
+
+    @model_validator(mode="after")
+    def _users_told_apart(self) -> ServiceSettings:
+        """A webhook is known to be a user's by the secret that signed it: no two users share one."""
+        names = [user.name for user in self.miniflux_users]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"Miniflux user {', '.join(map(str, twice))} is listed twice")
+        secrets = [u.secret.get_secret_value() for u in self.miniflux_accounts if u.secret]
+        if len(set(secrets)) < len(secrets):
+            raise ValueError("two Miniflux users share a webhook secret: a webhook could not name its user")
+        return self
+
     @field_validator("admin_keys", mode="before")
     @classmethod
     def _hash_keys(cls, value: object) -> object:
@@ -190,6 +239,12 @@ class ServiceSettings(ClassifierSettings):
             digest = key_fingerprint(secret)
             hashed.append(f"{name or 'key-' + digest[:8]}:{digest}")
         return hashed
+
+    @property
+    def miniflux_accounts(self) -> list[MinifluxUser]:
+        """Every Miniflux user: the single pair first, when either half is set, then the listed ones."""
+        single = MinifluxUser(token=self.miniflux_token, secret=self.miniflux_webhook_secret)
+        return ([single] if single.token or single.secret else []) + self.miniflux_users
 
     @property
     def reads_need_key(self) -> bool:

@@ -26,7 +26,7 @@ from service.api.schemas import error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import FeedItem, Mode, parse_feed
-from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signature_ok
+from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signed_by
 from service.feeds.page_headlines import (
     MAX_DEPTH,
     MAX_TAGS,
@@ -36,7 +36,7 @@ from service.feeds.page_headlines import (
 )
 from service.feeds.proxy_cache import FeedCache, entity_tag, unchanged
 from service.runtime.scoring_service import ScoringService
-from service.settings import ServiceSettings
+from service.settings import MinifluxUser, ServiceSettings
 
 router = APIRouter()
 FEED_TYPES = (
@@ -205,19 +205,10 @@ async def miniflux_webhook(
     request: Request, settings: SettingsDep, scoring: ScoringDep, replays: WebhookBodiesDep
 ) -> dict:
     """Miniflux's webhook: score new entries' titles; mark clickbait read, or prefix its titles
-    (CLICKBAIT_MINIFLUX_ACTION), when API access is set."""
-    if settings.miniflux_webhook_secret is None:
-        raise ClickbaitError(
-            "the Miniflux integration is not set up here: set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET to "
-            "accept its webhooks",
-            ErrorType.not_configured,
-        )
+    (CLICKBAIT_MINIFLUX_ACTION), with the API key of the user whose secret signed it, when set."""
     body = await read_body(request, settings.feed_max_bytes)
-    signature = request.headers.get("x-miniflux-signature")
-    if not signature:
-        raise ClickbaitError("the X-Miniflux-Signature header is missing", ErrorType.missing_signature)
-    if not signature_ok(body, signature, settings.miniflux_webhook_secret.get_secret_value()):
-        raise ClickbaitError("X-Miniflux-Signature does not match the body", ErrorType.bad_signature)
+    signature = request.headers.get("x-miniflux-signature") or ""
+    user = _signer(settings, body, signature)
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -240,14 +231,15 @@ async def miniflux_webhook(
     entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
     verdicts, scorer = await _verdicts(request, settings, scoring, entry_items(entries), Policy.of(settings))
     found, held = flagged(entries, verdicts, settings.miniflux_action)
-    action = settings.miniflux_action if settings.miniflux_url and settings.miniflux_token else None
+    action = settings.miniflux_action if settings.miniflux_url and user.token else None
     if action and found:
-        token = settings.miniflux_token.get_secret_value()
+        token = user.token.get_secret_value()
         async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
             await miniflux.act(action, found)
     replays[signature] = True
     return {
         "event": event,
+        **({"user": user.name} if user.name else {}),
         "model": scorer.version,
         "scored": len(entries),
         "clickbait": [asdict(f) for f in found],
@@ -255,6 +247,24 @@ async def miniflux_webhook(
         "action": action,
         "marked_read": bool(found) and action == "mark_read",
     }
+
+
+def _signer(settings: ServiceSettings, body: bytes, signature: str) -> MinifluxUser:
+    """The Miniflux user whose webhook secret signed ``body`` (X-Miniflux-Signature); refused when
+    none is set up, the signature is missing, or no user's secret matches it."""
+    users = [user for user in settings.miniflux_accounts if user.secret]
+    if not users:
+        raise ClickbaitError(
+            "the Miniflux integration is not set up here: set CLICKBAIT_MINIFLUX_WEBHOOK_SECRET (or "
+            "CLICKBAIT_MINIFLUX_USERS) to accept its webhooks",
+            ErrorType.not_configured,
+        )
+    if not signature:
+        raise ClickbaitError("the X-Miniflux-Signature header is missing", ErrorType.missing_signature)
+    user = signed_by(body, signature, users)
+    if user is None:
+        raise ClickbaitError("X-Miniflux-Signature does not match the body", ErrorType.bad_signature)
+    return user
 
 
 @router.post(

@@ -7,11 +7,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from classifier.flags import add_flags, given
 from classifier.settings import ClassifierSettings
 from service.cli.arguments import CliError, probability
-from service.settings import ServiceSettings
+from service.settings import MinifluxUser, ServiceSettings
+
+if TYPE_CHECKING:
+    from classifier.scorer import Scorer
+    from service.feeds.decisions import Policy
 
 
 def _read_source(source: str, max_bytes: int = 50_000_000) -> tuple[bytes, str | None, str | None]:
@@ -93,35 +98,51 @@ def _page(args: argparse.Namespace) -> None:
 
 
 def _miniflux_sweep(args: argparse.Namespace) -> None:
-    import asyncio
-    from dataclasses import asdict
-
     from classifier.scorer import Scorer
     from service.feeds.decisions import Policy
-    from service.feeds.miniflux import Miniflux
-    from service.feeds.miniflux_sweep import SweepReport, sweep
 
     settings = ServiceSettings(**given(args, args.flags))
-    if not (settings.miniflux_url and settings.miniflux_token):
+    users = [user for user in settings.miniflux_accounts if user.token]
+    unknown = sorted(set(args.user) - {user.name for user in users})
+    if unknown:
+        raise CliError(f"no Miniflux user named {', '.join(unknown)} in CLICKBAIT_MINIFLUX_USERS")
+    users = [user for user in users if not args.user or user.name in args.user]
+    if not (settings.miniflux_url and users):
         raise CliError(
             "set CLICKBAIT_MINIFLUX_URL (or --miniflux-url) and CLICKBAIT_MINIFLUX_TOKEN (an API key)"
         )
     scorer = Scorer.load(settings.model, settings)
     policy = Policy.of(settings, threshold=args.threshold)
-    token = settings.miniflux_token.get_secret_value()
+    for user in users:
+        _sweep_user(args, settings, scorer, policy, user)
+
+
+def _sweep_user(
+    args: argparse.Namespace, settings: ServiceSettings, scorer: Scorer, policy: Policy, user: MinifluxUser
+) -> None:
+    """One user's sweep: its clickbait as JSON lines, then its summary on standard error; each line
+    names the user, unless it is the single pair's (CLICKBAIT_MINIFLUX_TOKEN)."""
+    import asyncio
+    from dataclasses import asdict
+
+    from service.feeds.miniflux import Miniflux
+    from service.feeds.miniflux_sweep import SweepReport, sweep
 
     async def run() -> SweepReport:
+        token = user.token.get_secret_value()
         async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
             return await sweep(
                 miniflux, scorer, policy, settings.miniflux_action, args.apply, args.feed, args.category
             )
 
     report = asyncio.run(run())
+    named = {"user": user.name} if user.name else {}
     for entry in report.clickbait:
-        print(json.dumps(asdict(entry), ensure_ascii=False))
+        print(json.dumps({**asdict(entry), **named}, ensure_ascii=False))
     for entry in report.held:
-        print(json.dumps({**asdict(entry), "held": True}, ensure_ascii=False))
+        print(json.dumps({**asdict(entry), "held": True, **named}, ensure_ascii=False))
     summary = {
+        **named,
         "scanned": report.scanned,
         "already_named": report.already_named,
         "clickbait": len(report.clickbait),
@@ -163,7 +184,7 @@ def add_page(commands: argparse._SubParsersAction) -> None:
 
 
 def add_miniflux(commands: argparse._SubParsersAction) -> None:
-    miniflux = commands.add_parser("miniflux", help="act on a Miniflux user's stored entries")
+    miniflux = commands.add_parser("miniflux", help="act on Miniflux users' stored entries")
     miniflux_commands = miniflux.add_subparsers(dest="miniflux_command", required=True)
     sweep = miniflux_commands.add_parser(
         "sweep",
@@ -177,6 +198,13 @@ def add_miniflux(commands: argparse._SubParsersAction) -> None:
         "--category", type=int, nargs="+", default=[], metavar="ID", help="only these categories' entries"
     )
     sweep.add_argument("--threshold", type=probability, help="override the model's threshold")
+    sweep.add_argument(
+        "--user",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these users of CLICKBAIT_MINIFLUX_USERS (default: every user with an API key)",
+    )
     sweep_flags = add_flags(sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action"])
     sweep.set_defaults(handler=_miniflux_sweep, flags=sweep_flags)
 

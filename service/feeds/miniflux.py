@@ -1,5 +1,6 @@
-"""Miniflux: the webhook's signature, and the API calls that act on clickbait entries for the webhook
-and for ``clickbait miniflux sweep`` (list unread entries, mark them read, or prefix their titles)."""
+"""Miniflux: the webhook's signature and the user who signed it, and the API calls that act on
+clickbait entries for the webhook and for ``clickbait miniflux sweep`` (list unread entries, mark
+them read, or prefix their titles)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 from classifier.errors import ClickbaitError, ErrorType
 from service.feeds.decisions import Verdicts
 from service.feeds.formats import Decision, FeedItem
+from service.settings import MinifluxUser
 
 Action = Literal["mark_read", "prefix_title"]
 PAGE_SIZE = 250  # entries per listing request (Miniflux allows up to 1,000)
@@ -31,6 +33,14 @@ def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
     # bytes: compare_digest refuses a str with characters outside ASCII (a header can carry them)
     return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace"))
+
+
+def signed_by(body: bytes, signature: str, users: Sequence[MinifluxUser]) -> MinifluxUser | None:
+    """The user whose webhook secret signed ``body``, if any: each user's secret is tried (the settings
+    refuse two users with one secret, so at most one matches)."""
+    return next(
+        (u for u in users if u.secret and signature_ok(body, signature, u.secret.get_secret_value())), None
+    )
 
 
 @dataclass(frozen=True)
