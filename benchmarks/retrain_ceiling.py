@@ -53,7 +53,7 @@ def main() -> None:
     recipe = TrainConfig.from_sources(args.config, {})
     _, held = split_holdout(load_dataset(recipe.data).examples, recipe.holdout_fraction, recipe.holdout_by)
     current = Scorer.load("default")
-    current = Scorer.load("default", current.settings.model_copy(update={"engine": "fp32"}))
+    current = Scorer.load("default", current.settings, engine="fp32")
     temperature, threshold = current.manifest.temperature, current.threshold
     report = {}
     for name in args.scenario:

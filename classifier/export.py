@@ -22,7 +22,6 @@ from classifier.artifact import ArtifactError
 from classifier.bert import dense_state_dict
 from classifier.hf_model import ClickbaitBertConfig, MeanPooledBertForSequenceClassification
 from classifier.scorer import Scorer, logit
-from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX
 
 MODELING_FILE = "modeling_clickbait.py"
@@ -110,7 +109,7 @@ def export(model: str | Path, out: Path, fmt: str, int8: bool = False) -> list[P
     """Write ``fmt`` ("hf" or "onnx") into ``out``; returns the files written."""
     from classifier.base import resolve_base
 
-    scorer = Scorer.load(model, get_settings().model_copy(update={"engine": "fp32"}))
+    scorer = Scorer.load(model, engine="fp32")
     hf_model = merged_model(scorer)
     out.mkdir(parents=True, exist_ok=True)
     write_tokenizer(resolve_base(scorer.manifest.base.name).path, out, scorer.manifest.max_length)

@@ -16,6 +16,7 @@ from classifier.base import load_tokenizer
 from classifier.language import detect_languages, language_code
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
+from classifier.threshold import decision_threshold
 from classifier.tokenizer import HeadlineTokenizer
 
 DEFAULT_MODEL = "default"
@@ -100,10 +101,14 @@ class Scorer:
         model: str | Path = DEFAULT_MODEL,
         settings: ClassifierSettings | None = None,
         trainable: bool = False,
+        engine: str | None = None,
     ) -> Scorer:
-        """``trainable``: torch's fp32 on transformers' encoder, for a network to train further
-        (``load_network``); a routed model's fallback is then not loaded."""
+        """``engine``: this one rather than the settings' (``CLICKBAIT_ENGINE``). ``trainable``:
+        torch's fp32 on transformers' encoder, for a network to train further (``load_network``); a
+        routed model's fallback is then not loaded."""
         settings = settings or get_settings()
+        if engine is not None:
+            settings = settings.model_copy(update={"engine": engine})
         model_dir = resolve_model_dir(model)
         backend, manifest, base = load_backend(model_dir, settings, trainable)
         tokenizer = load_tokenizer(base.path)
@@ -275,7 +280,7 @@ class Scorer:
         settings' ``teaser_kinds`` leave a kind out, a teaser is labelled only if one of the kinds
         kept scores 0.5 or more (a newsroom that keeps celebrity news filters on bait alone)."""
         news, clickbait = self.manifest.labels
-        if probability < (self.threshold if threshold is None else threshold):
+        if probability < decision_threshold(self.threshold, threshold):
             return news
         wanted = [k for k in self.kinds if k in self.settings.teaser_kinds]
         if kinds and len(wanted) < len(self.kinds):

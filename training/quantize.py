@@ -29,7 +29,6 @@ from classifier.engine import (
     to_int8,
 )
 from classifier.scorer import Scorer, calibrated
-from classifier.settings import get_settings
 from classifier.torch_backend import TorchBackend
 from training.calibration import fit_calibration
 from training.config import TrainConfig
@@ -73,7 +72,7 @@ def quantize_on(
     unsafe. The int8 form's temperature and threshold are re-fitted on the ``validation/…`` sets, or
     on all of them when none is named so, unless ``calibration`` (temperature, threshold) fixes them.
     """
-    fp32 = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+    fp32 = Scorer.load(model_dir, engine="fp32")
     scales = smoothing_scales(fp32.network, calibration_maxima(fp32, train_rows, seed), alpha)
     texts = {name: [e.text for e in rows] for name, rows in sets.items()}
     labels = {name: np.array([e.label for e in rows]) for name, rows in sets.items()}
@@ -122,11 +121,10 @@ def check_runtime(
     spec = manifest.int8
     if spec is None or set(sets) - set(spec.splits):
         raise ArtifactError(f"{model_dir}: run `clickbait quantize` with this recipe first")
-    settings = get_settings()
     if reference is None:
-        fp32 = Scorer.load(model_dir, settings.model_copy(update={"engine": "fp32"}))
+        fp32 = Scorer.load(model_dir, engine="fp32")
         reference = {name: fp32.logits([e.text for e in rows]) for name, rows in sets.items()}
-    runtime = Scorer.load(model_dir, settings.model_copy(update={"engine": "onnx"}))
+    runtime = Scorer.load(model_dir, engine="onnx")
     logits = {name: runtime.logits([e.text for e in rows]) for name, rows in sets.items()}
     splits = {
         name: round(
