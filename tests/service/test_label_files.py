@@ -66,8 +66,8 @@ def test_import_then_export_round_trips_and_keeps_the_latest_label(
     assert {row.author for row in _store().page(limit=10).labels} == {"ed", "import"}
 
 
-def test_the_label_limit_agrees_in_code_schema_and_docs(make_server) -> None:
-    server = make_server(admin_keys=f"editor:{KEY}")
+def test_the_label_limit_agrees_in_code_schema_and_docs(shared_server) -> None:
+    server = shared_server(admin_keys=f"editor:{KEY}")  # headlines of its own; it reads no list
     schema = httpx.get(f"{server.url}/openapi.json").json()["components"]["schemas"]["LabelsRequest"]
     assert schema["properties"]["labels"]["maxItems"] == MAX_LABELS_PER_REQUEST
     labels = [
