@@ -13,7 +13,7 @@ import numpy as np
 from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest
 from classifier.backend import Backend, load_backend
 from classifier.base import load_tokenizer
-from classifier.language import detect_languages, language_code
+from classifier.language import headline_languages
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.threshold import decision_threshold
@@ -242,15 +242,9 @@ class Scorer:
         return teaser
 
     def languages(self, headlines: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
-        """The language of each headline: the caller's where ``langs`` names one, else the settings'
-        ``language``, else detected (``classifier.language``), once per distinct text; a given code
-        is read as detection names it (Malay as Indonesian)."""
-        given = [lang or self.settings.language for lang in (langs or [None] * len(headlines))]
-        if len(given) != len(headlines):
-            raise ValueError(f"{len(given)} languages for {len(headlines)} headlines")
-        todo = list(dict.fromkeys(h for h, lang in zip(headlines, given, strict=True) if not lang))
-        found = dict(zip(todo, detect_languages(todo), strict=True))
-        return [language_code(lang) if lang else found[h] for h, lang in zip(headlines, given, strict=True)]
+        """The language of each headline by the one rule (``classifier.language.headline_languages``):
+        the caller's where ``langs`` names one, else the settings' ``language``, else detected."""
+        return headline_languages(headlines, langs, self.settings.language)
 
     def validated(self, lang: str) -> bool:
         """Whether the calibration that scores ``lang`` was fitted and measured in it."""

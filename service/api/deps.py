@@ -8,7 +8,7 @@ names what it needs by type (``settings: SettingsDep``) and a test can override 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, MutableMapping, Sequence
+from collections.abc import Awaitable, MutableMapping
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -189,13 +189,6 @@ async def request_scores(
     if service.pool is not None:  # replayed by the next retrain (explanations' variants are not)
         service.pool.queue(headlines)
     return rows, scorer
-
-
-def languages_of(scorer: Scorer, texts: Sequence[str], lang: str | None = None) -> list[tuple[str, bool]]:
-    """(language, validated) of each text as the scorer saw it: the caller's ``lang``, else detected
-    (normalised; once, cached)."""
-    langs = scorer.languages([normalise_headline(t) for t in texts], [lang] * len(texts))
-    return [(lang, scorer.validated(lang)) for lang in langs]
 
 
 async def score_many(

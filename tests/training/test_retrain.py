@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from classifier.artifact import FALLBACK_DIR, LanguageCalibration, Routing, read_manifest, write_manifest
+from classifier.backend import choose_engine
 from classifier.scorer import Scorer
 from classifier.settings import ClassifierSettings
 from tests.support.data import CLICKBAIT, NEWS, labelled_rows, write_jsonl
@@ -242,7 +243,8 @@ def test_a_retrain_from_the_base_starts_afresh(tmp_path: Path, tiny_base: Path) 
     ]
     assert result.manifest.int8 is not None and (result.out / result.manifest.int8.scales_file).is_file()
     assert read_manifest(result.out).int8 == result.manifest.int8
-    assert verdict.candidate["engine"] == ("int8" if result.manifest.int8.safe else "fp32")
+    assert result.manifest.int8.onnx is not None  # and as ONNX Runtime runs it
+    assert verdict.candidate["engine"] == choose_engine(result.manifest, "auto")
     # from the base: its own corrections, for the check rows' languages with enough rows
     assert {"en", "id", "tr"} <= set(read_manifest(result.out).languages)
     # a warm candidate keeps the current model's calibration, per-language corrections included
