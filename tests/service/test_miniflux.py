@@ -8,16 +8,15 @@ import copy
 import hashlib
 import hmac
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.service.miniflux_double import MinifluxDouble, Sent, entry
+from tests.support.miniflux import MinifluxDouble, Sent, entry
+from tests.support.miniflux import sweep as run_sweep
 from tests.support.models import TRIGGER
 
 TOKEN = "api-key-123"
@@ -44,15 +43,7 @@ def miniflux() -> Iterator[MinifluxDouble]:
 def sweep(
     double: MinifluxDouble, known_model: Path, *args: str, token: str = TOKEN
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CLICKBAIT_MINIFLUX_URL": double.url, "CLICKBAIT_MINIFLUX_TOKEN": token}
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", "miniflux", "sweep", "--model", str(known_model), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_sweep(double, known_model, *args, token=token)
 
 
 def summary(result: subprocess.CompletedProcess) -> dict:
