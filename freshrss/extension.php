@@ -12,6 +12,11 @@ declare(strict_types=1);
  * unread unless the user opts in, as the service's feed filter keeps it (docs/feeds.md); labels and
  * prefixes hide nothing and name every clickbait entry, as the service's annotations do.
  *
+ * Batches: the hook sees one entry at a time, but `simplepie_before_init` hands over the feed's
+ * parsed document just before its entries are stored, so the first entry of a refreshed feed sends
+ * the titles of all the document's items in one request and the feed's other entries are looked up;
+ * an entry not found there (another kind of feed, a title the batch was refused for) has its own.
+ *
  * The service being down never costs an entry: the hook always hands the entry back, as it came
  * when it could not be scored, and writes the failure to the user's FreshRSS log. After one failure
  * the rest of that refresh (this PHP process) is not sent, so a refresh waits one timeout at most.
@@ -23,25 +28,37 @@ final class ClickbaitExtension extends Minz_Extension {
 		'api_key' => '',
 		'action' => 'read',
 		'act_unvalidated' => false,
-		'timeout_s' => 2.0,
+		'timeout_s' => 5.0,
 		'label' => 'Clickbait',
 	];
 	/** The entry tag (#clickbait) that the label's own filter action picks up when FreshRSS commits. */
 	public const TAG = 'clickbait';
 	/** The service's default CLICKBAIT_MAX_CHARS: a longer title is cut, as its feed filter cuts one. */
 	public const MAX_CHARS = 1000;
+	/** Titles per request: under the service's default CLICKBAIT_MAX_HEADLINES (256). */
+	public const BATCH = 100;
 
 	/** @var array{clickbait:string,named_languages:bool}|null what GET /info said, once per process */
 	private ?array $model = null;
 	/** Why the service failed in this process; later entries pass without a request. */
 	private ?string $down = null;
 	private bool $labelReady = false;
+	/** @var array{0:int,1:\SimplePie\SimplePie}|null the feed being refreshed: its id and parsed document */
+	private ?array $document = null;
+	/** @var array<string,array<string,mixed>> the service's answers in this process, by title as scored */
+	private array $answers = [];
 
 	#[\Override]
 	public function init(): void {
 		parent::init();
 		$this->registerTranslates();
+		$this->registerHook('simplepie_before_init', [$this, 'simplepieBeforeInit']);
 		$this->registerHook('entry_before_insert', [$this, 'entryBeforeInsert']);
+	}
+
+	/** FreshRSS refreshes feeds one after another: keep the latest one's document (parsed after this). */
+	public function simplepieBeforeInit(\SimplePie\SimplePie $simplePie, FreshRSS_Feed $feed): void {
+		$this->document = [$feed->id(), $simplePie];
 	}
 
 	#[\Override]
@@ -83,12 +100,11 @@ final class ClickbaitExtension extends Minz_Extension {
 
 	private function judge(FreshRSS_Entry $entry): void {
 		$raw = $entry->title();
-		// FreshRSS keeps titles with their XML entities (&amp; &lt; &gt; &quot;): score the text
-		$title = mb_substr(trim(htmlspecialchars_decode($raw, ENT_QUOTES)), 0, self::MAX_CHARS, 'UTF-8');
+		$title = self::scoredTitle($raw);
 		if ($title === '') {
 			return;
 		}
-		$result = $this->score($title);
+		$result = $this->score($title, $entry->feedId());
 		if ($result === null || $this->model === null || ($result['label'] ?? null) !== $this->model['clickbait']) {
 			return;
 		}
@@ -119,12 +135,17 @@ final class ClickbaitExtension extends Minz_Extension {
 		$entry->_hash($hash);
 	}
 
+	/** A title as it is scored: FreshRSS keeps its XML entities (&amp; &lt; &gt; &quot;); the service reads text. */
+	private static function scoredTitle(string $stored): string {
+		return mb_substr(trim(htmlspecialchars_decode($stored, ENT_QUOTES)), 0, self::MAX_CHARS, 'UTF-8');
+	}
+
 	/**
 	 * The service's answer for one title (`score`, `label`, `lang`, `validated`), or null when it
 	 * could not be had: then the failure is logged and the entry goes on as it came.
 	 * @return array<string,mixed>|null
 	 */
-	private function score(string $title): ?array {
+	private function score(string $title, int $feedId): ?array {
 		if ($this->down === null) {
 			try {
 				if ($this->model === null) {
@@ -135,10 +156,12 @@ final class ClickbaitExtension extends Minz_Extension {
 						'named_languages' => !empty($info['languages']),
 					];
 				}
-				$answer = $this->request('POST', '/v1/score', ['headlines' => [$title]]);
-				$result = $answer['results'][0] ?? null;
-				if (is_array($result)) {
-					return $result;
+				$this->scoreFeed($feedId);
+				if (!isset($this->answers[$title])) {
+					$this->remember([$title], $this->request('POST', '/v1/score', ['headlines' => [$title]]));
+				}
+				if (isset($this->answers[$title])) {
+					return $this->answers[$title];
 				}
 				throw new RuntimeException('an answer without results');
 			} catch (Clickbait_EntryRefused $e) {
@@ -154,6 +177,47 @@ final class ClickbaitExtension extends Minz_Extension {
 		Minz_Log::warning('Clickbait: entry stored as it came, not judged (service unavailable: '
 			. $this->down . '): ' . $title);
 		return null;
+	}
+
+	/**
+	 * The titles of every item in the document of the feed being refreshed, in requests of BATCH,
+	 * once: the feed's new entries then find their answers. A refused batch (a title too long for
+	 * the service) leaves each entry to its own request.
+	 */
+	private function scoreFeed(int $feedId): void {
+		if ($this->document === null || $this->document[0] !== $feedId) {
+			return;
+		}
+		$items = $this->document[1]->get_items() ?? [];
+		$this->document = null;
+		$titles = [];
+		foreach ($items as $item) {
+			// the title as FreshRSS makes it for the entry (FreshRSS_Feed::loadEntries), then as scored
+			$title = self::scoredTitle(html_only_entity_decode(strip_tags($item->get_title() ?? '')));
+			if ($title !== '' && !isset($this->answers[$title])) {
+				$titles[$title] = true;
+			}
+		}
+		foreach (array_chunk(array_map('strval', array_keys($titles)), self::BATCH) as $chunk) {
+			try {
+				$this->remember($chunk, $this->request('POST', '/v1/score', ['headlines' => $chunk]));
+			} catch (Clickbait_EntryRefused $e) {
+				continue;
+			}
+		}
+	}
+
+	/**
+	 * @param list<string> $titles
+	 * @param array<string,mixed> $answer
+	 */
+	private function remember(array $titles, array $answer): void {
+		$results = is_array($answer['results'] ?? null) ? array_values($answer['results']) : [];
+		foreach ($titles as $i => $title) {
+			if (is_array($results[$i] ?? null)) {
+				$this->answers[$title] = $results[$i];
+			}
+		}
 	}
 
 	/**
@@ -201,8 +265,8 @@ final class ClickbaitExtension extends Minz_Extension {
 				? $data['error_type'] . ': ' . (is_string($data['error'] ?? null) ? $data['error'] : '')
 				: mb_substr(trim(strip_tags($text)), 0, 200, 'UTF-8');
 			$message = "HTTP $status from $path" . ($why !== '' ? " ($why)" : '');
-			// the title itself was refused (too long, empty): the next entry may still be scored
-			throw ($status === 422 ? new Clickbait_EntryRefused($message) : new RuntimeException($message));
+			// the titles themselves were refused (too long, too many): the next entry may still be scored
+			throw (in_array($status, [413, 422], true) ? new Clickbait_EntryRefused($message) : new RuntimeException($message));
 		}
 		if (!is_array($data)) {
 			throw new RuntimeException("$path did not answer JSON");
@@ -255,6 +319,6 @@ final class ClickbaitExtension extends Minz_Extension {
 	}
 }
 
-/** The service refused one title (HTTP 422): that entry is not judged, the next ones still are. */
+/** The service refused the titles sent (HTTP 413, 422): those are not judged, the next ones still are. */
 final class Clickbait_EntryRefused extends RuntimeException {
 }

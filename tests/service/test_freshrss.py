@@ -114,10 +114,20 @@ def scored(running: Running, titles: list[str]) -> dict[str, dict]:
     return {r["headline"]: r for r in answer.json()["results"]}
 
 
+def score_requests(running: Running) -> float:
+    """How many ``POST /v1/score`` requests ``running`` has answered (its Prometheus counter)."""
+    metrics = httpx.get(f"{running.url}/metrics").text
+    found = re.search(
+        r'(?m)^clickbait_requests_total\{[^}]*route="/v1/score"[^}]*status="200"[^}]*\} (\S+)$', metrics
+    )
+    return float(found[1]) if found else 0.0
+
+
 def refreshed(tmp_path: Path, feed: FeedServer, **settings: object) -> FreshRSS:
-    """A FreshRSS with the extension set to ``settings``, subscribed to ``feed`` and refreshed once."""
+    """A FreshRSS with the extension set to ``settings``, subscribed to ``feed`` and refreshed once;
+    a generous timeout unless one is given (these tests are about decisions, on a busy machine)."""
     reader = FreshRSS.install(tmp_path)
-    reader.configure(**settings)
+    reader.configure(**{"timeout_s": 60, **settings})
     reader.subscribe(feed.url)
     out = reader.actualize()
     assert "new articles" in out, out
@@ -128,6 +138,7 @@ def test_the_seed_teasers_are_marked_read_as_v1_score_decides(serve, feeds, tmp_
     running = serve("default")
     titles = SEED_TEASERS + SEED_NEWS
     reader = refreshed(tmp_path, feeds(titles), service_url=running.url, action="read")
+    assert score_requests(running) == 1  # the feed's titles in one batch, not one request per entry
 
     info = httpx.get(f"{running.url}/info").json()
     clickbait, names_languages = info["labels"][1], bool(info["languages"])
