@@ -19,8 +19,8 @@ import pytest
 from pydantic import ValidationError
 
 from service.settings import ServiceSettings
-from tests.service.miniflux_double import MinifluxDouble, Sent, entry
-from tests.service.test_miniflux import sweep as run_sweep
+from tests.support.miniflux import MinifluxDouble, Sent, entry
+from tests.support.miniflux import sweep as run_sweep
 from tests.support.models import TRIGGER
 
 BAIT, NEWS = f"{TRIGGER}: what the star did on holiday", "Parliament passes the budget"

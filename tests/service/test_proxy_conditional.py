@@ -14,8 +14,10 @@ import feedparser
 import httpx
 import pytest
 
+from service.feeds.decisions import Policy
 from service.feeds.fetch import Fetched, Validators
-from service.feeds.proxy_cache import FeedCache
+from service.feeds.proxy_cache import FeedCache, entity_tag
+from service.settings import ServiceSettings
 from tests.support.feed_docs import BAIT_TITLE, NEWS_TITLE, RSS
 
 CHANGED_TITLE = "Primăria a deschis un parc nou în cartier"
@@ -162,3 +164,16 @@ def test_the_cache_is_bounded_in_feeds_bytes_and_age() -> None:
     off = FeedCache(ttl_s=0, max_entries=2, max_bytes=10)
     off.keep("a", fetched(b"123"), None)
     assert off.get("a") is None
+
+
+def test_the_etag_names_the_model_and_the_scoring_settings() -> None:
+    settings, policy = ServiceSettings(), Policy()
+    tag = entity_tag("digest", "model-1", "drop", policy, settings)
+    assert tag == entity_tag("digest", "model-1", "drop", Policy(), ServiceSettings())  # any process
+    others = [
+        entity_tag("digest", "model-2", "drop", policy, settings),
+        entity_tag("digest", "model-1", "drop", policy, ServiceSettings(teaser_kinds=["bait"])),
+        entity_tag("digest", "model-1", "drop", Policy(drop_unvalidated=True), settings),
+        entity_tag("other", "model-1", "drop", policy, settings),
+    ]
+    assert len({tag, *others}) == 5
