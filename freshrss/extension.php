@@ -150,6 +150,9 @@ final class ClickbaitExtension extends Minz_Extension {
 			try {
 				if ($this->model === null) {
 					$info = $this->request('GET', '/info', null);
+					if (($info['ready'] ?? true) === false) {  // its labels and languages are not known yet
+						throw new RuntimeException('the service has not loaded its model yet');
+					}
 					$labels = is_array($info['labels'] ?? null) ? $info['labels'] : ['news', 'clickbait'];
 					$this->model = [
 						'clickbait' => (string)($labels[1] ?? 'clickbait'),
@@ -248,7 +251,7 @@ final class ClickbaitExtension extends Minz_Extension {
 		if ($method === 'POST') {
 			$headers[] = 'Content-Type: application/json';
 			$options[CURLOPT_POST] = true;
-			$options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
+			$options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_THROW_ON_ERROR);
 		}
 		$options[CURLOPT_HTTPHEADER] = $headers;
 		curl_setopt_array($curl, $options);
