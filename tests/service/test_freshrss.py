@@ -13,8 +13,10 @@ import json
 import re
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -249,6 +251,69 @@ def test_a_title_the_service_refuses_is_stored_as_it_came_and_the_next_is_still_
     refused = [line for line in reader.log().splitlines() if "refused by the service" in line]
     assert len(refused) == 2 and "headline_too_long" in refused[0], reader.log()
     assert {line.rsplit("): ", 1)[1] for line in refused} == {EN_BAIT, EN_NEWS}
+
+
+class ServiceDouble:
+    """A stand-in for the service that records each request's method, path and Authorization header:
+    every title is clickbait, or every ``/v1/score`` fails with ``fail`` (a status)."""
+
+    def __init__(self, fail: int | None = None) -> None:
+        self.seen: list[tuple[str, str, str | None]] = []
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+                double.seen.append(("GET", self.path, self.headers.get("Authorization")))
+                self.answer(200, {"ready": True, "labels": ["news", "clickbait"], "languages": {}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                double.seen.append(("POST", self.path, self.headers.get("Authorization")))
+                titles = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["headlines"]
+                if fail:
+                    self.answer(fail, {"error": "the model failed", "error_type": "internal_error"})
+                    return
+                results = [
+                    {"headline": t, "score": 0.9, "label": "clickbait", "validated": True} for t in titles
+                ]
+                self.answer(200, {"model": "double", "threshold": 0.5, "results": results})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("fail", [None, 500])
+def test_the_api_key_goes_as_a_bearer_token_and_never_into_the_log(
+    feeds, tmp_path: Path, fail: int | None
+) -> None:
+    double = ServiceDouble(fail)
+    try:
+        reader = refreshed(tmp_path, feeds([EN_NEWS, DE_NEWS]), service_url=double.url, api_key="k3y-s3cret")
+    finally:
+        double.close()
+    assert double.seen == [
+        ("GET", "/info", "Bearer k3y-s3cret"),
+        ("POST", "/v1/score", "Bearer k3y-s3cret"),  # the feed's two titles in one request
+    ]
+    assert [e.is_read for e in reader.entries()] == [fail is None] * 2
+    assert "k3y-s3cret" not in reader.log()
+    if fail:
+        assert "HTTP 500 from /v1/score (internal_error: the model failed)" in reader.log()
 
 
 def test_the_configure_page_stores_the_settings_and_creates_the_label(tmp_path: Path) -> None:
