@@ -20,6 +20,7 @@ from transformers import BertConfig
 
 from classifier.artifact import ArtifactError
 from classifier.bert import dense_state_dict
+from classifier.bert_shape import BertShape
 from classifier.hf_model import ClickbaitBertConfig, MeanPooledBertForSequenceClassification
 from classifier.scorer import Scorer, logit
 from classifier.text import QUERY_PREFIX
@@ -37,9 +38,10 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
             "CLICKBAIT_RETRAIN_ROUTE_LANGUAGES=false"
         )
     encoder = scorer.network.encoder
-    model_type = encoder.config.to_dict().get("model_type")
-    if model_type != "bert":
-        raise ArtifactError(f"export supports BERT encoders, not {model_type}")
+    if BertShape.of(encoder.config.to_dict()) is None:
+        raise ArtifactError(
+            f"export supports BERT encoders, not {encoder.config.to_dict().get('model_type')}"
+        )
     config = ClickbaitBertConfig.from_dict(_without(encoder.config.to_dict(), "model_type"))
     news, clickbait = scorer.manifest.labels
     config.num_labels = 2

@@ -29,6 +29,7 @@ from classifier.artifact import (
     read_manifest,
 )
 from classifier.base import ResolvedBase
+from classifier.bert_shape import BertShape
 from classifier.bundled import Q4_TABLE_FILE, TABLE, WEIGHTS_FILE
 
 _SQRT_HALF = np.float32(1 / np.sqrt(2))
@@ -165,8 +166,10 @@ class NumpyClassifier:
         """``encoder``: False reads only what surrounds the encoder's layers (the embeddings and the
         heads), for an engine that runs the layers itself (``classifier.onnx_int8``)."""
         config = json.loads((base / "config.json").read_text())
-        if config.get("model_type") != "bert" or config.get("hidden_act", "gelu") != "gelu":
-            raise ArtifactError(f"the numpy engine computes BERT encoders only; {base} is not one: use fp32")
+        if BertShape.of(config) is None:
+            raise ArtifactError(
+                f"the numpy and onnx engines compute BERT encoders only; {base} is not one: use fp32"
+            )
         weights = _base_weights(base, encoder)
         if encoder:
             weights.update(_tuned_encoder(model_dir, manifest, weights))
