@@ -40,24 +40,16 @@ MS_DOMAIN = "com.microsoft"
 ENCODER_PREFIX = "encoder.encoder.layer."  # the int8 spec names Linears as the torch network does
 
 
-def _layer_names(i: int) -> dict[str, str]:
-    """The torch network's module name of each of layer ``i``'s Linears, by the role it plays."""
-    p = f"{ENCODER_PREFIX}{i}."
-    return {
-        "qkv": f"{p}attention.self.query",
-        "attention.output.dense": f"{p}attention.output.dense",
-        "intermediate.dense": f"{p}intermediate.dense",
-        "output.dense": f"{p}output.dense",
-    }
-
-
 class _Graph:
-    """Nodes and initialisers of the encoder graph as it is built."""
+    """The encoder graph of one network as it is built: nodes, initialisers, and the MatMuls the
+    int8 form keeps in floating point (which the quantiser is told to leave)."""
 
-    def __init__(self) -> None:
+    def __init__(self, network: NumpyClassifier, scales: dict[str, np.ndarray], keep: set[str]) -> None:
+        self.w, self.eps, self.heads = network.w, network.eps, network.heads
+        self.scales, self.keep = scales, keep
         self.nodes: list = []
         self.initialisers: list = []
-        self.float_matmuls: list[str] = []  # the MatMuls the int8 form keeps in floating point
+        self.float_matmuls: list[str] = []
 
     def constant(self, name: str, value: np.ndarray) -> str:
         from onnx import numpy_helper
@@ -71,16 +63,64 @@ class _Graph:
         self.nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attributes))
         return output
 
-    def linear_input(self, x: str, name: str, scale: np.ndarray | None) -> str:
-        """``x`` divided by a smoothed Linear's scale (as a multiply), or ``x`` where it has none."""
+    def scale(self, linear: str) -> np.ndarray | None:
+        """The smoothing scale of a Linear (the torch network's module name) the int8 form quantises."""
+        return None if linear in self.keep or linear not in self.scales else self.scales[linear]
+
+    def smoothed(self, x: str, name: str, linear: str) -> tuple[str, np.ndarray]:
+        """``x`` divided by the Linear's smoothing scale (as a multiply) and the Linear ``name``'s
+        ``[in, out]`` weight with its rows multiplied by it; both as they are where it has none."""
+        scale, weight = self.scale(linear), self.w[f"{name}.weight"]
         if scale is None:
-            return x
-        return self.node("Mul", [x, self.constant(f"{name}.inverse_scale", 1.0 / scale)], f"{name}.smoothed")
+            return x, weight
+        inverse = self.constant(f"{name}.inverse_scale", 1.0 / scale)
+        return self.node("Mul", [x, inverse], f"{name}.smoothed"), weight * scale[:, None]
 
+    def matmul(self, x: str, name: str, linear: str) -> str:
+        """``x`` times the Linear ``name`` (smoothed)."""
+        x, weight = self.smoothed(x, name, linear)
+        if linear in self.keep:
+            self.float_matmuls.append(f"{name}.projected")
+        return self.node("MatMul", [x, self.constant(name, weight)], f"{name}.projected")
 
-def _smoothed(weight: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
-    """A ``[in, out]`` weight with its rows multiplied by the smoothing scale of its input."""
-    return weight if scale is None else weight * scale[:, None]
+    def dense_and_norm(self, p: str, block: str, inputs: str, residual: str, linear: str) -> str:
+        """BERT's ``…output``: the dense projection, its bias, the residual and the LayerNorm, as one
+        MatMul and one ``SkipLayerNormalization``."""
+        dense = f"{p}{block}.dense"
+        return self.node(
+            "SkipLayerNormalization",
+            [
+                self.matmul(inputs, dense, linear),
+                residual,
+                self.constant(f"{p}{block}.gamma", self.w[f"{p}{block}.LayerNorm.weight"]),
+                self.constant(f"{p}{block}.beta", self.w[f"{p}{block}.LayerNorm.bias"]),
+                self.constant(f"{dense}.bias", self.w[f"{dense}.bias"]),
+            ],
+            f"{p}{block}.normed",
+            domain=MS_DOMAIN,
+            epsilon=self.eps,
+        )
+
+    def layer(self, i: int, x: str, mask: str) -> str:
+        """Encoder layer ``i`` on hidden states ``x``."""
+        p, torch_name = f"encoder.layer.{i}.", f"{ENCODER_PREFIX}{i}."
+        qkv = f"{p}attention.self.qkv"
+        # query, key and value share one scale (``_shared_scales``): the query's stands for the three
+        inputs, weight = self.smoothed(x, qkv, f"{torch_name}attention.self.query")
+        bias = self.constant(f"{qkv}.bias", self.w[f"{qkv}.bias"])
+        attended = self.node(
+            "Attention",
+            [inputs, self.constant(f"{qkv}.weight", weight), bias, mask],
+            f"{p}attended",
+            domain=MS_DOMAIN,
+            num_heads=self.heads,
+        )
+        x = self.dense_and_norm(p, "attention.output", attended, x, f"{torch_name}attention.output.dense")
+        h = f"{p}intermediate.dense"
+        projected = self.matmul(x, h, f"{torch_name}intermediate.dense")
+        bias = self.constant(f"{h}.bias", self.w[f"{h}.bias"])
+        gelu = self.node("BiasGelu", [projected, bias], f"{p}gelu", domain=MS_DOMAIN)
+        return self.dense_and_norm(p, "output", gelu, x, f"{torch_name}output.dense")
 
 
 def build_graph(network: NumpyClassifier, manifest: Manifest, scales: dict[str, np.ndarray]):
@@ -90,113 +130,31 @@ def build_graph(network: NumpyClassifier, manifest: Manifest, scales: dict[str, 
     read. Also the names of the MatMuls the int8 form keeps in floating point."""
     from onnx import TensorProto, helper
 
-    w, spec = network.w, manifest.int8
-    keep = set(spec.float_linears if spec else [])
-    g = _Graph()
-    x = g.node(
-        "LayerNormalization",
-        [
-            "embeddings",
-            g.constant("embeddings.gamma", w["embeddings.LayerNorm.weight"]),
-            g.constant("embeddings.beta", w["embeddings.LayerNorm.bias"]),
-        ],
-        "embedded",
-        axis=-1,
-        epsilon=network.eps,
-    )
+    spec = manifest.int8
+    g = _Graph(network, scales, set(spec.float_linears if spec else []))
+    gamma = g.constant("embeddings.gamma", network.w["embeddings.LayerNorm.weight"])
+    beta = g.constant("embeddings.beta", network.w["embeddings.LayerNorm.bias"])
+    x = g.node("LayerNormalization", ["embeddings", gamma, beta], "embedded", axis=-1, epsilon=network.eps)
     mask = g.node("Cast", ["attention_mask"], "mask", to=TensorProto.INT32)
-    wanted = sorted({network.layers, network.kinds_layer or network.layers})
+    wanted = {network.layers, network.kinds_layer or network.layers}
     outputs = []
     for i in range(network.layers):
-        p, names = f"encoder.layer.{i}.", _layer_names(i)
-
-        def scale(role: str, names: dict[str, str] = names) -> np.ndarray | None:
-            name = names[role]
-            return None if name in keep or name not in scales else scales[name]
-
-        qkv = f"{p}attention.self.qkv"
-        attended = g.node(
-            "Attention",
-            [
-                g.linear_input(x, qkv, scale("qkv")),
-                g.constant(f"{qkv}.weight", _smoothed(w[f"{qkv}.weight"], scale("qkv"))),
-                g.constant(f"{qkv}.bias", w[f"{qkv}.bias"]),
-                mask,
-            ],
-            f"{p}attended",
-            domain=MS_DOMAIN,
-            num_heads=network.heads,
-        )
-        x = _dense_and_norm(
-            g, w, p, "attention.output", attended, x, scale("attention.output.dense"), network.eps
-        )
-        h = f"{p}intermediate.dense"
-        projected = g.node(
-            "MatMul",
-            [
-                g.linear_input(x, h, scale("intermediate.dense")),
-                g.constant(h, _smoothed(w[f"{h}.weight"], scale("intermediate.dense"))),
-            ],
-            f"{h}.projected",
-        )
-        gelu = g.node(
-            "BiasGelu", [projected, g.constant(f"{h}.bias", w[f"{h}.bias"])], f"{p}gelu", domain=MS_DOMAIN
-        )
-        if names["output.dense"] in keep:
-            g.float_matmuls.append(f"{p}output.dense.projected")
-        x = _dense_and_norm(g, w, p, "output", gelu, x, scale("output.dense"), network.eps)
+        x = g.layer(i, x, mask)
         if i + 1 in wanted:
             outputs.append(g.node("Identity", [x], f"hidden.{i + 1}"))
-    floats = TensorProto.FLOAT
+    hidden = network.w["head.weight"].shape[0]
     graph = helper.make_graph(
         g.nodes,
         "clickbait-encoder",
         [
-            helper.make_tensor_value_info(
-                "embeddings", floats, ["batch", "width", network.w["head.weight"].shape[0]]
-            ),
+            helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "width", hidden]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "width"]),
         ],
-        [helper.make_tensor_value_info(name, floats, None) for name in outputs],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
         g.initialisers,
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS_DOMAIN, 1)]
-    )
-    return model, g.float_matmuls
-
-
-def _dense_and_norm(
-    g: _Graph,
-    w: dict[str, np.ndarray],
-    p: str,
-    block: str,
-    inputs: str,
-    residual: str,
-    scale: np.ndarray | None,
-    eps: float,
-) -> str:
-    """BERT's ``…output``: the dense projection, its bias, the residual and the LayerNorm, as one
-    MatMul and one ``SkipLayerNormalization``."""
-    dense = f"{p}{block}.dense"
-    projected = g.node(
-        "MatMul",
-        [g.linear_input(inputs, dense, scale), g.constant(dense, _smoothed(w[f"{dense}.weight"], scale))],
-        f"{dense}.projected",
-    )
-    return g.node(
-        "SkipLayerNormalization",
-        [
-            projected,
-            residual,
-            g.constant(f"{p}{block}.gamma", w[f"{p}{block}.LayerNorm.weight"]),
-            g.constant(f"{p}{block}.beta", w[f"{p}{block}.LayerNorm.bias"]),
-            g.constant(f"{dense}.bias", w[f"{dense}.bias"]),
-        ],
-        f"{p}{block}.normed",
-        domain=MS_DOMAIN,
-        epsilon=eps,
-    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid(MS_DOMAIN, 1)]
+    return helper.make_model(graph, opset_imports=opsets), g.float_matmuls
 
 
 def graph_key(model_dir: Path, manifest: Manifest, full_range: bool) -> str:
