@@ -44,60 +44,78 @@ def language_line(manifest: Manifest) -> str:
     )
 
 
-def render_model_card(manifest: Manifest) -> str:
-    training = manifest.training
-    lines = [
+def _method(manifest: Manifest) -> str:
+    """The base encoder and how it was trained on top of."""
+    lora = manifest.lora
+    adapter = (
+        f" (LoRA r={lora.r}, alpha={lora.alpha}, "
+        f"on {', '.join(lora.target_modules)}"
+        + (f" of layers {', '.join(map(str, lora.layers))}" if lora.layers else "")
+        + ")"
+        if lora
+        else ""
+    )
+    return (
+        f"Base encoder: `{manifest.base.name}` (sha256 {manifest.base.sha256[:16]}…), "
+        f"method: {manifest.method}" + adapter + ", mean pooling, linear head."
+    )
+
+
+def _kinds_line(manifest: Manifest) -> str:
+    """What the teaser-kind heads read and whether they move the teaser score."""
+    source = (
+        "the same pooled vector"
+        if manifest.kinds_layer is None
+        else f"the pooled vector after layer {manifest.kinds_layer}"
+        + (" (unit length)" if manifest.kinds_normalised else "")
+    )
+    effect = (
+        "the teaser score is the highest of the teaser head's and "
+        + ", ".join(f"P({kind})" for kind in manifest.kinds_in_score)
+        + "."
+        if manifest.kinds_in_score
+        else "they say which kind of teaser, and change no score."
+    )
+    return (
+        "Kinds: beside the teaser score, heads on "
+        + source
+        + " give "
+        + " and ".join(f"P({kind})" for kind in manifest.kinds)
+        + " (docs/teasers.md); "
+        + effect
+    )
+
+
+def _routing_line(manifest: Manifest) -> str:
+    routing = manifest.routing
+    return (
+        f"Routed: this model scores headlines in {', '.join(routing.languages)}; every "
+        f"other headline is scored by `fallback/`, version {routing.fallback_version}, "
+        "the model it was retrained from."
+    )
+
+
+def _summary(manifest: Manifest) -> list[str]:
+    """The heading and the paragraph on what the model is."""
+    return [
         f"# Clickbait classifier {manifest.version}",
         "",
         "Scores how likely a news headline is a tabloid/clickbait teaser rather than a real news item.",
-        f"Base encoder: `{manifest.base.name}` (sha256 {manifest.base.sha256[:16]}…), "
-        f"method: {manifest.method}"
-        + (
-            f" (LoRA r={manifest.lora.r}, alpha={manifest.lora.alpha}, "
-            f"on {', '.join(manifest.lora.target_modules)}"
-            + (f" of layers {', '.join(map(str, manifest.lora.layers))}" if manifest.lora.layers else "")
-            + ")"
-            if manifest.lora
-            else ""
-        )
-        + ", mean pooling, linear head.",
+        _method(manifest),
         (
             f"Calibration temperature {manifest.temperature:.4f}; "
             f"decision threshold {manifest.threshold:.3f} (chosen for validation macro-F1)."
         ),
         *([language_line(manifest)] if manifest.languages else []),
-        *(
-            [
-                "Kinds: beside the teaser score, heads on "
-                + (
-                    "the same pooled vector"
-                    if manifest.kinds_layer is None
-                    else f"the pooled vector after layer {manifest.kinds_layer}"
-                    + (" (unit length)" if manifest.kinds_normalised else "")
-                )
-                + " give "
-                + " and ".join(f"P({kind})" for kind in manifest.kinds)
-                + " (docs/teasers.md); "
-                + (
-                    "the teaser score is the highest of the teaser head's and "
-                    + ", ".join(f"P({kind})" for kind in manifest.kinds_in_score)
-                    + "."
-                    if manifest.kinds_in_score
-                    else "they say which kind of teaser, and change no score."
-                )
-            ]
-            if manifest.kinds
-            else []
-        ),
-        *(
-            [
-                f"Routed: this model scores headlines in {', '.join(manifest.routing.languages)}; every "
-                f"other headline is scored by `fallback/`, version {manifest.routing.fallback_version}, "
-                "the model it was retrained from."
-            ]
-            if manifest.routing
-            else []
-        ),
+        *([_kinds_line(manifest)] if manifest.kinds else []),
+        *([_routing_line(manifest)] if manifest.routing else []),
+    ]
+
+
+def _training_data(manifest: Manifest) -> list[str]:
+    """The data files, and what de-duplication and training made of them."""
+    training = manifest.training
+    lines = [
         "",
         "## Training data",
         "",
@@ -116,6 +134,13 @@ def render_model_card(manifest: Manifest) -> str:
             f"{training.get('conflicts_dropped', 0)} rows with conflicting labels dropped. "
             f"Training took {training.get('seconds')} s on {training.get('device')}, seed {manifest.seed}."
         ),
+    ]
+    return lines
+
+
+def _quality(manifest: Manifest) -> list[str]:
+    """The metrics table, and the sources measured on but never trained on."""
+    lines = [
         "",
         "## Measured quality",
         "",
@@ -131,15 +156,22 @@ def render_model_card(manifest: Manifest) -> str:
     if measured_on:
         lines += ["", "Measured on, never trained on:"]
         lines += [f"- {name}: {data_licence(name)}" for name in measured_on]
-    lines += [
-        "",
-        "## Limits",
-        "",
-        (
-            "Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
-            "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
-            "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it)."
-        ),
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
+
+
+LIMITS = [
+    "",
+    "## Limits",
+    "",
+    (
+        "Labels in several sources follow the publisher, not the wording, and the Romanian set is a "
+        "noisy mix of scraped, translated and generated lines: expect lower quality on sites and "
+        "styles far from these. Attribution: the datasets above (CC BY / CC BY-SA require it)."
+    ),
+    "",
+]
+
+
+def render_model_card(manifest: Manifest) -> str:
+    """The card: what the model is, what it was trained on, how well it did, and its limits."""
+    return "\n".join([*_summary(manifest), *_training_data(manifest), *_quality(manifest), *LIMITS])
