@@ -116,7 +116,8 @@ class LanguageCalibration(BaseModel):
 def _hinged(languages: dict[str, Any], threshold: float) -> dict[str, Any]:
     """Older artifacts' affine corrections, P = sigmoid(scale · x + offset), as hinged ones:
     k = scale on both sides and the offset moved by (scale − 1) · c, exact where c is the manifest's
-    own threshold (fp32; int8's differs by a hundredth, so there by (scale − 1) · 0.04 logit)."""
+    own threshold (fp32; int8's re-fitted threshold differs slightly, and there the offset is off by
+    (scale − 1) times that gap in logits)."""
     pivot = math.log(threshold / (1 - threshold))
     out = {}
     for lang, entry in languages.items():

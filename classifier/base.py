@@ -87,6 +87,7 @@ def load_inference_encoder(path: Path) -> nn.Module:
 
 @lru_cache(maxsize=1)
 def load_tokenizer(path: Path) -> HeadlineTokenizer:
-    """The base's tokenizer, shared by every model loaded on that base: the 250k-piece tokenizer holds
-    about 270 MB, and a service swapping to a new version would otherwise keep two."""
+    """The base's tokenizer, shared by every model loaded on that base: a 250k-piece vocabulary is
+    one of the larger things a served process holds (``docs/results/2026-11-29-footprint.md``), and a service
+    swapping to a new version would otherwise keep two."""
     return HeadlineTokenizer.load(path)

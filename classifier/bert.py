@@ -1,14 +1,14 @@
 """BERT's forward pass for inference, without transformers' model-loading stack.
 
 Serving needs one thing from ``transformers``: BERT's forward pass. Importing its model classes
-costs 2.1 s and 140 MB of every start-up (the loading code pulls in torch.distributed.tensor,
-torch._dynamo, sympy, accelerate…), nearly half of the service's time to ready
-(``benchmarks/startup.py``). This module computes the same function from the same state dict
-(its word-embedding table in 4-bit blocks where the base stores it so, as the bundled one does,
-else in fp16, as the CPU engines keep it anyway), under the same
-parameter names (``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing, int8
-quantisation, student layer cuts and export address it exactly as they address
-``transformers.BertModel``. ``tests/classifier/test_bert.py`` holds it to BertModel's outputs.
+costs seconds of every start-up and memory besides (the loading code pulls in
+torch.distributed.tensor, torch._dynamo, sympy, accelerate…:
+``docs/results/2026-11-29-engines.md``). This module computes the same function from the same state
+dict (its word-embedding table in 4-bit blocks where the base stores it so, as the bundled one does,
+else in fp16, as the CPU engines keep it anyway), under the same parameter names
+(``encoder.layer.0.attention.self.query`` …), so LoRA merging, smoothing, int8 quantisation, student
+layer cuts and export address it exactly as they address ``transformers.BertModel``.
+``tests/classifier/test_bert.py`` holds it to BertModel's outputs.
 
 It covers what the bundled base is and what most BERT checkpoints are: absolute positions, exact
 GELU, no pooler. Anything else (other architectures, other options, checkpoints whose names do
@@ -41,7 +41,8 @@ class Q4Embedding(nn.Module):
     """A word-embedding table in 4-bit blocks, as the bundled base stores it: per 32 values of a row
     one fp16 scale d and 4-bit codes q, the value being (q − 8)·d. Only the rows a batch looks up
     are dequantised, to fp32, so the values are exactly those of the fp32 table converted from the
-    same file, in 54 MB for 250,037 × 384 instead of 192 MB in fp16 (which rounds some of them)."""
+    same file, in about a quarter of the memory of the fp16 table (which rounds some of them): 4 bits
+    and a share of a scale per value against 16 bits (``docs/results/2026-11-29-footprint.md``)."""
 
     def __init__(self, scales: torch.Tensor, packed: torch.Tensor) -> None:
         """``scales``: fp16 ``[rows, blocks]``; ``packed``: uint8 ``[rows, blocks, 16]``, byte j of a
@@ -189,7 +190,7 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.config = shape
         h = shape.hidden_size
-        table = (  # always loaded: random init costs 0.5 s
+        table = (  # always loaded: a random init of the whole table would be start-up time for nothing
             Q4Embedding.empty(shape.vocab_size, h)
             if q4_table
             else HalfEmbedding(torch.empty(shape.vocab_size, h, dtype=torch.float16))
@@ -229,8 +230,9 @@ class BertEncoder(nn.Module):
 
 def read_half_table(file: Path, rows_per_read: int = 16384) -> torch.Tensor:
     """The word-embedding table in fp16, read a slice per opening of the file: each slice's pages of
-    the file map leave resident memory when that map closes, so the fp32 table (384 MB for the
-    bundled base) is never resident whole — converting it at once made the service's peak."""
+    the file map leave resident memory when that map closes, so the fp32 table, the base's largest
+    tensor, is never resident whole — converting it at once made the service's peak
+    (``docs/results/2026-11-29-engines.md``)."""
     with safe_open(str(file), "pt") as weights:
         rows, width = weights.get_slice(TABLE).get_shape()
     table = torch.empty(rows, width, dtype=torch.float16)
@@ -248,7 +250,8 @@ def load_bert(path: Path) -> BertEncoder | None:
     file, q4_file = path / WEIGHTS_FILE, path / Q4_TABLE_FILE
     weights = load_file(str(file))  # views of the file map: nothing is read yet
     # owning copies: the LoRA merge then adds in place to ordinary memory (on the file's private map
-    # it copied page by page as it wrote: 1 s of start-up instead of 0.2), and the map can close
+    # it copied page by page as it wrote, several times slower: docs/results/2026-11-29-footprint.md),
+    # and the map can close
     state = {
         k: v.float().clone() for k, v in weights.items() if not k.startswith(_IGNORED_PREFIXES) and k != TABLE
     }

@@ -199,9 +199,10 @@ def _replace(network: nn.Module, name: str, module: nn.Module) -> None:
 def compact_embeddings(network: HeadlineClassifier) -> None:
     """The word-embedding table in fp16, and every weight copied out of the base file's memory map.
 
-    The loaded weights are views of the memory-mapped base file; converting the table reads all
-    384 MB of it, and those page-cache pages count as the process's resident memory for as long as
-    any view keeps the map open. Owning copies (≈ 30 MB besides the table) let the map close.
+    The loaded weights are views of the memory-mapped base file; converting the table reads all of
+    it, and those page-cache pages count as the process's resident memory for as long as any view
+    keeps the map open. Owning copies (of weights small beside the table) let the map close
+    (``docs/results/2026-11-29-engines.md``).
     """
     embeddings = network.encoder.embeddings
     if isinstance(embeddings.word_embeddings, nn.Embedding):

@@ -1,10 +1,10 @@
 """Which language a headline is in, offline: ``py3langid`` (its model ships inside the package),
 restricted to the languages a headline here is likely to be in.
 
-Unrestricted, py3langid names 94 of 2,560 English validation headlines Nigerian Pidgin and 87 of
-Indonesian ones Malay or Javanese (96.1 % right on the five languages of the training data);
-restricted to ``LANGUAGES`` with Malay read as Indonesian it is 99.1 % right and still names
-German, Hungarian or Telugu as what they are (``docs/results/2026-11-29-languages.md``).
+Unrestricted, py3langid names English validation headlines Nigerian Pidgin and Indonesian ones
+Malay or Javanese, and misses the target on the five languages of the training data; restricted to
+``LANGUAGES`` with Malay read as Indonesian it meets it and still names German, Hungarian or Telugu
+as what they are (``docs/results/2026-11-29-languages.md``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ SAME_AS = {"ms": "id"}
 @cache
 def _identifier():  # -> py3langid.langid.LanguageIdentifier; loads its model once
     """py3langid's identifier restricted to ``LANGUAGES``, built anew from the restricted tables:
-    ``set_languages`` keeps the whole 142-language table beside them (24 MB of a served process's
-    58)."""
+    ``set_languages`` keeps the whole 142-language table beside them, a large share of what the
+    identifier holds in a served process (``docs/results/2026-11-29-footprint.md``)."""
     from py3langid import langid
 
     full = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE)
@@ -44,8 +44,9 @@ def _identifier():  # -> py3langid.langid.LanguageIdentifier; loads its model on
 @lru_cache(maxsize=8192)
 def detect_language(text: str) -> str:
     """An ISO 639-1 code for ``text`` (``und`` for one with no letters to go on); remembered for the
-    last 8,192 distinct texts (~5 MB), so that a headline scored and then described moments later
-    is detected once."""
+    last 8,192 distinct texts, so that a headline scored and then described moments later is
+    detected once; the cache only has to span that moment, so it is kept small
+    (``docs/results/2026-11-29-footprint.md``)."""
     lang = _identifier().classify(text)[0] if any(c.isalpha() for c in text) else UNDETERMINED
     return language_code(lang)
 

@@ -1,5 +1,6 @@
 """The classifier's forward pass in numpy: the ``numpy`` engine, for a server that must not import
-torch (~194 MB of a served process before any model is touched: ``docs/design/engine.md``).
+torch (whose import alone holds more of a served process than the model does:
+``docs/results/2026-11-29-footprint.md``, ``docs/design/engine.md``).
 
 The same network as ``classifier.bert`` computes, in fp32, from the same files: the base's BERT
 weights (without its dense word-embedding table), its 4-bit table, the artifact's LoRA adapter
@@ -39,7 +40,8 @@ _GELU_SLICE = 1 << 15  # activations per slice of the GELU: its buffers stay in 
 def _gelu(h: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, 0.5·h·(1 + erf(h/√2)), in place. numpy has no erf: Abramowitz & Stegun
     7.1.26 (error ≤ 1.5e-7), a slice at a time into three reused buffers, so that its two dozen
-    passes stay in the cache and allocate nothing (twice as fast as with temporaries)."""
+    passes stay in the cache and allocate nothing (faster than with temporaries:
+    ``docs/results/2026-11-30-numpy-engine.md``)."""
     flat = h.reshape(-1)
     buffers = np.empty((3, min(_GELU_SLICE, flat.size)), np.float32)
     for start in range(0, flat.size, _GELU_SLICE):

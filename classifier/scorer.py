@@ -208,7 +208,7 @@ class Scorer:
             if theirs_column is not None:
                 out[theirs, column] = handed[:, theirs_column]
         # A warm retrain keeps the fp32 threshold where the int8 check re-fitted the current
-        # model's, so the two differ by a hundredth or so: the fallback's scores move by that gap
+        # model's, so the two differ slightly: the fallback's scores move by that gap
         # in logit space, and this model's threshold gives exactly the fallback's decisions.
         gap = logit(self.threshold) - logit(self.fallback.threshold)
         if gap:

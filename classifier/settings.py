@@ -67,7 +67,8 @@ class ClassifierSettings(BaseSettings):
         default=None,
         pattern=r"^[A-Za-z]{2,3}$",
         description="the language (ISO 639-1) of every headline, if all are in one: it replaces "
-        "detection, whose tables (~57 MB resident) are then never loaded; a request's own lang wins",
+        "detection, whose tables, a sizeable share of a served process's memory, are then never "
+        "loaded; a request's own lang wins",
     )
     teaser_kinds: CommaList = Field(
         default=["bait", "tabloid"],

@@ -1,13 +1,14 @@
 """Token ids for headlines, from the base's own ``tokenizer.json``.
 
-transformers' tokenizer classes wrap the same Rust tokenizer, and for us add only cost: 0.7 s of
-start-up (the wrapper re-reads the vocabulary in Python), the module imports that come with it,
-and truncation that is state on the shared tokenizer. Here truncation is per call (each encoding
-is cut to the token cap less the specials, then the base's template adds them), so models with
-different token caps can share one tokenizer. Padding and truncation settings saved in a
-``tokenizer.json`` are switched off, as transformers does. A Unigram model such as the bundled
-base's 250k pieces runs in sentencepiece (``classifier/unigram.py``: ~55 MB where ``tokenizers``
-holds ~270 MB); any other model in ``tokenizers``.
+transformers' tokenizer classes wrap the same Rust tokenizer, and for us add only cost: start-up
+time and memory (the wrapper re-reads the vocabulary in Python:
+``docs/results/2026-11-29-engines.md``), the module imports that come with it, and truncation that
+is state on the shared tokenizer. Here truncation is per call (each encoding is cut to the token cap
+less the specials, then the base's template adds them), so models with different token caps can
+share one tokenizer. Padding and truncation settings saved in a ``tokenizer.json`` are switched off,
+as transformers does. A Unigram model such as the bundled base's 250k pieces runs in sentencepiece
+(``classifier/unigram.py``: a fraction of the memory that ``tokenizers`` holds for it); any other
+model in ``tokenizers``.
 """
 
 from __future__ import annotations

@@ -1,17 +1,18 @@
 """A Unigram ``tokenizer.json`` (the bundled base's, XLM-R's) run by sentencepiece instead of ``tokenizers``.
 
-``tokenizers`` keeps a Unigram vocabulary in a trie with a hash map per node: for the 250k pieces
-of the bundled base that is ~270 MB of the service's resident memory, as much as torch itself.
-sentencepiece runs the same model (pieces, scores, Viterbi over them) from a double-array trie in
-~55 MB, and ~3× faster. Everything around the model stays with ``tokenizers``, from the same
-``tokenizer.json``: the normaliser, and the split on the special tokens' text. Metaspace with
-``prepend_scheme: always`` and ``split: true`` becomes sentencepiece's dummy prefix and escaped
-spaces: the same pieces, since no piece holds ``▁`` past its start (checked here).
+``tokenizers`` keeps a Unigram vocabulary in a trie with a hash map per node: for the 250k pieces of
+the bundled base that is more of the service's resident memory than torch's import. sentencepiece
+runs the same model (pieces, scores, Viterbi over them) from a double-array trie in a fraction of
+that, and faster (``docs/results/2026-11-29-footprint.md``). Everything around the model stays with
+``tokenizers``, from the same ``tokenizer.json``: the normaliser, and the split on the special
+tokens' text. Metaspace with ``prepend_scheme: always`` and ``split: true`` becomes sentencepiece's
+dummy prefix and escaped spaces: the same pieces, since no piece holds ``▁`` past its start (checked
+here).
 
 One difference is known: sentencepiece sums piece scores in float32 and ``tokenizers`` in float64,
 so where two segmentations of a word are equally likely to float32 precision they may pick
-differently (2 of the 97,639 headlines of the project's data sets; ``tests/classifier/test_unigram.py``
-holds the rest to ``tokenizers``' ids).
+differently (a handful of the project's headlines: ``docs/results/2026-11-29-footprint.md``;
+``tests/classifier/test_unigram.py`` holds the rest to ``tokenizers``' ids).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class UnigramPieces:
 def cached_parts(tokenizer_file: Path, cache_dir: Path) -> Path | None:
     """``<hash>.model`` (sentencepiece's) and ``<hash>.json`` (the special tokens, and the file less
     its vocabulary) in ``cache_dir``, written on first use: reading them takes a fraction of the time
-    that parsing the 17 MB ``tokenizer.json`` does. Returns the model's path; None where the file's
+    that parsing the whole ``tokenizer.json`` does. Returns the model's path; None where the file's
     model is not one sentencepiece computes."""
     raw = tokenizer_file.read_bytes()
     model_file = cache_dir / f"{hashlib.sha256(raw).hexdigest()[:16]}.model"

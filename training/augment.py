@@ -1,13 +1,14 @@
 """Headline variants for distillation: more inputs on which a student learns its teacher's scores.
 
 A student shown the few thousand headlines a language has copies the teacher's scores on those rows
-but not its judgement around them: the Spanish rows of the default recipe are 2 % of its training
-split, and every student lost 5–6 macro-F1 points on its Spanish validation rows, far more than on
-any other language's. Variants of those headlines (words dropped, words swapped for words drawn
-from all the set's headlines — by frequency, own words included — and a contiguous span kept),
-scored by the teacher, fill in that neighbourhood: the augmentation of Tang et al. 2019,
-"Distilling task-specific knowledge from BERT into simple neural networks", without its
-part-of-speech step. They need no labels: the teacher's scores are the targets.
+but not its judgement around them: the Spanish rows are a small share of the default recipe's
+training split, and every student lost far more macro-F1 on its Spanish validation rows than on any
+other language's (``docs/results/2026-11-29-distillation.md``). Variants of those headlines (words
+dropped, words swapped for words drawn from all the set's headlines — by frequency, own words
+included — and a contiguous span kept), scored by the teacher, fill in that neighbourhood: the
+augmentation of Tang et al. 2019, "Distilling task-specific knowledge from BERT into simple neural
+networks", without its part-of-speech step. They need no labels: the teacher's scores are the
+targets.
 """
 
 from __future__ import annotations

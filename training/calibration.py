@@ -63,14 +63,15 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
 
 
-# A language gets its own correction only with at least this many validation rows: a scale fitted
-# by likelihood is stable from ~150 rows (the default recipe's smallest language, Spanish, has
-# 191), and below that the binned ECE that reports the fit is mostly noise (its chance floor on 191
-# rows is already 0.05; docs/results/2026-11-29-languages.md).
+# A language gets its own correction only with at least this many validation rows: below that a
+# scale fitted by likelihood is unstable and the binned ECE that reports the fit is mostly noise
+# (on the default recipe's smallest language, Spanish, its chance floor is already above the
+# target: docs/results/2026-11-29-languages.md); Spanish still has enough rows.
 MIN_LANGUAGE_ROWS = 150
 # ... and a scale of its own on each side of the threshold only with at least this many: on a few
 # hundred rows the shape follows the sources they came from (Spanish: two sides fitted on
-# validation/es, 191 rows, made es-ta1c-validation worse, 0.039 → 0.061, where one scale helps).
+# validation/es made es-ta1c-validation worse where one scale helps:
+# docs/results/2026-11-30-calibration.md).
 MIN_TWO_SIDED_ROWS = 500
 ECE_BINS = 15
 

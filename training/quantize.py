@@ -2,7 +2,7 @@
 
 ``quantize_artifact`` measures the encoder Linears' activation ranges on training headlines, builds the int8
 engine (``classifier/engine.py``), re-fits temperature and threshold on its validation scores (int8
-shifts the logits slightly; keeping the fp32 calibration flipped hundreds of decisions), and compares
+shifts the logits slightly; keeping the fp32 calibration flipped decisions near the threshold), and compares
 macro-F1 with fp32 on every held-out split of the recipe. The manifest's ``int8`` section and the
 smoothing scales file are written into the artifact; ``CLICKBAIT_ENGINE=auto`` then uses int8 only
 where ``safe`` is true.

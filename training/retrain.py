@@ -23,7 +23,7 @@ What a retrain does (``docs/design/retrain-gate.md`` says why):
   int8 form alike. The candidate is trained towards the current model's raw scores, so it keeps
   that scale; a temperature or threshold fitted on a few dozen labels of one site is noise, and it
   would move every language's decisions (even the best threshold for the editor's other headlines
-  gains at most 1.2 points on them: ``benchmarks/retrain_ceiling.py``). Where the editor's
+  gains little on them: ``docs/results/2026-11-29-retrain-scenarios.md``). Where the editor's
   held-out labels in one of their languages reach ``MIN_LANGUAGE_ROWS``, that language's correction
   is refitted on them (``editor_calibration``; hinged at the threshold, it moves no decision, so it
   may use the judge labels too). A retrain from the base fits its temperature and corrections on
@@ -579,7 +579,8 @@ def agreement_verdicts(
             continue
         kept = int((decisions.current[where] == decisions.candidate[where]).sum())
         agreement = kept / len(where)
-        # reported beside the decision: on ~100 headlines one changed decision moves it ~1 point
+        # reported beside the decision: on a language's few pooled headlines one changed decision
+        # moves the agreement by 1/n, so the interval says how far it can be trusted
         interval = binomtest(kept, len(where)).proportion_ci(0.90, method="wilson")
         verdicts[lang] = {
             "kind": "agreement",

@@ -37,10 +37,11 @@ def map_large_blocks(kb: int) -> bool:
     """Blocks of at least ``kb`` kB in memory maps of their own, unmapped when freed; 0 keeps glibc's
     default. Returns whether the threshold is in force.
 
-    By default glibc raises that threshold to the size of each mapped block freed (up to 32 MB), so
-    after the first batches a forward pass's activations (a few MB each) come from the heap, and the
-    heap keeps what they leave free: scoring 3,000 mixed headlines grew the resident memory by 140 MB,
-    115 MB of it free heap. With a fixed threshold the growth was 34 MB (``benchmarks/startup.py``)."""
+    By default glibc raises that threshold to the size of each mapped block freed (up to its
+    ``DEFAULT_MMAP_THRESHOLD_MAX``), so after the first batches a forward pass's activations come from
+    the heap, and the heap keeps what they leave free: under load most of the resident memory's growth
+    was free heap, and a fixed threshold cut that growth to a fraction
+    (``docs/results/2026-11-29-footprint.md``)."""
     libc = _glibc()
     if kb == 0 or libc is None or not hasattr(libc, "mallopt"):
         return False
