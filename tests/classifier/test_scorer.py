@@ -99,7 +99,7 @@ def test_fit_cuts_whole_words_on_the_side_asked(tiny_base) -> None:
     assert tail[3:] == full[len(full) - len(tail) + 3 :]  # after the 3 pieces of "query: "
 
 
-def test_a_routed_model_hands_other_languages_to_its_fallback(tmp_path) -> None:
+def test_a_routed_model_hands_other_languages_to_its_fallback(tmp_path, default_fp32: Scorer) -> None:
     """The shape a retrain leaves (``training.retrain.route``): its own network for the editor's
     languages, the model it came from for every other, with that model's decisions exactly."""
     fp32 = get_settings().model_copy(update={"engine": "fp32"})
@@ -116,7 +116,7 @@ def test_a_routed_model_hands_other_languages_to_its_fallback(tmp_path) -> None:
         mine.model_copy(update={"routing": Routing(languages=["en"], fallback_version=before.version)}),
     )
     scorer = Scorer.load(routed, fp32)
-    own, other = Scorer.load("default", fp32), Scorer.load(fallback, fp32)
+    own, other = default_fp32, Scorer.load(fallback, fp32)
     texts = NEWS[:2] + CLICKBAIT[:2] + NEWS[:2]
     langs = ["en"] * 4 + ["ro", "tr"]
     probs = scorer.probabilities(texts, langs=langs)
