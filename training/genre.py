@@ -52,8 +52,8 @@ GENRE_SETS: dict[str, GenreSet] = {
         path="rawData/x*.csv (UCI newsCorpora.csv)",
         licence="public domain (the UCI readme: 'LICENSE: Public domain'); UCI now lists CC BY 4.0",
         categories={"e": "tabloid", "b": "news", "t": "news"},
-        # the aggregator cut a fifth of entertainment titles with " ..." and a tenth of the others:
-        # left in, the ellipsis itself would predict the genre
+        # the aggregator cut titles with " ...", entertainment ones far more often than the others
+        # (docs/results/2026-12-06-teasers.md): left in, the ellipsis itself would predict the genre
         cleanup=(r"\s*(\.\.\.|…)\s*$",),
     ),
     # detik.com titles by channel (a student scrape; no licence stated: evaluation only, never shipped)
