@@ -3,7 +3,7 @@ not in the code: a comment, docstring or setting description says why, and links
 the figure. A figure copied into the code goes stale the next time it is measured (issue 32 found one
 table's size given as 57, 58 and 60 MB in three places).
 
-This scans the comments (``tokenize``), docstrings and ``description=`` strings (``ast``) of every
+This scans the comments (``tokenize``), docstrings and ``description=``/``help=`` strings (``ast``) of every
 module in classifier/, training/ and service/ for a number followed by a unit of measurement.
 Limits and conversions that are design choices, not measurements, go in ``ALLOWED`` with a reason.
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("classifier", "training", "service")
+# keyword arguments whose strings are prose a reader sees: settings' and CLI options' descriptions
+TEXT_KEYWORDS = ("description", "help")
 
 _NUMBER = r"(?<![\w.,/·])[~≈]?\d+(?:,\d{3})*(?:\.\d+)?"
 _UNIT = (
@@ -37,7 +39,7 @@ ALLOWED: dict[tuple[str, str], str] = {
 }
 
 
-def _docstring_nodes(tree: ast.Module) -> list[ast.Constant]:
+def _prose_nodes(tree: ast.Module) -> list[ast.Constant]:
     nodes: list[ast.Constant] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -50,7 +52,7 @@ def _docstring_nodes(tree: ast.Module) -> list[ast.Constant]:
                 nodes.append(first.value)
         elif (
             isinstance(node, ast.keyword)
-            and node.arg == "description"
+            and node.arg in TEXT_KEYWORDS
             and isinstance(node.value, ast.Constant)
         ):
             nodes.append(node.value)
@@ -58,11 +60,10 @@ def _docstring_nodes(tree: ast.Module) -> list[ast.Constant]:
 
 
 def prose(source: str) -> list[tuple[int, str]]:
-    """(line, text) of every comment, docstring and ``description=`` string in ``source``."""
+    """(line, text) of every comment, docstring and ``description=``/``help=`` string in ``source``."""
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     spans = [
-        ((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset))
-        for n in _docstring_nodes(ast.parse(source))
+        ((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in _prose_nodes(ast.parse(source))
     ]
     out = []
     for token in tokens:
@@ -116,11 +117,19 @@ x = "2 MB"  # comment: 3 MB
 def f():
     """Function: 4 MB
     over two lines: 5 MB."""
-    return Field(default=1, description="setting: 6 MB " "and 7 MB", title="8 MB")
+    return Field(default=1, description="setting: 6 MB " "and 7 MB", title="8 MB"), dict(help="9 MB")
 '''
     texts = [text for _, text in prose(source)]
     found = [(line, m.group(0)) for line, text in prose(source) for m in FIGURE.finditer(text)]
-    assert found == [(1, "1 MB"), (2, "3 MB"), (6, "4 MB"), (7, "5 MB"), (8, "6 MB"), (8, "7 MB")], texts
+    assert found == [
+        (1, "1 MB"),
+        (2, "3 MB"),
+        (6, "4 MB"),
+        (7, "5 MB"),
+        (8, "6 MB"),
+        (8, "7 MB"),
+        (8, "9 MB"),
+    ], texts
 
 
 def test_no_measured_figures_in_comments_docstrings_or_setting_descriptions():
