@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from classifier.scorer import Scorer
 
 router = APIRouter(tags=["compatibility"])
-DTYPES = {"fp32": "float32", "int8": "int8"}  # the engine that serves, in TEI's model_dtype words
+DTYPES = {"fp32": "float32", "numpy": "float32", "int8": "int8", "onnx": "int8"}  # the engine, in TEI's words
 
 
 def _headlines(inputs: str | list[str] | list[list[str]]) -> list[str]:
