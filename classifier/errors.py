@@ -88,6 +88,10 @@ class ErrorType(StrEnum):
     upstream_too_large = "upstream_too_large", "the remote body is larger than CLICKBAIT_FEED_MAX_BYTES"
     upstream_timeout = "upstream_timeout", "the remote server did not answer within CLICKBAIT_FEED_TIMEOUT_S"
     too_many_redirects = "too_many_redirects", "the remote server redirected more than 5 times"
+    bad_rules = (
+        "bad_rules",
+        "a rules file line is not a rule (CLICKBAIT_RULES_FILE; the error names FILE:LINE)",
+    )
     # integrations
     not_configured = "not_configured", "the integration is not set up on this server (its settings name how)"
     missing_signature = "missing_signature", "the webhook carries no signature header"

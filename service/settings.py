@@ -100,6 +100,11 @@ class ServiceSettings(ClassifierSettings):
     )
     feed_allow_sites: CommaList = Field(default=[], description="sites never marked clickbait")
     feed_block_sites: CommaList = Field(default=[], description="sites always marked clickbait")
+    rules_file: Path | None = Field(
+        default=None,
+        description="keep/drop rules on titles, URL paths and authors, applied before the model in "
+        "every feed path; read again when the file changes (docs/feeds.md, 'Rules')",
+    )
     feed_drop_unvalidated: bool = Field(
         default=False,
         description=(

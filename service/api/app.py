@@ -25,6 +25,7 @@ from service.api.labels import router as labels_router
 from service.api.models import router as models_router
 from service.api.scoring import router as scoring_router
 from service.api.tei import router as tei_router
+from service.feeds.rules import rules_of
 from service.runtime.prometheus import ServiceMetrics
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
@@ -76,6 +77,7 @@ async def _flush_every(pool: HeadlinePool, seconds: float) -> None:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build an app; the model loads in the background once the server starts."""
     settings = settings or ServiceSettings()
+    rules_of(settings.rules_file)  # a rules file with a bad line stops the start, naming the line
     metrics = ServiceMetrics()
     scoring = ScoringService(settings, metrics)
 

@@ -61,6 +61,7 @@ STATUS: dict[ErrorType | type[ClickbaitError], int] = {
     ErrorType.too_many_redirects: 502,
     # not 503: nothing transient is wrong, and not 501, a server error; the route is absent until set up
     ErrorType.not_configured: 404,
+    ErrorType.bad_rules: 422,
     ErrorType.missing_signature: 401,
     ErrorType.bad_signature: 403,
     ErrorType.job_running: 409,

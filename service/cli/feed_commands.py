@@ -1,5 +1,5 @@
-"""Feed and page commands: ``clickbait filter-feed``, ``clickbait page``, ``clickbait opml`` and
-``clickbait miniflux sweep``."""
+"""Feed and page commands: ``clickbait filter-feed``, ``clickbait page``, ``clickbait opml``,
+``clickbait miniflux sweep`` and ``clickbait rules check``."""
 
 from __future__ import annotations
 
@@ -45,10 +45,10 @@ def _filter_feed(args: argparse.Namespace) -> None:
     from service.feeds.decisions import Policy, decide_items
     from service.feeds.formats import parse_feed
 
-    settings = ServiceSettings(**given(args, ["model"]))
+    settings = ServiceSettings(**given(args, ["model", "rules_file"]))
+    policy = Policy.of(settings, args.allow, args.block, args.threshold, args.drop_unvalidated)
     body, content_type, _ = _read_source(args.source)
     feed = parse_feed(body, content_type, max_items=1_000_000)
-    policy = Policy.of(settings, args.allow, args.block, args.threshold, args.drop_unvalidated)
     verdicts = decide_items(Scorer.load(settings.model, settings), feed.items, policy)
     _write(
         feed.apply(verdicts.decisions, args.mode, verdicts.clickbait, verdicts.hold_unvalidated), args.output
@@ -163,6 +163,7 @@ def add_filter_feed(commands: argparse._SubParsersAction) -> None:
     filter_feed.add_argument("--mode", choices=["drop", "annotate"], default="drop")
     filter_feed.add_argument("--threshold", type=probability)
     add_flags(filter_feed, ClassifierSettings, ["model"])
+    add_flags(filter_feed, ServiceSettings, ["rules_file"])
     filter_feed.add_argument("--allow", nargs="*", default=[], help="sites never marked clickbait")
     filter_feed.add_argument("--block", nargs="*", default=[], help="sites always marked clickbait")
     filter_feed.add_argument(
@@ -205,7 +206,9 @@ def add_miniflux(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="only these users of CLICKBAIT_MINIFLUX_USERS (default: every user with an API key)",
     )
-    sweep_flags = add_flags(sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action"])
+    sweep_flags = add_flags(
+        sweep, ServiceSettings, ["model", "miniflux_url", "miniflux_action", "rules_file"]
+    )
     sweep.set_defaults(handler=_miniflux_sweep, flags=sweep_flags)
 
 
@@ -230,3 +233,20 @@ def add_opml(commands: argparse._SubParsersAction) -> None:
         command.add_argument("source", help="OPML file, http(s) URL, or - for standard input")
         command.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     opml.set_defaults(handler=_opml)
+
+
+def _check_rules(args: argparse.Namespace) -> None:
+    from service.feeds.rules import read_rules
+
+    rules = read_rules(args.file)  # a bad line: RuleError, FILE:LINE and why
+    print(json.dumps({"file": str(args.file), "rules": len(rules.rules)}))
+
+
+def add_rules(commands: argparse._SubParsersAction) -> None:
+    rules = commands.add_parser("rules", help="keep/drop rules on titles, URL paths and authors")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser(
+        "check", help="read a rules file as the service would; a bad line is named by FILE:LINE"
+    )
+    check.add_argument("file", type=Path, help="the rules file (docs/feeds.md, 'Rules')")
+    check.set_defaults(handler=_check_rules)

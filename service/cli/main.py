@@ -13,7 +13,7 @@ from classifier.errors import ClickbaitError
 from classifier.extras import missing_extra
 from classifier.settings import get_settings
 from service.cli.extension_build import add_extension
-from service.cli.feed_commands import add_filter_feed, add_miniflux, add_opml, add_page
+from service.cli.feed_commands import add_filter_feed, add_miniflux, add_opml, add_page, add_rules
 from service.cli.label_commands import add_labels, add_retrain
 from service.cli.model_commands import add_models
 from service.cli.score_commands import add_score
@@ -46,6 +46,7 @@ COMMANDS = (
     add_labels,
     add_models,
     add_miniflux,
+    add_rules,
     add_extension,
     add_serve,
 )

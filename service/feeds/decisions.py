@@ -1,13 +1,16 @@
 """Feed decisions, made one way for every path that acts on feed items: the feed filter and proxy
-(``/v1/filter``), ``clickbait filter-feed``, and Miniflux's webhook and ``clickbait miniflux sweep``.
+(``/v1/filter``), ``clickbait filter-feed``, and Miniflux's webhook and ``clickbait miniflux
+sweep``.
 
 Site rules decide first (the configured ``feed_allow_sites``/``feed_block_sites`` plus any the
-caller adds); the model scores the rest, each title as the service reads a headline (cut to
-``max_chars``, normalised), at its own threshold unless told another, and labels them with its own
-labels (``manifest.labels``). Then one policy says what removing an item means, whether the item is
-dropped from a feed or a Miniflux entry is marked read: clickbait scored in a language the model was
-not validated on is held (annotated or left unread, never removed) while the model names its
-validated languages, unless ``feed_drop_unvalidated`` says otherwise (docs/feeds.md).
+caller adds), then the rules file's keep/drop rules on titles, URL paths and authors
+(``CLICKBAIT_RULES_FILE``, ``service/feeds/rules.py``); the model scores the rest, each title as the
+service reads a headline (cut to ``max_chars``, normalised), at its own threshold unless told
+another, and labels them with its own labels (``manifest.labels``). Then one policy says what
+removing an item means, whether the item is dropped from a feed or a Miniflux entry is marked read:
+clickbait scored in a language the model was not validated on is held (annotated or left unread,
+never removed) while the model names its validated languages, unless ``feed_drop_unvalidated`` says
+otherwise (docs/feeds.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from classifier.scorer import Scorer
 from classifier.text import normalise_headline
 from classifier.threshold import decision_threshold
 from service.feeds.formats import Decision, FeedItem, Mode, decide, needs_score
+from service.feeds.rules import NO_RULES, Rules, rules_of
 from service.feeds.site_rules import SiteRules
 from service.settings import ServiceSettings
 
@@ -27,12 +31,14 @@ from service.settings import ServiceSettings
 @dataclass(frozen=True)
 class Policy:
     """What decides besides the model: site rules, the threshold (None: the model's), whether
-    clickbait in an unvalidated language may be removed, and how much of a title is read."""
+    clickbait in an unvalidated language may be removed, how much of a title is read, and the rules
+    file's rules."""
 
     rules: SiteRules = field(default_factory=SiteRules)
     threshold: float | None = None
     drop_unvalidated: bool = False
     max_chars: int = ServiceSettings.model_fields["max_chars"].default
+    item_rules: Rules = NO_RULES
 
     def fingerprint(self) -> str:
         """The policy as text, the same in every process (sets sorted): part of the proxy's ETag."""
@@ -43,6 +49,7 @@ class Policy:
                 self.threshold,
                 self.drop_unvalidated,
                 self.max_chars,
+                self.item_rules.digest,
             ]
         )
 
@@ -56,13 +63,14 @@ class Policy:
         drop_unvalidated: bool = False,
     ) -> Policy:
         """The settings' policy, with the caller's sites added and ``drop_unvalidated`` turned on
-        when either the settings or the caller asks for it."""
+        when either the settings or the caller asks for it; the rules file as it is now."""
         configured = SiteRules.of(settings.feed_allow_sites, settings.feed_block_sites)
         return cls(
             configured.merged(SiteRules.of(allow, block)),
             threshold,
             drop_unvalidated or settings.feed_drop_unvalidated,
             settings.max_chars,
+            rules_of(settings.rules_file),
         )
 
 
@@ -89,7 +97,7 @@ class Verdicts:
 
 @dataclass(frozen=True)
 class Unscored:
-    """A batch of items before the model: each one's site rule, and the titles it must score."""
+    """A batch of items before the model: each one's rule, and the titles the model must score."""
 
     matched: list[str | None]
     todo: list[int]  # indices of the items the model scores
@@ -97,7 +105,7 @@ class Unscored:
 
     @classmethod
     def of(cls, items: Sequence[FeedItem], policy: Policy) -> Unscored:
-        matched, todo = needs_score(list(items), policy.rules)
+        matched, todo = needs_score(list(items), policy.rules, policy.item_rules)
         titles = [normalise_headline((items[i].title or "")[: policy.max_chars]) for i in todo]
         return cls(matched, todo, titles)
 

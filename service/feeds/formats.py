@@ -19,10 +19,12 @@ from defusedxml import DefusedXmlException
 from lxml import etree
 
 from classifier.errors import ClickbaitError, ErrorType
+from service.feeds.rules import NO_RULES, Rules
 from service.feeds.site_rules import SiteRules
 
 NS = "urn:x-clickbait:feed:1"  # our annotation namespace, prefix "clickbait"
 ATOM = "http://www.w3.org/2005/Atom"
+DC = "http://purl.org/dc/elements/1.1/"
 RSS1 = "http://purl.org/rss/1.0/"
 JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
 Mode = Literal["drop", "annotate"]
@@ -43,7 +45,9 @@ class UnreadableFeed(FeedError):
 
 @dataclass
 class Decision:
-    """What happens to one item: its score (None when a site rule decided alone), label and rule."""
+    """What happens to one item: its score (None when a rule decided alone), label and rule: a site
+    rule (``block:HOST``, ``allow:HOST``), a rules file's (``drop:FILE:LINE``, ``keep:FILE:LINE``),
+    ``no-title``, or None when the model decided."""
 
     label: str
     score: float | None = None
@@ -57,12 +61,25 @@ class Decision:
         held = hold_unvalidated and not self.validated
         return mode == "drop" and self.label == clickbait_label and not held
 
+    @property
+    def decided_by(self) -> str:
+        """``model``, ``site:HOST``, ``rule:FILE:LINE`` or ``no-title``: what the answers name."""
+        if self.rule is None:
+            return "model"
+        kind, _, name = self.rule.partition(":")
+        return f"{_DECIDERS[kind]}:{name}" if kind in _DECIDERS else self.rule
+
+
+_DECIDERS = {"block": "site", "allow": "site", "drop": "rule", "keep": "rule"}
+REMOVING_RULES = ("block:", "drop:")  # the rules that label an item clickbait
+
 
 @dataclass
 class FeedItem:
     title: str | None
     link: str | None
     node: Any  # the lxml element or the JSON dict
+    author: str | None = None  # the first author's name, for rules on authors
 
 
 class Feed(ABC):
@@ -123,6 +140,7 @@ class XmlFeed(Feed):
         etree.SubElement(node, f"{{{NS}}}label").text = decision.label
         if decision.rule:
             etree.SubElement(node, f"{{{NS}}}rule").text = decision.rule
+        etree.SubElement(node, f"{{{NS}}}decided_by").text = decision.decided_by
         if decision.lang is not None:
             etree.SubElement(node, f"{{{NS}}}lang").text = decision.lang
             etree.SubElement(node, f"{{{NS}}}validated").text = "true" if decision.validated else "false"
@@ -152,6 +170,7 @@ class JsonFeed(Feed):
             extension["score"] = round(decision.score, 6)
         if decision.rule:
             extension["rule"] = decision.rule
+        extension["decided_by"] = decision.decided_by
         if decision.lang is not None:
             extension["lang"], extension["validated"] = decision.lang, decision.validated
         item.node["_clickbait"] = extension
@@ -219,10 +238,22 @@ def _parse_json(body: bytes) -> JsonFeed:
     return JsonFeed(
         document,
         [
-            FeedItem(_clean(i.get("title")), i.get("url") if isinstance(i.get("url"), str) else None, i)
+            FeedItem(
+                _clean(i.get("title")),
+                i.get("url") if isinstance(i.get("url"), str) else None,
+                i,
+                _json_author(i),
+            )
             for i in items
         ],
     )
+
+
+def _json_author(item: dict) -> str | None:
+    """The first of JSON Feed 1.1's ``authors``, else 1.0's ``author``: its name."""
+    authors = item.get("authors")
+    first = authors[0] if isinstance(authors, list) and authors else item.get("author")
+    return _clean(first.get("name")) if isinstance(first, dict) else None
 
 
 def _not_json(name: str) -> float:
@@ -342,21 +373,32 @@ def _parse_xml(body: bytes) -> XmlFeed:
     if name.localname == "rss":
         channel = root.find("channel")
         nodes = channel.findall("item") if channel is not None else []
-        items = [FeedItem(_text(n.find("title")), _text(n.find("link")), n) for n in nodes]
+        items = [FeedItem(_text(n.find("title")), _text(n.find("link")), n, _rss_author(n)) for n in nodes]
         return XmlFeed(tree, items, "rss")
     if name.localname == "RDF":
         nodes = root.findall(f"{{{RSS1}}}item")
         items = [
-            FeedItem(_text(n.find(f"{{{RSS1}}}title")), _text(n.find(f"{{{RSS1}}}link")), n) for n in nodes
+            FeedItem(_text(n.find(f"{{{RSS1}}}title")), _text(n.find(f"{{{RSS1}}}link")), n, _rss_author(n))
+            for n in nodes
         ]
         return XmlFeed(tree, items, "rss")
     if name.namespace == ATOM and name.localname == "feed":
         items = [
-            FeedItem(_text(n.find(f"{{{ATOM}}}title")), _atom_link(n), n)
+            FeedItem(
+                _text(n.find(f"{{{ATOM}}}title")),
+                _atom_link(n),
+                n,
+                _text(n.find(f"{{{ATOM}}}author/{{{ATOM}}}name")),
+            )
             for n in root.findall(f"{{{ATOM}}}entry")
         ]
         return XmlFeed(tree, items, "atom")
     raise FeedError(f"XML root <{name.localname}> is not RSS or Atom", ErrorType.not_a_feed)
+
+
+def _rss_author(item: etree._Element) -> str | None:
+    """RSS 2.0's ``<author>`` (an address, often with the name), else Dublin Core's ``<dc:creator>``."""
+    return _text(item.find("author")) or _text(item.find(f"{{{DC}}}creator"))
 
 
 def _atom_link(entry: etree._Element) -> str | None:
@@ -366,9 +408,14 @@ def _atom_link(entry: etree._Element) -> str | None:
     return None
 
 
-def needs_score(items: list[FeedItem], rules: SiteRules) -> tuple[list[str | None], list[int]]:
-    """Each item's site rule (or None), and the indices of items the model must score."""
-    matched = [rules.decide(item.link) for item in items]
+def needs_score(
+    items: list[FeedItem], rules: SiteRules, written: Rules = NO_RULES
+) -> tuple[list[str | None], list[int]]:
+    """Each item's rule (or None): its site rule, else the first of the rules file's that matches; and
+    the indices of items the model must score."""
+    matched = [
+        rules.decide(item.link) or written.decide(item.title, item.link, item.author) for item in items
+    ]
     return matched, [i for i, item in enumerate(items) if item.title and matched[i] is None]
 
 
@@ -379,14 +426,14 @@ def decide(
     labels: tuple[str, str],
     languages: dict[int, tuple[str, bool]] | None = None,
 ) -> list[Decision]:
-    """A site rule wins over the score; an item with neither (no title) stays news, unscored.
+    """A rule wins over the score; an item with neither (no title) stays news, unscored.
     ``languages``: (language, validated) of the scored items."""
     news, clickbait = labels
     languages = languages or {}
     decisions = []
     for i, rule in enumerate(matched):
         if rule is not None:
-            decisions.append(Decision(clickbait if rule.startswith("block:") else news, None, rule))
+            decisions.append(Decision(clickbait if rule.startswith(REMOVING_RULES) else news, None, rule))
         elif i in scores:
             lang, validated = languages.get(i, (None, True))
             label = clickbait if scores[i] >= threshold else news

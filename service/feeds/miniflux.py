@@ -45,22 +45,24 @@ def signed_by(body: bytes, signature: str, users: Sequence[MinifluxUser]) -> Min
 
 @dataclass(frozen=True)
 class Flagged:
-    """An entry judged clickbait: its score, or the site rule that decided without one."""
+    """An entry judged clickbait: its score, or the rule that decided without one, and what decided
+    (``Decision.decided_by``)."""
 
     id: int
     title: str
     score: float | None
     rule: str | None
+    decided_by: str
 
     def prefixed_title(self) -> str:
-        """``[clickbait 0.93] title`` (``[clickbait] title`` when a site rule decided)."""
+        """``[clickbait 0.93] title`` (``[clickbait] title`` when a rule decided)."""
         mark = "clickbait" if self.score is None else f"clickbait {self.score:.2f}"
         return f"[{mark}] {self.title}"
 
 
 def entry_items(entries: Sequence[dict]) -> list[FeedItem]:
-    """Entries as feed items, so site rules and scores decide them as they decide a feed's items."""
-    return [FeedItem(_text(e.get("title")), _text(e.get("url")), e) for e in entries]
+    """Entries as feed items, so rules and scores decide them as they decide a feed's items."""
+    return [FeedItem(_text(e.get("title")), _text(e.get("url")), e, _text(e.get("author"))) for e in entries]
 
 
 def flagged(
@@ -78,7 +80,9 @@ def flagged(
 
 def _flags(pairs: Sequence[tuple[dict, Decision]], chosen: Sequence[bool]) -> list[Flagged]:
     return [
-        Flagged(e["id"], e.get("title") or "", None if d.score is None else float(d.score), d.rule)
+        Flagged(
+            e["id"], e.get("title") or "", None if d.score is None else float(d.score), d.rule, d.decided_by
+        )
         for (e, d), keep in zip(pairs, chosen, strict=True)
         if keep
     ]

@@ -197,3 +197,46 @@ def test_mark_read_follows_the_unvalidated_language_policy(serve, miniflux: Mini
     prefixed = webhook(serve(miniflux_action="prefix_title").url, [miniflux.entries[2]])
     assert [e["id"] for e in prefixed["clickbait"]] == [2] and prefixed["held"] == []
     assert miniflux.entries[2]["title"].startswith("[clickbait ") and read_ids(miniflux) == []
+
+
+# the first matching rule decides: item 3's path before item 1's (and 3's) title; item 4's site list
+# before its keep rule
+RULES = 'drop path "/3"\nkeep title "parliament approves"\nkeep title "central bank"\n'
+RULED = {1: "keep:rules.txt:2", 3: "drop:rules.txt:1", 4: f"block:{FARM}", 5: f"allow:{TRUSTED}"}
+
+
+def test_the_rules_file_decides_alike_in_every_path(
+    serve, english_model: Path, miniflux: MinifluxDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text(RULES)
+    monkeypatch.setenv("CLICKBAIT_RULES_FILE", str(rules))  # the command line and the sweep
+    running = serve(rules_file=rules)
+    annotated = annotations(filtered(running.url, "annotate"))
+    assert annotations(filter_feed(tmp_path, english_model, "annotate")) == annotated
+    assert {i: a.get("rule") for i, a in annotated.items() if a.get("rule")} == RULED
+    assert [annotated[i]["decided_by"] for i in ITEMS] == [
+        "rule:rules.txt:2",
+        "model",
+        "rule:rules.txt:1",
+        f"site:{FARM}",
+        f"site:{TRUSTED}",
+    ]
+    kept = sorted(int(item["id"]) for item in json.loads(filtered(running.url, "drop"))["items"])
+    assert kept == [1, 2, 5]
+
+    async def swept():
+        async with Miniflux(miniflux.url, TOKEN) as client:
+            policy = Policy.of(ServiceSettings())
+            return await sweep(
+                client, Scorer.load(str(english_model)), policy, "mark_read", False, progress=False
+            )
+
+    report = asyncio.run(swept())
+    assert [(f.id, f.decided_by) for f in report.clickbait] == [(3, "rule:rules.txt:1"), (4, f"site:{FARM}")]
+    hooked = webhook(running.url, list(miniflux.entries.values()))
+    assert [(e["id"], e["decided_by"]) for e in hooked["clickbait"]] == [
+        (3, "rule:rules.txt:1"),
+        (4, f"site:{FARM}"),
+    ]
+    assert [e["id"] for e in hooked["held"]] == HELD and read_ids(miniflux) == [3, 4]

@@ -72,8 +72,12 @@ def test_json_feed_round_trips() -> None:
     assert [i["id"] for i in dropped["items"]] == ["1", "3"]
     assert dropped["items"][0]["attachments"][0]["mime_type"] == "audio/mpeg"
     annotated = json.loads(parse_feed(JSON_FEED.encode()).apply(decisions, "annotate"))
-    assert annotated["items"][1]["_clickbait"] == {"label": "clickbait", "score": 0.9}
-    assert annotated["items"][2]["_clickbait"] == {"label": "news", "rule": "no-title"}
+    assert annotated["items"][1]["_clickbait"] == {"label": "clickbait", "score": 0.9, "decided_by": "model"}
+    assert annotated["items"][2]["_clickbait"] == {
+        "label": "news",
+        "rule": "no-title",
+        "decided_by": "no-title",
+    }
     # feedparser 6.0 reads no JSON Feed; our own strict reader checks the output instead
     assert [i.title for i in parse_feed(json.dumps(annotated).encode()).items] == [
         NEWS_TITLE,

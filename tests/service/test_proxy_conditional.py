@@ -4,11 +4,14 @@ request it gets."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import feedparser
 import httpx
@@ -177,3 +180,26 @@ def test_the_etag_names_the_model_and_the_scoring_settings() -> None:
         entity_tag("other", "model-1", "drop", policy, settings),
     ]
     assert len({tag, *others}) == 5
+
+
+@pytest.mark.parametrize("upstream", [True], indirect=True, ids=["upstream-validators"])
+def test_the_proxy_applies_the_rules_file_and_its_etag_follows_the_file(
+    shared_server, upstream: Upstream, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text('drop author "Ana Popescu"\n')  # the news item's author
+    proxy = (
+        f"{shared_server(feed_fetch=True, feed_allowed_hosts=['127.0.0.1'], rules_file=rules).url}/v1/filter"
+    )
+    dropped = poll(proxy, upstream)
+    assert dropped.status_code == 200 and feedparser.parse(dropped.content).entries == []
+    assert dropped.headers["x-clickbait-dropped"] == "2"
+    annotated = poll(proxy, upstream, mode="annotate")
+    assert "<clickbait:decided_by>rule:rules.txt:1</clickbait:decided_by>" in annotated.text
+    assert "<clickbait:decided_by>model</clickbait:decided_by>" in annotated.text
+
+    rules.write_text('keep path "/vedeta"\n')  # the clickbait item's path
+    os.utime(rules, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    kept = poll(proxy, upstream, {"If-None-Match": dropped.headers["etag"]})
+    assert kept.status_code == 200 and kept.headers["etag"] != dropped.headers["etag"]
+    assert [e.title for e in feedparser.parse(kept.content).entries] == [NEWS_TITLE, BAIT_TITLE]
