@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from classifier.errors import ErrorType
 from service.store.label_store import MAX_LANG_CHARS, MAX_SOURCE_CHARS
@@ -47,6 +55,26 @@ class ScoreRequest(BaseModel):
     threshold: float | None = Field(default=None, ge=0, le=1, description="default: the model's")
     lang: Lang | None = LANG_FIELD
     explain: bool = Field(default=False, description="add word contributions (small batches only)")
+    rules: bool = Field(
+        default=False,
+        description="decide as the feed filter does: the site lists and the rules file "
+        "(CLICKBAIT_RULES_FILE) first, a rule's label winning over the score; each result names "
+        "what decided (decided_by)",
+    )
+    links: list[str | None] | None = Field(
+        default=None, description="with rules: each headline's link (site and path rules), in order"
+    )
+    authors: list[str | None] | None = Field(
+        default=None, description="with rules: each headline's author (author rules), in order"
+    )
+
+    @model_validator(mode="after")
+    def _one_per_headline(self) -> ScoreRequest:
+        for name in ("links", "authors"):
+            given = getattr(self, name)
+            if given is not None and len(given) != len(self.headlines):
+                raise ValueError(f"{name} has {len(given)} entries for {len(self.headlines)} headlines")
+        return self
 
 
 class WordContribution(BaseModel):
@@ -79,6 +107,10 @@ class ScoreResult(BaseModel):
         "horoscopes, lifestyle curiosities, shock); models with kind heads only",
     )
     words: list[WordContribution] | None = None
+    decided_by: str | None = Field(
+        default=None,
+        description="with rules: model, site:HOST or rule:FILE:LINE (docs/feeds.md, 'Rules')",
+    )
 
 
 class ScoreResponse(BaseModel):

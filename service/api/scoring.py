@@ -28,6 +28,9 @@ from service.api.schemas import (
     WordContribution,
     error_responses,
 )
+from service.feeds.decisions import Policy, matched_rules
+from service.feeds.formats import Decision
+from service.settings import ServiceSettings
 
 router = APIRouter(tags=["scoring"])
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {**JSON_BODY_ERRORS, **error_responses(429, 503)}
@@ -63,12 +66,22 @@ async def score(
     threshold = decision_threshold(scorer.threshold, body.threshold)
     results = []
     languages = await scoring.languages(scorer, body.headlines, body.lang)
-    for h, row, (lang, known) in zip(body.headlines, rows, languages, strict=True):
+    ruled = _ruled(body, settings)
+    for h, row, (lang, known), rule in zip(body.headlines, rows, languages, ruled, strict=True):
         kinds = scorer.kind_scores(row)
         label = scorer.label(float(row[0]), threshold, kinds)
+        if rule is not None and rule.rule is not None:  # a rule's label wins, in the model's words
+            news, clickbait = scorer.manifest.labels
+            label = clickbait if rule.label == "clickbait" else news
         results.append(
             ScoreResult(
-                headline=h, score=float(row[0]), label=label, lang=lang, validated=known, **(kinds or {})
+                headline=h,
+                score=float(row[0]),
+                label=label,
+                lang=lang,
+                validated=known,
+                decided_by=rule.decided_by if rule else None,
+                **(kinds or {}),
             )
         )
     if body.explain:  # one headline after another: each is a few model calls of its own
@@ -76,6 +89,16 @@ async def score(
             words = await unless_disconnected(request, scoring.explain(result.headline, result.lang))
             result.words = [WordContribution(**w) for w in words]
     return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
+
+
+def _ruled(body: ScoreRequest, settings: ServiceSettings) -> list[Decision | None]:
+    """Each headline's rule decision when the request asks for ``rules`` (else None each)."""
+    blank: list[None] = [None] * len(body.headlines)
+    if not body.rules:
+        return list(blank)
+    return list(
+        matched_rules(Policy.of(settings), body.headlines, body.links or blank, body.authors or blank)
+    )
 
 
 @router.post(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from classifier.scorer import Scorer
 from classifier.text import normalise_headline
 from classifier.threshold import decision_threshold
-from service.feeds.formats import Decision, FeedItem, Mode, decide, needs_score
+from service.feeds.formats import REMOVING_RULES, Decision, FeedItem, Mode, decide, needs_score
 from service.feeds.rules import NO_RULES, Rules, rules_of
 from service.feeds.site_rules import SiteRules
 from service.settings import ServiceSettings
@@ -134,3 +134,14 @@ def decide_items(scorer: Scorer, items: Sequence[FeedItem], policy: Policy) -> V
     langs = scorer.languages(unscored.titles)
     probs = scorer.probabilities(unscored.titles, langs=langs)
     return unscored.decided(scorer, probs, policy, langs)
+
+
+def matched_rules(
+    policy: Policy, titles: Sequence[str], links: Sequence[str | None], authors: Sequence[str | None]
+) -> list[Decision]:
+    """What the site lists and the rules file decide of bare headlines (``POST /v1/score`` with
+    ``rules``: clients that send headlines, not feeds): per headline a decision without a score (its
+    rule, or None where the model decides), labelled ``news``/``clickbait`` for the caller to map."""
+    items = [FeedItem(t, link, None, a) for t, link, a in zip(titles, links, authors, strict=True)]
+    matched, _ = needs_score(items, policy.rules, policy.item_rules)
+    return [Decision("clickbait" if r and r.startswith(REMOVING_RULES) else "news", rule=r) for r in matched]

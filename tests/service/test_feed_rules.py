@@ -1,7 +1,7 @@
 """The rules file (``service/feeds/rules.py``): its format, refused with FILE:LINE; the precedence
 (site lists, then the file's first matching rule, then the model); the regex guard; reading the
-file again when it changes. The paths that apply the rules are tested in test_feed_decisions.py
-and test_proxy_conditional.py."""
+file again when it changes; ``POST /v1/score`` with ``rules``. The feed paths that apply the rules
+are tested in test_feed_decisions.py and test_proxy_conditional.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service.api.app import create_app
@@ -21,6 +22,7 @@ from service.feeds.rules import MAX_TEXT, RuleError, Rules, read_rules, rules_of
 from service.feeds.site_rules import SiteRules
 from service.settings import ServiceSettings
 from tests.support.feed_docs import ATOM, RSS
+from tests.support.models import TRIGGER
 
 RULES = """\
 # exceptions first: the first rule that matches decides
@@ -175,3 +177,42 @@ def test_the_needle_a_regex_must_contain_never_hides_a_match(regex: str) -> None
     texts = ["You wont believe", "12 THINGS to do", "ſign İn", "KELVIN ſIGN", "ac", "xbx", "abbbc", "none"]
     for text in texts:
         assert (ruled.decide(text, None, None) is not None) == bool(pattern.search(text)), text
+
+
+def test_score_decides_by_the_rules_when_asked(shared_server, tmp_path: Path) -> None:
+    """``POST /v1/score`` with ``rules`` (the FreshRSS extension's request): a rule's label wins over
+    the score and ``decided_by`` names it; without ``rules`` the answer is the model's, as before."""
+    written = tmp_path / "rules.txt"
+    written.write_text(
+        'drop path "/sponsored/"\nkeep title "budget"\nsite farm.example.com drop author "promo"\n'
+    )
+    url = shared_server(rules_file=written, feed_block_sites=["blocked.example"]).url
+    headlines = [
+        f"{TRIGGER}: the budget passes",
+        "Rail workers end their strike",
+        "Rail workers end their strike",
+        f"{TRIGGER}: rail workers end their strike",
+        "The council meets on Tuesday",
+    ]
+    links = [
+        None,
+        "https://a.example/sponsored/1",
+        "https://farm.example.com/2",
+        "https://b.example/3",
+        "https://blocked.example/4",
+    ]
+    authors = [None, None, "Promo Desk", "Promo Desk", None]
+    body = {"headlines": headlines, "rules": True, "links": links, "authors": authors}
+    answer = httpx.post(f"{url}/v1/score", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert [(r["label"], r["decided_by"]) for r in answer.json()["results"]] == [
+        ("news", "rule:rules.txt:2"),
+        ("clickbait", "rule:rules.txt:1"),
+        ("clickbait", "rule:rules.txt:3"),
+        ("clickbait", "model"),  # the author rule is for farm.example.com only
+        ("clickbait", "site:blocked.example"),
+    ]
+    plain = httpx.post(f"{url}/v1/score", json={"headlines": headlines[:1]}, timeout=60).json()["results"][0]
+    assert plain["label"] == "clickbait" and "decided_by" not in plain
+    uneven = httpx.post(f"{url}/v1/score", json={**body, "links": links[:2]}, timeout=60)
+    assert uneven.status_code == 422 and "links has 2 entries for 5 headlines" in uneven.text
