@@ -6,6 +6,7 @@ import asyncio
 import json
 import weakref
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,6 +21,8 @@ from service.api.deps import (
     WebhookBodiesDep,
     current_scorer,
     read_body,
+    require_admin,
+    require_reader,
     score_many,
 )
 from service.api.schemas import error_responses
@@ -35,6 +38,7 @@ from service.feeds.page_headlines import (
     extract_headlines,
 )
 from service.feeds.proxy_cache import FeedCache, entity_tag, unchanged
+from service.feeds.rules import RuleError, Rules, replace_rules
 from service.runtime.scoring_service import ScoringService
 from service.settings import MinifluxUser, ServiceSettings
 
@@ -324,3 +328,54 @@ def _page_headlines(html: str, url: str | None) -> list[PageHeadline]:
             ErrorType.page_too_deep,
         )
     return extract_headlines(html, url)
+
+
+def _rules_path(settings: ServiceSettings) -> Path:
+    if settings.rules_file is None:
+        raise ClickbaitError(
+            "no rules file is set up here: set CLICKBAIT_RULES_FILE to edit it", ErrorType.not_configured
+        )
+    return settings.rules_file
+
+
+@router.get(
+    "/v1/rules",
+    tags=["feeds"],
+    response_class=Response,
+    dependencies=[Depends(require_reader)],
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(401, 403, 404)},
+)
+async def read_rules_file(settings: SettingsDep) -> Response:
+    """The rules file as it is now (docs/feeds.md, 'Rules'); empty when it does not exist yet."""
+    path = _rules_path(settings)
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+@router.put(
+    "/v1/rules",
+    tags=["feeds"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(401, 403, 404, 413, 415, 422),
+    openapi_extra=raw_body("text/plain", description="the whole rules file"),
+)
+async def write_rules_file(request: Request, settings: SettingsDep) -> dict:
+    """Replace the rules file with the body: checked first, a bad line refused (422 ``bad_rules``,
+    naming the line) and nothing written; then written whole, so no filter reads half a file."""
+    path = _rules_path(settings)
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media != "text/plain":
+        raise ClickbaitError(
+            f"send the rules as text/plain, not {media or 'nothing'}", ErrorType.unsupported_media_type
+        )
+    body = await read_body(request, settings.feed_max_bytes)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleError(path.name, body[: exc.start].count(b"\n") + 1, "the body is not UTF-8") from exc
+    rules = Rules.parse(text, path.name)
+    await asyncio.to_thread(replace_rules, path, text)
+    return {"rules": len(rules.rules), "digest": rules.digest}

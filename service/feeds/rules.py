@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -254,15 +255,20 @@ _loading = threading.Lock()
 
 
 def rules_of(path: Path | None) -> Rules:
-    """The rules of ``path`` (none for None), read again when its size or time changes. A file that
-    can no longer be read or parsed keeps the last rules read from it, with an error in the log;
-    one that never could raises RuleError."""
+    """The rules of ``path`` (none for None, or while no file is there), read again when its size or
+    time changes. A file that can no longer be read or parsed keeps the last rules read from it,
+    with an error in the log; one that never could raises RuleError."""
     if path is None:
         return NO_RULES
     with _loading:
         known = _loaded.get(path)
         try:
             stat = path.stat()
+        except FileNotFoundError:  # not written yet (PUT /v1/rules writes it), or removed: no rules
+            if known is None or known[1].rules:
+                log.warning("the rules file %s does not exist: no rules apply", path)
+            _loaded[path] = ((-1, -1), NO_RULES)
+            return NO_RULES
         except OSError as exc:
             if known is None:
                 raise RuleError(str(path), 0, f"cannot be read: {exc.strerror}") from exc
@@ -292,3 +298,11 @@ def read_rules(path: Path) -> Rules:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise RuleError(str(path), line, "the file is not UTF-8") from exc
     return Rules.parse(text, str(path))
+
+
+def replace_rules(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step (a file beside it, renamed over it): a reader sees the
+    old file or the new one, never part of either."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

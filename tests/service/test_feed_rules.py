@@ -148,9 +148,7 @@ def test_a_pathological_regex_is_bounded(
 
 def test_the_file_is_read_again_when_it_changes_and_a_bad_edit_keeps_the_last_rules(tmp_path: Path) -> None:
     path = tmp_path / "rules.txt"
-    assert rules_of(None).rules == ()
-    with pytest.raises(RuleError, match="cannot be read"):
-        rules_of(path)
+    assert rules_of(None).rules == () and rules_of(path).rules == ()  # no file yet: no rules
     path.write_text('drop title "quake"\n')
     first = rules_of(path)
     assert rules_of(path) is first and first.decide("A quake", None, None) == "drop:rules.txt:1"
@@ -216,3 +214,36 @@ def test_score_decides_by_the_rules_when_asked(shared_server, tmp_path: Path) ->
     assert plain["label"] == "clickbait" and "decided_by" not in plain
     uneven = httpx.post(f"{url}/v1/score", json={**body, "links": links[:2]}, timeout=60)
     assert uneven.status_code == 422 and "links has 2 entries for 5 headlines" in uneven.text
+
+
+def test_the_rules_are_edited_through_the_api_with_an_admin_key(shared_server, tmp_path: Path) -> None:
+    written, key = tmp_path / "rules.txt", "rules-admin-key"
+    url = shared_server(rules_file=written, admin_keys=key).url
+    admin = {"Authorization": f"Bearer {key}", "Content-Type": "text/plain"}
+    assert httpx.get(f"{url}/v1/rules").text == ""  # none written yet
+    assert (
+        httpx.put(
+            f"{url}/v1/rules", content='keep title "x"\n', headers={"Content-Type": "text/plain"}
+        ).status_code
+        == 401
+    )
+    refused = httpx.put(f"{url}/v1/rules", content='keep title "x"\ndrop titel "y"\n', headers=admin)
+    assert refused.status_code == 422 and refused.json()["error_type"] == "bad_rules"
+    assert refused.json()["error"].startswith("rules.txt:2: ") and not written.exists()
+    assert (
+        httpx.put(f"{url}/v1/rules", content="x", headers={**admin, "Content-Type": "text/html"}).status_code
+        == 415
+    )
+
+    saved = httpx.put(f"{url}/v1/rules", content='drop title "budget"\n', headers=admin)
+    assert saved.status_code == 200 and saved.json()["rules"] == 1
+    assert httpx.get(f"{url}/v1/rules").text == 'drop title "budget"\n'
+    scored = httpx.post(
+        f"{url}/v1/score", json={"headlines": ["The budget passes"], "rules": True}, timeout=60
+    )
+    assert scored.json()["results"][0]["decided_by"] == "rule:rules.txt:1"
+
+
+def test_the_rules_routes_answer_404_without_a_rules_file(server) -> None:
+    answer = httpx.get(f"{server.url}/v1/rules")
+    assert answer.status_code == 404 and answer.json()["error_type"] == "not_configured"
