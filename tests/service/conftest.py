@@ -33,17 +33,32 @@ def shared_servers(known_model: Path, tmp_path_factory: pytest.TempPathFactory) 
     servers.stop_all()
 
 
+def still_running(handed: list[Running]) -> None:
+    """A test that stops a shared server fails itself, not the next test that asks for it."""
+    stopped = [running.url for running in handed if not running.thread.is_alive()]
+    assert not stopped, f"this test stopped the shared server(s) {stopped}: use make_server"
+
+
 @pytest.fixture()
-def shared_server(shared_servers: SharedServers) -> Callable[..., Running]:
+def shared_server(shared_servers: SharedServers) -> Iterator[Callable[..., Running]]:
     """``shared_server(**overrides)``: the session's server for those settings (started on first use).
     For tests of the HTTP contract that keep to their own headlines, keys and metric deltas."""
-    return shared_servers.get
+    handed: list[Running] = []
+
+    def get(**overrides) -> Running:
+        handed.append(shared_servers.get(**overrides))
+        return handed[-1]
+
+    yield get
+    still_running(handed)
 
 
 @pytest.fixture()
-def server(shared_servers: SharedServers) -> Running:
+def server(shared_servers: SharedServers) -> Iterator[Running]:
     """The session's server of the known model with the default settings."""
-    return shared_servers.get()
+    running = shared_servers.get()
+    yield running
+    still_running([running])
 
 
 @pytest.fixture()

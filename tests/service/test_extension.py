@@ -195,8 +195,9 @@ def test_cli_writes_the_folder_and_zip_stamped_with_the_version(tmp_path: Path, 
 
 
 def test_teasers_dimmed_news_and_navigation_untouched_nothing_removed(
-    server, chromium: ExtensionBrowser, news_site: str
+    make_server, chromium: ExtensionBrowser, news_site: str
 ) -> None:
+    server = make_server()  # its request counts, suggestions or life are its own
     chromium.configure(server.url)
     page = chromium.context.new_page()
     page.goto(news_site)
@@ -235,8 +236,9 @@ def test_teasers_dimmed_news_and_navigation_untouched_nothing_removed(
 
 
 def test_picks_the_headlines_the_service_page_reader_picks(
-    server, chromium: ExtensionBrowser, news_site: str
+    make_server, chromium: ExtensionBrowser, news_site: str
 ) -> None:
+    server = make_server()  # its request counts, suggestions or life are its own
     chromium.configure(server.url)
     page = chromium.context.new_page()
     page.goto(news_site.replace("news.html", "edge.html"))
@@ -249,8 +251,9 @@ def test_picks_the_headlines_the_service_page_reader_picks(
 
 
 def test_items_added_later_are_scored_within_the_page_budget(
-    server, chromium: ExtensionBrowser, news_site: str
+    make_server, chromium: ExtensionBrowser, news_site: str
 ) -> None:
+    server = make_server()  # its request counts, suggestions or life are its own
     chromium.configure(server.url, max_requests=2)
     page = chromium.context.new_page()
     page.goto(news_site)
@@ -273,7 +276,8 @@ def test_items_added_later_are_scored_within_the_page_budget(
     assert score_requests(server.url) == 2
 
 
-def test_site_switch_turns_it_off_and_on(server, chromium: ExtensionBrowser, news_site: str) -> None:
+def test_site_switch_turns_it_off_and_on(make_server, chromium: ExtensionBrowser, news_site: str) -> None:
+    server = make_server()  # its request counts are its own
     chromium.configure(server.url)
     page = chromium.context.new_page()
     page.goto(news_site)
@@ -372,8 +376,9 @@ def test_a_page_cannot_click_for_the_reader(make_server, chromium: ExtensionBrow
 
 
 def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
-    server, chromium: ExtensionBrowser, news_site: str
+    make_server, chromium: ExtensionBrowser, news_site: str
 ) -> None:
+    server = make_server()  # its request counts, suggestions or life are its own
     chromium.configure(server.url)
     server.stop()
     page = chromium.context.new_page()
