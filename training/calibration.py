@@ -195,7 +195,7 @@ def calibrate_languages(model_dir: Path, config: TrainConfig, min_rows: int | No
     from training.card import LANGUAGE_LINE, language_line
     from training.data import load_dataset, split_holdout
 
-    scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+    scorer = Scorer.load(model_dir, engine="fp32")
     _, rows = split_holdout(load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by)
     kept = scorer.manifest
     fitted = calibrate_on(scorer, rows, kept.temperature, kept.threshold, min_rows or MIN_LANGUAGE_ROWS)

@@ -142,7 +142,7 @@ def distill(
     """Train and save a ``layers``-layer student of ``teacher`` with the recipe ``config``; it starts
     from the teacher's first layers, or ``config.init_from``'s (an earlier student, to go on)."""
     # trainable: the student is a copy of the teacher's network, trained with transformers' dropout
-    scorer = Scorer.load(teacher, get_settings().model_copy(update={"engine": "fp32"}), trainable=True)
+    scorer = Scorer.load(teacher, engine="fp32", trainable=True)
     if scorer.manifest.routing is not None:
         raise ArtifactError(
             f"{teacher} is routed (its own network for {', '.join(scorer.manifest.routing.languages)}, "

@@ -157,13 +157,12 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
     """Fit the kind heads of an existing model on its recipe's training rows (fp32 embeddings) and
     write them beside its teaser head; the teaser's weights, calibration and int8 section stay."""
     from classifier.artifact import KINDS_FILE, read_manifest, write_manifest
-    from classifier.settings import get_settings
     from training.calibration import row_languages
     from training.card import render_model_card
     from training.data import load_dataset, split_holdout
     from training.evaluate import model_metrics
 
-    scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+    scorer = Scorer.load(model_dir, engine="fp32")
     train_rows, val_rows = split_holdout(
         load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by
     )
@@ -183,7 +182,7 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
     )
     if config.kinds_in_score:  # the scores change: measure them again, as served
         write_manifest(model_dir, manifest)
-        scorer = Scorer.load(model_dir, get_settings().model_copy(update={"engine": "fp32"}))
+        scorer = Scorer.load(model_dir, engine="fp32")
         langs = row_languages(val_rows)
         manifest.metrics = model_metrics(scorer, val_rows, langs, config.eval_data)
     write_manifest(model_dir, manifest)
