@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import numpy as np
-import pytest
 from scipy.special import erf
 
 from classifier.numpy_bert import _gelu
@@ -14,7 +12,6 @@ from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from tests.support.data import CLICKBAIT, NEWS
 from tests.support.models import TRIGGER
-from tests.support.processes import free_port, serve, stop, wait_ready
 
 LONG = "Parliament " + "approves the long awaited budget after a debate " * 8  # past the token cap
 
@@ -61,18 +58,3 @@ def test_the_threads_setting_limits_the_numpy_engines_blas() -> None:
         assert blas_threads() and set(blas_threads()) == {1}
     finally:
         threadpool_limits(max(before), user_api="blas")
-
-
-@pytest.mark.slow
-def test_a_server_on_the_numpy_engine_never_maps_torch(tmp_path: Path) -> None:
-    port = free_port()
-    process = serve(Path("default"), port, CLICKBAIT_ENGINE="numpy", CLICKBAIT_DATA_DIR=str(tmp_path))
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
-        answer = httpx.post(f"{url}/v1/score", json={"headlines": [NEWS[0], CLICKBAIT[0]]}, timeout=60)
-        assert [r["label"] for r in answer.json()["results"]] == ["news", "clickbait"]
-        maps = Path(f"/proc/{process.pid}/maps").read_text()
-        assert "libtorch" not in maps and "/torch/" not in maps
-    finally:
-        stop(process)
