@@ -37,7 +37,7 @@ _SQRT_HALF = np.float32(1 / np.sqrt(2))
 _GELU_SLICE = 1 << 15  # activations per slice of the GELU: its buffers stay in the cache
 
 
-def _gelu(h: np.ndarray) -> np.ndarray:
+def gelu(h: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, 0.5·h·(1 + erf(h/√2)), in place. numpy has no erf: Abramowitz & Stegun
     7.1.26 (error ≤ 1.5e-7), a slice at a time into three reused buffers, so that its two dozen
     passes stay in the cache and allocate nothing (faster than with temporaries:
@@ -252,7 +252,7 @@ class NumpyClassifier:
                 eps,
             )
             h = linear("intermediate.dense", x)
-            h = _gelu(h)
+            h = gelu(h)
             x = _layer_norm(
                 x + linear("output.dense", h),
                 w[f"{p}output.LayerNorm.weight"],

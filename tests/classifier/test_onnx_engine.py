@@ -23,8 +23,8 @@ def _engine(engine: str):
     return get_settings().model_copy(update={"engine": engine})
 
 
-def test_the_default_model_on_onnx_stays_close_to_fp32_with_the_int8_calibration() -> None:
-    onnx, fp32 = Scorer.load("default", _engine("onnx")), Scorer.load("default", _engine("fp32"))
+def test_the_default_model_on_onnx_stays_close_to_fp32_with_the_int8_calibration(default_fp32) -> None:
+    onnx, fp32 = Scorer.load("default", _engine("onnx")), default_fp32
     texts = NEWS + CLICKBAIT + [LONG, "ok"]
     spec = read_manifest(default_model_dir()).int8
     assert onnx.engine == "onnx" and onnx.threshold == spec.threshold != fp32.threshold

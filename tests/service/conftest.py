@@ -11,12 +11,8 @@ import pytest
 
 from service.settings import ServiceSettings
 from tests.support.databases import BACKENDS, database
-from tests.support.models import TRIGGER, build_known_model
+from tests.support.models import build_known_model
 from tests.support.servers import Running, SharedServers, start_server
-
-# test_feed_decisions.py imports TRIGGER, Running and start_server from here; new tests import them
-# from tests.support.models and tests.support.servers
-__all__ = ["TRIGGER", "Running", "start_server"]
 
 
 @pytest.fixture(scope="session")

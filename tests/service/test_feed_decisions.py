@@ -24,8 +24,9 @@ from service.feeds.formats import parse_feed
 from service.feeds.miniflux import Miniflux
 from service.feeds.miniflux_sweep import sweep
 from service.settings import ServiceSettings
-from tests.service.conftest import TRIGGER, Running, start_server
-from tests.service.miniflux_double import MinifluxDouble, entry
+from tests.support.miniflux import MinifluxDouble, entry
+from tests.support.models import TRIGGER
+from tests.support.servers import Running, start_server
 
 TOKEN, SECRET = "api-key-456", "hook-secret-2"
 FARM, TRUSTED = "farm.example.com", "trusted.example.org"

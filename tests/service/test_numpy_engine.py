@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erf
 
-from classifier.numpy_bert import _gelu
+from classifier.numpy_bert import gelu
 from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from tests.support.data import CLICKBAIT, NEWS
@@ -28,7 +28,7 @@ def _numpy(model: str | Path) -> Scorer:
 def test_gelu_is_berts_exact_one() -> None:
     x = np.linspace(-12, 12, 200_001, dtype=np.float32)
     expected = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
-    np.testing.assert_allclose(_gelu(x.copy()), expected, atol=1e-6)
+    np.testing.assert_allclose(gelu(x.copy()), expected, atol=1e-6)
 
 
 def test_the_numpy_engine_gives_the_fp32_logits_of_the_default_model(default_fp32: Scorer) -> None:

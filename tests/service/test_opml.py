@@ -17,8 +17,8 @@ from lxml import etree
 
 from classifier.errors import ClickbaitError
 from service.feeds.opml import restore, rewrite
-from tests.service.test_proxy_conditional import Upstream, serve
 from tests.support.feed_docs import NEWS_TITLE, RSS
+from tests.support.upstream import Upstream, serve
 
 PROXY = "http://127.0.0.1:8000/v1/filter?mode=annotate&block=farm.example.com"
 ODD_URLS = [
