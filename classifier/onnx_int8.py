@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GRAPH_VERSION = "1"  # raise when the graph built from the same artifact changes
+GRAPH_VERSION = "2"  # raise when the graph built from the same artifact changes
 MS_DOMAIN = "com.microsoft"
 ENCODER_PREFIX = "encoder.encoder.layer."  # the int8 spec names Linears as the torch network does
 
@@ -137,7 +137,7 @@ def build_graph(network: NumpyClassifier, manifest: Manifest, scales: dict[str, 
     x = g.node("LayerNormalization", ["embeddings", gamma, beta], "embedded", axis=-1, epsilon=network.eps)
     mask = g.node("Cast", ["attention_mask"], "mask", to=TensorProto.INT32)
     wanted = {network.layers, network.kinds_layer or network.layers}
-    outputs = []
+    outputs = [g.node("Identity", [x], "hidden.0")] if 0 in wanted else []  # a 0-layer student's
     for i in range(network.layers):
         x = g.layer(i, x, mask)
         if i + 1 in wanted:

@@ -156,9 +156,11 @@ class Scorer:
 
     def outputs(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """[n, 1 + kinds] raw logits in input order: the teaser's, then each kind's."""
-        out = np.empty((len(headlines), 1 + len(self.kinds)), dtype=np.float32)
+        width = 1 + len(self.kinds)
+        out = np.empty((len(headlines), width), dtype=np.float32)
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
-            out[indices] = self.backend.outputs(*batch)
+            # a network being trained may carry kind heads its manifest does not name yet
+            out[indices] = self.backend.outputs(*batch)[:, :width]
         return out
 
     def embeddings(

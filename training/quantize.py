@@ -19,7 +19,8 @@ import torch
 from safetensors.torch import save_file
 
 from classifier.artifact import ArtifactError, Int8Spec, Manifest, RuntimeCheck, read_manifest, write_manifest
-from classifier.backend import installed
+from classifier.backend import installed, load_backend
+from classifier.base import load_tokenizer
 from classifier.engine import (
     activation_maxima,
     ffn_output_names,
@@ -29,6 +30,7 @@ from classifier.engine import (
     to_int8,
 )
 from classifier.scorer import Scorer, calibrated
+from classifier.settings import get_settings
 from classifier.torch_backend import TorchBackend
 from training.calibration import fit_calibration
 from training.config import TrainConfig
@@ -124,7 +126,11 @@ def check_runtime(
     if reference is None:
         fp32 = Scorer.load(model_dir, engine="fp32")
         reference = {name: fp32.logits([e.text for e in rows]) for name, rows in sets.items()}
-    runtime = Scorer.load(model_dir, engine="onnx")
+    # this network alone, as the int8 check measures it (a routed model's fallback has its own)
+    backend, onnx_manifest, base = load_backend(
+        model_dir, get_settings().model_copy(update={"engine": "onnx"})
+    )
+    runtime = Scorer(backend, load_tokenizer(base.path), onnx_manifest)
     logits = {name: runtime.logits([e.text for e in rows]) for name, rows in sets.items()}
     splits = {
         name: round(

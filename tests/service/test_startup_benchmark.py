@@ -29,7 +29,8 @@ def test_short_startup_benchmark_reports_the_breakdown_and_the_served_memory(bun
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     steps = [row["step"] for row in report["in_process"]["steps"]]
-    assert steps[0] == "import torch" and steps[-2] == "tokenizer"
+    assert steps[0] == "import the service (FastAPI, SQLAlchemy, our modules)"  # the onnx engine: no torch
+    assert steps[1].startswith("the model in its engine (auto → onnx)") and steps[-2] == "tokenizer"
     assert steps[-1] == "language identification (py3langid, 43 languages)"
     assert report["in_process"]["heavy_imports"] == []  # serving imports no training stack
     assert report["in_process"]["model_tensors_mb"] > 0
