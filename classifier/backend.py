@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from classifier.settings import ClassifierSettings
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
 class Backend(Protocol):
     """A network in one engine. Ids and masks are ``[batch, width]`` int64 arrays."""
 
