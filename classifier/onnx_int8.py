@@ -20,6 +20,8 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,7 +196,8 @@ def quantised_graph(model_dir: Path, manifest: Manifest, cache_dir: Path) -> Pat
     scales = _shared_scales(load_file(str(model_dir / spec.scales_file)), network.layers, model_dir)
     graph, float_matmuls = build_graph(network, manifest, scales)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as work:
+    # the quantiser reports each tensor on the root logger: a first `clickbait score` would print dozens
+    with tempfile.TemporaryDirectory(dir=path.parent) as work, _quiet_root_logger():
         floating, quantised = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
         save(graph, floating)
         quantize_dynamic(
@@ -209,6 +212,17 @@ def quantised_graph(model_dir: Path, manifest: Manifest, cache_dir: Path) -> Pat
         )
         os.replace(quantised, path)  # atomic: a concurrent loader sees the whole file or none
     return path
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _shared_scales(scales: dict[str, np.ndarray], layers: int, model_dir: Path) -> dict[str, np.ndarray]:
