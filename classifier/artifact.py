@@ -96,6 +96,12 @@ class Int8Spec(BaseModel):
     onnx: RuntimeCheck | None = None  # None: not measured, and ``auto`` does not pick the onnx engine
 
 
+def int8_calibrated(manifest: Manifest) -> Manifest:
+    """``manifest`` as its int8 form calibrates it (both int8 engines: torch's and ONNX Runtime's)."""
+    spec = manifest.int8
+    return manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
+
+
 class LanguageCalibration(BaseModel):
     """A correction for one language on top of the global calibration, hinged at the decision
     threshold: with x = z/T the logit over the engine's own temperature (fp32's or int8's) and c the

@@ -29,7 +29,7 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-from classifier.artifact import ArtifactError, Manifest
+from classifier.artifact import ArtifactError, Manifest, int8_calibrated
 from classifier.bert import QKV, BertLayer, HalfEmbedding
 from classifier.cpu import has_bf16, has_vnni
 from classifier.network import HeadlineClassifier
@@ -239,6 +239,5 @@ def build_engine(
         spec.float_linears,
         spec.float_bf16 and has_bf16(),
     )
-    calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
     log.info("int8 engine (temperature %.3f, threshold %.3f)", spec.temperature, spec.threshold)
-    return network, calibrated, "int8"
+    return network, int8_calibrated(manifest), "int8"

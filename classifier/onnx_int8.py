@@ -270,8 +270,8 @@ class OnnxClassifier(NumpyClassifier):
         states = self.session.run(
             [f"hidden.{layer}" for layer in after],
             {
-                "embeddings": self.summed(input_ids).astype(np.float32),
-                "attention_mask": attention_mask.astype(np.int64),
+                "embeddings": self.summed(input_ids).astype(np.float32, copy=False),
+                "attention_mask": attention_mask.astype(np.int64, copy=False),
             },
         )
         return [mean_pooled(state, attention_mask) for state in states]
@@ -281,12 +281,10 @@ def load_onnx_network(
     model_dir: Path, cache_dir: Path, threads: int
 ) -> tuple[OnnxClassifier, Manifest, ResolvedBase]:
     """An artifact's network on the onnx engine, with its manifest as the int8 form calibrates it."""
-    from classifier.artifact import checked_base, read_manifest
+    from classifier.artifact import checked_base, int8_calibrated, read_manifest
 
     manifest = read_manifest(model_dir)
     base = checked_base(model_dir, manifest)
     graph = quantised_graph(model_dir, manifest, cache_dir)
     network = OnnxClassifier.with_graph(base.path, model_dir, manifest, graph, threads)
-    spec = manifest.int8
-    calibrated = manifest.model_copy(update={"temperature": spec.temperature, "threshold": spec.threshold})
-    return network, calibrated, base
+    return network, int8_calibrated(manifest), base
