@@ -7,9 +7,11 @@ declare(strict_types=1);
  * labelled, or has its title prefixed, as the user chose on the configure page.
  *
  * The decision is the service's own: an entry is clickbait when `/v1/score` labels it with the
- * model's clickbait label (`GET /info`'s `labels[1]`). Marking read hides an entry, so clickbait
- * scored in a language the model's calibration is not validated in (`validated: false`) stays
- * unread unless the user opts in, as the service's feed filter keeps it (docs/feeds.md); labels and
+ * model's clickbait label (`GET /info`'s `labels[1]`). Each title goes with its entry's link and
+ * authors and `rules: true`, so the service's site lists and rules file decide first, as they do on
+ * every feed path (docs/feeds.md, "Rules"). Marking read hides an entry, so clickbait the model
+ * scored in a language its calibration is not validated in (`validated: false`) stays unread unless
+ * the user opts in, as the service's feed filter keeps it; a rule's decision is not held. Labels and
  * prefixes hide nothing and name every clickbait entry, as the service's annotations do.
  *
  * Batches: the hook sees one entry at a time, but `simplepie_before_init` hands over the feed's
@@ -45,7 +47,7 @@ final class ClickbaitExtension extends Minz_Extension {
 	private bool $labelReady = false;
 	/** @var array{0:int,1:\SimplePie\SimplePie}|null the feed being refreshed: its id and parsed document */
 	private ?array $document = null;
-	/** @var array<string,array<string,mixed>> the service's answers in this process, by title as scored */
+	/** @var array<string,array<string,mixed>> the service's answers in this process, by ``key()`` */
 	private array $answers = [];
 
 	#[\Override]
@@ -104,12 +106,18 @@ final class ClickbaitExtension extends Minz_Extension {
 		if ($title === '') {
 			return;
 		}
-		$result = $this->score($title, $entry->feedId());
+		$item = [  // FreshRSS keeps link and authors HTML-encoded; the service reads text
+			'title' => $title,
+			'link' => htmlspecialchars_decode($entry->link(), ENT_QUOTES),
+			'author' => htmlspecialchars_decode(implode('; ', $entry->authors()), ENT_QUOTES),
+		];
+		$result = $this->score($item, $entry->feedId());
 		if ($result === null || $this->model === null || ($result['label'] ?? null) !== $this->model['clickbait']) {
 			return;
 		}
-		// where the model names validated languages, a score elsewhere is a zero-shot guess
-		$held = ($result['validated'] ?? true) === false && $this->model['named_languages']
+		// where the model names validated languages, its score elsewhere is a zero-shot guess
+		$byModel = ($result['decided_by'] ?? 'model') === 'model';
+		$held = $byModel && ($result['validated'] ?? true) === false && $this->model['named_languages']
 			&& !$this->setting('act_unvalidated');
 		$hash = $entry->hash();  // of the entry as the feed gave it: a later refresh finds it unchanged
 		switch ($this->setting('action')) {
@@ -140,12 +148,19 @@ final class ClickbaitExtension extends Minz_Extension {
 		return mb_substr(trim(htmlspecialchars_decode($stored, ENT_QUOTES)), 0, self::MAX_CHARS, 'UTF-8');
 	}
 
+	/** An item as the service's rules read it: its title as scored, its link and its authors. */
+	private static function key(array $item): string {
+		return $item['title'] . "\x1f" . $item['link'] . "\x1f" . $item['author'];
+	}
+
 	/**
-	 * The service's answer for one title (`score`, `label`, `lang`, `validated`), or null when it
-	 * could not be had: then the failure is logged and the entry goes on as it came.
+	 * The service's answer for one item (`score`, `label`, `lang`, `validated`, `decided_by`), or
+	 * null when it could not be had: then the failure is logged and the entry goes on as it came.
+	 * @param array{title:string,link:string,author:string} $item
 	 * @return array<string,mixed>|null
 	 */
-	private function score(string $title, int $feedId): ?array {
+	private function score(array $item, int $feedId): ?array {
+		$title = $item['title'];
 		if ($this->down === null) {
 			try {
 				if ($this->model === null) {
@@ -160,11 +175,12 @@ final class ClickbaitExtension extends Minz_Extension {
 					];
 				}
 				$this->scoreFeed($feedId);
-				if (!isset($this->answers[$title])) {
-					$this->remember([$title], $this->request('POST', '/v1/score', ['headlines' => [$title]]));
+				$key = self::key($item);
+				if (!isset($this->answers[$key])) {
+					$this->scoreItems([$item]);
 				}
-				if (isset($this->answers[$title])) {
-					return $this->answers[$title];
+				if (isset($this->answers[$key])) {
+					return $this->answers[$key];
 				}
 				throw new RuntimeException('an answer without results');
 			} catch (Clickbait_EntryRefused $e) {
@@ -183,9 +199,9 @@ final class ClickbaitExtension extends Minz_Extension {
 	}
 
 	/**
-	 * The titles of every item in the document of the feed being refreshed, in requests of BATCH,
-	 * once: the feed's new entries then find their answers. A refused batch (a title too long for
-	 * the service) leaves each entry to its own request.
+	 * Every item in the document of the feed being refreshed, in requests of BATCH, once: the feed's
+	 * new entries then find their answers. A refused batch (a title too long for the service) leaves
+	 * each entry to its own request.
 	 */
 	private function scoreFeed(int $feedId): void {
 		if ($this->document === null || $this->document[0] !== $feedId) {
@@ -193,17 +209,29 @@ final class ClickbaitExtension extends Minz_Extension {
 		}
 		$items = $this->document[1]->get_items() ?? [];
 		$this->document = null;
-		$titles = [];
-		foreach ($items as $item) {
-			// the title as FreshRSS makes it for the entry (FreshRSS_Feed::loadEntries), then as scored
-			$title = self::scoredTitle(html_only_entity_decode(strip_tags($item->get_title() ?? '')));
-			if ($title !== '' && !isset($this->answers[$title])) {
-				$titles[$title] = true;
+		$todo = [];
+		foreach ($items as $found) {
+			// title, link and authors as FreshRSS makes them for the entry (FreshRSS_Feed::loadEntries);
+			// an entry whose own differ (an odd author name) is sent again on its own
+			$authors = [];
+			foreach ($found->get_authors() ?? [] as $author) {
+				$name = $author->name != '' ? $author->name : $author->email;
+				if (is_string($name) && $name !== '') {
+					$authors[] = escapeToUnicodeAlternative(strip_tags($name), true);
+				}
+			}
+			$item = [
+				'title' => self::scoredTitle(html_only_entity_decode(strip_tags($found->get_title() ?? ''))),
+				'link' => htmlspecialchars_decode((string)($found->get_permalink() ?? ''), ENT_QUOTES),
+				'author' => implode('; ', $authors),
+			];
+			if ($item['title'] !== '' && !isset($this->answers[self::key($item)])) {
+				$todo[self::key($item)] = $item;
 			}
 		}
-		foreach (array_chunk(array_map('strval', array_keys($titles)), self::BATCH) as $chunk) {
+		foreach (array_chunk(array_values($todo), self::BATCH) as $chunk) {
 			try {
-				$this->remember($chunk, $this->request('POST', '/v1/score', ['headlines' => $chunk]));
+				$this->scoreItems($chunk);
 			} catch (Clickbait_EntryRefused $e) {
 				continue;
 			}
@@ -211,14 +239,20 @@ final class ClickbaitExtension extends Minz_Extension {
 	}
 
 	/**
-	 * @param list<string> $titles
-	 * @param array<string,mixed> $answer
+	 * One request for ``$items``; each answer is kept under its item's key.
+	 * @param list<array{title:string,link:string,author:string}> $items
 	 */
-	private function remember(array $titles, array $answer): void {
+	private function scoreItems(array $items): void {
+		$answer = $this->request('POST', '/v1/score', [
+			'headlines' => array_column($items, 'title'),
+			'rules' => true,
+			'links' => array_map(static fn(array $i) => $i['link'] !== '' ? $i['link'] : null, $items),
+			'authors' => array_map(static fn(array $i) => $i['author'] !== '' ? $i['author'] : null, $items),
+		]);
 		$results = is_array($answer['results'] ?? null) ? array_values($answer['results']) : [];
-		foreach ($titles as $i => $title) {
+		foreach ($items as $i => $item) {
 			if (is_array($results[$i] ?? null)) {
-				$this->answers[$title] = $results[$i];
+				$this->answers[self::key($item)] = $results[$i];
 			}
 		}
 	}

@@ -176,6 +176,34 @@ def test_clickbait_in_an_unvalidated_language_stays_unread_unless_the_user_opts_
     }
 
 
+def test_the_service_rules_decide_first_on_title_path_and_author(
+    serve, english_model: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text(
+        'keep title "parliament approves"\n'  # EN_BAIT is clickbait to the model
+        'drop path "/sponsored/"\n'
+        'drop author "Promo Desk"\n'
+    )
+    running = serve(str(english_model), rules_file=rules)
+    titles = [*KNOWN_TITLES, EN_LATER]
+    paths = ["a/1", "a/2", "sponsored/3", "a/4", "a/5"]
+    authors = [None, None, None, "Promo Desk", "Ana Pop; Promo Desk"]
+    feed = FeedServer(rss(titles, paths=paths, authors=authors))
+    try:
+        reader = refreshed(tmp_path, feed, service_url=running.url, action="read")
+    finally:
+        feed.close()
+    assert {e.title: e.is_read for e in reader.entries()} == {
+        EN_BAIT: False,  # kept by its title rule
+        DE_BAIT: False,  # the model's clickbait in an unvalidated language: held
+        EN_NEWS: True,  # dropped by its path, whatever the model says
+        DE_NEWS: True,  # dropped by its author: a rule's decision is not held for its language
+        EN_LATER: True,  # one of its two authors
+    }, reader.log()
+    assert score_requests(running) == 1  # the entries found their answers in the feed's batch
+
+
 def test_labels_name_every_clickbait_entry_and_leave_it_unread(
     serve, feeds, english_model: Path, tmp_path: Path
 ) -> None:

@@ -188,14 +188,23 @@ class FreshRSS:
         return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def rss(titles: list[str], base: str = "http://127.0.0.1/") -> bytes:
+def rss(
+    titles: list[str],
+    base: str = "http://127.0.0.1/",
+    paths: list[str] | None = None,
+    authors: list[str | None] | None = None,
+) -> bytes:
+    """An RSS 2.0 feed of ``titles``, each linking to ``base`` + its path (default: its index) and
+    naming its author (``dc:creator``) where ``authors`` gives one."""
     items = "".join(
-        f"<item><title>{escape(t)}</title><link>{base}{i}</link>"
-        f"<guid isPermaLink='false'>item-{i}</guid></item>"
+        f"<item><title>{escape(t)}</title><link>{escape(base + (paths[i] if paths else str(i)))}</link>"
+        + (f"<dc:creator>{escape(authors[i])}</dc:creator>" if authors and authors[i] else "")
+        + f"<guid isPermaLink='false'>item-{i}</guid></item>"
         for i, t in enumerate(titles)
     )
     return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Test feed</title>'
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Test feed</title>'
         f"<link>{base}</link><description>test</description>{items}</channel></rss>"
     ).encode()
 
