@@ -101,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        extension = write_extension(root / "build").folder
+        extension = write_extension(root / "build", "chromium").folder
         service = start_server(ServiceSettings(model="default", data_dir=root / "data"))
         try:
             titles = [title for _, title in TEASERS]

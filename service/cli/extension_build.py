@@ -1,7 +1,13 @@
-"""The browser extension as a user installs it: an unpacked folder for Chromium's "Load unpacked" and
-a zip of the same files, written from the package's own copy (``service/extension``, package data, so
-an installed ``clickbait`` can write it too) and stamped with the package's version; and the
-``clickbait extension`` command that writes them."""
+"""The browser extension as a user installs it, for Chromium and for Firefox from the one source
+(``service/extension``, package data, so an installed ``clickbait`` can write it too): per browser an
+unpacked folder (Chromium's "Load unpacked", Firefox's "Load Temporary Add-on") and a store-ready
+zip of the same files, stamped with the package's version; and the ``clickbait extension`` command
+that writes them.
+
+The source manifest is Chromium's (so a checkout's ``extension/`` folder loads unpacked as it is);
+Firefox's is derived from it here: background scripts instead of a service worker (the scripts the
+worker imports, in its order), no Chromium-only keys, and the Gecko id and data-collection
+declaration that addons.mozilla.org requires of a new add-on."""
 
 from __future__ import annotations
 
@@ -13,64 +19,128 @@ import zipfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 NAME = "clickbait-extension"
+BROWSERS = ("chromium", "firefox")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one version always zips to the same bytes
+GECKO_ID = "clickbait-dimmer@clickbait-classifier"
+GECKO_MIN_VERSION = "140.0"  # the first Firefox that reads data_collection_permissions
+# With no service set nothing leaves the browser ("none"); a reader who sets one sends it headline
+# texts (website content) and, with a correction, the page's host (browsing activity): optional
+# data the options page asks consent for when a service is saved (options.js).
+DATA_COLLECTION = {"required": ["none"], "optional": ["websiteContent", "browsingActivity"]}
+CHROMIUM_ONLY_KEYS = ("minimum_chrome_version",)
+CHROMIUM_ONLY_PERMISSIONS = ("offscreen",)
+# Scripts Firefox's background page loads that Chromium's service worker does not import itself
+# (there they run in the offscreen document), placed before background.js.
+FIREFOX_BACKGROUND_ONLY: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BuiltExtension:
+    browser: str
     folder: Path
     zip: Path
     version: str
 
 
 def _manifest_version(version: str) -> str:
-    """Chromium takes one to four dot-separated integers: the release part of ``0.2.0.dev3``."""
+    """Browsers take one to four dot-separated integers: the release part of ``0.2.0.dev3``."""
     match = re.match(r"\d+(\.\d+){0,3}", version)
     return match.group(0) if match else "0"
 
 
-def extension_files() -> dict[str, bytes]:
-    """Each file of the extension by name, the manifest stamped with the package's version."""
-    version = package_version("clickbait-classifier")
+def _walk(folder: Traversable, prefix: str = "") -> dict[str, bytes]:
     out = {}
-    for entry in sorted((files("service") / "extension").iterdir(), key=lambda e: e.name):
-        if entry.is_file():
-            out[entry.name] = entry.read_bytes()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            out.update(_walk(entry, f"{prefix}{entry.name}/"))
+        else:
+            out[f"{prefix}{entry.name}"] = entry.read_bytes()
+    return out
+
+
+def worker_imports(background: str) -> list[str]:
+    """The scripts background.js's ``importScripts(...)`` loads, in order."""
+    call = re.search(r"importScripts\(([^)]*)\)", background)
+    return re.findall(r"""["']([^"']+)["']""", call.group(1)) if call else []
+
+
+def firefox_manifest(manifest: dict, background: str) -> dict:
+    """Chromium's manifest as Firefox takes it."""
+    firefox = {key: value for key, value in manifest.items() if key not in CHROMIUM_ONLY_KEYS}
+    firefox["permissions"] = [p for p in manifest["permissions"] if p not in CHROMIUM_ONLY_PERMISSIONS]
+    scripts = [
+        *worker_imports(background),
+        *FIREFOX_BACKGROUND_ONLY,
+        manifest["background"]["service_worker"],
+    ]
+    firefox["background"] = {"scripts": scripts}
+    firefox["browser_specific_settings"] = {
+        "gecko": {
+            "id": GECKO_ID,
+            "strict_min_version": GECKO_MIN_VERSION,
+            "data_collection_permissions": DATA_COLLECTION,
+        }
+    }
+    return firefox
+
+
+def extension_files(browser: str) -> dict[str, bytes]:
+    """Each file of ``browser``'s extension by its path inside it, the manifest made for that
+    browser and stamped with the package's version."""
+    version = package_version("clickbait-classifier")
+    out = _walk(files("service") / "extension")
     manifest = json.loads(out["manifest.json"])
-    manifest["version"], manifest["version_name"] = _manifest_version(version), version
+    if browser == "firefox":
+        manifest = firefox_manifest(manifest, out[manifest["background"]["service_worker"]].decode())
+    elif browser != "chromium":
+        raise ValueError(f"no extension for {browser!r}: one of {', '.join(BROWSERS)}")
+    manifest["version"] = _manifest_version(version)
+    if browser == "chromium":
+        manifest["version_name"] = version  # Firefox has no such key: its lint rejects it
     out["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     return out
 
 
-def write_extension(out: Path) -> BuiltExtension:
-    """``out/clickbait-extension/`` (replaced if there) and ``out/clickbait-extension.zip``."""
-    contents = extension_files()
-    folder, archive = out / NAME, out / f"{NAME}.zip"
+def write_extension(out: Path, browser: str) -> BuiltExtension:
+    """``out/clickbait-extension-BROWSER/`` (replaced if there) and its zip beside it."""
+    contents = extension_files(browser)
+    folder, archive = out / f"{NAME}-{browser}", out / f"{NAME}-{browser}.zip"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         for name, data in contents.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
             entry = zipfile.ZipInfo(name, ZIP_TIME)
             entry.external_attr = 0o644 << 16
             zipped.writestr(entry, data, zipfile.ZIP_DEFLATED)
-    return BuiltExtension(folder, archive, json.loads(contents["manifest.json"])["version_name"])
+    return BuiltExtension(browser, folder, archive, package_version("clickbait-classifier"))
 
 
 def _extension(args: argparse.Namespace) -> None:
-    built = write_extension(args.out)
+    built = [write_extension(args.out, browser) for browser in args.browser or BROWSERS]
     print(
-        json.dumps({"folder": str(built.folder), "zip": str(built.zip), "version": built.version}, indent=2)
+        json.dumps(
+            {b.browser: {"folder": str(b.folder), "zip": str(b.zip), "version": b.version} for b in built},
+            indent=2,
+        )
     )
 
 
 def add_extension(commands: argparse._SubParsersAction) -> None:
     extension = commands.add_parser(
-        "extension", help="write the Chromium extension: an unpacked folder and a zip, under --out"
+        "extension",
+        help="write the browser extension for Chromium and Firefox: a folder and a zip each, under --out",
     )
     extension.add_argument("--out", type=Path, required=True, help="folder to write them in")
+    extension.add_argument(
+        "--browser", action="append", choices=BROWSERS, help="only this browser (repeatable; default: both)"
+    )
     extension.set_defaults(handler=_extension)

@@ -4,7 +4,9 @@
    exactly what these handlers send: headline texts, and for a correction the page's host. */
 "use strict";
 
-importScripts("settings.js");
+// Chromium's service worker loads its scripts here; Firefox's background page, from the manifest
+// the build derives from this line (service/cli/extension_build.py).
+if (typeof importScripts === "function") importScripts("browser.js", "settings.js");
 
 const TIMEOUT_MS = 15000;
 
@@ -103,9 +105,9 @@ const HANDLERS = {
   },
 };
 
-chrome.runtime.onMessage.addListener((message, sender, reply) => {
+ext.runtime.onMessage.addListener((message, sender, reply) => {
   const handler = HANDLERS[message?.type];
-  if (!handler || sender.id !== chrome.runtime.id) return false;
+  if (!handler || sender.id !== ext.runtime.id) return false;
   if (message.type !== "info" && !sender.tab) return false; // page requests come from content scripts
   handler(message, sender).then(reply, (error) => reply({ error: error.message, needsKey: Boolean(error.needsKey) }));
   return true; // the reply comes later

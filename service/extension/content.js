@@ -59,7 +59,7 @@
 
   async function ask(message) {
     try {
-      return await chrome.runtime.sendMessage(message);
+      return await ext.runtime.sendMessage(message);
     } catch (error) {
       return { error: `The extension's background part did not answer (${error.message}). Reload the page.` };
     }
@@ -356,7 +356,7 @@
     state.settings = settings;
   });
 
-  chrome.runtime.onMessage.addListener((message, _sender, reply) => {
+  ext.runtime.onMessage.addListener((message, _sender, reply) => {
     if (message?.type === "state") {
       settingsLoaded.then(() => reply(pageState()));
       return true; // answered once the settings are in: before, "enabled" is not known
@@ -386,7 +386,7 @@
     };
   }
 
-  chrome.storage.onChanged.addListener(async (_changes, area) => {
+  ext.storage.onChanged.addListener(async (_changes, area) => {
     if (area !== "local") return;
     state.settings = await loadSettings(PAGE_SETTINGS);
     renderAll();

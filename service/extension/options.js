@@ -26,11 +26,11 @@ $("form").addEventListener("submit", async (event) => {
   // the extension reaches this machine's service by default; another host only once the reader grants it
   const { protocol, hostname } = new URL(serviceUrl);
   const origin = `${protocol}//${hostname}/*`; // any port: match patterns name hosts, not ports
-  if (!(await chrome.permissions.contains({ origins: [origin] })) && !(await chrome.permissions.request({ origins: [origin] }))) {
+  if (!(await ext.permissions.contains({ origins: [origin] })) && !(await ext.permissions.request({ origins: [origin] }))) {
     say(`Not saved: the extension needs your permission to reach ${new URL(serviceUrl).origin}.`, true);
     return;
   }
-  await chrome.storage.local.set({
+  await ext.storage.local.set({
     serviceUrl,
     apiKey: $("api-key").value.trim(),
     maxRequestsPerPage: Number($("max-requests").value),
@@ -41,7 +41,7 @@ $("form").addEventListener("submit", async (event) => {
 });
 
 $("check").addEventListener("click", async () => {
-  const info = await chrome.runtime.sendMessage({ type: "info" });
+  const info = await ext.runtime.sendMessage({ type: "info" });
   if (info.error) say(info.error, true);
   else say(`${info.serviceUrl} answers: model ${info.model ?? "still loading"}, threshold ${info.threshold ?? "not known yet"}.`);
 });

@@ -8,8 +8,8 @@ const REFRESH_MS = 700; // the page's counts move while infinite scroll adds ite
 /** The tab the popup speaks for: the active one, or ?tab=ID when popup.html is opened as a page. */
 async function targetTab() {
   const asked = Number(new URLSearchParams(location.search).get("tab"));
-  if (asked) return chrome.tabs.get(asked);
-  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  if (asked) return ext.tabs.get(asked);
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
   return tab;
 }
 
@@ -20,7 +20,7 @@ function say(element, text, problem = false) {
 
 async function pageState(tab) {
   try {
-    return await chrome.tabs.sendMessage(tab.id, { type: "state" });
+    return await ext.tabs.sendMessage(tab.id, { type: "state" });
   } catch {
     return null; // no content script: not an http(s) page, or loaded before the extension
   }
@@ -72,13 +72,13 @@ async function main() {
 
   $("site-on").addEventListener("change", async () => {
     const others = settings.disabledSites.filter((site) => site !== host);
-    await chrome.storage.local.set({ disabledSites: $("site-on").checked ? others : [...others, host] });
+    await ext.storage.local.set({ disabledSites: $("site-on").checked ? others : [...others, host] });
     settings = await loadSettings();
     refreshPage();
   });
   $("model-threshold").addEventListener("change", async () => {
     const own = $("model-threshold").checked ? null : Number($("threshold").value);
-    await chrome.storage.local.set({ threshold: own });
+    await ext.storage.local.set({ threshold: own });
     settings = await loadSettings();
     showThreshold();
   });
@@ -86,12 +86,12 @@ async function main() {
     $("threshold-value").textContent = Number($("threshold").value).toFixed(2);
   });
   $("threshold").addEventListener("change", async () => {
-    await chrome.storage.local.set({ threshold: Number($("threshold").value) });
+    await ext.storage.local.set({ threshold: Number($("threshold").value) });
     settings = await loadSettings();
   });
   $("show-all").addEventListener("click", async () => {
     const showAll = $("show-all").dataset.showAll !== "true";
-    await chrome.tabs.sendMessage(tab.id, { type: "showAll", value: showAll }).catch(() => null);
+    await ext.tabs.sendMessage(tab.id, { type: "showAll", value: showAll }).catch(() => null);
     refreshPage();
   });
 
@@ -99,7 +99,7 @@ async function main() {
   await refreshPage();
   setInterval(refreshPage, REFRESH_MS);
 
-  const info = await chrome.runtime.sendMessage({ type: "info" });
+  const info = await ext.runtime.sendMessage({ type: "info" });
   if (info.error) {
     say($("service"), info.error, true);
     return;

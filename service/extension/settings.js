@@ -1,5 +1,5 @@
 /* The extension's settings, declared once for every part of it (service worker, content script,
-   popup, options page). They live in chrome.storage.local, never .sync: the key must not travel
+   popup, options page). They live in ext.storage.local, never .sync: the key must not travel
    to other browsers through the user's account. */
 "use strict";
 
@@ -18,7 +18,7 @@ const PAGE_SETTINGS = Object.freeze(["threshold", "maxRequestsPerPage", "disable
 
 /** The stored settings, each missing one at its default (``names``: only those). */
 async function loadSettings(names = Object.keys(DEFAULT_SETTINGS)) {
-  return chrome.storage.local.get(Object.fromEntries(names.map((name) => [name, DEFAULT_SETTINGS[name]])));
+  return ext.storage.local.get(Object.fromEntries(names.map((name) => [name, DEFAULT_SETTINGS[name]])));
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);

@@ -138,7 +138,7 @@ def extension_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built as a user builds it: `clickbait extension --out DIR`."""
     out = tmp_path_factory.mktemp("extension")
     assert main(["extension", "--out", str(out)]) == 0
-    return out / "clickbait-extension"
+    return out / "clickbait-extension-chromium"
 
 
 @pytest.fixture(scope="module")
@@ -179,19 +179,38 @@ def assert_untouched(page: Page, titles: list[str]) -> None:
         assert badge_after(page, title).count() == 0, title
 
 
-def test_cli_writes_the_folder_and_zip_stamped_with_the_version(tmp_path: Path, capsys) -> None:
-    assert main(["extension", "--out", str(tmp_path)]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    folder = Path(printed["folder"])
-    manifest = json.loads((folder / "manifest.json").read_text())
+def test_cli_writes_a_folder_and_zip_per_browser_stamped_with_the_version(tmp_path: Path, capsys) -> None:
     from importlib.metadata import version
 
-    assert manifest["manifest_version"] == 3 and manifest["version_name"] == version("clickbait-classifier")
-    with zipfile.ZipFile(printed["zip"]) as zipped:
-        assert sorted(zipped.namelist()) == sorted(p.name for p in folder.iterdir())
-        assert all(zipped.read(p.name) == p.read_bytes() for p in folder.iterdir())
-    scripts = {"background.js", *manifest["content_scripts"][0]["js"], "popup.js", "options.js"}
-    assert scripts <= {p.name for p in folder.iterdir()}
+    assert main(["extension", "--out", str(tmp_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert sorted(printed) == ["chromium", "firefox"]
+    manifests = {}
+    for browser, built in printed.items():
+        folder = Path(built["folder"])
+        manifests[browser] = manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["manifest_version"] == 3 and built["version"] == version("clickbait-classifier")
+        inside = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+        with zipfile.ZipFile(built["zip"]) as zipped:
+            assert sorted(zipped.namelist()) == sorted(inside)
+            assert all(zipped.read(name) == (folder / name).read_bytes() for name in inside)
+        scripts = {*manifest["content_scripts"][0]["js"], "popup.js", "options.js"}
+        assert scripts <= inside
+    chromium, firefox = manifests["chromium"], manifests["firefox"]
+    assert chromium["version_name"] == version("clickbait-classifier") and "version_name" not in firefox
+    assert chromium["background"] == {"service_worker": "background.js"}
+    # Firefox's background page loads what the worker imports, then the worker's own script
+    assert firefox["background"]["scripts"][:2] == ["browser.js", "settings.js"]
+    assert firefox["background"]["scripts"][-1] == "background.js"
+    gecko = firefox["browser_specific_settings"]["gecko"]
+    assert gecko["id"] and gecko["data_collection_permissions"]["required"] == ["none"]
+    assert "minimum_chrome_version" not in firefox and "offscreen" not in firefox["permissions"]
+
+    # reproducible: the same version zips to the same bytes
+    again = tmp_path / "again"
+    assert main(["extension", "--out", str(again), "--browser", "firefox"]) == 0
+    zips = json.loads(capsys.readouterr().out)["firefox"]["zip"], printed["firefox"]["zip"]
+    assert Path(zips[0]).read_bytes() == Path(zips[1]).read_bytes()
 
 
 def test_teasers_dimmed_news_and_navigation_untouched_nothing_removed(
