@@ -94,3 +94,37 @@ def test_label_misses_and_suggestions_then_retrain_from_the_page(make_server, br
     page.click("#retrain")  # two labels are too few: the job says so, and the page shows it
     expect(page.locator("#job")).to_have_attribute("data-state", "failed", timeout=120_000)
     expect(page.locator("#job")).to_contain_text("needs at least 20")
+
+
+def test_edit_the_rules_file_from_the_page(make_server, browser: Browser, tmp_path) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text('keep title "mayor"\n')
+    server = make_server(admin_keys="editor:page-key", rules_file=rules)
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    expect(page.locator("#rules")).to_have_value('keep title "mayor"\n')  # loaded with the page
+
+    page.fill("#rules", 'keep title "mayor"\ndrop title /rates (up|down/\n')
+    page.click("#rules-save")
+    expect(page.locator("#rules-status")).to_contain_text("Not saved")  # no key yet
+    page.fill("#key", "page-key")
+    page.click("#rules-save")
+    expect(page.locator("#rules-status")).to_contain_text("rules.txt:2")  # the bad line, by number
+    assert rules.read_text() == 'keep title "mayor"\n'  # nothing written
+
+    page.fill("#rules", 'keep title "mayor"\ndrop title "rates"\n')
+    page.click("#rules-save")
+    expect(page.locator("#rules-status")).to_have_text("Saved: 2 rules, in force from the next item.")
+    assert rules.read_text() == 'keep title "mayor"\ndrop title "rates"\n'
+
+    page.fill("#headlines", f"{TRIGGER} photos of the mayor\nRates unchanged\nParliament approves the budget")
+    page.click("#score")
+    rows = page.locator("tr.result")
+    expect(rows).to_have_count(3)
+    mayor, rates = rows.filter(has_text="mayor"), rows.filter(has_text="Rates")
+    expect(mayor).to_have_attribute("data-label", "news")  # the model's clickbait, kept by the rule
+    expect(mayor.locator(".kinds")).to_have_text("rule:rules.txt:1")
+    expect(rates).to_have_attribute("data-label", "clickbait")
+    page.locator("#threshold").fill("0")  # a rule's label holds at any threshold
+    expect(mayor).to_have_attribute("data-label", "news")
+    expect(rows.filter(has_text="Parliament")).to_have_attribute("data-label", "clickbait")
