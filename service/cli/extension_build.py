@@ -27,6 +27,7 @@ BROWSERS = ("chromium", "firefox")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one version always zips to the same bytes
 GECKO_ID = "clickbait-dimmer@clickbait-classifier"
 GECKO_MIN_VERSION = "140.0"  # the first Firefox that reads data_collection_permissions
+GECKO_ANDROID_MIN_VERSION = "142.0"  # the same, on Android
 # With no service set nothing leaves the browser ("none"); a reader who sets one sends it headline
 # texts (website content) and, with a correction, the page's host (browsing activity): optional
 # data the options page asks consent for when a service is saved (options.js).
@@ -85,7 +86,8 @@ def firefox_manifest(manifest: dict, background: str) -> dict:
             "id": GECKO_ID,
             "strict_min_version": GECKO_MIN_VERSION,
             "data_collection_permissions": DATA_COLLECTION,
-        }
+        },
+        "gecko_android": {"strict_min_version": GECKO_ANDROID_MIN_VERSION},
     }
     return firefox
 

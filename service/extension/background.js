@@ -112,3 +112,6 @@ ext.runtime.onMessage.addListener((message, sender, reply) => {
   handler(message, sender).then(reply, (error) => reply({ error: error.message, needsKey: Boolean(error.needsKey) }));
   return true; // the reply comes later
 });
+
+// A new reader meets the options page first: what is sent where (nothing, until a service is set).
+ext.runtime.onInstalled.addListener(({ reason }) => reason === "install" && ext.runtime.openOptionsPage());

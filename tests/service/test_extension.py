@@ -17,7 +17,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from service.cli import main
+from service.cli.extension_build import BuiltExtension, write_extension
 from service.feeds.page_headlines import extract_headlines
+from tests.support import firefox
 from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
 from tests.support.models import TRIGGER
 
@@ -455,3 +457,33 @@ def test_unvalidated_language_badged_not_dimmed_unless_asked(
             expect_dimmed(page, [ENGLISH_BAIT, GERMAN_BAIT])
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def firefox_build(tmp_path_factory: pytest.TempPathFactory) -> BuiltExtension:
+    if why := firefox.missing():
+        pytest.skip(why)
+    return write_extension(tmp_path_factory.mktemp("firefox"), "firefox")
+
+
+def test_firefox_package_passes_web_ext_lint(firefox_build: BuiltExtension) -> None:
+    report = firefox.lint(firefox_build.zip)
+    assert report["summary"]["errors"] == 0, report["errors"]
+    assert report["metadata"]["id"] and report["metadata"]["manifestVersion"] == 3
+
+
+def test_firefox_dims_the_teasers_of_the_same_page(
+    make_server, firefox_build: BuiltExtension, news_site: str
+) -> None:
+    server = make_server()
+    shown = firefox.drive(firefox_build.folder, news_site, settle=BAIT, service=server.url)
+    by_text = {link["text"]: link for link in shown["links"]}
+
+    def find(title: str) -> dict:
+        return next(link for text, link in by_text.items() if title in text)
+
+    for title in BAIT:
+        assert find(title)["opacity"] == "0.35" and find(title)["badge"], title
+    for title in PLAIN + RELATED + UNTOUCHED:
+        assert find(title)["opacity"] == "1" and not find(title)["badge"], title
+    assert shown["popup"] == "Dimmed 3 of 8 headlines."
