@@ -21,6 +21,8 @@ GENRE_FILES = {
     "id-detik-genre": "detik-5kategori",
     "ro-catweb-genre": "ro-catweb",
     "ro-news-outlets": "ro-news-outlets",
+    "id-clickid-genre": "clickid-sections",
+    "id-clickid-genre-heldout": "clickid-sections",
 }
 
 

@@ -51,6 +51,23 @@ def test_uci_categories_map_to_kinds_and_leaks_are_cut() -> None:
     assert [r["kind"] for r in map_rows("ro-news-outlets", outlets)] == ["news"]
 
 
+def test_indonesian_sections_map_by_outlet_and_section() -> None:
+    rows = [
+        {
+            "text": "Raffi Ahmad Pamer Rumah Baru",
+            "category": "kapanlagi.com/SELEBRITI",
+            "source": "kapanlagi.com",
+        },
+        {"text": "DPR Sahkan RUU APBN", "category": "wowkeren.com/Nasional", "source": "wowkeren.com"},
+        {"text": "Rupiah Menguat Sore Ini", "category": "kompas.com/Money", "source": "kompas.com"},
+        {"text": "Lagu Baru Isyana", "category": "sindonews.com/Lifestyle/music", "source": "sindonews.com"},
+        {"text": "Tips Diet Sehat", "category": "sindonews.com/Lifestyle/health", "source": "sindonews.com"},
+        {"text": "Banjir di Medan", "category": "kompas.com/News/Regional", "source": "kompas.com"},
+    ]
+    assert [r["kind"] for r in map_rows("clickid-sections", rows)] == ["tabloid", "news", "news", "tabloid"]
+    # a celebrity outlet's politics desk is news; health tips and regional news are left out
+
+
 def test_bad_or_missing_source_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no-such.jsonl: no such file"):
         read_raw(tmp_path / "no-such.jsonl")
