@@ -124,6 +124,26 @@ GENRE_SETS: dict[str, GenreSet] = {
             },
         },
     ),
+    # Spanish Fake News Corpus (Posadas-Durán et al. 2019), the rows its authors verified as true
+    # news, by their own topic: entertainment is showbiz; politics, economy and science are hard
+    # news; society, security, health, education and sport mix or fall outside and are left out.
+    "fakenews-es-topics": GenreSet(
+        repository="jpposadas/FakeNewsCorpusSpanish",
+        commit="732f4870abd8d3f5ab4956fd92b040a7913614e3",
+        path="train.xlsx, development.xlsx (Category True; Topic, Source, Headline)",
+        licence="CC BY 4.0 (README: 'License: CC-BY-4.0'; LICENSE.txt)",
+        categories={"Entertainment": "tabloid", "Politics": "news", "Economy": "news", "Science": "news"},
+    ),
+    # Turkish clickbait set's two news outlets (labels by source account): hard-news negatives only,
+    # from the project's copy (the fifth kept aside for independent evaluation stays out)
+    "clickbaittr-news-outlets": GenreSet(
+        repository="clickbaittr/turkish-clickbait-dataset",
+        commit="480a8c3c368ba241501032a22144127a3073ece1",
+        path="dataset/{evrensel,diken}_non-clickbait.csv, via ../shared/data/tr-clickbaittr.jsonl",
+        licence="CC BY-SA 4.0",
+        by="source",
+        categories={"evrensel": "news", "diken": "news"},
+    ),
     # Romanian web pages by hand-assigned category; titles rebuilt from URL slugs (lower case, no
     # diacritics), so this is an evaluation set of the genre, not training text
     "ro-catweb": GenreSet(

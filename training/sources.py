@@ -23,6 +23,10 @@ GENRE_FILES = {
     "ro-news-outlets": "ro-news-outlets",
     "id-clickid-genre": "clickid-sections",
     "id-clickid-genre-heldout": "clickid-sections",
+    "es-fakenews-genre": "fakenews-es-topics",
+    "es-fakenews-genre-heldout": "fakenews-es-topics",
+    "tr-clickbaittr-genre": "clickbaittr-news-outlets",
+    "tr-clickbaittr-genre-heldout": "clickbaittr-news-outlets",
 }
 
 

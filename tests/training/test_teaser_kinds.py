@@ -66,6 +66,24 @@ def test_indonesian_sections_map_by_outlet_and_section() -> None:
     ]
     assert [r["kind"] for r in map_rows("clickid-sections", rows)] == ["tabloid", "news", "news", "tabloid"]
     # a celebrity outlet's politics desk is news; health tips and regional news are left out
+    spanish = [
+        {
+            "text": "Martha Higareda presenta su nueva serie",
+            "category": "Entertainment",
+            "source": "eluniversal",
+        },
+        {"text": "El Senado aprueba la reforma fiscal", "category": "Politics", "source": "elpais"},
+        {"text": "Cinco consejos para dormir mejor", "category": "Health", "source": "huffpost"},
+    ]
+    assert [r["kind"] for r in map_rows("fakenews-es-topics", spanish)] == ["tabloid", "news"]
+    turkish = [
+        {"text": "Meclis bütçeyi kabul etti", "source": "diken"},
+        {"text": "Yutulan sakız kaç sene midede kalıyor?", "source": "limon"},
+    ]
+    assert [
+        (r["kind"], r["lang"])
+        for r in map_rows("clickbaittr-news-outlets", [{**r, "lang": "tr"} for r in turkish])
+    ] == [("news", "tr")]  # the clickbait account is no outlet of the genre: dropped
 
 
 def test_bad_or_missing_source_files_are_named(tmp_path: Path) -> None:
