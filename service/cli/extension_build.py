@@ -28,11 +28,9 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one version always zips to th
 GECKO_ID = "clickbait-dimmer@clickbait-classifier"
 GECKO_MIN_VERSION = "140.0"  # the first Firefox that reads data_collection_permissions
 GECKO_ANDROID_MIN_VERSION = "142.0"  # the same, on Android
-# With no service set nothing leaves the browser ("none"); a reader who sets one sends it headline
-# texts (website content) and, with a correction, the page's host (browsing activity): optional
-# data the options page asks consent for when a service is saved (options.js).
-DATA_COLLECTION = {"required": ["none"], "optional": ["websiteContent", "browsingActivity"]}
-CHROMIUM_ONLY_KEYS = ("minimum_chrome_version",)
+# Chromium only: its minimum version, and the cross-origin isolation that lets the local model use
+# two WebAssembly threads there (Firefox runs it on one)
+CHROMIUM_ONLY_KEYS = ("minimum_chrome_version", "cross_origin_embedder_policy", "cross_origin_opener_policy")
 CHROMIUM_ONLY_PERMISSIONS = ("offscreen",)
 # Scripts Firefox's background page loads that Chromium's service worker does not import itself
 # (there they run in the offscreen document), placed before background.js.
@@ -71,8 +69,18 @@ def worker_imports(background: str) -> list[str]:
     return re.findall(r"""["']([^"']+)["']""", call.group(1)) if call else []
 
 
-def firefox_manifest(manifest: dict, background: str) -> dict:
-    """Chromium's manifest as Firefox takes it."""
+def data_sent_to_service(settings: str) -> list[str]:
+    """settings.js's DATA_SENT_TO_SERVICE: what a service the reader sets is sent, in Firefox's terms."""
+    declared = re.search(r"DATA_SENT_TO_SERVICE = Object\.freeze\((\[[^\]]*\])\)", settings)
+    if not declared:
+        raise ValueError("settings.js declares no DATA_SENT_TO_SERVICE")
+    return json.loads(declared.group(1))
+
+
+def firefox_manifest(manifest: dict, background: str, settings: str) -> dict:
+    """Chromium's manifest as Firefox takes it. Its data-collection declaration: with no service set
+    nothing leaves the browser ("none"); what a service is sent is optional, asked for by the options
+    page when the reader saves one."""
     firefox = {key: value for key, value in manifest.items() if key not in CHROMIUM_ONLY_KEYS}
     firefox["permissions"] = [p for p in manifest["permissions"] if p not in CHROMIUM_ONLY_PERMISSIONS]
     scripts = [
@@ -85,7 +93,7 @@ def firefox_manifest(manifest: dict, background: str) -> dict:
         "gecko": {
             "id": GECKO_ID,
             "strict_min_version": GECKO_MIN_VERSION,
-            "data_collection_permissions": DATA_COLLECTION,
+            "data_collection_permissions": {"required": ["none"], "optional": data_sent_to_service(settings)},
         },
         "gecko_android": {"strict_min_version": GECKO_ANDROID_MIN_VERSION},
     }
@@ -99,7 +107,8 @@ def extension_files(browser: str) -> dict[str, bytes]:
     out = _walk(files("service") / "extension")
     manifest = json.loads(out["manifest.json"])
     if browser == "firefox":
-        manifest = firefox_manifest(manifest, out[manifest["background"]["service_worker"]].decode())
+        background = out[manifest["background"]["service_worker"]].decode()
+        manifest = firefox_manifest(manifest, background, out["settings.js"].decode())
     elif browser != "chromium":
         raise ValueError(f"no extension for {browser!r}: one of {', '.join(BROWSERS)}")
     manifest["version"] = _manifest_version(version)

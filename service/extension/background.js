@@ -1,7 +1,8 @@
 /* The only part of the extension that talks to the network, and only to the configured service.
    Pages never reach it: their content script asks here, so the extension's host permissions (not
    the page's CORS) govern the calls, the key never enters a page, and what leaves the browser is
-   exactly what these handlers send: headline texts, and for a correction the page's host. */
+   exactly what these handlers send: headline texts, and for a correction the page's host. It also
+   keeps the reader's corrections (storage.local) and gives links their context-menu entries. */
 "use strict";
 
 // Chromium's service worker loads its scripts here; Firefox's background page, from the manifest
@@ -20,6 +21,9 @@ class ServiceError extends Error {
 /** One call to the service; its JSON answer, or a ServiceError that says why in words. */
 async function callService(path, { body, key } = {}) {
   const { serviceUrl } = await loadSettings();
+  if (FIREFOX && !(await ext.permissions.contains({ data_collection: DATA_SENT_TO_SERVICE }))) {
+    throw new ServiceError(t("errorNoConsent"));
+  }
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (key) headers.Authorization = `Bearer ${key}`;
@@ -35,19 +39,16 @@ async function callService(path, { body, key } = {}) {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
-    const why = error.name === "TimeoutError" ? `did not answer within ${TIMEOUT_MS / 1000} s` : "is not reachable";
-    throw new ServiceError(`The clickbait service at ${serviceUrl} ${why}. Is \`clickbait serve\` running there?`);
+    throw new ServiceError(
+      error.name === "TimeoutError" ? t("errorTimeout", serviceUrl, TIMEOUT_MS / 1000) : t("errorUnreachable", serviceUrl),
+    );
   }
   const answer = await response.json().catch(() => null);
   if (response.ok && answer) return answer;
   const reason = answer?.error || `HTTP ${response.status}`;
-  if (response.status === 503) throw new ServiceError(`The clickbait service is not ready: ${reason}.`);
-  if (response.status === 401 || response.status === 403) {
-    throw new ServiceError(`The service refused the key: ${reason}. Set a valid key in the extension's options.`, {
-      needsKey: true,
-    });
-  }
-  throw new ServiceError(`The clickbait service answered ${response.status}: ${reason}.`);
+  if (response.status === 503) throw new ServiceError(t("errorNotReady", reason));
+  if (response.status === 401 || response.status === 403) throw new ServiceError(t("errorKey", reason), { needsKey: true });
+  throw new ServiceError(t("errorHttp", response.status, reason));
 }
 
 const namesLanguages = new Map(); // model version -> whether /info lists validated languages for it
@@ -61,6 +62,30 @@ async function claimsLanguages(model) {
     if (info.model !== model) return false; // swapped meanwhile: asked again with the next batch
   }
   return namesLanguages.get(model);
+}
+
+/** A random name for this browser profile, made once: the "who" of its corrections, which never
+    leaves the browser (the service names a label's author by the key that sent it). */
+async function profileName() {
+  const { profile } = await ext.storage.local.get("profile");
+  if (profile) return profile;
+  const made = `extension:${crypto.randomUUID()}`;
+  await ext.storage.local.set({ profile: made });
+  return made;
+}
+
+let keeping = Promise.resolve(); // one read-modify-write of the corrections at a time
+
+/** Keeps a correction, replacing the reader's earlier one of the same headline on the same host. */
+function keepCorrection({ headline, label, where, sent = false }) {
+  keeping = keeping.catch(() => null).then(async () => {
+    const record = { headline, label, who: await profileName(), where, at: new Date().toISOString(), sent };
+    const { corrections } = await ext.storage.local.get({ corrections: [] });
+    const same = (c) => c.where === where && c.headline.toLowerCase() === headline.toLowerCase();
+    await ext.storage.local.set({ corrections: [...corrections.filter((c) => !same(c)), record] });
+    return record;
+  });
+  return keeping;
 }
 
 const HANDLERS = {
@@ -84,17 +109,29 @@ const HANDLERS = {
     return { score: result.score, words: result.words.toSorted((a, b) => b.contribution - a.contribution) };
   },
 
-  /** A reader's correction, stored as a label whose source is the host of the page it came from. */
+  /** A reader's correction: kept in this browser (storage.local), and where a service and its key
+      are set, sent to it as a label whose source is the host of the page it came from. */
   async label({ headline, label }, sender) {
-    const { apiKey } = await loadSettings();
-    if (!apiKey) {
-      throw new ServiceError("Not stored: corrections need the service's admin key. Set one in the extension's options.", {
-        needsKey: true,
-      });
+    const where = new URL(sender.tab.url).hostname;
+    const record = await keepCorrection({ headline, label, where });
+    const { serviceUrl, apiKey } = await loadSettings(["serviceUrl", "apiKey"]);
+    const name = t(label === "news" ? "labelNews" : "labelTeaser");
+    if (!serviceUrl) return { note: t("noteKept", name) };
+    if (!apiKey) return { note: t("noteNeedsKey", name), needsKey: true };
+    try {
+      const answer = await callService("/v1/labels", { body: { labels: [{ headline, label, source: where }] }, key: apiKey });
+      await keepCorrection({ ...record, sent: true });
+      return { note: t("noteSent", name, where), added: answer.added, conflicts: answer.conflicts.length };
+    } catch (error) {
+      return { note: t("noteNotSent", name, error.message), needsKey: Boolean(error.needsKey) };
     }
-    const source = new URL(sender.tab.url).hostname;
-    const answer = await callService("/v1/labels", { body: { labels: [{ headline, label, source }] }, key: apiKey });
-    return { added: answer.added, conflicts: answer.conflicts.length };
+  },
+
+  /** This page's host's earlier corrections, by lower-cased headline (no other host's). */
+  async corrections(_message, sender) {
+    const where = new URL(sender.tab.url).hostname;
+    const { corrections } = await ext.storage.local.get({ corrections: [] });
+    return { corrections: Object.fromEntries(corrections.filter((c) => c.where === where).map((c) => [c.headline.toLowerCase(), c.label])) };
   },
 
   /** The service's state for the popup: reachable, ready, which model, its threshold. */
@@ -115,3 +152,15 @@ ext.runtime.onMessage.addListener((message, sender, reply) => {
 
 // A new reader meets the options page first: what is sent where (nothing, until a service is set).
 ext.runtime.onInstalled.addListener(({ reason }) => reason === "install" && ext.runtime.openOptionsPage());
+
+// Any link's context menu: the reader's label for it, flagged or missed; the page's content script
+// knows which link and its headline text, and sends the label on through the `label` handler.
+const MENU = { "clickbait-teaser": "clickbait", "clickbait-news": "news" };
+ext.runtime.onInstalled.addListener(() => {
+  ext.contextMenus.create({ id: "clickbait-teaser", title: t("menuTeaser"), contexts: ["link"] });
+  ext.contextMenus.create({ id: "clickbait-news", title: t("menuNews"), contexts: ["link"] });
+});
+ext.contextMenus.onClicked.addListener((info, tab) => {
+  if (!MENU[info.menuItemId] || !tab?.id) return;
+  ext.tabs.sendMessage(tab.id, { type: "contextLabel", label: MENU[info.menuItemId] }, { frameId: info.frameId ?? 0 }).catch(() => null);
+});

@@ -1,14 +1,21 @@
-/* On every page: find the headline links (headlines.js), have the service score them (through the
-   service worker), and dim those at or above the threshold with a small badge; hovering one shows
-   its score and the words behind it, with buttons that send the reader's correction back.
-   The page's own nodes are never removed or moved: a dimmed link gets an inline opacity (its own
-   value is put back when it is shown again) and a badge element after it; the "why" card is one
-   element of ours at the end of the document. Badge and card render in shadow roots, so the page's
-   styles do not reach them and theirs do not leak out. */
+/* On every page the reader has not switched off: find the headline links (headlines.js), have them
+   scored (through the service worker: the local model, or the reader's service), and dim, blur or
+   hide (the reader's mode) those at or above the threshold, with a small badge; hovering one shows
+   its score and the words behind it, with buttons for the reader's correction, which the link's
+   context menu also gives for any link ("This is a teaser" / "This is news").
+   The page's own nodes are never removed or moved: a handled link gets inline styles (its own values
+   are put back when it is shown again) and a badge element after it, which in hide mode is the
+   "show" marker; the "why" card is one element of ours at the end of the document. Badge and card
+   render in shadow roots, so the page's styles do not reach them and theirs do not leak out. */
 "use strict";
 
 (() => {
-  const DIM_OPACITY = "0.35";
+  // what each mode sets on a teaser's link, inline and !important
+  const MODE_STYLES = {
+    dim: [["opacity", "0.35"]],
+    blur: [["filter", "blur(5px)"]],
+    hide: [["display", "none"]],
+  };
   const BATCH = 32; // headlines per scoring request (the service takes up to 256 by default)
   const DEBOUNCE_MS = 300; // new items are scored this long after the page stops adding them...
   const MAX_WAIT_MS = 2000; // ...or this long after the first, for pages that never stop
@@ -43,10 +50,12 @@
     scores: new Map(), // key -> P(clickbait)
     unvalidated: new Map(), // key -> its language, where the model was not validated in it
     explanations: new Map(), // key -> promise of the service's explanation
-    corrected: new Map(), // key -> the label the reader gave
-    shown: new Set(), // keys the reader asked to see undimmed
+    corrected: new Map(), // key -> the label the reader gave (here or earlier on this site)
+    notes: new Map(), // key -> what became of the reader's correction, in words
+    shown: new Set(), // keys the reader asked to see as the page shows them
     badges: new Map(), // element -> its badge
-    originals: new Map(), // element -> its inline opacity before dimming: [value, priority, had a style attribute]
+    originals: new Map(), // element -> {mode, hadStyle, values: [[property, value, priority]]} before we styled it
+    scorer: null, // who scored the last batch: "local" (the model in this browser) or "service"
     requests: 0,
     budgetSpent: false,
     showAll: false,
@@ -54,35 +63,46 @@
   };
   const badgeOwners = new WeakMap(); // badge -> element
 
-  const enabled = () => !state.settings.disabledSites.includes(HOST);
+  const enabled = () => siteEnabled(state.settings, HOST);
   const threshold = () => state.settings.threshold ?? state.modelThreshold;
 
   async function ask(message) {
     try {
       return await ext.runtime.sendMessage(message);
     } catch (error) {
-      return { error: `The extension's background part did not answer (${error.message}). Reload the page.` };
+      return { error: t("errorBackground", error.message) };
     }
   }
 
   // ---- how one element looks ----
 
-  function dim(element) {
-    if (!state.originals.has(element)) {
-      const style = element.style;
-      state.originals.set(element, [style.getPropertyValue("opacity"), style.getPropertyPriority("opacity"), element.hasAttribute("style")]);
-    }
-    element.style.setProperty("opacity", DIM_OPACITY, "important");
+  function handle(element) {
+    const mode = MODES.includes(state.settings.mode) ? state.settings.mode : "dim";
+    const saved = state.originals.get(element);
+    if (saved?.mode === mode) return;
+    if (saved) unhandle(element); // the reader changed the mode
+    const style = element.style;
+    const values = MODE_STYLES[mode].map(([name]) => [name, style.getPropertyValue(name), style.getPropertyPriority(name)]);
+    state.originals.set(element, { mode, hadStyle: element.hasAttribute("style"), values });
+    for (const [name, value] of MODE_STYLES[mode]) style.setProperty(name, value, "important");
   }
 
-  function restoreOpacity(element) {
-    const original = state.originals.get(element);
-    if (!original) return;
-    const [value, priority, hadStyle] = original;
-    if (value) element.style.setProperty("opacity", value, priority);
-    else element.style.removeProperty("opacity");
-    if (!hadStyle && !element.getAttribute("style")) element.removeAttribute("style");
+  function unhandle(element) {
+    const saved = state.originals.get(element);
+    if (!saved) return;
+    for (const [name, value, priority] of saved.values) {
+      if (value) element.style.setProperty(name, value, priority);
+      else element.style.removeProperty(name);
+    }
+    if (!saved.hadStyle && !element.getAttribute("style")) element.removeAttribute("style");
     state.originals.delete(element);
+  }
+
+  const hidden = (element) => state.originals.get(element)?.mode === "hide";
+
+  function reveal(element) {
+    state.shown.add(state.items.get(element));
+    renderAll();
   }
 
   function showBadge(element, score, corrected, unvalidatedLang = null) {
@@ -91,26 +111,42 @@
       badge = document.createElement("clickbait-badge");
       badge.setAttribute("style", BADGE_HOST_STYLE);
       const root = badge.attachShadow({ mode: "open" });
-      root.innerHTML = `<style>${BADGE_CSS}</style><button type="button" aria-haspopup="dialog"></button>`;
-      root.querySelector("button").addEventListener("click", (event) => {
+      const style = document.createElement("style");
+      style.textContent = BADGE_CSS;
+      const button = document.createElement("button");
+      button.type = "button";
+      root.append(style, button);
+      button.addEventListener("click", (event) => {
         event.preventDefault();
         event.stopPropagation();
-        if (event.isTrusted) openCard(element); // the reader's click, not one the page made
+        if (!event.isTrusted) return; // the reader's click, not one the page made
+        if (hidden(element)) reveal(element); // hide mode: the badge is the "show" marker
+        else openCard(element);
       });
       state.badges.set(element, badge);
       badgeOwners.set(badge, element);
     }
     if (!badge.isConnected) element.after(badge); // new, or the page re-rendered around it
     const button = badge.shadowRoot.querySelector("button");
-    button.textContent = corrected ? `${corrected === "news" ? "not clickbait" : "clickbait"} ✓` : `clickbait ${score.toFixed(2)}`;
+    const key = state.items.get(element);
+    if (hidden(element)) {
+      button.textContent = t("badgeHidden");
+      button.title = t("badgeHiddenTitle");
+      button.removeAttribute("aria-haspopup");
+    } else {
+      if (corrected) button.textContent = t(corrected === "news" ? "badgeNews" : "badgeTeaser");
+      else if (score === undefined) button.textContent = t("badgeTeaser");
+      else button.textContent = t("badgeScore", score.toFixed(2));
+      if (unvalidatedLang && !corrected) button.textContent += ` ${t("badgeUnvalidated", unvalidatedLang)}`;
+      button.title = state.notes.get(key) ?? t("badgeTitle");
+      button.setAttribute("aria-haspopup", "dialog");
+    }
     button.className = corrected === "news" ? "news" : "";
-    if (unvalidatedLang && !corrected) button.textContent += ` (${unvalidatedLang}: not validated, not dimmed)`;
-    button.title = "Why? Click or hover";
   }
 
-  /** The element as the page made it: no opacity of ours, no badge. */
+  /** The element as the page made it: no style of ours, no badge. */
   function plain(element) {
-    restoreOpacity(element);
+    unhandle(element);
     state.badges.get(element)?.remove();
     state.badges.delete(element);
   }
@@ -119,21 +155,23 @@
     const key = state.items.get(element);
     const score = state.scores.get(key);
     const limit = threshold();
-    if (!enabled() || score === undefined || limit === null || score < limit) {
+    const corrected = state.corrected.get(key);
+    const over = score !== undefined && limit !== null && score >= limit;
+    if (!enabled() || !(over || corrected)) {
       plain(element);
       return;
     }
-    const corrected = state.corrected.get(key);
-    // a score in a language the model was never validated on is a guess: badged, not dimmed, unless asked
-    const held = state.unvalidated.has(key) && !state.settings.dimUnvalidated;
+    // a score in a language the model was never validated on is a guess: badged, not handled, unless asked
+    const held = over && !corrected && state.unvalidated.has(key) && !state.settings.dimUnvalidated;
+    const teaser = corrected ? corrected === "clickbait" : over;
+    if (held || !teaser || state.showAll || state.shown.has(key)) unhandle(element);
+    else handle(element);
     showBadge(element, score, corrected, held ? state.unvalidated.get(key) : null);
-    if (held || state.showAll || corrected === "news" || state.shown.has(key)) restoreOpacity(element);
-    else dim(element);
   }
 
   function renderAll() {
     for (const element of state.items.keys()) render(element);
-    if (card.element && !state.badges.has(card.element)) hideCard();
+    if (card.element && (!state.badges.has(card.element) || hidden(card.element))) hideCard();
   }
 
   // ---- finding and scoring ----
@@ -192,6 +230,7 @@
       }
       state.error = null;
       state.modelThreshold = reply.threshold;
+      state.scorer = reply.scorer ?? "service";
       keys.forEach((key, i) => {
         state.scores.set(key, reply.scores[i]);
         if (reply.unvalidated?.[i]) state.unvalidated.set(key, reply.langs?.[i] ?? "und");
@@ -220,26 +259,39 @@
 
   const card = { host: null, root: null, element: null, hideTimer: null };
 
+  /** An element of the card: ``tag`` with ``props`` set, ``children`` appended. */
+  function make(tag, props = {}, ...children) {
+    const element = Object.assign(document.createElement(tag), props);
+    element.append(...children);
+    return element;
+  }
+
   function cardParts() {
     if (!card.host) {
       card.host = document.createElement("clickbait-card");
       card.host.setAttribute("style", CARD_HOST_STYLE);
       card.root = card.host.attachShadow({ mode: "open" });
-      card.root.innerHTML = `<style>${CARD_CSS}</style>
-        <div class="card" role="dialog" aria-label="Why this headline is dimmed">
-          <p class="score"></p><p class="why"></p>
-          <div class="actions">
-            <button type="button" data-label="news">Not clickbait</button>
-            <button type="button" data-label="clickbait">Clickbait</button>
-            <button type="button" class="show"></button>
-          </div>
-          <p class="status" role="status"></p>
-        </div>`;
-      for (const button of card.root.querySelectorAll("button[data-label]")) {
+      const labelButton = (label, name) => {
+        const button = make("button", { type: "button", textContent: t(name) });
+        button.dataset.label = label;
         // a page can call click() on any element it reaches: only the reader's own clicks label
-        button.addEventListener("click", (event) => event.isTrusted && correct(card.element, button.dataset.label));
-      }
-      card.root.querySelector("button.show").addEventListener("click", (event) => event.isTrusted && toggleShown());
+        button.addEventListener("click", (event) => event.isTrusted && correct(card.element, label));
+        return button;
+      };
+      const show = make("button", { type: "button", className: "show" });
+      show.addEventListener("click", (event) => event.isTrusted && toggleShown());
+      const box = make(
+        "div",
+        { className: "card" },
+        make("p", { className: "score" }),
+        make("p", { className: "why" }),
+        make("div", { className: "actions" }, labelButton("news", "buttonNews"), labelButton("clickbait", "buttonTeaser"), show),
+        make("p", { className: "status" }),
+      );
+      box.setAttribute("role", "dialog");
+      box.setAttribute("aria-label", t("cardLabel"));
+      box.querySelector(".status").setAttribute("role", "status");
+      card.root.append(make("style", { textContent: CARD_CSS }), box);
       card.host.addEventListener("mouseenter", () => clearTimeout(card.hideTimer));
       card.host.addEventListener("mouseleave", hideSoon);
     }
@@ -252,10 +304,12 @@
     const root = cardParts();
     const key = state.items.get(element);
     const score = state.scores.get(key);
-    if (card.element !== element) root.querySelector(".status").textContent = "";
+    if (card.element !== element) root.querySelector(".status").textContent = state.notes.get(key) ?? "";
     card.element = element;
-    root.querySelector(".score").textContent = `Clickbait score ${score.toFixed(2)} (threshold ${threshold().toFixed(2)})`;
-    root.querySelector("button.show").textContent = state.shown.has(key) ? "Dim" : "Show";
+    root.querySelector(".score").textContent =
+      score === undefined || threshold() === null ? t("cardMarked") : t("cardScore", score.toFixed(2), threshold().toFixed(2));
+    const mode = MODES.includes(state.settings.mode) ? state.settings.mode : "dim";
+    root.querySelector("button.show").textContent = state.shown.has(key) ? t(`again_${mode}`) : t("buttonShow");
     showWhy(key);
     card.host.style.setProperty("display", "block", "important");
     const box = element.getBoundingClientRect();
@@ -267,7 +321,7 @@
 
   async function showWhy(key) {
     const why = card.root.querySelector(".why");
-    why.textContent = "Finding the words behind it…";
+    why.textContent = t("whyLoading");
     if (!state.explanations.has(key)) state.explanations.set(key, ask({ type: "explain", headline: state.texts.get(key) }));
     const reply = await state.explanations.get(key);
     if (state.items.get(card.element) !== key) return; // the card moved on meanwhile
@@ -278,16 +332,14 @@
     }
     const pushing = reply.words.filter((word) => word.contribution > 0.005).slice(0, 5);
     if (!pushing.length) {
-      why.textContent = "No single word stands out: the wording as a whole reads as a teaser.";
+      why.textContent = t("whyNone");
       return;
     }
     const scale = Math.max(0.05, ...pushing.map((word) => word.contribution));
-    why.replaceChildren("Words that pushed it: ");
+    why.replaceChildren(t("whyWords"));
     for (const word of pushing) {
-      const span = document.createElement("span");
-      span.className = "word";
+      const span = make("span", { className: "word", textContent: `${word.word} +${word.contribution.toFixed(2)}` });
       span.style.background = `rgba(220,40,40,${((word.contribution / scale) * 0.55).toFixed(3)})`;
-      span.textContent = `${word.word} +${word.contribution.toFixed(2)}`;
       why.append(span);
     }
   }
@@ -310,18 +362,27 @@
     if (card.element) openCard(card.element);
   }
 
+  /** ``anchor`` as one of the page's items, if it is not one yet (a link the reader labelled from
+      its context menu that the headline rules did not pick). */
+  function adopt(anchor) {
+    const text = linkText(anchor);
+    const key = text.toLowerCase();
+    state.items.set(anchor, key);
+    if (!state.texts.has(key)) state.texts.set(key, text);
+    return key;
+  }
+
+  /** The reader's label for ``element``: kept in this browser, sent to the service where one is
+      set with a key (the service worker decides and says which in ``reply.note``). */
   async function correct(element, label) {
-    const key = state.items.get(element);
-    const status = card.root.querySelector(".status");
-    status.textContent = "Sending…";
+    const key = state.items.get(element) ?? adopt(element);
+    const status = card.root?.querySelector(".status");
+    if (card.element === element) status.textContent = t("statusSending");
     const reply = await ask({ type: "label", headline: state.texts.get(key), label });
-    if (card.element !== element) return;
-    if (reply.error) {
-      status.textContent = reply.error;
-      return;
-    }
-    state.corrected.set(key, label);
-    status.textContent = `Stored as ${label === "news" ? "not clickbait" : "clickbait"} for ${HOST}; the next retraining learns it.`;
+    const note = reply.error ?? reply.note;
+    state.notes.set(key, note);
+    if (!reply.error) state.corrected.set(key, label);
+    if (card.element === element) status.textContent = note;
     renderAll();
   }
 
@@ -336,7 +397,7 @@
     "mouseover",
     (event) => {
       const element = flaggedUnder(event.target);
-      if (element) openCard(element);
+      if (element && !hidden(element)) openCard(element);
     },
     true,
   );
@@ -350,11 +411,23 @@
   addEventListener("scroll", () => card.element && hideCard(), { passive: true, capture: true });
   addEventListener("keydown", (event) => event.key === "Escape" && card.element && hideCard());
 
-  // ---- the popup's questions, the settings, the page's changes ----
+  // the link a context menu was opened on: the one its "This is a teaser" / "This is news" label
+  let contextLink = null;
+  document.addEventListener("contextmenu", (event) => {
+    contextLink = event.target instanceof Element ? event.target.closest("a[href]") : null;
+  }, true);
 
-  const settingsLoaded = loadSettings(PAGE_SETTINGS).then((settings) => {
-    state.settings = settings;
-  });
+  // ---- the popup's and the context menu's questions, the settings, the page's changes ----
+
+  const settingsLoaded = Promise.all([
+    loadSettings(PAGE_SETTINGS).then((settings) => {
+      state.settings = settings;
+    }),
+    // this site's earlier corrections: only this host's come back
+    ask({ type: "corrections" }).then((reply) => {
+      for (const [key, label] of Object.entries(reply.corrections ?? {})) state.corrected.set(key, label);
+    }),
+  ]);
 
   ext.runtime.onMessage.addListener((message, _sender, reply) => {
     if (message?.type === "state") {
@@ -366,6 +439,11 @@
       renderAll();
       reply({ showAll: state.showAll });
     }
+    if (message?.type === "contextLabel") {
+      if (!contextLink?.isConnected) return false;
+      correct(contextLink, message.label).then(() => reply({ note: state.notes.get(state.items.get(contextLink)) }));
+      return true;
+    }
     return false;
   });
 
@@ -374,10 +452,12 @@
     return {
       host: HOST,
       enabled: enabled(),
+      mode: state.settings.mode,
       headlines: elements.length,
       scored: elements.filter((element) => state.scores.has(state.items.get(element))).length,
       flagged: state.badges.size,
-      dimmed: state.originals.size,
+      handled: state.originals.size,
+      scorer: state.scorer,
       modelThreshold: state.modelThreshold,
       showAll: state.showAll,
       requests: state.requests,

@@ -1,4 +1,6 @@
-/* The options page: where the service is, its key, and how much one page may ask of it. */
+/* The options page: what a teaser gets (dim, blur, hide), on which sites, and the optional service
+   (where it is, its key, how much one page may ask of it). It opens when the extension is
+   installed: its first lines say what is sent where. */
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -8,42 +10,64 @@ function say(text, problem = false) {
   $("status").classList.toggle("problem", problem);
 }
 
+function hosts(text) {
+  return [...new Set(text.split(/\s+/).map((line) => line.trim().toLowerCase()).filter(Boolean))];
+}
+
 async function fill() {
   const settings = await loadSettings();
+  $("mode").value = settings.mode;
+  $("only-listed").checked = settings.onlyListedSites;
+  $("listed-sites").value = settings.listedSites.join("\n");
   $("service-url").value = settings.serviceUrl;
   $("api-key").value = settings.apiKey;
   $("max-requests").value = String(settings.maxRequestsPerPage);
   $("dim-unvalidated").checked = settings.dimUnvalidated;
 }
 
+/** The reader's yes to sending to ``serviceUrl``: the host permission to reach it (this machine's
+    is granted at install), and in Firefox the consent to the data it is sent (DATA_SENT_TO_SERVICE).
+    Asked before any await: browsers take the request only while the reader's click is handled, and
+    answer at once what was granted already. */
+function permitted(serviceUrl) {
+  const { protocol, hostname } = new URL(serviceUrl);
+  const wanted = { origins: [`${protocol}//${hostname}/*`] }; // any port: match patterns name hosts, not ports
+  if (FIREFOX) wanted.data_collection = DATA_SENT_TO_SERVICE;
+  return ext.permissions.request(wanted);
+}
+
 $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const serviceUrl = normaliseServiceUrl($("service-url").value);
-  if (!serviceUrl) {
-    say("The service address must be an https:// URL, or http:// on this machine (127.0.0.1 or localhost).", true);
+  const typed = $("service-url").value.trim();
+  const serviceUrl = typed ? normaliseServiceUrl(typed) : "";
+  if (serviceUrl === null) {
+    say(t("optionsBadUrl"), true);
     return;
   }
-  // the extension reaches this machine's service by default; another host only once the reader grants it
-  const { protocol, hostname } = new URL(serviceUrl);
-  const origin = `${protocol}//${hostname}/*`; // any port: match patterns name hosts, not ports
-  if (!(await ext.permissions.contains({ origins: [origin] })) && !(await ext.permissions.request({ origins: [origin] }))) {
-    say(`Not saved: the extension needs your permission to reach ${new URL(serviceUrl).origin}.`, true);
+  const asked = serviceUrl ? permitted(serviceUrl).catch(() => false) : true;
+  if (!(await asked)) {
+    say(t("optionsNotPermitted", new URL(serviceUrl).origin), true);
     return;
   }
   await ext.storage.local.set({
+    mode: $("mode").value,
+    onlyListedSites: $("only-listed").checked,
+    listedSites: hosts($("listed-sites").value),
     serviceUrl,
     apiKey: $("api-key").value.trim(),
     maxRequestsPerPage: Number($("max-requests").value),
     dimUnvalidated: $("dim-unvalidated").checked,
   });
   await fill();
-  say("Saved.");
+  say(t("optionsSaved"));
 });
 
 $("check").addEventListener("click", async () => {
   const info = await ext.runtime.sendMessage({ type: "info" });
   if (info.error) say(info.error, true);
-  else say(`${info.serviceUrl} answers: model ${info.model ?? "still loading"}, threshold ${info.threshold ?? "not known yet"}.`);
+  else if (info.scorer === "local") say(t("serviceLocal", info.model ?? "…"));
+  else say(t("optionsServiceAnswers", info.serviceUrl, info.model ?? "…", info.threshold ?? "…"));
 });
 
+localise();
 fill();

@@ -1,5 +1,6 @@
 /* The toolbar popup: the current site's switch, what the page's content script did (or why it did
-   nothing), the service's state, the threshold, and "show all" for the page. */
+   nothing) and who scored its headlines (the local model or a service), the service's state, the
+   threshold, and "show all" for the page. */
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -26,24 +27,30 @@ async function pageState(tab) {
   }
 }
 
-function describePage(page) {
-  if (!page) return ["This page is not filtered: only http and https pages loaded after the extension are.", false];
-  if (!page.enabled) return ["Off for this site: nothing is sent to the service, nothing is dimmed.", false];
-  if (page.error) return [`Nothing dimmed: ${page.error}`, true];
-  if (!page.headlines) return ["No headline links found on this page.", false];
-  let text = `Dimmed ${page.dimmed} of ${page.scored} headlines`;
-  if (page.flagged > page.dimmed) text += ` (${page.flagged - page.dimmed} flagged, shown)`;
-  text += ".";
-  if (page.budgetSpent) {
-    text += ` Stopped after ${page.requests} requests to the service, this page's limit (options); later items are left as they are.`;
-  }
+function describePage(page, settings) {
+  if (!page) return [t("pageNone"), false];
+  if (!page.enabled) return [t(settings.onlyListedSites ? "pageOffListed" : "pageOff"), false];
+  if (page.error) return [t("pageError", page.error), true];
+  if (!page.headlines) return [t("pageNoHeadlines"), false];
+  const mode = MODES.includes(page.mode) ? page.mode : "dim";
+  let text =
+    page.flagged > page.handled
+      ? t(`pageCountShown_${mode}`, page.handled, page.scored, page.flagged - page.handled)
+      : t(`pageCount_${mode}`, page.handled, page.scored);
+  if (page.budgetSpent) text += ` ${t("pageBudget", page.requests)}`;
   return [text, false];
+}
+
+function describeScorer(page, settings) {
+  if (!page?.scorer) return "";
+  return page.scorer === "local" ? t("scorerLocal") : t("scorerService", settings.serviceUrl);
 }
 
 async function main() {
   const tab = await targetTab();
   const host = tab?.url ? new URL(tab.url).hostname : "";
-  $("host").textContent = host || "this page";
+  localise();
+  $("host").textContent = host || t("popupThisPage");
   let settings = await loadSettings();
   let modelThreshold = null;
 
@@ -62,17 +69,17 @@ async function main() {
       modelThreshold = page.modelThreshold;
       showThreshold();
     }
-    say($("page"), ...describePage(page));
-    $("site-on").checked = !settings.disabledSites.includes(host);
+    say($("page"), ...describePage(page, settings));
+    $("scorer").textContent = describeScorer(page, settings);
+    $("site-on").checked = Boolean(host) && siteEnabled(settings, host);
     $("site-on").disabled = !host;
     $("show-all").disabled = !page?.enabled;
-    $("show-all").textContent = page?.showAll ? "Dim again" : "Show all on this page";
+    $("show-all").textContent = t(page?.showAll ? "popupUndoShowAll" : "popupShowAll");
     $("show-all").dataset.showAll = String(Boolean(page?.showAll));
   };
 
   $("site-on").addEventListener("change", async () => {
-    const others = settings.disabledSites.filter((site) => site !== host);
-    await ext.storage.local.set({ disabledSites: $("site-on").checked ? others : [...others, host] });
+    await ext.storage.local.set(siteSwitch(settings, host, $("site-on").checked));
     settings = await loadSettings();
     refreshPage();
   });
@@ -95,6 +102,9 @@ async function main() {
     refreshPage();
   });
 
+  ext.storage.onChanged.addListener(async (_changes, area) => {
+    if (area === "local") settings = await loadSettings(); // the options page, or another popup
+  });
   showThreshold();
   await refreshPage();
   setInterval(refreshPage, REFRESH_MS);
@@ -106,7 +116,8 @@ async function main() {
   }
   modelThreshold = info.threshold;
   showThreshold();
-  say($("service"), info.ready ? `Service ${info.serviceUrl}: model ${info.model}.` : `Service ${info.serviceUrl}: the model is still loading.`);
+  if (!info.ready) say($("service"), t(info.scorer === "local" ? "serviceLocalLoading" : "serviceLoading", info.serviceUrl));
+  else say($("service"), info.scorer === "local" ? t("serviceLocal", info.model) : t("serviceReady", info.serviceUrl, info.model));
 }
 
 main();

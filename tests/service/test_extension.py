@@ -406,7 +406,7 @@ def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
     page.goto(news_site)
     popup = chromium.popup(page)
     expect(popup.locator("#page")).to_contain_text(
-        f"Nothing dimmed: The clickbait service at {server.url} is not reachable"
+        f"No teaser handled: The clickbait service at {server.url} is not reachable"
     )
     expect(popup.locator("#service")).to_contain_text("is not reachable")
     assert_untouched(page, BAIT + PLAIN + RELATED + UNTOUCHED)
