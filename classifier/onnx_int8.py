@@ -178,8 +178,12 @@ def graph_key(model_dir: Path, manifest: Manifest, full_range: bool) -> str:
     return digest.hexdigest()[:24]
 
 
-def quantised_graph(model_dir: Path, manifest: Manifest, cache_dir: Path) -> Path:
-    """The artifact's int8 encoder graph, built and quantised on first use and kept in ``cache_dir``."""
+def quantised_graph(
+    model_dir: Path, manifest: Manifest, cache_dir: Path, full_range: bool | None = None
+) -> Path:
+    """The artifact's int8 encoder graph, built and quantised on first use and kept in ``cache_dir``;
+    ``full_range``: 8-bit weights whatever this CPU offers (the browser's build, the same on every
+    machine); None: as this CPU runs them best (``has_vnni``)."""
     from onnx import TensorProto, save
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from safetensors.numpy import load_file
@@ -187,7 +191,7 @@ def quantised_graph(model_dir: Path, manifest: Manifest, cache_dir: Path) -> Pat
     spec = manifest.int8
     if spec is None:
         raise ArtifactError(f"{model_dir} has no int8 form: run `clickbait quantize` on it first")
-    full_range = has_vnni()
+    full_range = has_vnni() if full_range is None else full_range
     path = cache_dir / "onnx" / f"{graph_key(model_dir, manifest, full_range)}.onnx"
     if path.is_file():
         return path
