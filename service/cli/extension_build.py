@@ -22,6 +22,8 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from service.extension_model import local_model_files
+
 NAME = "clickbait-extension"
 BROWSERS = ("chromium", "firefox")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one version always zips to the same bytes
@@ -104,7 +106,7 @@ def extension_files(browser: str) -> dict[str, bytes]:
     """Each file of ``browser``'s extension by its path inside it, the manifest made for that
     browser and stamped with the package's version."""
     version = package_version("clickbait-classifier")
-    out = _walk(files("service") / "extension")
+    out = _walk(files("service") / "extension") | local_model_files()
     manifest = json.loads(out["manifest.json"])
     if browser == "firefox":
         background = out[manifest["background"]["service_worker"]].decode()

@@ -7,7 +7,7 @@
 
 // Chromium's service worker loads its scripts here; Firefox's background page, from the manifest
 // the build derives from this line (service/cli/extension_build.py).
-if (typeof importScripts === "function") importScripts("browser.js", "settings.js");
+if (typeof importScripts === "function") importScripts("browser.js", "settings.js", "local-scoring.js");
 
 const TIMEOUT_MS = 15000;
 
@@ -92,6 +92,8 @@ const HANDLERS = {
   /** Scores of a batch of headlines, the model's threshold, and which are in a language the model
       was not validated on. */
   async score({ headlines }) {
+    const { serviceUrl } = await loadSettings();
+    if (!serviceUrl) return { ...(await scoreLocally(headlines)), scorer: "local" }; // nothing leaves the browser
     const answer = await callService("/v1/score", { body: { headlines } });
     const claims = await claimsLanguages(answer.model);
     return {
@@ -99,6 +101,8 @@ const HANDLERS = {
       scores: answer.results.map((result) => result.score),
       unvalidated: answer.results.map((result) => claims && result.validated === false),
       langs: answer.results.map((result) => result.lang ?? null),
+      kinds: answer.results.map((result) => ({ bait: result.bait ?? null, tabloid: result.tabloid ?? null })),
+      scorer: "service",
     };
   },
 
@@ -137,8 +141,12 @@ const HANDLERS = {
   /** The service's state for the popup: reachable, ready, which model, its threshold. */
   async info() {
     const { serviceUrl } = await loadSettings();
+    if (!serviceUrl) {
+      const model = await (await fetch(ext.runtime.getURL("model/model.json"))).json();
+      return { serviceUrl, scorer: "local", ready: true, model: model.version, threshold: model.threshold };
+    }
     const answer = await callService("/info");
-    return { serviceUrl, ready: answer.ready, model: answer.model, threshold: answer.threshold };
+    return { serviceUrl, scorer: "service", ready: answer.ready, model: answer.model, threshold: answer.threshold };
   },
 };
 
@@ -160,7 +168,8 @@ ext.runtime.onInstalled.addListener(() => {
   ext.contextMenus.create({ id: "clickbait-teaser", title: t("menuTeaser"), contexts: ["link"] });
   ext.contextMenus.create({ id: "clickbait-news", title: t("menuNews"), contexts: ["link"] });
 });
-ext.contextMenus.onClicked.addListener((info, tab) => {
+function labelFromMenu(info, tab) {
   if (!MENU[info.menuItemId] || !tab?.id) return;
   ext.tabs.sendMessage(tab.id, { type: "contextLabel", label: MENU[info.menuItemId] }, { frameId: info.frameId ?? 0 }).catch(() => null);
-});
+}
+ext.contextMenus.onClicked.addListener(labelFromMenu);
