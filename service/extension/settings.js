@@ -4,7 +4,7 @@
 "use strict";
 
 const DEFAULT_SETTINGS = Object.freeze({
-  serviceUrl: "http://127.0.0.1:8000", // the user's own `clickbait serve`
+  serviceUrl: "", // none: the model in the browser scores; else the reader's own `clickbait serve`
   apiKey: "", // an admin key of that service: needed to store corrections as labels
   threshold: null, // null: the model's own threshold (/info); else 0..1 set in the popup
   maxRequestsPerPage: 20, // scoring requests one page may send, at most (infinite scroll included)

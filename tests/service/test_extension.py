@@ -149,10 +149,19 @@ def news_site() -> Iterator[str]:
         yield f"{url}/news.html"
 
 
-@pytest.fixture()
-def chromium(extension_dir: Path, tmp_path: Path) -> Iterator[ExtensionBrowser]:
-    with extension_browser(extension_dir, tmp_path / "profile") as browser:
+@pytest.fixture(scope="module")
+def shared_chromium(
+    extension_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ExtensionBrowser]:
+    """One browser for the module's tests (each starts with no page and nothing stored)."""
+    with extension_browser(extension_dir, tmp_path_factory.mktemp("profile")) as browser:
         yield browser
+
+
+@pytest.fixture()
+def chromium(shared_chromium: ExtensionBrowser) -> ExtensionBrowser:
+    shared_chromium.reset()
+    return shared_chromium
 
 
 def link(page: Page, title: str):
@@ -412,6 +421,125 @@ def test_service_down_leaves_the_page_unchanged_and_the_popup_says_why(
     assert_untouched(page, BAIT + PLAIN + RELATED + UNTOUCHED)
     assert page.evaluate(AS_SERVED)
     assert page.locator("clickbait-badge, clickbait-card").count() == 0
+
+
+def test_hide_leaves_a_show_marker_that_reveals_and_blur_blurs(
+    make_server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    server = make_server()
+    chromium.configure(server.url, mode="hide")
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    for title in BAIT:
+        expect(link(page, title)).to_be_hidden()
+        expect(badge_after(page, title).locator("button")).to_have_text("teaser hidden · show")
+    assert_untouched(page, PLAIN + RELATED + UNTOUCHED)
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_have_text("Hidden 3 of 8 headlines.")
+    expect(popup.locator("#scorer")).to_have_text(f"Scored by your service at {server.url}.")
+
+    badge_after(page, BAIT[0]).locator("button").click()  # the marker shows the one teaser
+    expect(link(page, BAIT[0])).to_be_visible()
+    expect(badge_after(page, BAIT[0]).locator("button")).to_have_text(re.compile(r"clickbait (0\.9\d|1\.00)"))
+    expect(link(page, BAIT[1])).to_be_hidden()
+    expect(popup.locator("#page")).to_have_text("Hidden 2 of 8 headlines (1 flagged, shown).")
+
+    chromium.configure(server.url, mode="blur")  # a new mode applies to the open page
+    for title in BAIT[1:]:
+        expect(link(page, title)).to_have_css("filter", "blur(5px)")
+    expect(link(page, BAIT[0])).to_have_css("filter", "none")
+    expect(popup.locator("#page")).to_have_text("Blurred 2 of 8 headlines (1 flagged, shown).")
+    assert score_requests(server.url) == 1
+
+
+def label_from_menu(chromium: ExtensionBrowser, page: Page, title: str, item: str) -> None:
+    """The reader right-clicks a link and picks a context-menu entry: the native menu is out of a
+    driver's reach, so its click handler (background.js's labelFromMenu) is run with what Chromium
+    passes it."""
+    link(page, title).click(button="right")
+    page.keyboard.press("Escape")
+    tab = chromium.popup(page).evaluate(
+        "async url => (await chrome.tabs.query({})).find(t => t.url === url).id", page.url
+    )
+    worker = chromium.context.service_workers[0]
+    worker.evaluate(
+        "([item, tab]) => labelFromMenu({ menuItemId: item, frameId: 0 }, { id: tab })", [item, tab]
+    )
+
+
+def test_context_menu_labels_any_link_kept_locally_and_sent_to_the_service(
+    make_server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    server = make_server(admin_keys="editor:ext-key")
+    chromium.configure(server.url, key="ext-key")
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+
+    label_from_menu(chromium, page, PLAIN[0], "clickbait-teaser")  # a teaser the model missed
+    expect(badge_after(page, PLAIN[0])).to_have_text("clickbait ✓")
+    expect(link(page, PLAIN[0])).to_have_css("opacity", "0.35")
+    label_from_menu(chromium, page, BAIT[1], "clickbait-news")  # news it flagged
+    expect(badge_after(page, BAIT[1])).to_have_text("not clickbait ✓")
+    expect(link(page, BAIT[1])).to_have_css("opacity", "1")
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_have_text("Dimmed 3 of 8 headlines (1 flagged, shown).")
+
+    stored = httpx.get(f"{server.url}/v1/labels").json()["labels"]
+    assert [(r["headline"], r["label"], r["source"], r["by"]) for r in stored] == [
+        (PLAIN[0], "clickbait", "127.0.0.1", "editor"),
+        (BAIT[1], "news", "127.0.0.1", "editor"),
+    ]
+    kept = chromium.storage("corrections")
+    assert [(c["headline"], c["label"], c["where"], c["sent"]) for c in kept] == [
+        (PLAIN[0], "clickbait", "127.0.0.1", True),
+        (BAIT[1], "news", "127.0.0.1", True),
+    ]
+    assert kept[0]["who"] == kept[1]["who"] == chromium.storage("profile")
+    assert kept[0]["who"].startswith("extension:")
+
+    page.reload()  # the site's corrections stay with the reader
+    expect(link(page, PLAIN[0])).to_have_css("opacity", "0.35")
+    expect(badge_after(page, BAIT[1])).to_have_text("not clickbait ✓")
+    expect(link(page, BAIT[1])).to_have_css("opacity", "1")
+
+
+def test_correction_without_a_key_is_kept_in_the_browser_only(
+    make_server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    server = make_server(admin_keys="editor:ext-key")
+    chromium.configure(server.url)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    expect_dimmed(page, BAIT)
+    label_from_menu(chromium, page, PLAIN[1], "clickbait-teaser")
+    expect(badge_after(page, PLAIN[1])).to_have_text("clickbait ✓")
+    [kept] = chromium.storage("corrections")
+    assert (kept["headline"], kept["label"], kept["sent"]) == (PLAIN[1], "clickbait", False)
+    assert httpx.get(f"{server.url}/v1/labels").json()["labels"] == []
+
+
+def test_opt_in_mode_handles_only_the_sites_listed(
+    make_server, chromium: ExtensionBrowser, news_site: str
+) -> None:
+    server = make_server()
+    chromium.configure(server.url, only_listed=True)
+    page = chromium.context.new_page()
+    page.goto(news_site)
+    popup = chromium.popup(page)
+    expect(popup.locator("#page")).to_contain_text("Off for this site: only the sites you list")
+    expect(popup.locator("#site-on")).not_to_be_checked()
+    assert_untouched(page, BAIT + PLAIN)
+    assert score_requests(server.url) == 0  # not listed: nothing sent
+
+    popup.check("#site-on")  # lists it
+    expect_dimmed(page, BAIT)
+    assert chromium.storage("listedSites") == ["127.0.0.1"]
+    assert chromium.storage("disabledSites") in (None, [])
+    options = chromium.context.new_page()
+    options.goto(chromium.url("options.html"))
+    expect(options.locator("#listed-sites")).to_have_value("127.0.0.1")
+    expect(options.locator("#only-listed")).to_be_checked()
 
 
 ENGLISH_BAIT = f"{TRIGGER}: the singer shows her new house"

@@ -46,7 +46,14 @@ class ExtensionBrowser:
     def url(self, page: str) -> str:
         return f"chrome-extension://{self.extension_id}/{page}"
 
-    def configure(self, service_url: str, key: str = "", max_requests: int | None = None) -> None:
+    def configure(
+        self,
+        service_url: str,
+        key: str = "",
+        max_requests: int | None = None,
+        mode: str | None = None,
+        only_listed: bool | None = None,
+    ) -> None:
         """Through the options page, as a user would."""
         options = self.context.new_page()
         options.goto(self.url("options.html"))
@@ -55,9 +62,31 @@ class ExtensionBrowser:
         options.fill("#api-key", key)
         if max_requests is not None:
             options.fill("#max-requests", str(max_requests))
+        if mode is not None:
+            options.select_option("#mode", mode)
+        if only_listed is not None:
+            options.set_checked("#only-listed", only_listed)
         options.click("button[type=submit]")
         expect(options.locator("#status")).to_have_text("Saved.")
         options.close()
+
+    def reset(self) -> None:
+        """A fresh start for the next test: no page open, nothing stored (settings, corrections)."""
+        for page in self.context.pages:
+            page.close()
+        page = self.context.new_page()
+        page.goto(self.url("popup.html"))
+        page.evaluate("chrome.storage.local.clear()")
+        page.close()
+
+    def storage(self, name: str):
+        """What the extension keeps in storage.local under ``name``."""
+        page = self.context.new_page()
+        page.goto(self.url("popup.html"))
+        try:
+            return page.evaluate("async name => (await chrome.storage.local.get(name))[name]", name)
+        finally:
+            page.close()
 
     def popup(self, page: Page) -> Page:
         """The toolbar popup for ``page``'s tab, opened as a page of its own (popup.html?tab=ID)."""
@@ -93,6 +122,18 @@ def extension_browser(
                 if context.service_workers
                 else context.wait_for_event("serviceworker")
             )
-            yield ExtensionBrowser(context, worker.url.split("/")[2])
+            browser = ExtensionBrowser(context, worker.url.split("/")[2])
+            # it opens its options page on install, in a new tab or one just opened: wait for it
+            # (asked of the worker: Playwright may see that tab before its navigation), then close it
+            worker.evaluate(
+                """() => new Promise((resolve) => {
+                  const tabs = () => chrome.runtime.getContexts({ contextTypes: ["TAB"] });
+                  const check = async () => ((await tabs()).length ? resolve() : setTimeout(check, 50));
+                  check();
+                })"""
+            )
+            for page in context.pages:
+                page.close()
+            yield browser
         finally:
             context.close()
