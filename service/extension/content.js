@@ -271,8 +271,8 @@
       card.host = document.createElement("clickbait-card");
       card.host.setAttribute("style", CARD_HOST_STYLE);
       card.root = card.host.attachShadow({ mode: "open" });
-      const labelButton = (label, name) => {
-        const button = make("button", { type: "button", textContent: t(name) });
+      const labelButton = (label, text) => {
+        const button = make("button", { type: "button", textContent: text });
         button.dataset.label = label;
         // a page can call click() on any element it reaches: only the reader's own clicks label
         button.addEventListener("click", (event) => event.isTrusted && correct(card.element, label));
@@ -285,7 +285,7 @@
         { className: "card" },
         make("p", { className: "score" }),
         make("p", { className: "why" }),
-        make("div", { className: "actions" }, labelButton("news", "buttonNews"), labelButton("clickbait", "buttonTeaser"), show),
+        make("div", { className: "actions" }, labelButton("news", t("buttonNews")), labelButton("clickbait", t("buttonTeaser")), show),
         make("p", { className: "status" }),
       );
       box.setAttribute("role", "dialog");
