@@ -141,6 +141,16 @@ class ServiceSettings(ClassifierSettings):
         description="what the webhook and `clickbait miniflux sweep` do to clickbait entries: mark them "
         "read, or prefix their titles ([clickbait 0.93] …) and leave them unread",
     )
+    miniflux_label_starred: Literal["off", "clickbait", "news"] = Field(
+        default="off",
+        description="`clickbait miniflux sweep` reads each user's starred entries as labels of this kind "
+        "(their personal layer learns from them: docs/personal.md)",
+    )
+    miniflux_label_category: int | None = Field(
+        default=None,
+        description="`clickbait miniflux sweep` reads the entries of this category (its id) as "
+        "clickbait labels: move a feed there to say its headlines are bait to you",
+    )
     # labels, retraining, registry
     data_dir: Path = Field(default_factory=_default_data_dir, description="labels database and registry")
     database_url: SecretStr | None = Field(
@@ -190,6 +200,33 @@ class ServiceSettings(ClassifierSettings):
         default=120, gt=0, description="a job silent this long (it beats every 10 s) died"
     )
     suggestion_pool: int = Field(default=10_000, ge=0, description="recent scores kept for label suggestions")
+    # personal layers (docs/personal.md)
+    personal_layers: bool = Field(
+        default=True,
+        description="each reader (a key, or a key's profile) gets a layer learnt from their own labels "
+        "on top of the shared model, applied to the answers they ask for with their key",
+    )
+    personal_max_labels: int = Field(
+        default=500, ge=1, le=5000, description="a reader's newest labels a personal layer learns from"
+    )
+    personal_penalty: float = Field(
+        default=0.3,
+        gt=0,
+        description="how strongly a personal layer's weights are held at zero (larger: nearer the "
+        "shared model)",
+    )
+    personal_bias_penalty: float = Field(
+        default=10.0, gt=0, description="the same for its shift of the threshold"
+    )
+    personal_words: float = Field(
+        default=4.0,
+        ge=0,
+        description="weight of a headline's words and marks beside its vector in a personal layer "
+        "(0: the vector alone)",
+    )
+    personal_nearest: int = Field(
+        default=3, ge=0, le=20, description="labelled headlines an answer the layer changed names as why"
+    )
     retrain: RetrainSettings = Field(
         default_factory=RetrainSettings,
         description="CLICKBAIT_RETRAIN_*: how retraining jobs train and judge",

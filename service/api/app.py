@@ -23,9 +23,11 @@ from service.api.http_errors import document_validation_errors, install_error_ha
 from service.api.jobs import router as jobs_router
 from service.api.labels import router as labels_router
 from service.api.models import router as models_router
+from service.api.personal import router as personal_router
 from service.api.scoring import router as scoring_router
 from service.api.tei import router as tei_router
 from service.feeds.rules import rules_of
+from service.runtime.personal import PersonalLayers
 from service.runtime.prometheus import ServiceMetrics
 from service.runtime.scoring_service import ScoringService
 from service.settings import ServiceSettings
@@ -33,6 +35,7 @@ from service.store.db import make_engine, migrate
 from service.store.headline_pool import HeadlinePool
 from service.store.job_store import JobStore
 from service.store.label_store import LabelStore
+from service.store.personal_store import PersonalStore
 
 
 class MetricsMiddleware:
@@ -86,6 +89,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database)
         await asyncio.to_thread(migrate, engine)  # the schema is current before any request
         app.state.store, app.state.jobs = LabelStore(engine), JobStore(engine, settings.job_stale_s)
+        app.state.personal = PersonalLayers(app.state.store, PersonalStore(engine), settings)
         scoring.pool = HeadlinePool(engine, settings.retrain.pool_size)
         await scoring.start()
         loader = asyncio.create_task(scoring.load())
@@ -128,7 +132,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, settings=settings)  # outermost: before metrics and routes
     install_error_handlers(app)
     document_validation_errors(app)
-    routers = (feeds_router, labels_router, jobs_router, models_router, hf_router, tei_router)
+    routers = (
+        feeds_router,
+        labels_router,
+        personal_router,
+        jobs_router,
+        models_router,
+        hf_router,
+        tei_router,
+    )
     for router in (*routers, health_router, scoring_router):  # the OpenAPI document lists them in this order
         app.include_router(router)
     return app

@@ -11,12 +11,14 @@ import asyncio
 from collections.abc import Awaitable, MutableMapping
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 from classifier.text import normalise_headline
 from service.api.auth import KeyRateLimiter, key_owner
+from service.api.schemas import PROFILE_DESCRIPTION, PROFILE_PATTERN
+from service.runtime.personal import Personalised, PersonalLayers, reader_name
 from service.runtime.prometheus import ServiceMetrics
 from service.runtime.scoring_service import ModelNotReady, ScoringService
 from service.settings import ServiceSettings
@@ -49,6 +51,10 @@ async def get_job_store(request: Request) -> JobStore:
     return request.app.state.jobs
 
 
+async def get_personal(request: Request) -> PersonalLayers:
+    return request.app.state.personal
+
+
 async def get_key_limiter(request: Request) -> KeyRateLimiter:
     return request.app.state.key_limiter
 
@@ -63,6 +69,7 @@ ScoringDep = Annotated[ScoringService, Depends(get_scoring)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 LabelStoreDep = Annotated[LabelStore, Depends(get_label_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+PersonalDep = Annotated[PersonalLayers, Depends(get_personal)]
 KeyLimiterDep = Annotated[KeyRateLimiter, Depends(get_key_limiter)]
 
 
@@ -118,6 +125,34 @@ async def require_reader(request: Request, settings: SettingsDep, limiter: KeyLi
 
 
 AdminDep = Annotated[str, Depends(require_admin)]  # the writing key's name
+
+
+ProfileQuery = Query(None, pattern=PROFILE_PATTERN, description=PROFILE_DESCRIPTION)
+
+
+def reader_of(request: Request, settings: ServiceSettings, profile: str | None) -> str | None:
+    """Whose personal layer an answer carries: the presented key's name (and ``profile``), checked
+    like any key; None for a request without a key, or when personal layers are off. A wrong key
+    is refused rather than answered as nobody's, so that a typo does not look like a lost layer."""
+    if not settings.personal_layers or not request.headers.get("authorization"):
+        return None
+    return reader_name(_authenticate(request, settings, request.app.state.key_limiter), profile)
+
+
+async def personal_answers(
+    request: Request, reader: str | None, scorer: Scorer, texts: list[str], probs: np.ndarray
+) -> Personalised | None:
+    """``reader``'s answers for ``texts`` when they have a layer (None: the shared ``probs`` stand),
+    computed in a worker thread."""
+    if reader is None:
+        return None
+    personal: PersonalLayers = request.app.state.personal
+    found = await asyncio.to_thread(personal.layer, reader, scorer)
+    if found is None:
+        return None
+    return await unless_disconnected(
+        request, asyncio.to_thread(personal.answers, found, scorer, texts, probs)
+    )
 
 
 async def json_body(request: Request, settings: SettingsDep) -> None:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -16,11 +17,15 @@ from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
 from classifier.threshold import decision_threshold
 from service.api.deps import (
+    PersonalDep,
+    ProfileQuery,
     ScoringDep,
     SettingsDep,
     WebhookBodiesDep,
     current_scorer,
+    personal_answers,
     read_body,
+    reader_of,
     require_admin,
     require_reader,
     score_many,
@@ -29,7 +34,7 @@ from service.api.schemas import error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import FeedItem, Mode, parse_feed
-from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, signed_by
+from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, miniflux_reader, signed_by
 from service.feeds.page_headlines import (
     MAX_DEPTH,
     MAX_TAGS,
@@ -96,10 +101,15 @@ async def _verdicts(
     scoring: ScoringService,
     items: list[FeedItem],
     policy: Policy,
+    reader: str | None = None,
 ) -> tuple[Verdicts, Scorer]:
-    """``service/feeds/decisions.py``'s decisions, the titles scored through the shared batcher."""
+    """``service/feeds/decisions.py``'s decisions, the titles scored through the shared batcher
+    (and ``reader``'s personal layer, where they have one)."""
     unscored = Unscored.of(items, policy)
     probs, scorer = await score_many(request, settings, scoring, unscored.titles)
+    personal = await personal_answers(request, reader, scorer, unscored.titles, np.asarray(probs))
+    if personal is not None:
+        return unscored.decided(scorer, personal.probs, policy, shared=probs), scorer
     return unscored.decided(scorer, probs, policy), scorer
 
 
@@ -111,9 +121,10 @@ async def _filtered(
     content_type: str | None,
     mode: Mode,
     policy: Policy,
+    reader: str | None,
 ) -> Response:
     feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
-    verdicts, scorer = await _verdicts(request, settings, scoring, feed.items, policy)
+    verdicts, scorer = await _verdicts(request, settings, scoring, feed.items, policy, reader)
     dropped = sum(verdicts.removed(mode))
     return Response(
         feed.apply(verdicts.decisions, mode, verdicts.clickbait, verdicts.hold_unvalidated),
@@ -137,8 +148,11 @@ async def filter_posted_feed(
     threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery,
     block: str | None = BlockQuery,
+    profile: str | None = ProfileQuery,
 ) -> Response:
-    """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format."""
+    """Filter an RSS 2.0/1.0, Atom 1.0 or JSON Feed 1.1 body; the answer is the same format. With
+    a key, the key's (or its profile's) personal layer decides too."""
+    reader = reader_of(request, settings, profile)
     content_type = request.headers.get("content-type")
     media = (content_type or "").split(";")[0].strip().lower()
     if media in SIMPLE_FORM_TYPES:  # what any web page may POST cross-site without asking first
@@ -148,7 +162,7 @@ async def filter_posted_feed(
         )
     body = await read_body(request, settings.feed_max_bytes)
     policy = _policy(settings, allow, block, threshold)
-    return await _filtered(request, settings, scoring, body, content_type, mode, policy)
+    return await _filtered(request, settings, scoring, body, content_type, mode, policy, reader)
 
 
 @router.get(
@@ -168,13 +182,16 @@ async def filter_remote_feed(
     settings: SettingsDep,
     scoring: ScoringDep,
     cache: FeedCacheDep,
+    personal: PersonalDep,
     url: str = Query(..., description="the feed to fetch"),
     mode: Mode = ModeQuery,
     threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery,
     block: str | None = BlockQuery,
+    profile: str | None = ProfileQuery,
 ) -> Response:
     """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
+    With a key (a reader that sends an Authorization header), its personal layer decides too.
     Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS. Answers carry
     ETag and Last-Modified, and a reader's conditional GET that matches gets 304; the upstream is
     asked conditionally too (CLICKBAIT_FEED_CACHE_S)."""
@@ -188,13 +205,16 @@ async def filter_remote_feed(
     kept = cache.get(url)
     feed = cache.keep(url, await fetch(url, fetching, kept.validators if kept else None), kept)
     policy = _policy(settings, allow, block, threshold)
+    reader = reader_of(request, settings, profile)
     model = current_scorer(scoring).version
-    tag = entity_tag(feed.digest, model, mode, policy, settings)
+    # a reader's answer changes when their layer does: its fitting time is part of the validators
+    layer = f"+{reader}@{personal.store.fitted_at(reader)}" if reader else ""
+    tag = entity_tag(feed.digest, model + layer, mode, policy, settings)
     if unchanged(request.headers, tag, feed.last_modified(tag)):
         return Response(status_code=304, headers={**feed.headers(tag), "X-Clickbait-Model": model})
-    response = await _filtered(request, settings, scoring, feed.body, feed.content_type, mode, policy)
+    response = await _filtered(request, settings, scoring, feed.body, feed.content_type, mode, policy, reader)
     # named by the model that filtered it, should another have been promoted meanwhile
-    tag = entity_tag(feed.digest, response.headers["X-Clickbait-Model"], mode, policy, settings)
+    tag = entity_tag(feed.digest, response.headers["X-Clickbait-Model"] + layer, mode, policy, settings)
     response.headers.update(feed.headers(tag))
     return response
 
@@ -233,7 +253,10 @@ async def miniflux_webhook(
     listed = payload.get("entries") if isinstance(payload.get("entries"), list) else []
     entries = [e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), int)]
     entries = [e for e in entries if not PREFIXED.match(str(e.get("title") or ""))]  # named before
-    verdicts, scorer = await _verdicts(request, settings, scoring, entry_items(entries), Policy.of(settings))
+    reader = miniflux_reader(user) if settings.personal_layers else None  # their Miniflux labels' layer
+    verdicts, scorer = await _verdicts(
+        request, settings, scoring, entry_items(entries), Policy.of(settings), reader
+    )
     found, held = flagged(entries, verdicts, settings.miniflux_action)
     action = settings.miniflux_action if settings.miniflux_url and user.token else None
     if action and found:
@@ -283,8 +306,11 @@ async def page_headlines(
     scoring: ScoringDep,
     url: str | None = Query(None, description="the page's address, to resolve relative links"),
     threshold: float | None = ThresholdQuery,
+    profile: str | None = ProfileQuery,
 ) -> dict:
-    """An HTML page in; its headlines out — main headline, related links, teaser lists — scored."""
+    """An HTML page in; its headlines out — main headline, related links, teaser lists — scored
+    (with a key, by its reader's personal layer too: ``shared_score`` is then the shared model's)."""
+    reader = reader_of(request, settings, profile)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml"):
         raise ClickbaitError(
@@ -293,7 +319,10 @@ async def page_headlines(
     body = await read_body(request, settings.page_max_bytes)
     # off the event loop, and refused when nested past what the parser does in linear time
     found = await asyncio.to_thread(_page_headlines, body.decode("utf-8", errors="replace"), url)
-    probs, scorer = await score_many(request, settings, scoring, [h.headline for h in found])
+    texts = [h.headline for h in found]
+    shared, scorer = await score_many(request, settings, scoring, texts)
+    personal = await personal_answers(request, reader, scorer, texts, np.asarray(shared))
+    probs = shared if personal is None else [float(p) for p in personal.probs]
     cut = decision_threshold(scorer.threshold, threshold)
     return {
         "model": scorer.version,
@@ -306,8 +335,10 @@ async def page_headlines(
                 "site": h.site,
                 "score": float(p),
                 "label": scorer.label(p, cut),
+                **({} if personal is None else {"shared_score": float(before)}),
+                **({"decided_by": "personal"} if (p >= cut) != (before >= cut) else {}),
             }
-            for h, p in zip(found, probs, strict=True)
+            for h, p, before in zip(found, probs, shared, strict=True)
         ],
     }
 

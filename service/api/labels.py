@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import (
     AdminDep,
     LabelStoreDep,
+    PersonalDep,
     ScoringDep,
     SettingsDep,
     check_headlines,
@@ -25,9 +28,11 @@ from service.api.schemas import (
     LabelPageOut,
     LabelsAdded,
     LabelsRequest,
+    LearntOut,
     SuggestionOut,
     SuggestionsOut,
 )
+from service.runtime.personal import reader_name
 from service.store.label_store import NewLabel
 from service.store.tables import Label
 
@@ -57,13 +62,24 @@ def label_out(row: Label) -> LabelOut:
     responses={**AUTH_ERRORS, **JSON_BODY_ERRORS},
 )
 def add_labels(
-    body: LabelsRequest, author: AdminDep, store: LabelStoreDep, settings: SettingsDep
+    body: LabelsRequest,
+    author: AdminDep,
+    store: LabelStoreDep,
+    settings: SettingsDep,
+    scoring: ScoringDep,
+    personal: PersonalDep,
 ) -> LabelsAdded:
     """Store labels (all or none); 200 means they are on disk. Relabelled headlines keep their
-    history; labels that change a headline's earlier label come back as conflicts."""
+    history; labels that change a headline's earlier label come back as conflicts. The writer's
+    personal layer (the key's, or its ``profile``'s) is then learnt again from their labels, before
+    the answer: their next request is answered with it."""
     check_headlines([item.headline for item in body.labels], settings, limit=MAX_LABELS_PER_REQUEST)
-    ids, conflicts = store.add([NewLabel(i.headline, i.label, i.lang, i.source) for i in body.labels], author)
+    reader = reader_name(author, body.profile)
+    labels = [NewLabel(i.headline, i.label, i.lang, i.source) for i in body.labels]
+    ids, conflicts = store.add(labels, author, reader)
+    learnt = personal.learn(reader, current_scorer(scoring)) if settings.personal_layers else None
     return LabelsAdded(
+        personal=LearntOut(**asdict(learnt)) if learnt else None,
         added=len(ids),
         ids=ids,
         conflicts=[

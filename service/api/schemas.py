@@ -47,6 +47,12 @@ LANG_FIELD = Field(
 )
 # Request bodies are strict: JSON false is no threshold and 1 is no boolean (lax mode took both).
 STRICT = ConfigDict(extra="forbid", strict=True)
+PROFILE_PATTERN = r"^[A-Za-z0-9._-]{1,63}$"  # a browser profile's id, beside a key's name
+PROFILE_DESCRIPTION = (
+    "with a key: one of its readers' profiles (the extension's profile id); the personal layer is "
+    "the key's own without it"
+)
+Profile = Annotated[str, StringConstraints(pattern=PROFILE_PATTERN)]
 
 
 class ScoreRequest(BaseModel):
@@ -67,6 +73,7 @@ class ScoreRequest(BaseModel):
     authors: list[str | None] | None = Field(
         default=None, description="with rules: each headline's author (author rules), in order"
     )
+    profile: Profile | None = Field(default=None, description=PROFILE_DESCRIPTION)
 
     @model_validator(mode="after")
     def _one_per_headline(self) -> ScoreRequest:
@@ -109,8 +116,23 @@ class ScoreResult(BaseModel):
     words: list[WordContribution] | None = None
     decided_by: str | None = Field(
         default=None,
-        description="with rules: model, site:HOST or rule:FILE:LINE (docs/feeds.md, 'Rules')",
+        description="with rules: model, site:HOST or rule:FILE:LINE (docs/feeds.md, 'Rules'); "
+        "personal where the reader's personal layer changed the shared model's label",
     )
+    personal: PersonalOut | None = Field(
+        default=None, description="asked with a key whose reader has a personal layer: what it did"
+    )
+
+
+class NearLabel(BaseModel):
+    headline: str
+    label: str
+
+
+class PersonalOut(BaseModel):
+    shared_score: float = Field(description="the shared model's score, before the reader's layer")
+    changed: bool = Field(description="the layer changed the shared model's label")
+    nearest: list[NearLabel] = Field(description="the reader's labelled headlines nearest this one: why")
 
 
 class ScoreResponse(BaseModel):
@@ -204,6 +226,7 @@ MAX_LABELS_PER_REQUEST = 1000  # a page of an editor's batch; more goes through 
 class LabelsRequest(BaseModel):
     model_config = STRICT
     labels: list[LabelIn] = Field(min_length=1, max_length=MAX_LABELS_PER_REQUEST)
+    profile: Profile | None = Field(default=None, description=PROFILE_DESCRIPTION)
 
 
 class LabelOut(BaseModel):
@@ -224,10 +247,34 @@ class ConflictOut(BaseModel):
     previous_at: datetime
 
 
+class LearntOut(BaseModel):
+    reader: str = Field(description="the key's name, or name/profile")
+    labels: int = Field(description="the reader's labels the layer learnt from")
+    seconds: float = Field(description="the shared model's pass over them and the fit")
+    fitted_at: datetime | None = Field(description="null: the reader has no labels, and no layer")
+
+
 class LabelsAdded(BaseModel):
     added: int
     ids: list[int]
     conflicts: list[ConflictOut] = Field(description="labels that changed a headline's earlier label")
+    personal: LearntOut | None = Field(
+        default=None, description="the writer's personal layer, learnt again from their labels"
+    )
+
+
+class PersonalExport(BaseModel):
+    reader: str
+    labels: list[LabelOut] = Field(description="the labels the layer learns from, oldest first")
+    layer: dict | None = Field(description="the fitted layer (classifier/personal.py), null: none")
+    model: str | None = Field(description="the shared model version it was fitted over")
+    fitted_at: datetime | None
+
+
+class PersonalDeleted(BaseModel):
+    reader: str
+    labels_deleted: int
+    layer_deleted: bool
 
 
 class LabelPageOut(BaseModel):

@@ -16,12 +16,16 @@ from service.api.deps import (
     check_headlines,
     current_scorer,
     json_body,
+    personal_answers,
+    reader_of,
     request_scores,
     unless_disconnected,
 )
 from service.api.schemas import (
     JSON_BODY_ERRORS,
     ExplainRequest,
+    NearLabel,
+    PersonalOut,
     ScoreRequest,
     ScoreResponse,
     ScoreResult,
@@ -30,6 +34,7 @@ from service.api.schemas import (
 )
 from service.feeds.decisions import Policy, matched_rules
 from service.feeds.formats import Decision
+from service.runtime.personal import Personalised
 from service.settings import ServiceSettings
 
 router = APIRouter(tags=["scoring"])
@@ -62,25 +67,38 @@ async def score(
                 f"{settings.explain_max_inputs}",
                 ErrorType.too_many_to_explain,
             )
+    reader = reader_of(request, settings, body.profile)
     rows, scorer = await request_scores(request, scoring, body.headlines, body.lang)
     threshold = decision_threshold(scorer.threshold, body.threshold)
     results = []
     languages = await scoring.languages(scorer, body.headlines, body.lang)
     ruled = _ruled(body, settings)
-    for h, row, (lang, known), rule in zip(body.headlines, rows, languages, ruled, strict=True):
+    personal = await personal_answers(request, reader, scorer, body.headlines, rows[:, 0])
+    for i, (h, row, (lang, known), rule) in enumerate(
+        zip(body.headlines, rows, languages, ruled, strict=True)
+    ):
         kinds = scorer.kind_scores(row)
-        label = scorer.label(float(row[0]), threshold, kinds)
+        score = float(row[0]) if personal is None else float(personal.probs[i])
+        label = scorer.label(score, threshold, kinds)
+        why = None
+        if personal is not None:
+            changed = label != scorer.label(float(row[0]), threshold, kinds)
+            why = _why(personal, i, changed)
+        decided_by = rule.decided_by if rule else None
         if rule is not None and rule.rule is not None:  # a rule's label wins, in the model's words
             news, clickbait = scorer.manifest.labels
             label = clickbait if rule.label == "clickbait" else news
+        elif why is not None and why.changed:
+            decided_by = "personal"
         results.append(
             ScoreResult(
                 headline=h,
-                score=float(row[0]),
+                score=score,
                 label=label,
                 lang=lang,
                 validated=known,
-                decided_by=rule.decided_by if rule else None,
+                decided_by=decided_by,
+                personal=why,
                 **(kinds or {}),
             )
         )
@@ -89,6 +107,17 @@ async def score(
             words = await unless_disconnected(request, scoring.explain(result.headline, result.lang))
             result.words = [WordContribution(**w) for w in words]
     return ScoreResponse(model=scorer.version, threshold=threshold, results=results)
+
+
+def _why(personal: Personalised, i: int, changed: bool) -> PersonalOut:
+    """What the reader's layer did to headline ``i``: the shared score, and the labelled headlines
+    nearest it."""
+    layer = personal.layer
+    nearest = [
+        NearLabel(headline=layer.headlines[j], label="clickbait" if layer.labels[j] else "news")
+        for j in (personal.nearest[i] if personal.nearest else [])
+    ]
+    return PersonalOut(shared_score=float(personal.shared[i]), changed=changed, nearest=nearest)
 
 
 def _ruled(body: ScoreRequest, settings: ServiceSettings) -> list[Decision | None]:

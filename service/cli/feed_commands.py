@@ -125,17 +125,47 @@ def _sweep_user(
     import asyncio
     from dataclasses import asdict
 
-    from service.feeds.miniflux import Miniflux
-    from service.feeds.miniflux_sweep import SweepReport, sweep
+    from service.feeds.miniflux import MINIFLUX_AUTHOR, Miniflux, miniflux_reader
+    from service.feeds.miniflux_sweep import LabelSources, SweepReport, read_labels, sweep
+    from service.runtime.personal import PersonalLayers
+    from service.store.db import make_engine, migrate
+    from service.store.label_store import LabelStore
+    from service.store.personal_store import PersonalStore
 
-    async def run() -> SweepReport:
+    engine = make_engine(settings.database)
+    migrate(engine)
+    labels = LabelStore(engine)
+    personal = PersonalLayers(labels, PersonalStore(engine), settings)
+    reader = miniflux_reader(user)
+    sources = LabelSources(
+        None if settings.miniflux_label_starred == "off" else settings.miniflux_label_starred,
+        settings.miniflux_label_category,
+    )
+
+    async def run() -> tuple[SweepReport, int, int]:
         token = user.token.get_secret_value()
         async with Miniflux(settings.miniflux_url, token, settings.feed_timeout_s) as miniflux:
-            return await sweep(
-                miniflux, scorer, policy, settings.miniflux_action, args.apply, args.feed, args.category
+            given = await read_labels(miniflux, sources, settings.max_chars)
+            stored = labels.add_changed(given, MINIFLUX_AUTHOR, reader) if args.apply and given else 0
+            if stored and settings.personal_layers:
+                personal.learn(reader, scorer)
+            found = personal.layer(reader, scorer) if settings.personal_layers else None
+            report = await sweep(
+                miniflux,
+                scorer,
+                policy,
+                settings.miniflux_action,
+                args.apply,
+                args.feed,
+                args.category,
+                layer=found[0] if found else None,
             )
+            return report, len(given), stored
 
-    report = asyncio.run(run())
+    try:
+        report, given, stored = asyncio.run(run())
+    finally:
+        engine.dispose()
     named = {"user": user.name} if user.name else {}
     for entry in report.clickbait:
         print(json.dumps({**asdict(entry), **named}, ensure_ascii=False))
@@ -145,6 +175,11 @@ def _sweep_user(
         **named,
         "scanned": report.scanned,
         "already_named": report.already_named,
+        **(
+            {"labels": given, "labels_stored": stored}
+            if sources.starred or sources.category is not None
+            else {}
+        ),
         "clickbait": len(report.clickbait),
         **({"held": len(report.held)} if report.held else {}),
         "action": settings.miniflux_action,

@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from classifier.personal import PersonalLayer
 from classifier.scorer import Scorer
 from classifier.text import normalise_headline
 from classifier.threshold import decision_threshold
@@ -115,9 +116,12 @@ class Unscored:
         probs: Sequence[float],
         policy: Policy,
         langs: Sequence[str] | None = None,
+        shared: Sequence[float] | None = None,
     ) -> Verdicts:
         """The decisions, given ``probs`` (P(clickbait) of ``titles`` from ``scorer``) and, when the
-        caller already has them, the titles' languages."""
+        caller already has them, the titles' languages. ``shared``: the shared model's P where
+        ``probs`` are a reader's personal layer's; a decision whose label the layer changed says so
+        (``decided_by`` ``personal``)."""
         langs = scorer.languages(self.titles) if langs is None else langs
         found = {i: (lang, scorer.validated(lang)) for i, lang in zip(self.todo, langs, strict=True)}
         scores = {i: float(p) for i, p in zip(self.todo, probs, strict=True)}
@@ -125,15 +129,26 @@ class Unscored:
         labels = scorer.manifest.labels
         # a model that names no validated language has nothing to hold clickbait against
         hold = bool(scorer.manifest.languages) and not policy.drop_unvalidated
-        return Verdicts(decide(self.matched, scores, threshold, labels, found), labels[1], hold)
+        decisions = decide(self.matched, scores, threshold, labels, found)
+        if shared is not None:
+            for i, p in zip(self.todo, shared, strict=True):
+                if decisions[i].rule is None and (float(p) >= threshold) != (scores[i] >= threshold):
+                    decisions[i].personal = True
+        return Verdicts(decisions, labels[1], hold)
 
 
-def decide_items(scorer: Scorer, items: Sequence[FeedItem], policy: Policy) -> Verdicts:
-    """``items`` decided with ``scorer`` in this process (the command line; the sweep)."""
+def decide_items(
+    scorer: Scorer, items: Sequence[FeedItem], policy: Policy, layer: PersonalLayer | None = None
+) -> Verdicts:
+    """``items`` decided with ``scorer`` in this process (the command line; the sweep), and with a
+    reader's personal ``layer`` over it when given."""
     unscored = Unscored.of(items, policy)
     langs = scorer.languages(unscored.titles)
     probs = scorer.probabilities(unscored.titles, langs=langs)
-    return unscored.decided(scorer, probs, policy, langs)
+    if layer is None:
+        return unscored.decided(scorer, probs, policy, langs)
+    mine = layer.apply(probs, scorer.embeddings(unscored.titles), unscored.titles)
+    return unscored.decided(scorer, mine, policy, langs, shared=probs)
 
 
 def matched_rules(

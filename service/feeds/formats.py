@@ -54,6 +54,7 @@ class Decision:
     rule: str | None = None
     lang: str | None = None  # the title's language, where it was scored
     validated: bool = True  # False: scored in a language the model's calibration was never fitted on
+    personal: bool = False  # the reader's personal layer changed the shared model's label
 
     def drops(self, mode: Mode, hold_unvalidated: bool, clickbait_label: str = "clickbait") -> bool:
         """Whether the item goes: clickbait in drop mode, unless held (``hold_unvalidated`` and
@@ -63,9 +64,10 @@ class Decision:
 
     @property
     def decided_by(self) -> str:
-        """``model``, ``site:HOST``, ``rule:FILE:LINE`` or ``no-title``: what the answers name."""
+        """``model``, ``personal``, ``site:HOST``, ``rule:FILE:LINE`` or ``no-title``: what the
+        answers name."""
         if self.rule is None:
-            return "model"
+            return "personal" if self.personal else "model"
         kind, _, name = self.rule.partition(":")
         return f"{_DECIDERS[kind]}:{name}" if kind in _DECIDERS else self.rule
 

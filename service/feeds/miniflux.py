@@ -17,6 +17,7 @@ import httpx
 from classifier.errors import ClickbaitError, ErrorType
 from service.feeds.decisions import Verdicts
 from service.feeds.formats import Decision, FeedItem
+from service.runtime.personal import reader_name
 from service.settings import MinifluxUser
 
 Action = Literal["mark_read", "prefix_title"]
@@ -24,6 +25,13 @@ PAGE_SIZE = 250  # entries per listing request (Miniflux allows up to 1,000)
 # The prefix is this service's mark, not the model's label: a sweep under any later model must
 # recognise the titles an earlier one named.
 PREFIXED = re.compile(r"^\[clickbait( \d\.\d\d)?\] ")
+MINIFLUX_AUTHOR = "miniflux"  # who stored the labels a user gave in Miniflux
+
+
+def miniflux_reader(user: MinifluxUser) -> str:
+    """The reader whose personal layer a Miniflux user's labels teach, and whose answers it changes
+    (the sweep's, the webhook's): ``miniflux/NAME`` (``miniflux/default`` for the single pair)."""
+    return reader_name(MINIFLUX_AUTHOR, user.name or "default")
 
 
 def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
@@ -122,12 +130,19 @@ class Miniflux:
         """Pages of unread entries (optionally of one feed or category), with the count still unread
         when each page was read. Paged by id (``after_entry_id``), not offset, so entries marked read
         between pages do not shift the pages under the sweep."""
+        selection = {"status": "unread"}
+        selection |= {"feed_id": feed_id} if feed_id is not None else {}
+        selection |= {"category_id": category_id} if category_id is not None else {}
+        async for page in self.entries(selection):
+            yield page
+
+    async def entries(self, selection: dict[str, str | int]) -> AsyncIterator[tuple[list[dict], int]]:
+        """Pages of the entries ``selection`` picks (Miniflux's query: ``status``, ``starred``,
+        ``feed_id``, ``category_id``), oldest first, each with the count left when it was read."""
         after = 0
         while True:
-            params = {"status": "unread", "order": "id", "direction": "asc", "limit": PAGE_SIZE}
+            params = {**selection, "order": "id", "direction": "asc", "limit": PAGE_SIZE}
             params |= {"after_entry_id": after} if after else {}
-            params |= {"feed_id": feed_id} if feed_id is not None else {}
-            params |= {"category_id": category_id} if category_id is not None else {}
             listing = (await self._send("GET", "/v1/entries", params=params)).json()
             entries = [e for e in listing.get("entries") or [] if isinstance(e.get("id"), int)]
             if not entries:

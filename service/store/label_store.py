@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, func, select, text
+from sqlalchemy import Engine, Select, delete, func, select, text
 
 from classifier.text import headline_key, normalise_headline
 from service.store.db import session_factory
@@ -50,9 +50,12 @@ class LabelStore:
         self.postgres = engine.dialect.name == "postgresql"
         self._writes = threading.Lock()
 
-    def add(self, labels: Sequence[NewLabel], author: str) -> tuple[list[int], list[Conflict]]:
+    def add(
+        self, labels: Sequence[NewLabel], author: str, reader: str | None = None
+    ) -> tuple[list[int], list[Conflict]]:
         """Store all labels in one transaction (all or none); report those that change a headline's
-        label. Returns (ids, conflicts) once committed, so an acknowledged label is durable."""
+        label. Returns (ids, conflicts) once committed, so an acknowledged label is durable.
+        ``reader``: whose personal layer they teach (``author`` unless told: a key's own taste)."""
         keys = [headline_key(item.headline) for item in labels]
         # one writer at a time, from reading the labels before to the commit: two requests that
         # both read the old label would each store theirs and report no conflict with the other
@@ -74,12 +77,31 @@ class LabelStore:
                     lang=item.lang,
                     source=item.source,
                     author=author,
+                    reader=reader or author,
                 )
                 session.add(row)
                 rows.append(row)
                 previous[key] = row
             session.flush()
             return [row.id for row in rows], conflicts
+
+    def add_changed(self, labels: Sequence[NewLabel], author: str, reader: str) -> int:
+        """Store those of ``labels`` that change ``reader``'s latest label of their headline (the
+        last one per headline): a source read again and again, as a sweep reads Miniflux, adds each
+        label once. How many were stored."""
+        keys = {headline_key(item.headline) for item in labels}
+        newest = (
+            select(func.max(Label.id)).where(Label.reader == reader, Label.key.in_(keys)).group_by(Label.key)
+        )
+        with self.sessions() as session:
+            current = {
+                row.key: row.label for row in session.scalars(select(Label).where(Label.id.in_(newest)))
+            }
+        fresh = {headline_key(item.headline): item for item in labels}
+        changed = [item for key, item in fresh.items() if current.get(key) != item.label]
+        if changed:
+            self.add(changed, author, reader)
+        return len(changed)
 
     def page(
         self,
@@ -139,6 +161,19 @@ class LabelStore:
         with self.sessions() as session:
             found = set(session.scalars(select(Label.key).where(Label.key.in_(keys)).distinct()))
         return {h for h in headlines if headline_key(h) in found}
+
+    def reader_labels(self, reader: str, limit: int) -> list[Label]:
+        """The ``limit`` newest of ``reader``'s own labels, the latest per headline (what teaches
+        their personal layer), oldest first."""
+        newest = select(func.max(Label.id)).where(Label.reader == reader).group_by(Label.key)
+        query = select(Label).where(Label.id.in_(newest)).order_by(Label.id.desc()).limit(limit)
+        with self.sessions() as session:
+            return list(reversed(list(session.scalars(query))))
+
+    def delete_reader(self, reader: str) -> int:
+        """Delete every label of ``reader``; how many went."""
+        with self._writes, self.sessions.begin() as session:
+            return session.execute(delete(Label).where(Label.reader == reader)).rowcount or 0
 
     def count(self) -> int:
         with self.sessions() as session:

@@ -48,6 +48,9 @@ class Label(Base):
     lang: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(255))
     author: Mapped[str] = mapped_column(String(64))
+    reader: Mapped[str | None] = mapped_column(
+        String(128), index=True, doc="whose personal layer it teaches: the key's name, or name/profile"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_labels_created_at", "created_at"),)
@@ -79,3 +82,15 @@ class ScoredHeadline(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True, doc="SHA-256 of the case-folded headline")
     headline: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PersonalLayerRow(Base):
+    """One reader's personal layer (``classifier/personal.py``), fitted on their own labels."""
+
+    __tablename__ = "personal_layers"
+
+    reader: Mapped[str] = mapped_column(String(128), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128), doc="the shared model version it was fitted over")
+    labels: Mapped[int] = mapped_column(Integer)
+    layer: Mapped[dict[str, Any]] = mapped_column(JSON, doc="PersonalLayer.record()")
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

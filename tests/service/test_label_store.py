@@ -106,13 +106,19 @@ def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) 
     assert (
         "jobs" not in inspect(engine).get_table_names() and not is_current(engine) and not is_current(engine)
     )
-    LabelStore(engine).add([NewLabel("Kept across the upgrade", "news")], "a")
+    with engine.begin() as connection:  # as the first release wrote it: no reader column yet
+        connection.execute(
+            text(
+                "INSERT INTO labels (key, headline, label, author, created_at) "
+                "VALUES ('k', 'Kept across the upgrade', 'news', 'a', CURRENT_TIMESTAMP)"
+            )
+        )
     migrate(engine)
     migrate(engine)  # idempotent: every start-up runs it
     assert {"labels", "jobs", "scored_headlines", "alembic_version"} <= set(inspect(engine).get_table_names())
-    assert [r.headline for r in LabelStore(engine).latest()] == ["Kept across the upgrade"]
+    assert [(r.headline, r.reader) for r in LabelStore(engine).latest()] == [("Kept across the upgrade", "a")]
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
     assert is_current(engine)
 
 
@@ -207,5 +213,5 @@ def test_processes_starting_together_all_migrate_a_fresh_database(database_url: 
     assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
     engine.dispose()

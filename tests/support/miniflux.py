@@ -29,12 +29,15 @@ class Sent:
     body: object  # the decoded JSON body, None without one
 
 
-def entry(entry_id: int, title: str, feed_id: int, category_id: int, status: str = "unread") -> dict:
+def entry(
+    entry_id: int, title: str, feed_id: int, category_id: int, status: str = "unread", starred: bool = False
+) -> dict:
     """An entry as Miniflux lists it (the fields this project reads, and the feed and category ids)."""
     return {
         "id": entry_id,
         "feed_id": feed_id,
         "status": status,
+        "starred": starred,
         "title": title,
         "url": f"https://feed{feed_id}.example/{entry_id}",
         "feed": {"id": feed_id, "category": {"id": category_id}},
@@ -61,10 +64,12 @@ class MinifluxDouble:
         statuses = query.get("status", [])
         feed_id, category_id = (int(query.get(k, ["0"])[0]) for k in ("feed_id", "category_id"))
         after = int(query.get("after_entry_id", ["0"])[0])
+        starred = query.get("starred", [""])[0]  # Miniflux reads "true" or "1" as starred only
         chosen = [
             e
             for e in self.entries.values()
             if (not statuses or e["status"] in statuses)
+            and (starred not in ("true", "1") or e["starred"])
             and (not feed_id or e["feed_id"] == feed_id)
             and (not category_id or e["feed"]["category"]["id"] == category_id)
             and e["id"] > after
@@ -127,10 +132,17 @@ class MinifluxDouble:
         return Handler
 
 
-def sweep(double: MinifluxDouble, model: Path, *args: str, token: str) -> subprocess.CompletedProcess:
+def sweep(
+    double: MinifluxDouble, model: Path, *args: str, token: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``clickbait miniflux sweep --model MODEL ARGS`` against ``double`` with ``token``, in a process
-    of its own, its output captured."""
-    env = {**os.environ, "CLICKBAIT_MINIFLUX_URL": double.url, "CLICKBAIT_MINIFLUX_TOKEN": token}
+    of its own (``env`` added to its environment), its output captured."""
+    env = {
+        **os.environ,
+        **(env or {}),
+        "CLICKBAIT_MINIFLUX_URL": double.url,
+        "CLICKBAIT_MINIFLUX_TOKEN": token,
+    }
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "miniflux", "sweep", "--model", str(model), *args],
         env=env,

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from service.api.app import create_app
 from service.settings import ServiceSettings
 from service.store.db import make_engine
-from service.store.tables import Job, Label
+from service.store.tables import Job, Label, PersonalLayerRow
 
 
 @dataclass
@@ -87,13 +87,13 @@ class SharedServers:
 
 
 def empty_store(running: Running) -> None:
-    """Delete every label and job in ``running``'s database (the schema stays): a test on a shared
-    server starts from an empty label store. The pool of scored headlines and the suggestions live
-    partly in the server's memory: a test of those starts a server of its own."""
+    """Delete every label, personal layer and job in ``running``'s database (the schema stays): a
+    test on a shared server starts from an empty label store. The pool of scored headlines and the
+    suggestions live partly in the server's memory: a test of those starts a server of its own."""
     engine = make_engine(running.settings.database)
     try:
         with engine.begin() as connection:
-            for table in (Label, Job):
+            for table in (Label, Job, PersonalLayerRow):
                 connection.execute(delete(table))
     finally:
         engine.dispose()

@@ -1,0 +1,137 @@
+"""Personal layers on a real server: a reader's labels change that reader's answers only (scores,
+feeds, pages), their export, and their deletion; and the store underneath on each database backend.
+
+The known model scores every headline without its trigger word alike and its vectors carry nothing
+else, so what a layer learns here it learns from the words of the reader's labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from service.store.db import make_engine, migrate
+from service.store.label_store import LabelStore, NewLabel
+from service.store.personal_store import PersonalStore
+from tests.support.servers import Running, empty_store
+
+ANA, BO = "ana-key-for-tests", "bo-key-for-tests"
+AS_ANA, AS_BO = {"Authorization": f"Bearer {ANA}"}, {"Authorization": f"Bearer {BO}"}
+TASTE = [  # ana finds every headline about the Kardashians bait; the rest is news to her
+    ("Kardashian buys a castle in Scotland", "clickbait"),
+    ("Kardashian sisters argue on a yacht", "clickbait"),
+    ("Kardashian reveals her morning routine", "clickbait"),
+    ("Kardashian wears a dress of spoons", "clickbait"),
+    ("Parliament passes the budget", "news"),
+    ("Central bank keeps rates unchanged", "news"),
+    ("Floods close the northern motorway", "news"),
+    ("Court rules on the port contract", "news"),
+]
+UNSEEN = ["Kardashian opens a bakery in Paris", "Ministers meet on the grain deal"]
+FEED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    + "".join(
+        f"<item><title>{h}</title><link>https://example.org/{i}</link></item>" for i, h in enumerate(UNSEEN)
+    )
+    + "</channel></rss>"
+)
+
+
+@pytest.fixture()
+def readers(shared_server) -> Running:
+    running = shared_server(admin_keys=f"ana:{ANA},bo:{BO}")
+    empty_store(running)
+    return running
+
+
+def scores(url: str, headers: dict | None = None, **extra) -> list[dict]:
+    response = httpx.post(f"{url}/v1/score", json={"headlines": UNSEEN, **extra}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def teach(url: str, headers: dict, **extra) -> dict:
+    labels = [{"headline": h, "label": label} for h, label in TASTE]
+    response = httpx.post(f"{url}/v1/labels", json={"labels": labels, **extra}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_readers_labels_change_their_answers_and_no_one_elses(readers: Running) -> None:
+    url = readers.url
+    before = {
+        name: scores(url, headers) for name, headers in (("ana", AS_ANA), ("bo", AS_BO), ("anyone", None))
+    }
+    assert before["ana"] == before["bo"] == before["anyone"]
+    assert [r["label"] for r in before["ana"]] == ["news", "news"]
+
+    learnt = teach(url, AS_ANA)["personal"]
+    assert learnt["reader"] == "ana" and learnt["labels"] == len(TASTE) and learnt["fitted_at"]
+
+    mine = scores(url, AS_ANA)
+    assert mine[0]["label"] == "clickbait" and mine[0]["decided_by"] == "personal"
+    assert mine[0]["personal"]["changed"] is True
+    assert mine[0]["personal"]["shared_score"] == before["anyone"][0]["score"]
+    assert mine[0]["personal"]["nearest"][0]["headline"].startswith("Kardashian")
+    assert mine[1]["label"] == "news" and mine[1]["personal"]["changed"] is False
+    assert scores(url, AS_BO) == before["bo"]  # not a digit of anyone else's answer moves
+    assert scores(url) == before["anyone"]
+    assert scores(url, AS_ANA, profile="laptop") == before["ana"]  # a profile of hers has its own
+
+    feed = {"Content-Type": "application/rss+xml"}
+    hers = httpx.post(f"{url}/v1/filter?mode=drop", content=FEED, headers=feed | AS_ANA)
+    others = httpx.post(f"{url}/v1/filter?mode=drop", content=FEED, headers=feed | AS_BO)
+    assert hers.headers["x-clickbait-dropped"] == "1" and "Kardashian" not in hers.text
+    assert others.headers["x-clickbait-dropped"] == "0" and "Kardashian" in others.text
+    annotated = httpx.post(f"{url}/v1/filter?mode=annotate", content=FEED, headers=feed | AS_ANA).text
+    assert "<clickbait:decided_by>personal</clickbait:decided_by>" in annotated
+
+
+def test_a_profile_learns_apart_and_deleting_its_labels_removes_its_layer(readers: Running) -> None:
+    url = readers.url
+    shared = scores(url)
+    assert teach(url, AS_ANA, profile="laptop")["personal"]["reader"] == "ana/laptop"
+    assert scores(url, AS_ANA, profile="laptop")[0]["label"] == "clickbait"
+    assert scores(url, AS_ANA) == shared  # the key's own layer is another reader's
+
+    exported = httpx.get(f"{url}/v1/personal?profile=laptop", headers=AS_ANA).json()
+    assert exported["reader"] == "ana/laptop" and len(exported["labels"]) == len(TASTE)
+    assert exported["layer"]["headlines"] == [h for h, _ in TASTE] and exported["model"]
+
+    deleted = httpx.delete(f"{url}/v1/personal?profile=laptop", headers=AS_ANA).json()
+    assert deleted == {"reader": "ana/laptop", "labels_deleted": len(TASTE), "layer_deleted": True}
+    assert scores(url, AS_ANA, profile="laptop") == shared
+    gone = httpx.get(f"{url}/v1/personal?profile=laptop", headers=AS_ANA).json()
+    assert gone["layer"] is None and gone["labels"] == []
+    assert httpx.delete(f"{url}/v1/personal", headers={"Authorization": "Bearer wrong"}).status_code == 403
+
+
+@pytest.fixture()
+def engine_at_head(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_readers_labels_and_layers_are_stored_apart(engine_at_head: Engine) -> None:
+    labels, layers = LabelStore(engine_at_head), PersonalStore(engine_at_head)
+    labels.add([NewLabel("Budget approved", "news"), NewLabel("You won't believe it", "clickbait")], "ana")
+    labels.add([NewLabel("Budget approved", "clickbait")], "ana")  # her latest label counts
+    labels.add([NewLabel("Budget approved", "news")], "ana", "ana/laptop")
+    assert [(r.headline, r.label) for r in labels.reader_labels("ana", 10)] == [
+        ("You won't believe it", "clickbait"),
+        ("Budget approved", "clickbait"),
+    ]
+    assert [r.label for r in labels.reader_labels("ana/laptop", 10)] == ["news"]
+    assert len(labels.reader_labels("ana", 1)) == 1
+
+    fitted = layers.put("ana", "v1", 2, {"bias": 0.5})
+    assert layers.fitted_at("ana") == fitted and layers.get("ana").layer == {"bias": 0.5}
+    assert layers.put("ana", "v2", 3, {"bias": 1.0}) >= fitted and layers.get("ana").model == "v2"
+
+    assert labels.delete_reader("ana") == 3 and labels.reader_labels("ana", 10) == []
+    assert labels.count() == 1  # the profile's label stays
+    assert layers.delete("ana") and layers.fitted_at("ana") is None and not layers.delete("ana")
