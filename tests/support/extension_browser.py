@@ -99,6 +99,9 @@ class ExtensionBrowser:
         return popup
 
 
+OPTIONS_TAB_MS = 5000
+
+
 @contextmanager
 def extension_browser(
     extension_dir: Path, profile: Path, viewport: dict[str, int] | None = None
@@ -124,13 +127,19 @@ def extension_browser(
             )
             browser = ExtensionBrowser(context, worker.url.split("/")[2])
             # it opens its options page on install, in a new tab or one just opened: wait for it
-            # (asked of the worker: Playwright may see that tab before its navigation), then close it
+            # (asked of the worker: Playwright may see that tab before its navigation), then close
+            # it. Headless Chromium sometimes opens none: after OPTIONS_TAB_MS, go on without it.
             worker.evaluate(
-                """() => new Promise((resolve) => {
+                """(limit) => new Promise((resolve) => {
+                  const until = Date.now() + limit;
                   const tabs = () => chrome.runtime.getContexts({ contextTypes: ["TAB"] });
-                  const check = async () => ((await tabs()).length ? resolve() : setTimeout(check, 50));
+                  const check = async () => {
+                    if ((await tabs()).length || Date.now() > until) resolve();
+                    else setTimeout(check, 50);
+                  };
                   check();
-                })"""
+                })""",
+                OPTIONS_TAB_MS,
             )
             for page in context.pages:
                 page.close()
