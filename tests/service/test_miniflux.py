@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.settings import ServiceSettings
+from service.store.db import make_engine
+from service.store.label_store import LabelStore
 from tests.support.miniflux import MinifluxDouble, Sent, entry
 from tests.support.miniflux import sweep as run_sweep
 from tests.support.models import TRIGGER
@@ -153,3 +156,80 @@ def test_the_webhook_can_prefix_titles_instead(make_server, miniflux: MinifluxDo
     assert miniflux.sent == [
         Sent("PUT", "/v1/entries/2", {}, TOKEN, {"title": f"[clickbait {bait['score']:.2f}] {BAIT}"})
     ]
+
+
+LABELLED = [  # a category of feeds the user finds bait (30), starred entries they call news
+    *(
+        entry(10 + i, f"Kardashian {what}", feed_id=5, category_id=30, status="read")
+        for i, what in enumerate(
+            [
+                "buys a castle in Scotland",
+                "sisters argue on a yacht",
+                "reveals her morning routine",
+                "wears spoons",
+            ]
+        )
+    ),
+    *(
+        entry(20 + i, title, feed_id=1, category_id=10, status="read", starred=True)
+        for i, title in enumerate(
+            [
+                "Parliament passes the budget",
+                "Central bank keeps rates",
+                "Floods close the motorway",
+                "Court rules",
+            ]
+        )
+    ),
+    entry(31, "Kardashian opens a bakery in Paris", feed_id=1, category_id=10),
+    entry(32, "Ministers meet on the grain deal", feed_id=1, category_id=10),
+]
+
+
+@pytest.mark.slow
+def test_a_category_and_stars_in_miniflux_become_labels_that_teach_the_sweep(
+    known_model: Path, isolated_data: Path
+) -> None:
+    double = MinifluxDouble(TOKEN, LABELLED)
+    env = {"CLICKBAIT_MINIFLUX_LABEL_CATEGORY": "30", "CLICKBAIT_MINIFLUX_LABEL_STARRED": "news"}
+    try:
+        first = run_sweep(double, known_model, "--apply", token=TOKEN, env=env)
+        assert summary(first) | {"labels": 8, "labels_stored": 8, "clickbait": 1} == summary(first)
+        (flagged,) = map(json.loads, first.stdout.splitlines())
+        assert flagged["id"] == 31 and flagged["decided_by"] == "personal"
+        labels = {k: [str(v)] for k, v in {"order": "id", "direction": "asc", "limit": 250}.items()}
+        assert double.sent == [
+            Sent("GET", "/v1/entries", {"starred": ["true"], **labels}, TOKEN, None),
+            Sent(
+                "GET", "/v1/entries", {"starred": ["true"], **labels, "after_entry_id": ["23"]}, TOKEN, None
+            ),
+            Sent("GET", "/v1/entries", {"category_id": ["30"], **labels}, TOKEN, None),
+            Sent(
+                "GET", "/v1/entries", {"category_id": ["30"], **labels, "after_entry_id": ["13"]}, TOKEN, None
+            ),
+            listing(),
+            Sent("PUT", "/v1/entries", {}, TOKEN, {"entry_ids": [31], "status": "read"}),
+            listing(after=32),
+        ]
+        stored = stored_labels(isolated_data)
+        assert {(r.headline, r.label, r.source, r.author, r.reader) for r in stored} == {
+            *(
+                (e["title"], "clickbait", "feed5.example", "miniflux", "miniflux/default")
+                for e in LABELLED[:4]
+            ),
+            *((e["title"], "news", "feed1.example", "miniflux", "miniflux/default") for e in LABELLED[4:8]),
+        }
+        again = run_sweep(double, known_model, "--apply", token=TOKEN, env=env)
+        assert summary(again)["labels_stored"] == 0 and summary(again)["clickbait"] == 0  # 31 is read now
+        assert len(stored_labels(isolated_data)) == 8
+    finally:
+        double.close()
+
+
+def stored_labels(data_dir: Path) -> list:
+    """The labels the sweep stored in the label database of ``data_dir``."""
+    engine = make_engine(ServiceSettings(data_dir=data_dir).database)
+    try:
+        return list(LabelStore(engine).page(limit=100).labels)
+    finally:
+        engine.dispose()
