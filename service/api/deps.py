@@ -80,7 +80,9 @@ def current_scorer(scoring: ScoringDep) -> Scorer:
     return scoring.scorer
 
 
-def _authenticate(request: Request, settings: ServiceSettings, limiter: KeyRateLimiter) -> str:
+def _authenticate(request: Request, settings: ServiceSettings, limiter: KeyRateLimiter | None) -> str:
+    """The presented key's name; ``limiter``: the per-key rate limit to take a request from (None:
+    a route that only reads whose the request is, and does not limit it by key)."""
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ClickbaitError("this route needs 'Authorization: Bearer <key>'", ErrorType.unauthorized)
@@ -103,7 +105,7 @@ def _authenticate(request: Request, settings: ServiceSettings, limiter: KeyRateL
             else "no admin keys are configured (CLICKBAIT_ADMIN_KEYS)"
         )
         raise ClickbaitError(reason, ErrorType.forbidden)
-    wait = limiter.wait_needed(owner)
+    wait = limiter.wait_needed(owner) if limiter is not None else 0.0
     if wait:
         raise ClickbaitError(
             f"key {owner!r} is over {settings.key_rate_per_minute} requests a minute",
@@ -132,11 +134,13 @@ ProfileQuery = Query(None, pattern=PROFILE_PATTERN, description=PROFILE_DESCRIPT
 
 def reader_of(request: Request, settings: ServiceSettings, profile: str | None) -> str | None:
     """Whose personal layer an answer carries: the presented key's name (and ``profile``), checked
-    like any key; None for a request without a key, or when personal layers are off. A wrong key
-    is refused rather than answered as nobody's, so that a typo does not look like a lost layer."""
-    if not settings.personal_layers or not request.headers.get("authorization"):
+    like any key but not limited by it (these routes never were); None for a request without a
+    bearer key, or when personal layers are off. A wrong key is refused rather than answered as
+    nobody's, so that a typo does not look like a lost layer."""
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    if not settings.personal_layers or scheme.lower() != "bearer":  # Basic etc.: someone else's
         return None
-    return reader_name(_authenticate(request, settings, request.app.state.key_limiter), profile)
+    return reader_name(_authenticate(request, settings, None), profile)
 
 
 async def personal_answers(

@@ -77,7 +77,9 @@ def add_labels(
     reader = reader_name(author, body.profile)
     labels = [NewLabel(i.headline, i.label, i.lang, i.source) for i in body.labels]
     ids, conflicts = store.add(labels, author, reader)
-    learnt = personal.learn(reader, current_scorer(scoring)) if settings.personal_layers else None
+    # with no model loaded yet the labels are kept and the layer is learnt at the reader's next labels
+    scorer = scoring.scorer
+    learnt = personal.learn(reader, scorer) if settings.personal_layers and scorer is not None else None
     return LabelsAdded(
         personal=LearntOut(**asdict(learnt)) if learnt else None,
         added=len(ids),

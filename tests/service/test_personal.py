@@ -78,6 +78,11 @@ def test_a_readers_labels_change_their_answers_and_no_one_elses(readers: Running
     assert mine[1]["label"] == "news" and mine[1]["personal"]["changed"] is False
     assert scores(url, AS_BO) == before["bo"]  # not a digit of anyone else's answer moves
     assert scores(url) == before["anyone"]
+    assert scores(url, {"Authorization": "Basic YTpi"}) == before["anyone"]  # not a key of this service
+    wrong = httpx.post(
+        f"{url}/v1/score", json={"headlines": UNSEEN}, headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 403  # a typo in a key is said, not answered as nobody's
     assert scores(url, AS_ANA, profile="laptop") == before["ana"]  # a profile of hers has its own
 
     feed = {"Content-Type": "application/rss+xml"}
