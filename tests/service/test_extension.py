@@ -10,7 +10,6 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from service.cli.extension_build import BuiltExtension, write_extension
 from service.feeds.page_headlines import extract_headlines
 from tests.support import firefox
 from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
+from tests.support.extension_pages import teaser
 from tests.support.models import TRIGGER
 
 pytestmark = pytest.mark.browser
@@ -44,10 +44,6 @@ UNTOUCHED = [  # clickbait wording, but navigation, a lone link and a footer: no
     f"Subscribe to our {TRIGGER} newsletter now",
     f"About us and our {TRIGGER} editorial team",
 ]
-
-
-def teaser(site: str, title: str) -> str:
-    return f'<li><a href="https://partner.example/{quote(title)}"><span>{site}</span><span>{title}</span></a></li>'
 
 
 # Laid out like the seed page: a nav bar, the article with its related links, a sidebar of partner

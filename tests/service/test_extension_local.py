@@ -1,67 +1,31 @@
-"""The extension with no service at all, in Debian's Chromium: the default model, built into the
-extension by `clickbait extension`, scores a news page's headlines in the browser (the offscreen
-document that local-scoring.js opens runs local-model.js) and the teasers are dimmed. Nothing serves
-the model: no `clickbait serve` runs, and the reader never set a service.
+"""The extension with no service at all, in Debian's Chromium and Firefox ESR: the default model,
+built into the extension by `clickbait extension`, scores a news page's headlines in the browser
+(Chromium: the offscreen document that local-scoring.js opens runs local-model.js; Firefox: its
+background page imports it) and the teasers are dimmed. Nothing serves the model: no `clickbait
+serve` runs, and the reader never set a service.
 
-The headlines are this file's own, each far from the default model's threshold (a teaser wall of
-celebrity and curiosity teasers, and plain news), so the test reads the real model's decisions."""
+The headlines (tests/support/extension_pages.py) are each far from the default model's threshold (a
+teaser wall of celebrity and curiosity teasers, and plain news), so the test reads the real model's
+decisions."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import quote
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from service.cli import main
+from service.cli.extension_build import write_extension
+from tests.support import firefox
 from tests.support.extension_browser import ExtensionBrowser, extension_browser, static_site
+from tests.support.extension_pages import NAVIGATION, NEWS, TEASER_WALL, TEASERS
 
 pytestmark = pytest.mark.browser
 
-TEASERS = [
-    "You won't believe what this famous actress looks like today",
-    "10 photos of celebrity homes that will make your jaw drop",
-    "This simple trick doctors don't want you to know",
-    "Cum arată acum fosta prezentatoare TV. Fanii nu au recunoscut-o",
-]
-NEWS = [
-    "Parliament approves the 2027 state budget after a two-day debate",
-    "Guvernul a aprobat bugetul de stat pentru anul viitor",
-    "Central bank holds interest rate at 6.5 percent",
-    "EU foreign ministers meet in Brussels to discuss sanctions",
-]
-NAVIGATION = ["Front page", "World news", "Subscribe to our newsletter"]
 FIRST_LOAD_MS = 120_000  # the first page loads the model (WebAssembly compiled) on a busy 2-core CPU
-
-
-def teaser(site: str, title: str) -> str:
-    return f'<li><a href="https://partner.example/{quote(title)}"><span>{site}</span><span>{title}</span></a></li>'
-
-
-# A news page as the seed page lays one out: navigation, an article with related links, a sidebar
-# wall of partner teasers mixed with plain news.
-PAGE = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>News</title></head>
-<body>
-<header><nav><a href="/">{NAVIGATION[0]}</a> <a href="/world">{NAVIGATION[1]}</a></nav></header>
-<main>
-<article>
-  <h1>Budget passes after a long night in parliament</h1>
-  <p>The chamber voted late on Thursday, the speaker said.</p>
-  <ul><li><a href="/eu">{NEWS[3]}</a></li><li><a href="/rates">{NEWS[2]}</a></li></ul>
-</article>
-<aside><h2>Read also</h2>
-  <ul>
-    {teaser("Cancan", TEASERS[0])}{teaser("Mediafax", NEWS[0])}{teaser("Click", TEASERS[1])}
-    {teaser("Digi24", NEWS[1])}{teaser("Ciao", TEASERS[2])}{teaser("Libertatea", TEASERS[3])}
-  </ul>
-</aside>
-</main>
-<footer><a href="/subscribe">{NAVIGATION[2]}</a></footer>
-</body></html>
-"""
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +40,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExtensionBrow
 
 @pytest.fixture(scope="module")
 def news_site() -> Iterator[str]:
-    with static_site({"news.html": PAGE}) as url:
+    with static_site({"news.html": TEASER_WALL}) as url:
         yield f"{url}/news.html"
 
 
@@ -105,3 +69,23 @@ def test_with_no_service_the_model_in_the_browser_dims_the_teasers(
     expect(popup.locator("#service")).to_contain_text("No service set")
     # the pages' own requests only: nothing went to a service
     assert all(url.startswith((news_site.rsplit("/", 1)[0], "chrome-extension://")) for url in requests)
+
+
+def test_in_firefox_with_no_service_the_model_in_the_browser_dims_the_teasers(
+    news_site: str, tmp_path: Path
+) -> None:
+    if why := firefox.missing():
+        pytest.skip(why)
+    build = write_extension(tmp_path, "firefox")
+    shown = firefox.drive(build.folder, news_site, settle=TEASERS, wait_ms=FIRST_LOAD_MS)
+    links = {link["text"]: link for link in shown["links"]}
+
+    def find(title: str) -> dict:
+        return next(link for text, link in links.items() if title in text)
+
+    for title in TEASERS:
+        assert find(title)["opacity"] == "0.35" and find(title)["badge"], title
+    for title in NEWS + NAVIGATION:
+        assert find(title)["opacity"] == "1" and not find(title)["badge"], title
+    assert shown["popup"] == f"Dimmed {len(TEASERS)} of {len(TEASERS) + len(NEWS)} headlines."
+    assert shown["scorer"].startswith("Scored in this browser by the local model")

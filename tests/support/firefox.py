@@ -23,11 +23,17 @@ def missing() -> str | None:
     return None
 
 
-def drive(extension: Path, page: str, settle: list[str], service: str | None = None) -> dict:
-    """The page as Firefox with the extension shows it: each link's opacity and badge, the popup's line."""
-    request = {"extension": str(extension), "page": page, "settle": settle}
+def drive(
+    extension: Path, page: str, settle: list[str], service: str | None = None, wait_ms: int | None = None
+) -> dict:
+    """The page as Firefox with the extension shows it: each link's opacity and badge, the popup's
+    lines (``popup``: what was handled; ``scorer``: who scored). ``service``: set in the options
+    page first; ``wait_ms``: how long a wait may take (the first page loads the local model)."""
+    request: dict = {"extension": str(extension), "page": page, "settle": settle}
     if service is not None:
         request["service"] = service
+    if wait_ms is not None:
+        request["wait_ms"] = wait_ms
     done = subprocess.run(
         ["node", str(DRIVER), json.dumps(request)], cwd=ROOT, capture_output=True, text=True, timeout=180
     )

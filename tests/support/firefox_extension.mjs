@@ -1,17 +1,19 @@
 // Debian's Firefox ESR with the extension's Firefox build loaded as a temporary add-on, driven over
 // WebDriver BiDi by puppeteer-core (no browser download: /usr/bin/firefox-esr). tests/support/firefox.py
 // runs it with one JSON argument and reads one JSON line back; the assertions live in the Python test.
-//   {"extension": DIR, "page": URL, "service": URL or "", "settle": [TEXT...]}
-// It configures the service through the options page (as a reader would), opens the page, waits until
-// every headline in "settle" has a badge, and reports each link's opacity and badge and the popup's line.
+//   {"extension": DIR, "page": URL, "service": URL (optional), "settle": [TEXT...], "wait_ms": N (optional)}
+// It configures the service through the options page (as a reader would) if one is given, opens the
+// page, waits until every headline in "settle" has a badge, and reports each link's opacity and badge
+// and the popup's lines: what was handled, and who scored it.
 import puppeteer from "puppeteer-core";
 
 const FIREFOX = "/usr/bin/firefox-esr";
-const WAIT_MS = 30000;
+const request = JSON.parse(process.argv[2]);
+const WAIT_MS = request.wait_ms ?? 30000;
 const GECKO_ID = "clickbait-dimmer@clickbait-classifier";
 const UUID = "6f1f6a2e-2c3b-4b8e-9a57-0c11cba17000"; // fixed, so the test knows moz-extension://UUID/
 
-const { extension, page: pageUrl, service, settle } = JSON.parse(process.argv[2]);
+const { extension, page: pageUrl, service, settle } = request;
 const base = `moz-extension://${UUID}`;
 
 /** The tab showing the extension's page at ``path``. WebDriver BiDi may not navigate a tab to an
@@ -71,7 +73,8 @@ try {
   const popup = await extensionPage(browser, `popup.html?tab=${tab}`);
   await popup.waitForFunction(() => /\d/.test(document.querySelector("#page").textContent), { timeout: WAIT_MS });
   const popupLine = await popup.$eval("#page", (line) => line.textContent);
-  console.log(JSON.stringify({ version: await browser.version(), links, popup: popupLine }));
+  const scorer = await popup.$eval("#scorer", (line) => line.textContent);
+  console.log(JSON.stringify({ version: await browser.version(), links, popup: popupLine, scorer }));
 } finally {
   await browser.close();
 }
