@@ -30,7 +30,7 @@ from service.api.deps import (
     require_reader,
     score_many,
 )
-from service.api.schemas import error_responses
+from service.api.schemas import NO_NUL, error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
 from service.feeds.formats import FeedItem, Mode, parse_feed
@@ -44,6 +44,7 @@ from service.feeds.page_headlines import (
 )
 from service.feeds.proxy_cache import FeedCache, entity_tag, unchanged
 from service.feeds.rules import RuleError, Rules, replace_rules
+from service.runtime.personal import PersonalLayers
 from service.runtime.scoring_service import ScoringService
 from service.settings import MinifluxUser, ServiceSettings
 
@@ -184,6 +185,13 @@ async def filter_remote_feed(
     cache: FeedCacheDep,
     personal: PersonalDep,
     url: str = Query(..., description="the feed to fetch"),
+    personal_token: str | None = Query(
+        None,
+        alias="personal",
+        max_length=64,
+        pattern=NO_NUL,
+        description="a reader's feed token (GET /v1/personal): their personal layer decides too",
+    ),
     mode: Mode = ModeQuery,
     threshold: float | None = ThresholdQuery,
     allow: str | None = AllowQuery,
@@ -205,7 +213,7 @@ async def filter_remote_feed(
     kept = cache.get(url)
     feed = cache.keep(url, await fetch(url, fetching, kept.validators if kept else None), kept)
     policy = _policy(settings, allow, block, threshold)
-    reader = reader_of(request, settings, profile)
+    reader = await _proxy_reader(request, settings, personal, profile, personal_token)
     model = current_scorer(scoring).version
     # a reader's answer changes when their layer does: its fitting time is part of the validators
     layer = f"+{reader}@{personal.store.fitted_at(reader)}" if reader else ""
@@ -217,6 +225,23 @@ async def filter_remote_feed(
     tag = entity_tag(feed.digest, response.headers["X-Clickbait-Model"] + layer, mode, policy, settings)
     response.headers.update(feed.headers(tag))
     return response
+
+
+async def _proxy_reader(
+    request: Request,
+    settings: ServiceSettings,
+    personal: PersonalLayers,
+    profile: str | None,
+    token: str | None,
+) -> str | None:
+    """Whose layer decides a proxied feed: the reader a ``personal`` token names (a feed reader that
+    can send no header), else the presented key's (``reader_of``)."""
+    if token is None or not settings.personal_layers:
+        return reader_of(request, settings, profile)
+    reader = await asyncio.to_thread(personal.store.reader_of_token, token)
+    if reader is None:
+        raise ClickbaitError("no personal layer has this feed token", ErrorType.forbidden)
+    return reader
 
 
 @router.post(

@@ -30,6 +30,7 @@ def export_personal(
         layer=row.layer if row else None,
         model=row.model if row else None,
         fitted_at=row.fitted_at if row else None,
+        feed_token=row.feed_token if row else None,
     )
 
 

@@ -269,6 +269,10 @@ class PersonalExport(BaseModel):
     layer: dict | None = Field(description="the fitted layer (classifier/personal.py), null: none")
     model: str | None = Field(description="the shared model version it was fitted over")
     fitted_at: datetime | None
+    feed_token: str | None = Field(
+        description="add &personal=TOKEN to a feed proxy URL (GET /v1/filter?url=…) to have the layer "
+        "decide it, for feed readers that send no key; it changes when the layer is deleted"
+    )
 
 
 class PersonalDeleted(BaseModel):

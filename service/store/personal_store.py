@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, select
@@ -15,13 +16,22 @@ class PersonalStore:
         self.sessions = session_factory(engine)
 
     def put(self, reader: str, model: str, labels: int, layer: dict) -> datetime:
-        """Store (or replace) ``reader``'s layer; when it was fitted."""
+        """Store (or replace) ``reader``'s layer; when it was fitted. A new layer gets a feed token
+        of its own; a refitted one keeps its token, so the reader's proxy URLs keep working."""
         fitted_at = utcnow()
         with self.sessions.begin() as session:
-            session.merge(
-                PersonalLayerRow(reader=reader, model=model, labels=labels, layer=layer, fitted_at=fitted_at)
-            )
+            row = session.get(PersonalLayerRow, reader)
+            if row is None:
+                row = PersonalLayerRow(reader=reader)
+                session.add(row)
+            row.model, row.labels, row.layer, row.fitted_at = model, labels, layer, fitted_at
+            row.feed_token = row.feed_token or secrets.token_urlsafe(24)
         return fitted_at
+
+    def reader_of_token(self, token: str) -> str | None:
+        """The reader whose feed token this is (None: no layer has it)."""
+        with self.sessions() as session:
+            return session.scalar(select(PersonalLayerRow.reader).where(PersonalLayerRow.feed_token == token))
 
     def fitted_at(self, reader: str) -> datetime | None:
         """When ``reader``'s layer was fitted (None: they have none): a cheap look before a load."""

@@ -94,3 +94,8 @@ class PersonalLayerRow(Base):
     labels: Mapped[int] = mapped_column(Integer)
     layer: Mapped[dict[str, Any]] = mapped_column(JSON, doc="PersonalLayer.record()")
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    feed_token: Mapped[str] = mapped_column(
+        String(64),
+        unique=True,
+        doc="names the reader in proxy URLs (?personal=), for readers that send no key",
+    )

@@ -118,7 +118,7 @@ def test_migrations_run_on_an_empty_and_on_an_existing_database(engine: Engine) 
     assert {"labels", "jobs", "scored_headlines", "alembic_version"} <= set(inspect(engine).get_table_names())
     assert [(r.headline, r.reader) for r in LabelStore(engine).latest()] == [("Kept across the upgrade", "a")]
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
     assert is_current(engine)
 
 
@@ -213,5 +213,5 @@ def test_processes_starting_together_all_migrate_a_fresh_database(database_url: 
     assert [process.returncode for process in processes] == [0] * 4, "\n".join(errors)
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
     engine.dispose()

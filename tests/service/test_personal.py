@@ -16,6 +16,7 @@ from service.store.db import make_engine, migrate
 from service.store.label_store import LabelStore, NewLabel
 from service.store.personal_store import PersonalStore
 from tests.support.servers import Running, empty_store
+from tests.support.upstream import Upstream, serve
 
 ANA, BO = "ana-key-for-tests", "bo-key-for-tests"
 AS_ANA, AS_BO = {"Authorization": f"Bearer {ANA}"}, {"Authorization": f"Bearer {BO}"}
@@ -113,6 +114,29 @@ def test_a_profile_learns_apart_and_deleting_its_labels_removes_its_layer(reader
     assert httpx.delete(f"{url}/v1/personal", headers={"Authorization": "Bearer wrong"}).status_code == 403
 
 
+def test_a_proxy_url_with_the_readers_feed_token_is_filtered_by_their_layer(shared_server) -> None:
+    running = shared_server(
+        admin_keys=f"ana:{ANA},bo:{BO}", feed_fetch=True, feed_allowed_hosts=["127.0.0.1"]
+    )
+    empty_store(running)
+    upstream = Upstream(FEED.encode())
+    host = serve(upstream)
+    try:
+        teach(running.url, AS_ANA)
+        token = httpx.get(f"{running.url}/v1/personal", headers=AS_ANA).json()["feed_token"]
+        proxy = f"{running.url}/v1/filter"
+        hers = httpx.get(proxy, params={"url": upstream.url, "personal": token}, timeout=30)
+        anyone = httpx.get(proxy, params={"url": upstream.url}, timeout=30)
+        assert hers.headers["x-clickbait-dropped"] == "1" and "Kardashian" not in hers.text
+        assert anyone.headers["x-clickbait-dropped"] == "0" and "Kardashian" in anyone.text
+        assert hers.headers["etag"] != anyone.headers["etag"]  # a reader's 304 never hides another's feed
+        assert httpx.get(proxy, params={"url": upstream.url, "personal": "guess"}).status_code == 403
+        httpx.delete(f"{running.url}/v1/personal", headers=AS_ANA)
+        assert httpx.get(proxy, params={"url": upstream.url, "personal": token}).status_code == 403
+    finally:
+        host.shutdown()
+
+
 @pytest.fixture()
 def engine_at_head(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
@@ -135,8 +159,11 @@ def test_readers_labels_and_layers_are_stored_apart(engine_at_head: Engine) -> N
 
     fitted = layers.put("ana", "v1", 2, {"bias": 0.5})
     assert layers.fitted_at("ana") == fitted and layers.get("ana").layer == {"bias": 0.5}
+    token = layers.get("ana").feed_token
     assert layers.put("ana", "v2", 3, {"bias": 1.0}) >= fitted and layers.get("ana").model == "v2"
+    assert layers.get("ana").feed_token == token and layers.reader_of_token(token) == "ana"  # kept
 
     assert labels.delete_reader("ana") == 3 and labels.reader_labels("ana", 10) == []
     assert labels.count() == 1  # the profile's label stays
     assert layers.delete("ana") and layers.fitted_at("ana") is None and not layers.delete("ana")
+    assert layers.reader_of_token(token) is None
