@@ -148,7 +148,7 @@ async def personal_answers(
 ) -> Personalised | None:
     """``reader``'s answers for ``texts`` when they have a layer (None: the shared ``probs`` stand),
     computed in a worker thread."""
-    if reader is None:
+    if reader is None or not texts:  # nothing to score: a feed whose every item a rule decided
         return None
     personal: PersonalLayers = request.app.state.personal
     found = await asyncio.to_thread(personal.layer, reader, scorer)

@@ -145,7 +145,7 @@ def decide_items(
     unscored = Unscored.of(items, policy)
     langs = scorer.languages(unscored.titles)
     probs = scorer.probabilities(unscored.titles, langs=langs)
-    if layer is None:
+    if layer is None or not unscored.titles:
         return unscored.decided(scorer, probs, policy, langs)
     mine = layer.apply(probs, scorer.embeddings(unscored.titles), unscored.titles)
     return unscored.decided(scorer, mine, policy, langs, shared=probs)

@@ -19,11 +19,12 @@ from cachetools import LRUCache
 
 from classifier.personal import PersonalLayer
 from classifier.scorer import Scorer
+from classifier.text import normalise_headline
 from service.settings import ServiceSettings
 from service.store.label_store import LabelStore
 from service.store.personal_store import PersonalStore
 
-SEEN_LABELS = 5000  # labelled headlines whose shared score and vector are kept in memory
+KEPT_VECTORS = 10_000  # headlines whose shared vector (and, if labelled, score) are kept in memory
 
 
 def reader_name(owner: str, profile: str | None) -> str:
@@ -58,9 +59,10 @@ class PersonalLayers:
     def __init__(self, labels: LabelStore, store: PersonalStore, settings: ServiceSettings) -> None:
         self.labels, self.store, self.settings = labels, store, settings
         self._cache: dict[str, tuple[datetime, PersonalLayer]] = {}
-        # each labelled headline's shared score and vector: a refit after a few new labels runs the
-        # shared model over those alone
-        self._seen: LRUCache[tuple[str, str, str | None], tuple[float, np.ndarray]] = LRUCache(SEEN_LABELS)
+        # shared scores of labelled headlines and vectors of any headline a reader's answer needed:
+        # a refit after a few new labels, or a feed polled again, runs the shared model over the new
+        self._probs: LRUCache[tuple[str, str, str | None], float] = LRUCache(KEPT_VECTORS)
+        self._vectors: LRUCache[tuple[str, str], np.ndarray] = LRUCache(KEPT_VECTORS)
         self._lock = threading.Lock()
 
     def learn(self, reader: str, scorer: Scorer) -> Learnt:
@@ -95,15 +97,28 @@ class PersonalLayers:
         """The shared model's P(teaser) and vectors of labelled headlines, those seen before from memory."""
         keys = [(scorer.version, text, lang) for text, lang in zip(texts, langs, strict=True)]
         with self._lock:
-            known = {key: self._seen[key] for key in keys if key in self._seen}
+            known = {key: self._probs[key] for key in keys if key in self._probs}
         todo = [i for i, key in enumerate(keys) if key not in known]
         if todo:
             probs = scorer.probabilities([texts[i] for i in todo], langs=[langs[i] for i in todo])
-            vectors = scorer.embeddings([texts[i] for i in todo])
             with self._lock:
-                for i, p, v in zip(todo, probs, vectors, strict=True):
-                    known[keys[i]] = self._seen[keys[i]] = (float(p), v)
-        return np.array([known[key][0] for key in keys]), np.stack([known[key][1] for key in keys])
+                for i, p in zip(todo, probs, strict=True):
+                    known[keys[i]] = self._probs[keys[i]] = float(p)
+        return np.array([known[key] for key in keys]), self.vectors(scorer, texts)
+
+    def vectors(self, scorer: Scorer, texts: Sequence[str]) -> np.ndarray:
+        """The shared model's pooled vectors of ``texts`` (at least one), those seen lately from
+        memory: a reader's feed polled again costs no second pass over the items it had before."""
+        keys = [(scorer.version, normalise_headline(text)) for text in texts]
+        with self._lock:
+            known = {key: self._vectors[key] for key in keys if key in self._vectors}
+        todo = sorted({key for key in keys if key not in known})
+        if todo:
+            found = scorer.embeddings([text for _, text in todo])
+            with self._lock:
+                for key, vector in zip(todo, found, strict=True):
+                    known[key] = self._vectors[key] = vector
+        return np.stack([known[key] for key in keys])
 
     def layer(self, reader: str, scorer: Scorer) -> tuple[PersonalLayer, datetime] | None:
         """``reader``'s layer for ``scorer`` (fitted again first if it was fitted over another model
@@ -143,9 +158,9 @@ class PersonalLayers:
         self, found: tuple[PersonalLayer, datetime], scorer: Scorer, texts: Sequence[str], probs: np.ndarray
     ) -> Personalised:
         """The reader's P(teaser) for ``texts``, given the shared ``probs`` (one more pass of the
-        shared model, for the vectors)."""
+        shared model over those whose vectors are not in memory)."""
         layer, fitted_at = found
-        vectors = scorer.embeddings(list(texts))
+        vectors = self.vectors(scorer, texts)
         nearest = (
             layer.nearest(vectors, self.settings.personal_nearest) if self.settings.personal_nearest else []
         )

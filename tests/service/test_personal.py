@@ -93,6 +93,8 @@ def test_a_readers_labels_change_their_answers_and_no_one_elses(readers: Running
     assert others.headers["x-clickbait-dropped"] == "0" and "Kardashian" in others.text
     annotated = httpx.post(f"{url}/v1/filter?mode=annotate", content=FEED, headers=feed | AS_ANA).text
     assert "<clickbait:decided_by>personal</clickbait:decided_by>" in annotated
+    blocked = httpx.post(f"{url}/v1/filter?block=example.org", content=FEED, headers=feed | AS_ANA)
+    assert blocked.headers["x-clickbait-dropped"] == "2"  # nothing left for the layer: rules alone
 
 
 def test_a_profile_learns_apart_and_deleting_its_labels_removes_its_layer(readers: Running) -> None:
