@@ -188,7 +188,7 @@ LABELLED = [  # a category of feeds the user finds bait (30), starred entries th
 
 @pytest.mark.slow
 def test_a_category_and_stars_in_miniflux_become_labels_that_teach_the_sweep(
-    known_model: Path, isolated_data: Path
+    known_model: Path, isolated_data: Path, make_server
 ) -> None:
     double = MinifluxDouble(TOKEN, LABELLED)
     env = {"CLICKBAIT_MINIFLUX_LABEL_CATEGORY": "30", "CLICKBAIT_MINIFLUX_LABEL_STARRED": "news"}
@@ -222,6 +222,20 @@ def test_a_category_and_stars_in_miniflux_become_labels_that_teach_the_sweep(
         again = run_sweep(double, known_model, "--apply", token=TOKEN, env=env)
         assert summary(again)["labels_stored"] == 0 and summary(again)["clickbait"] == 0  # 31 is read now
         assert len(stored_labels(isolated_data)) == 8
+
+        # the webhook decides the same user's new entries with the layer the sweep learnt
+        secret = "hook-secret"
+        running = make_server(miniflux_webhook_secret=secret)
+        new = [entry(40, "Kardashian adopts a llama", feed_id=1, category_id=10), entry(41, NEWS, 1, 10)]
+        body = json.dumps({"event_type": "new_entries", "entries": new}).encode()
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        answer = httpx.post(
+            f"{running.url}/v1/integrations/miniflux",
+            content=body,
+            headers={"X-Miniflux-Signature": signature},
+            timeout=30,
+        ).json()
+        assert [(c["id"], c["decided_by"]) for c in answer["clickbait"]] == [(40, "personal")]
     finally:
         double.close()
 
