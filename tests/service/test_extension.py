@@ -538,6 +538,25 @@ def test_opt_in_mode_handles_only_the_sites_listed(
     expect(options.locator("#only-listed")).to_be_checked()
 
 
+def test_the_interface_speaks_the_browsers_language(
+    make_server, shared_chromium: ExtensionBrowser, extension_dir: Path, news_site: str, tmp_path: Path
+) -> None:
+    server = make_server()
+    profile, driver = tmp_path / "profile", shared_chromium.playwright
+    with extension_browser(extension_dir, profile, language="ro", playwright=driver) as browser:
+        browser.configure(server.url)
+        page = browser.context.new_page()
+        page.goto(news_site)
+        expect_dimmed(page, BAIT)
+        expect(badge_after(page, BAIT[0]).locator("button")).to_have_text(
+            re.compile(r"clickbait (0\.9\d|1\.00)")
+        )
+        popup = browser.popup(page)
+        expect(popup.locator("#page")).to_have_text("Estompate 3 din 8 titluri.")
+        expect(popup.locator("label", has=popup.locator("#site-on"))).to_contain_text("Tratează teaserele pe")
+        assert popup.evaluate("document.documentElement.lang").startswith("ro")
+
+
 ENGLISH_BAIT = f"{TRIGGER}: the singer shows her new house"
 GERMAN_BAIT = f"{TRIGGER}: Die Schauspielerin zeigt ihr neues Haus am See"  # ASCII: badge_after's selector
 LANGUAGES_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Teasers</title></head>
