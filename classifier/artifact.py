@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from classifier.base import ResolvedBase, resolve_base
 from classifier.errors import ClickbaitError, ErrorType
+from classifier.language import UNDETERMINED
 
 if TYPE_CHECKING:  # torch is imported where weights are touched: reading a manifest needs none of it
     import torch
@@ -177,11 +178,22 @@ class Manifest(BaseModel):
     # kinds whose probability the teaser score rises to where it is higher: a teaser is bait or
     # tabloid, and a head that learnt bait from clickbait sets leaves tabloid to its kind head
     kinds_in_score: list[str] = []
+    # language → a number per kind added to its logit: the heads were fitted on the vector less its
+    # language's mean, so that mean's share (-weight · mean) comes off by language; UNDETERMINED's
+    # entry serves every language not listed (empty: no offsets). docs/teasers.md
+    kinds_offsets: dict[str, list[float]] = {}
 
     @model_validator(mode="after")
     def _scored_kinds_exist(self) -> Manifest:
         if unknown := set(self.kinds_in_score) - set(self.kinds):
             raise ValueError(f"kinds_in_score names kinds the model lacks: {sorted(unknown)}")
+        if self.kinds_offsets and (
+            UNDETERMINED not in self.kinds_offsets
+            or any(len(o) != len(self.kinds) for o in self.kinds_offsets.values())
+        ):
+            raise ValueError(
+                f"kinds_offsets needs one number per kind for each language and for {UNDETERMINED!r}"
+            )
         return self
 
     @model_validator(mode="before")

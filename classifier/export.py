@@ -6,7 +6,8 @@ tokenising: whitespace runs collapsed, ends stripped, ``"query: "`` prepended. T
 is in ``config.json`` as ``clickbait_threshold``. The per-language corrections cannot be folded into
 a graph that knows no language: they are in ``config.json`` as ``clickbait_languages`` (language →
 below, above, offset: docs/scoring.md) for a caller who knows each headline's language; the graph
-gives the global calibration.
+gives the global calibration. So are the kind heads' language offsets (``clickbait_kinds_offsets``):
+the graph holds the offset for any language not listed (``und``'s).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import BertConfig
 
@@ -57,6 +59,7 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
     config.clickbait_kinds_layer = scorer.manifest.kinds_layer
     config.clickbait_kinds_normalised = scorer.manifest.kinds_normalised
     config.clickbait_version = scorer.version
+    config.clickbait_kinds_offsets = scorer.manifest.kinds_offsets
     config.clickbait_languages = {
         lang: c.model_dump(include={"below", "above", "offset"})
         for lang, c in scorer.manifest.languages.items()
@@ -71,8 +74,14 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
         if model.kinds is not None:
             rows = [scorer.kinds.index(kind) for kind in scorer.manifest.kinds_in_score]
             model.kinds.weight.copy_(scorer.network.kinds.weight[rows])
-            # on the threshold's logit, as Scorer.teaser_logits places them
-            model.kinds.bias.copy_(scorer.network.kinds.bias[rows] + float(logit(scorer.threshold)))
+            # on the threshold's logit, as Scorer.teaser_logits places them, with the offset of a
+            # language the model has no mean for (the graph knows no language)
+            anyone = scorer.centred(np.zeros((1, 1 + len(scorer.kinds)), np.float32), None)[0, 1:]
+            model.kinds.bias.copy_(
+                scorer.network.kinds.bias[rows]
+                + torch.from_numpy(anyone[rows])
+                + float(logit(scorer.threshold))
+            )
     return model.eval()
 
 

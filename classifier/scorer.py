@@ -13,7 +13,7 @@ import numpy as np
 from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest
 from classifier.backend import Backend, load_backend
 from classifier.base import load_tokenizer
-from classifier.language import headline_languages
+from classifier.language import UNDETERMINED, headline_languages
 from classifier.settings import ClassifierSettings, get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.threshold import decision_threshold
@@ -221,16 +221,29 @@ class Scorer:
         self, headlines: Sequence[str], batch_size: int | None, langs: Sequence[str | None] | None
     ) -> np.ndarray:
         """This model's network and calibration, whatever the routing says."""
-        outputs = self.outputs(headlines, batch_size)
+        by_language = bool(self.manifest.languages or self.manifest.kinds_offsets)
+        found = self.languages(headlines, langs) if by_language else None
+        outputs = self.centred(self.outputs(headlines, batch_size), found)
         out = np.empty_like(outputs)
         out[:, 1:] = 1.0 / (1.0 + np.exp(-outputs[:, 1:]))  # each kind's head is fitted calibrated
         teaser = self.teaser_logits(outputs)
-        if not self.manifest.languages:
+        if found is None or not self.manifest.languages:
             out[:, 0] = calibrated(teaser, self.manifest.temperature)
         else:
-            corrections = self.corrections(self.languages(headlines, langs))
-            out[:, 0] = calibrated(teaser, self.manifest.temperature, **corrections)
+            out[:, 0] = calibrated(teaser, self.manifest.temperature, **self.corrections(found))
         return out
+
+    def centred(self, outputs: np.ndarray, langs: Sequence[str] | None) -> np.ndarray:
+        """``outputs`` with each kind's logit moved by its headline's language offset
+        (``Manifest.kinds_offsets``; None, or a language not listed: the entry for any language)."""
+        table = self.manifest.kinds_offsets
+        if not table or not len(outputs):
+            return outputs
+        anyone = table[UNDETERMINED]
+        rows = [anyone] * len(outputs) if langs is None else [table.get(lang, anyone) for lang in langs]
+        moved = outputs.copy()
+        moved[:, 1:] += np.asarray(rows, dtype=np.float32).reshape(len(outputs), -1)
+        return moved
 
     def teaser_logits(self, outputs: np.ndarray) -> np.ndarray:
         """The teaser logit of ``outputs`` rows, before calibration: the teaser head's, raised to

@@ -68,6 +68,11 @@ def _kinds_line(manifest: Manifest) -> str:
         if manifest.kinds_layer is None
         else f"the pooled vector after layer {manifest.kinds_layer}"
         + (" (unit length)" if manifest.kinds_normalised else "")
+        + (
+            ", less its language's mean (offsets for " + ", ".join(sorted(manifest.kinds_offsets)) + ")"
+            if manifest.kinds_offsets
+            else ""
+        )
     )
     effect = (
         "the teaser score is the highest of the teaser head's and "

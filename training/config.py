@@ -87,6 +87,11 @@ class TrainConfig(BaseModel):
         description="each kind head's operating point: the share of validation rows not of its kind "
         "it flags (None: the balanced regression's own)",
     )
+    kinds_centred: bool = Field(
+        default=False,
+        description="the kind heads read that vector less its language's mean (of the clickbait sets' "
+        "headlines in that language), so that a genre set's language does not become its genre",
+    )
     kinds_in_score: list[str] = Field(
         default=[],
         description="kinds whose probability the teaser score rises to (a teaser is bait or tabloid)",

@@ -12,25 +12,48 @@ files say that kind or its absence (``Example.kind``, docs/teasers.md):
 The teaser score stays the product's one calibrated decision; the kinds say why, and those in
 ``kinds_in_score`` raise it (a teaser is bait or tabloid, and a teaser head that learnt bait from
 the clickbait sets leaves tabloid to its own head).
+
+Centred heads (``kinds_centred``) read the vector less its language's mean: the mean of that
+language's headlines in the clickbait sets (rows with no kind column, both labels; no labels are
+read), or for a language with none, the mean of the languages' means. A genre set in one language
+then teaches genre rather than that language, and the operating point carries over to languages
+with no genre rows (docs/results/2026-12-06-kinds-centred.md). Served, the mean's share is an offset
+per language on each kind's logit (``Manifest.kinds_offsets``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier.language import UNDETERMINED
 from classifier.scorer import Scorer
-from training.data import DataError, Example
+from training.data import DataError, Example, random_rows
 
 if TYPE_CHECKING:
     from classifier.artifact import DataFile, Manifest
     from training.config import TrainConfig
 
 KIND_NAMES = ("bait", "tabloid")
+MEAN_ROWS = 1000  # headlines per language that its mean vector is taken over
+
+
+@dataclass(frozen=True)
+class KindHeads:
+    """Fitted kind heads: weight [kinds, hidden], bias [kinds], the language offsets (empty unless
+    centred) and a report for the manifest."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    offsets: dict[str, list[float]]
+    report: dict
 
 
 def kind_target(example: Example, kind: str) -> int | None:
@@ -93,9 +116,10 @@ def fit_kinds(
     normalised: bool = False,
     held_out: Sequence[Example] = (),
     news_flagged: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(weight [kinds, hidden], bias [kinds], a report) of one logistic regression per kind, on
-    the pooled vector after ``layer`` encoder layers (None: the last), unit length if ``normalised``.
+    centred: bool = False,
+) -> KindHeads:
+    """One logistic regression per kind, on the pooled vector after ``layer`` encoder layers (None:
+    the last), unit length if ``normalised``, less its language's mean if ``centred``.
 
     A balanced regression's even odds flag far more news than a reader expects once it meets
     languages it was not fitted in; given ``news_flagged``, each head's bias is moved so that it
@@ -115,16 +139,23 @@ def fit_kinds(
             embedded /= np.maximum(np.linalg.norm(embedded, axis=-1, keepdims=True), 1e-12)
         return embedded
 
+    means = language_means(rows, embed, seed) if centred else {}
+
+    def vectors_of(examples: Sequence[Example], where: list[int]) -> dict[int, np.ndarray]:
+        found = embed([examples[i].text for i in where])
+        if means:
+            found -= np.stack([means.get(examples[i].lang, means[UNDETERMINED]) for i in where])
+        return dict(zip(where, found, strict=True))
+
     samples = {kind: sample_per_cell(rows, kind, per_cell, seed) for kind in KIND_NAMES}
-    needed = sorted({i for picked, _ in samples.values() for i in picked})
-    vectors = dict(zip(needed, embed([rows[i].text for i in needed]), strict=True))
+    vectors = vectors_of(rows, sorted({i for picked, _ in samples.values() for i in picked}))
     others: dict[str, list[int]] = {}  # per kind, the held-out rows not of it: its operating point
     if news_flagged is not None:
         for kind in KIND_NAMES:
             checked, truth = sample_per_cell(held_out, kind, per_cell, seed)
             others[kind] = [i for i, t in zip(checked, truth, strict=True) if t == 0]
-        shared = sorted({i for where in others.values() for i in where})  # news rows serve both kinds
-        held_vectors = dict(zip(shared, embed([held_out[i].text for i in shared]), strict=True))
+        # news rows serve both kinds
+        held_vectors = vectors_of(held_out, sorted({i for where in others.values() for i in where}))
     weights, biases, report = [], [], {}
     for kind in KIND_NAMES:
         picked, targets = samples[kind]
@@ -138,6 +169,7 @@ def fit_kinds(
             "c": c,
             "layer": layer,
             "normalised": normalised,
+            "centred": centred,
         }
         if news_flagged is not None:
             if not others[kind]:
@@ -150,7 +182,27 @@ def fit_kinds(
                 "bias_moved": round(-cut, 4),
                 "news_rows": len(others[kind]),
             }
-    return np.stack(weights).astype(np.float32), np.array(biases, dtype=np.float32), report
+    weight = np.stack(weights).astype(np.float32)
+    offsets = {lang: [round(float(v), 6) for v in -(weight @ mean)] for lang, mean in sorted(means.items())}
+    return KindHeads(weight, np.array(biases, dtype=np.float32), offsets, report)
+
+
+def language_means(
+    rows: Sequence[Example], embed: Callable[[list[str]], np.ndarray], seed: int
+) -> dict[str, np.ndarray]:
+    """Each language's mean vector over at most ``MEAN_ROWS`` of its rows that carry no kind column
+    (the clickbait sets' headlines, labels unread), and ``UNDETERMINED``: the mean of those means."""
+    by_language: dict[str, list[Example]] = defaultdict(list)
+    for e in rows:
+        if e.kind is None:
+            by_language[e.lang].append(e)
+    means = {
+        lang: embed([e.text for e in random_rows(found, MEAN_ROWS, seed)]).mean(axis=0)
+        for lang, found in sorted(by_language.items())
+    }
+    if not means:
+        raise DataError("centred kind heads need rows of the clickbait sets to take each language's mean on")
+    return means | {UNDETERMINED: np.mean(list(means.values()), axis=0)}
 
 
 def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -> Manifest:
@@ -167,17 +219,19 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
         load_dataset(config.data).examples, config.holdout_fraction, config.holdout_by
     )
     rows, held_out, files = kind_rows(config, train_rows, val_rows)
-    weight, bias, report = fit_kinds(scorer, rows, per_cell, config.seed, **kind_options(config, held_out))
-    save_kinds(model_dir / KINDS_FILE, weight, bias)
+    heads = fit_kinds(scorer, rows, per_cell, config.seed, **kind_options(config, held_out))
+    save_kinds(model_dir / KINDS_FILE, heads.weight, heads.bias)
     manifest = read_manifest(model_dir)
     manifest = manifest.model_copy(
         update={
+            "version": kinds_version(manifest.version, model_dir / KINDS_FILE, heads.offsets),
             "kinds": list(KIND_NAMES),
             "kinds_layer": config.kinds_layer,
             "kinds_normalised": config.kinds_normalised,
             "kinds_in_score": config.kinds_in_score,
+            "kinds_offsets": heads.offsets,
             "data": with_files(manifest.data, files),
-            "training": {**manifest.training, "kinds": report},
+            "training": {**manifest.training, "kinds": heads.report},
         }
     )
     if config.kinds_in_score:  # the scores change: measure them again, as served
@@ -188,6 +242,16 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
     write_manifest(model_dir, manifest)
     (model_dir / "README.md").write_text(render_model_card(manifest))
     return manifest
+
+
+def kinds_version(version: str, kinds_file: Path, offsets: dict[str, list[float]]) -> str:
+    """A new name for a model whose kind heads changed: its scores did (the registry and every
+    answer tell models apart by name)."""
+    from training.trainer import dated_version
+
+    digest = hashlib.sha256(version.encode() + kinds_file.read_bytes())
+    digest.update(json.dumps(offsets, sort_keys=True).encode())
+    return dated_version(digest)
 
 
 def with_files(data: Sequence[DataFile], files: Sequence[DataFile]) -> list[DataFile]:
@@ -203,6 +267,7 @@ def kind_options(config: TrainConfig, held_out: Sequence[Example]) -> dict:
         "normalised": config.kinds_normalised,
         "held_out": held_out,
         "news_flagged": config.kinds_news_flagged,
+        "centred": config.kinds_centred,
     }
 
 

@@ -246,23 +246,24 @@ def _kind_heads(
 
     rows, held_out, files = kind_rows(config, rows, held_out)
     if has_kinds(rows):
-        weight, bias, report = fit_kinds(scorer, rows, seed=config.seed, **kind_options(config, held_out))
-        network.kinds = torch.nn.Linear(weight.shape[1], len(KIND_NAMES)).to(
+        heads = fit_kinds(scorer, rows, seed=config.seed, **kind_options(config, held_out))
+        network.kinds = torch.nn.Linear(heads.weight.shape[1], len(KIND_NAMES)).to(
             next(network.parameters()).device
         )
         with torch.no_grad():
-            network.kinds.weight.copy_(torch.from_numpy(weight))
-            network.kinds.bias.copy_(torch.from_numpy(bias))
+            network.kinds.weight.copy_(torch.from_numpy(heads.weight))
+            network.kinds.bias.copy_(torch.from_numpy(heads.bias))
         network.kinds_layer = manifest.kinds_layer = config.kinds_layer
         network.kinds_normalised = manifest.kinds_normalised = config.kinds_normalised
         manifest.kinds = list(KIND_NAMES)
-        manifest.kinds_in_score = config.kinds_in_score
+        manifest.kinds_in_score, manifest.kinds_offsets = config.kinds_in_score, heads.offsets
         manifest.data = with_files(manifest.data, files)
-        return report
+        return heads.report
     if network.kinds is not None and config.init_from is not None:  # kept as they read: same layer, same rule
         kept = read_manifest(config.init_from)
         manifest.kinds, manifest.kinds_layer = kept.kinds, kept.kinds_layer
         manifest.kinds_normalised, manifest.kinds_in_score = kept.kinds_normalised, kept.kinds_in_score
+        manifest.kinds_offsets = kept.kinds_offsets
     return None
 
 
@@ -304,6 +305,11 @@ def _version_id(config: TrainConfig, dataset: Dataset) -> str:
     digest = hashlib.sha256(config.model_dump_json(exclude={"out"}).encode())
     for file in dataset.files:
         digest.update(file.sha256.encode())
+    return dated_version(digest)
+
+
+def dated_version(digest: hashlib._Hash) -> str:
+    """A model's name: today's date and the start of ``digest`` (of what makes it this model)."""
     return f"{time.strftime('%Y%m%d')}-{digest.hexdigest()[:8]}"
 
 

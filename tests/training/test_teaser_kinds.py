@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 from classifier.scorer import Scorer, calibrated, default_model_dir
 from classifier.settings import ClassifierSettings
@@ -194,9 +195,22 @@ def _kind_files(tmp_path: Path) -> list[Path]:
 def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tiny_base: Path) -> None:
     recipe = tomllib.loads(RECIPE.read_text())
     bait, genre = _kind_files(tmp_path)
+    romanian = write_jsonl(  # a second language: the centred heads take each one's mean
+        tmp_path / "ro.jsonl",
+        [
+            *(
+                {"text": f"Guvernul aprobă bugetul pe anul viitor ({i})", "label": "news", "lang": "ro"}
+                for i in range(8)
+            ),
+            *(
+                {"text": f"Nu o să crezi ce a făcut vedeta ({i})", "label": "clickbait", "lang": "ro"}
+                for i in range(8)
+            ),
+        ],
+    )
     recipe.update(
         {  # the shipped recipe's knobs, on tiny data and a tiny base (2 layers) for a few steps
-            "data": [bait],
+            "data": [bait, romanian],
             "kinds_data": [genre],
             "eval_data": [],
             "out": tmp_path / "model",
@@ -236,6 +250,18 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     assert np.allclose(numpy.embeddings(texts, layer=1), earlier, atol=1e-4)
     assert not np.allclose(scorer.embeddings(texts), earlier, atol=1e-3)  # the adapted layer moved it
 
+    # centred: each kind's logit is its head's on the unit vector, plus its language's offset, or
+    # for a language with no clickbait rows, the offset of the mean of the languages' means
+    offsets = manifest.kinds_offsets
+    assert recipe["kinds_centred"] and set(offsets) == {"en", "ro", "und"}
+    assert offsets["en"] != offsets["ro"]
+    heads = load_file(str(result.out / "kinds.safetensors"))
+    unit = earlier / np.linalg.norm(earlier, axis=-1, keepdims=True)
+    for lang, offset in (("en", offsets["en"]), ("ro", offsets["ro"]), ("de", offsets["und"])):
+        kind_logits = unit @ heads["weight"].T + heads["bias"] + np.array(offset)
+        probabilities = scorer.scores(texts, langs=[lang] * len(texts))[:, 1:]
+        np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-kind_logits)), atol=1e-4)
+
     # a retrain goes on from it on labels alone: the heads stay, reading where and as they did
     more = {**recipe, "kinds_data": [], "init_from": result.out, "out": tmp_path / "next", "epochs": 1}
     going_on = train(TrainConfig(**more)).manifest
@@ -244,7 +270,7 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
         1,
         ["tabloid"],
     )
-    assert going_on.kinds_normalised
+    assert going_on.kinds_normalised and going_on.kinds_offsets == offsets
 
     only_bait = Scorer.load(result.out, ClassifierSettings(teaser_kinds=["bait"]))
     kinds = {"bait": 0.1, "tabloid": 0.9}
@@ -270,7 +296,8 @@ def test_kinds_go_onto_a_trained_model_from_its_recipe(tmp_path: Path, tiny_base
     bait, genre = _kind_files(tmp_path)
     knobs = {"base": str(tiny_base), "epochs": 1, "samples_per_epoch": 32, "batch_size": 16, "max_length": 32}
     model = train(TrainConfig(data=[bait], out=tmp_path / "model", holdout_fraction=0.25, **knobs)).out
-    assert Scorer.load(model).kinds == []
+    before = Scorer.load(model)
+    assert before.kinds == []
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(
         f'data = ["{bait.name}"]\nkinds_data = ["{genre.name}"]\nkinds_layer = 1\n'
@@ -280,5 +307,6 @@ def test_kinds_go_onto_a_trained_model_from_its_recipe(tmp_path: Path, tiny_base
     assert json.loads(capsys.readouterr().out)["tabloid"]["layer"] == 1
     scorer = Scorer.load(model)
     assert scorer.manifest.kinds_layer == 1 and scorer.manifest.kinds_in_score == ["tabloid"]
+    assert scorer.version != before.version  # its scores changed: so does its name
     rows = scorer.scores(GENRE_TEXTS)
     assert (rows[:, 0] >= rows[:, 2]).all()
