@@ -11,20 +11,24 @@ pages imports local-model.js, the module its offscreen document runs. Measured t
 - agreement with the service's decisions (a `Scorer` on the default model, the `auto` engine) on
   the seed page's 17 headlines (`../shared/seed-page.txt`, a check only) and on `--rows` mixed
   validation headlines: the recipe's validation split (`training/configs/teaser.toml`, never used to
-  choose the kept pieces), drawn with `random_rows`; the languages the browser's detector names
-  (`chrome.i18n.detectLanguage`, as local-scoring.js asks it) against py3langid's, and whether the
-  two agree on `validated`; how many headlines the kept pieces segment otherwise than the full
+  choose the kept pieces), drawn with `random_rows`; the languages local-model.js's port of
+  py3langid names against the service's, and whether the two agree on `validated`; how many
+  headlines the kept pieces segment otherwise than the full
   vocabulary (what pruning the table changes) and the agreement on those;
-- the size of each browser's folder and zip.
+- the size of each browser's folder and zip;
+- for scale, the same wall on the service's own engine in this process, and the load average (the
+  machine is shared: both speeds move with it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -49,21 +53,9 @@ LOAD = """async () => {
   return performance.now() - started;
 }"""
 
-# local-scoring.js's detector, as the service worker runs it (its globals: ext, detectLanguage)
-DETECTOR = """async () => {
-  for (const name of ["browser.js", "local-scoring.js"]) {
-    await new Promise((resolve, reject) => {
-      const script = Object.assign(document.createElement("script"), { src: `/${name}` });
-      Object.assign(script, { onload: resolve, onerror: reject });
-      document.head.append(script);
-    });
-  }
-}"""
-
 SCORE = """async ([headlines, langs]) => {
-  const detected = langs ?? (await Promise.all(headlines.map((h) => detectLanguage(h))));
   const started = performance.now();
-  const answer = await window.model.score(headlines, detected);
+  const answer = await window.model.score(headlines, langs);
   return { ...answer, ms: performance.now() - started, ids: headlines.map((h) => window.model.encode(h)) };
 }"""
 
@@ -163,7 +155,6 @@ def measure(rows: int, loads: int, repeats: int) -> dict:
             for _ in range(loads):  # each in a fresh page: files fetched, WebAssembly compiled anew
                 page.goto(browser.url("model/model.json"))
                 load_ms.append(page.evaluate(LOAD))
-            page.evaluate(DETECTOR)
             wall_ms = [page.evaluate(SCORE, [wall, None])["ms"] for _ in range(repeats)]
             report["load_ms"] = {
                 "median": round(statistics.median(load_ms)),
@@ -174,6 +165,15 @@ def measure(rows: int, loads: int, repeats: int) -> dict:
                 "median": round(statistics.median(wall_ms)),
                 "all": [round(x) for x in wall_ms],
             }
+            # the same wall on the service's engine, in this process, at the same time: what the
+            # machine's load leaves of its speed
+            native_ms = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                scorer.score(wall)
+                native_ms.append((time.perf_counter() - started) * 1000)
+            report["wall_ms"]["service_engine_median"] = round(statistics.median(native_ms))
+            report["load_average"] = [round(x, 1) for x in os.getloadavg()]
             for name, headlines in (("seed", seed), ("validation", mixed)):
                 service = service_side(scorer, headlines)
                 local = page.evaluate(SCORE, [headlines, None])

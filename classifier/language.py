@@ -41,6 +41,12 @@ def _identifier():  # -> py3langid.langid.LanguageIdentifier; loads its model on
     )
 
 
+def identifier():  # -> py3langid.langid.LanguageIdentifier
+    """The restricted identifier itself: its tables, for a port of it (the browser extension's,
+    ``service/extension_model.py``)."""
+    return _identifier()
+
+
 @lru_cache(maxsize=8192)
 def detect_language(text: str) -> str:
     """An ISO 639-1 code for ``text`` (``und`` for one with no letters to go on); remembered for the

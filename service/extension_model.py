@@ -45,7 +45,7 @@ from classifier.settings import get_settings
 from classifier.text import QUERY_PREFIX, normalise_headline
 from classifier.tokenizer import HeadlineTokenizer
 
-BUILD_VERSION = "1"  # raise when the files built from the same inputs change
+BUILD_VERSION = "3"  # raise when the files built from the same inputs change
 MODEL_FOLDER = "model"
 PIECES_FILE = "extension_pieces.bin"
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
@@ -174,7 +174,7 @@ def _embeddings(network: NumpyClassifier, kept: np.ndarray, max_length: int) -> 
 
 
 def _model_json(
-    network: NumpyClassifier, manifest: Manifest, rows: int, tokenizer: HeadlineTokenizer
+    network: NumpyClassifier, manifest: Manifest, rows: int, tokenizer: HeadlineTokenizer, detector: dict
 ) -> bytes:
     calibrated = int8_calibrated(manifest)
     weight, bias = network.w["head.weight"], network.w["head.bias"]
@@ -193,6 +193,7 @@ def _model_json(
             "kinds_in_score": manifest.kinds_in_score,
             "kinds_layer": network.kinds_layer or network.layers,
             "kinds_normalised": network.kinds_normalised,
+            "kinds_offsets": manifest.kinds_offsets,
             "languages": {
                 lang: {"below": c.below, "above": c.above, "offset": c.offset}
                 for lang, c in manifest.languages.items()
@@ -200,9 +201,64 @@ def _model_json(
             "head": {"weight": weight.tolist(), "bias": bias.tolist()},
             "embeddings": {"rows": rows, "hidden": weight.shape[0], "block": BLOCK},
             "pad_id": tokenizer.pad_id,
+            "detector": detector,
         },
         indent=1,
     ).encode()
+
+
+def _trie_strings(identifier) -> list[bytes]:
+    """Each state of py3langid's automaton as the bytes that reach it first (breadth first): the
+    trie node it stands for, since a transition goes to the longest suffix of the text read that is
+    a node (Aho-Corasick's goto and failure folded into one table)."""
+    moves = np.asarray(identifier.tk_nextmove, np.int64).reshape(-1, 256)
+    rows = np.asarray(identifier.tk_row, np.int64)
+    strings: list[bytes | None] = [None] * len(rows)
+    strings[0], level = b"", [0]
+    while level:
+        found = []
+        for state in level:
+            for byte, target in enumerate(moves[rows[state]].tolist()):
+                if strings[target] is None:
+                    strings[target] = strings[state] + bytes([byte])
+                    found.append(target)
+        level = found
+    return strings
+
+
+def _languages(max_length: int = 255) -> tuple[bytes, dict]:
+    """py3langid's restricted model (``classifier.language``) for the browser: ``languages.bin``
+    and its description. The automaton as its states' strings (``_trie_strings``; each state's
+    feature or -1), and the naive-Bayes table with each feature's row less its mean (the same for
+    every language, so no decision moves) in 8 bits over the row's range."""
+    from classifier.language import LANGUAGES, SAME_AS, identifier
+
+    found = identifier()
+    strings = _trie_strings(found)
+    if max(map(len, strings)) > max_length:
+        raise ExtensionBuildError("py3langid's automaton has states longer than the format holds")
+    table = found.nb_ptc.astype(np.float32)
+    centred = table - table.mean(axis=1, keepdims=True)
+    low = centred.min(axis=1)
+    step = np.maximum(centred.max(axis=1) - low, 1e-6) / 255
+    codes = np.round((centred - low[:, None]) / step[:, None]).astype(np.uint8)
+    parts = [
+        np.asarray(found.tk_output, np.int32),
+        low.astype(np.float32),
+        step.astype(np.float32),
+        np.array([len(s) for s in strings], np.uint8),
+        np.frombuffer(b"".join(strings), np.uint8),
+        codes,
+    ]
+    description = {
+        "states": len(strings),
+        "features": int(table.shape[0]),
+        "classes": list(found.nb_classes),
+        "prior": found.nb_pc.astype(np.float32).tolist(),
+        "same_as": SAME_AS,
+        "languages": list(LANGUAGES),
+    }
+    return b"".join(p.tobytes() for p in parts), description
 
 
 def _key(model_dir: Path, kept: np.ndarray) -> str:
@@ -232,7 +288,11 @@ def model_folder(cache_dir: Path | None = None) -> Path:
         (built / "encoder.onnx").write_bytes(_encoder(model_dir, cache_dir))
         (built / "embeddings.bin").write_bytes(_embeddings(network, kept, manifest.max_length))
         (built / "tokenizer.json").write_bytes(_tokenizer(base / "tokenizer.json", kept))
-        (built / "model.json").write_bytes(_model_json(network, manifest, len(kept), load_tokenizer(base)))
+        languages, detector = _languages()
+        (built / "languages.bin").write_bytes(languages)
+        (built / "model.json").write_bytes(
+            _model_json(network, manifest, len(kept), load_tokenizer(base), detector)
+        )
         os.replace(built, folder)  # atomic: a concurrent build sees the whole folder or none
         built.mkdir()  # for the temporary directory's own clean-up
     return folder

@@ -44,6 +44,64 @@ function defaultThreads() {
   return globalThis.crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 4) : 1;
 }
 
+/** py3langid as the service runs it (classifier/language.py: restricted to its languages), ported:
+    its automaton as the strings of its states (a transition goes to the longest suffix of the bytes
+    read that is a state; a state may name a feature), and its naive-Bayes table, each feature's row
+    in 8 bits (service/extension_model.py's _languages says how). */
+class LanguageDetector {
+  constructor(buffer, description) {
+    const { states, features, classes } = description;
+    this.description = description;
+    let at = 0;
+    const take = (Type, count) => {
+      const view = new Type(buffer, at, count);
+      at += view.byteLength;
+      return view;
+    };
+    this.output = take(Int32Array, states);
+    this.low = take(Float32Array, features);
+    this.step = take(Float32Array, features);
+    const lengths = take(Uint8Array, states);
+    this.nodes = new Map();
+    for (let state = 0; state < states; state++) {
+      const bytes = take(Uint8Array, lengths[state]);
+      this.nodes.set(String.fromCharCode(...bytes), state);
+    }
+    this.codes = take(Uint8Array, features * classes.length);
+    this.encoder = new TextEncoder();
+  }
+
+  /** An ISO 639-1 code for ``text`` as classifier/language.py's detect_language names it. */
+  detect(text) {
+    if (!/\p{L}/u.test(text)) return "und";
+    const { classes, prior, same_as: sameAs } = this.description;
+    // py3langid's own preparation: an all-capitals text lower-cased, NFC, its UTF-8 bytes
+    const upper = text === text.toUpperCase() && text !== text.toLowerCase();
+    const bytes = this.encoder.encode((upper ? text.toLowerCase() : text).normalize("NFC"));
+    const counts = new Map();
+    let node = "";
+    for (const byte of bytes) {
+      node += String.fromCharCode(byte);
+      while (!this.nodes.has(node)) node = node.slice(1);
+      const feature = this.output[this.nodes.get(node)];
+      if (feature >= 0) counts.set(feature, (counts.get(feature) ?? 0) + 1);
+    }
+    let best = 0; // no feature at all: py3langid's scores are all equal, and its first class wins
+    if (counts.size) {
+      const scores = Float64Array.from(prior);
+      for (const [feature, count] of counts) {
+        const weight = Math.log1p(count);
+        const row = feature * classes.length;
+        for (let k = 0; k < classes.length; k++) {
+          scores[k] += weight * (this.codes[row + k] * this.step[feature] + this.low[feature]);
+        }
+      }
+      scores.forEach((score, k) => (best = score > scores[best] ? k : best));
+    }
+    return sameAs[classes[best]] ?? classes[best];
+  }
+}
+
 export class LocalModel {
   /** Loads the model files under ``base`` (the extension's root) once; ``threads``: WebAssembly
       threads, one per core where the page is cross-origin isolated (Chromium's extension pages, by
@@ -53,19 +111,22 @@ export class LocalModel {
     ort.env.wasm.wasmPaths = new URL("vendor/ort/", base).href;
     ort.env.wasm.numThreads = threads;
     ort.env.wasm.proxy = false;
-    const [config, tokenizer, embeddings, session] = await Promise.all([
+    const [config, tokenizer, embeddings, languages, session] = await Promise.all([
       file("model/model.json").then((r) => r.json()),
       file("model/tokenizer.json").then((r) => r.json()),
       file("model/embeddings.bin").then((r) => r.arrayBuffer()),
+      file("model/languages.bin").then((r) => r.arrayBuffer()),
       file("model/encoder.onnx")
         .then((r) => r.arrayBuffer())
         .then((bytes) => ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ["wasm"] })),
     ]);
-    return new LocalModel(config, new Tokenizer(tokenizer, {}), embeddings, session);
+    const detector = new LanguageDetector(languages, config.detector);
+    return new LocalModel(config, new Tokenizer(tokenizer, {}), embeddings, detector, session);
   }
 
-  constructor(config, tokenizer, embeddings, session) {
+  constructor(config, tokenizer, embeddings, detector, session) {
     this.config = config;
+    this.detector = detector;
     this.tokenizer = tokenizer;
     this.session = session;
     const { rows, hidden, block } = config.embeddings;
@@ -164,6 +225,14 @@ export class LocalModel {
     });
   }
 
+  /** Each kind's logit moved by its language's offset, in place (Scorer.centred; a language the
+      model lists no offsets for takes the entry for any language, "und"). */
+  centre(outputs, lang) {
+    const table = this.config.kinds_offsets ?? {};
+    const offsets = table[lang] ?? table.und;
+    if (offsets) offsets.forEach((offset, k) => (outputs[1 + k] += offset));
+  }
+
   /** Calibrated P(teaser) of one row of logits in ``lang`` (Scorer.teaser_logits, calibrated). */
   probability(outputs, lang) {
     const { config, pivot } = this;
@@ -178,12 +247,12 @@ export class LocalModel {
     return sigmoid(pivot + k * (x - pivot) + correction.offset);
   }
 
-  /** What the extension's `score` message answers, for ``headlines`` in ``langs`` (ISO 639-1 codes
-      as the service names them; "und" or missing: none known): the model's threshold, each
+  /** What the extension's `score` message answers, for ``headlines`` in ``langs`` (ISO 639-1 codes;
+      where one is missing, detected as the service detects it): the model's threshold, each
       headline's calibrated score, whether its language is one the model was not validated in, its
       language, and P(kind) for each kind. Batches as the service's Scorer: length-sorted, in input
       order back. */
-  async score(headlines, langs = []) {
+  async score(headlines, langs = null) {
     const { config } = this;
     const encoded = headlines.map((headline) => this.encode(headline));
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length || a - b);
@@ -193,7 +262,8 @@ export class LocalModel {
       const found = await this.logits(batch.map((i) => encoded[i]));
       batch.forEach((i, j) => (logits[i] = found[j]));
     }
-    const found = headlines.map((_, i) => langs[i] || "und");
+    const found = headlines.map((headline, i) => langs?.[i] || this.detector.detect(headline));
+    found.forEach((lang, i) => this.centre(logits[i], lang));
     const claims = Object.keys(config.languages).length > 0;
     return {
       model: config.version,

@@ -1,6 +1,5 @@
 /* The local model in Chromium's offscreen document: loaded once, on the first request, and kept while
-   the document lives; answers the service worker's "local-score" messages (local-scoring.js). Only
-   chrome.runtime exists here, so languages come detected with the request. */
+   the document lives; answers the service worker's messages addressed to it (local-scoring.js). */
 import { LocalModel } from "./local-model.js";
 
 let model = null;
@@ -8,7 +7,7 @@ let model = null;
 chrome.runtime.onMessage.addListener((message, sender, reply) => {
   if (message?.target !== "offscreen" || sender.id !== chrome.runtime.id) return false;
   model ??= LocalModel.load();
-  model.then((loaded) => loaded.score(message.headlines, message.langs)).then(reply, (error) => {
+  model.then((loaded) => loaded.score(message.headlines)).then(reply, (error) => {
     model = null; // a failed load is tried again with the next request
     reply({ error: `The local model failed: ${error.message}` });
   });

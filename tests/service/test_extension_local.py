@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from classifier.scorer import Scorer
 from service.cli import main
 from service.cli.extension_build import write_extension
 from tests.support import firefox
@@ -89,3 +90,38 @@ def test_in_firefox_with_no_service_the_model_in_the_browser_dims_the_teasers(
         assert find(title)["opacity"] == "1" and not find(title)["badge"], title
     assert shown["popup"] == f"Dimmed {len(TEASERS)} of {len(TEASERS) + len(NEWS)} headlines."
     assert shown["scorer"].startswith("Scored in this browser by the local model")
+
+
+LANGUAGE_PROBES = [
+    "Guvernul a aprobat bugetul de stat pentru anul viitor",
+    "Türkiye'de enflasyon beklentilerin altında kaldı",
+    "Pemerintah umumkan kenaikan harga bahan bakar mulai besok",
+    "El Gobierno aprueba los presupuestos para el próximo año",
+    "Die Regierung beschließt den Haushalt für das kommende Jahr",
+    "BREAKING NEWS: PARLIAMENT APPROVES THE BUDGET",
+    "2027 — 12:30",
+]
+
+
+def test_local_model_module_scores_and_detects_as_the_service(chromium: ExtensionBrowser) -> None:
+    """local-model.js in an extension page: py3langid's port names each language as the service
+    does, and the decisions on this file's headlines are the service's."""
+    scorer = Scorer.load("default")
+    headlines = TEASERS + NEWS + LANGUAGE_PROBES
+    page = chromium.context.new_page()
+    page.goto(chromium.url("model/model.json"))
+    answer = page.evaluate(
+        """async (headlines) => {
+            const { LocalModel } = await import("/local-model.js");
+            return (await LocalModel.load()).score(headlines);
+        }""",
+        headlines,
+    )
+    page.close()
+    expected = scorer.score(headlines)
+    assert answer["langs"] == [p.lang for p in expected]
+    assert answer["unvalidated"] == [not p.validated for p in expected]
+    assert answer["threshold"] == scorer.threshold
+    flagged = [score >= answer["threshold"] for score in answer["scores"]]
+    assert flagged[: len(TEASERS + NEWS)] == [True] * len(TEASERS) + [False] * len(NEWS)
+    assert set(answer["kinds"][0]) == set(scorer.kinds)
