@@ -199,7 +199,7 @@ async def filter_remote_feed(
     profile: str | None = ProfileQuery,
 ) -> Response:
     """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
-    With a key (a reader that sends an Authorization header), its personal layer decides too.
+    With a key, or a reader's feed token (``personal``), that reader's personal layer decides too.
     Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS. Answers carry
     ETag and Last-Modified, and a reader's conditional GET that matches gets 304; the upstream is
     asked conditionally too (CLICKBAIT_FEED_CACHE_S)."""
@@ -210,13 +210,14 @@ async def filter_remote_feed(
     fetching = FetchPolicy.of(
         settings.feed_allowed_hosts, max_bytes=settings.feed_max_bytes, timeout_s=settings.feed_timeout_s
     )
+    reader = await _proxy_reader(request, settings, personal, profile, personal_token)  # before any fetch
     kept = cache.get(url)
     feed = cache.keep(url, await fetch(url, fetching, kept.validators if kept else None), kept)
     policy = _policy(settings, allow, block, threshold)
-    reader = await _proxy_reader(request, settings, personal, profile, personal_token)
     model = current_scorer(scoring).version
     # a reader's answer changes when their layer does: its fitting time is part of the validators
-    layer = f"+{reader}@{personal.store.fitted_at(reader)}" if reader else ""
+    fitted = await asyncio.to_thread(personal.store.fitted_at, reader) if reader else None
+    layer = f"+{reader}@{fitted}" if reader else ""
     tag = entity_tag(feed.digest, model + layer, mode, policy, settings)
     if unchanged(request.headers, tag, feed.last_modified(tag)):
         return Response(status_code=304, headers={**feed.headers(tag), "X-Clickbait-Model": model})
