@@ -321,6 +321,10 @@
 
   async function showWhy(key) {
     const why = card.root.querySelector(".why");
+    if (state.scorer === "local") {
+      why.textContent = t("whyNeedsService"); // the model in the browser gives scores, not words
+      return;
+    }
     why.textContent = t("whyLoading");
     if (!state.explanations.has(key)) state.explanations.set(key, ask({ type: "explain", headline: state.texts.get(key) }));
     const reply = await state.explanations.get(key);

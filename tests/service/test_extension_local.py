@@ -68,6 +68,8 @@ def test_with_no_service_the_model_in_the_browser_dims_the_teasers(
     popup = chromium.popup(page)
     expect(popup.locator("#scorer")).to_contain_text("local model")
     expect(popup.locator("#service")).to_contain_text("No service set")
+    link(page, TEASERS[0]).hover()  # the card: a score, and words only a service gives
+    expect(page.locator("clickbait-card .why")).to_contain_text("Scored in this browser.")
     # the pages' own requests only: nothing went to a service
     assert all(url.startswith((news_site.rsplit("/", 1)[0], "chrome-extension://")) for url in requests)
 
