@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
 
 from service.store.db import session_factory
 from service.store.tables import PersonalLayerRow, utcnow
@@ -18,6 +19,12 @@ class PersonalStore:
     def put(self, reader: str, model: str, labels: int, layer: dict) -> datetime:
         """Store (or replace) ``reader``'s layer; when it was fitted. A new layer gets a feed token
         of its own; a refitted one keeps its token, so the reader's proxy URLs keep working."""
+        try:
+            return self._put(reader, model, labels, layer)
+        except IntegrityError:  # two first fits of one reader at once: the later one updates
+            return self._put(reader, model, labels, layer)
+
+    def _put(self, reader: str, model: str, labels: int, layer: dict) -> datetime:
         fitted_at = utcnow()
         with self.sessions.begin() as session:
             row = session.get(PersonalLayerRow, reader)
