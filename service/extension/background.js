@@ -77,15 +77,32 @@ async function profileName() {
 let keeping = Promise.resolve(); // one read-modify-write of the corrections at a time
 
 /** Keeps a correction, replacing the reader's earlier one of the same headline on the same host. */
-function keepCorrection({ headline, label, where, sent = false }) {
+function keepCorrection({ headline, label, where, sent = false, at = new Date().toISOString() }) {
   keeping = keeping.catch(() => null).then(async () => {
-    const record = { headline, label, who: await profileName(), where, at: new Date().toISOString(), sent };
+    const record = { headline, label, who: await profileName(), where, at, sent };
     const { corrections } = await ext.storage.local.get({ corrections: [] });
     const same = (c) => c.where === where && c.headline.toLowerCase() === headline.toLowerCase();
     await ext.storage.local.set({ corrections: [...corrections.filter((c) => !same(c)), record] });
     return record;
   });
   return keeping;
+}
+
+const MAX_PENDING = 1000; // labels one request may carry (the service's limit)
+
+/** The corrections kept while no service or key was set, sent now that both are; those the service
+    refuses stay kept, to be tried with the next correction. */
+async function sendPending(key) {
+  const { corrections } = await ext.storage.local.get({ corrections: [] });
+  const pending = corrections.filter((c) => !c.sent).slice(0, MAX_PENDING);
+  if (!pending.length) return;
+  const labels = pending.map((c) => ({ headline: c.headline, label: c.label, source: c.where }));
+  try {
+    await callService("/v1/labels", { body: { labels }, key });
+  } catch {
+    return;
+  }
+  for (const correction of pending) await keepCorrection({ ...correction, sent: true });
 }
 
 const HANDLERS = {
@@ -125,6 +142,7 @@ const HANDLERS = {
     try {
       const answer = await callService("/v1/labels", { body: { labels: [{ headline, label, source: where }] }, key: apiKey });
       await keepCorrection({ ...record, sent: true });
+      await sendPending(apiKey);
       return { note: t("noteSent", name, where), added: answer.added, conflicts: answer.conflicts.length };
     } catch (error) {
       return { note: t("noteNotSent", name, error.message), needsKey: Boolean(error.needsKey) };
