@@ -12,9 +12,11 @@ if (typeof importScripts === "function") importScripts("browser.js", "settings.j
 const TIMEOUT_MS = 15000;
 
 class ServiceError extends Error {
-  constructor(message, { needsKey = false } = {}) {
+  /** ``unreachable``: no answer at all (down, or too slow), as opposed to a refusal. */
+  constructor(message, { needsKey = false, unreachable = false } = {}) {
     super(message);
     this.needsKey = needsKey;
+    this.unreachable = unreachable;
   }
 }
 
@@ -41,6 +43,7 @@ async function callService(path, { body, key } = {}) {
   } catch (error) {
     throw new ServiceError(
       error.name === "TimeoutError" ? t("errorTimeout", serviceUrl, TIMEOUT_MS / 1000) : t("errorUnreachable", serviceUrl),
+      { unreachable: true },
     );
   }
   const answer = await response.json().catch(() => null);
@@ -111,7 +114,15 @@ const HANDLERS = {
   async score({ headlines }) {
     const { serviceUrl } = await loadSettings();
     if (!serviceUrl) return { ...(await scoreLocally(headlines)), scorer: "local" }; // nothing leaves the browser
-    const answer = await callService("/v1/score", { body: { headlines } });
+    let answer;
+    try {
+      answer = await callService("/v1/score", { body: { headlines } });
+    } catch (error) {
+      // a service that does not answer: the model in the browser scores, and says so (a refusal,
+      // such as a wrong key, stays an error for the reader to fix)
+      if (!error.unreachable) throw error;
+      return { ...(await scoreLocally(headlines)), scorer: "local", note: error.message };
+    }
     const claims = await claimsLanguages(answer.model);
     return {
       threshold: answer.threshold,

@@ -414,9 +414,9 @@ def test_service_down_the_model_in_the_browser_scores_and_the_popup_says_so(
     expect(popup.locator("#scorer")).to_contain_text("local model", timeout=120_000)
     expect(popup.locator("#page")).not_to_contain_text("not reachable")
     expect(popup.locator("#service")).to_contain_text("is not reachable")
-    assert_untouched(page, BAIT + PLAIN + RELATED + UNTOUCHED)
+    # the shipped model decides now, not the known one: its navigation rules hold, nothing is removed
+    assert_untouched(page, UNTOUCHED)
     assert page.evaluate(AS_SERVED)
-    assert page.locator("clickbait-badge, clickbait-card").count() == 0
 
 
 def test_hide_leaves_a_show_marker_that_reveals_and_blur_blurs(
