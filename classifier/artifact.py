@@ -13,6 +13,7 @@ Layout::
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import shutil
@@ -202,6 +203,11 @@ class Manifest(BaseModel):
         if isinstance(data, dict) and data.get("languages"):
             return {**data, "languages": _hinged(data["languages"], data.get("threshold", 0.5))}
         return data
+
+
+def dated_version(digest: hashlib._Hash) -> str:
+    """A model's name: today's date and the start of ``digest`` (of what makes it this model)."""
+    return f"{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:8]}"
 
 
 def library_versions() -> dict[str, str]:

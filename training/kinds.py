@@ -247,7 +247,7 @@ def kinds_artifact(model_dir: Path, config: TrainConfig, per_cell: int = 1500) -
 def kinds_version(version: str, kinds_file: Path, offsets: dict[str, list[float]]) -> str:
     """A new name for a model whose kind heads changed: its scores did (the registry and every
     answer tell models apart by name)."""
-    from training.trainer import dated_version
+    from classifier.artifact import dated_version
 
     digest = hashlib.sha256(version.encode() + kinds_file.read_bytes())
     digest.update(json.dumps(offsets, sort_keys=True).encode())

@@ -25,6 +25,7 @@ from classifier.artifact import (
     Manifest,
     Routing,
     add_lora,
+    dated_version,
     library_versions,
     load_network,
     save_artifact,
@@ -306,11 +307,6 @@ def _version_id(config: TrainConfig, dataset: Dataset) -> str:
     for file in dataset.files:
         digest.update(file.sha256.encode())
     return dated_version(digest)
-
-
-def dated_version(digest: hashlib._Hash) -> str:
-    """A model's name: today's date and the start of ``digest`` (of what makes it this model)."""
-    return f"{time.strftime('%Y%m%d')}-{digest.hexdigest()[:8]}"
 
 
 def _fit(
