@@ -10,6 +10,7 @@
 if (typeof importScripts === "function") importScripts("browser.js", "settings.js", "local-scoring.js");
 
 const TIMEOUT_MS = 15000;
+const RULED = /^(rule|site):/; // a result's decided_by when a rule or a site list decided, not the model
 
 class ServiceError extends Error {
   /** ``unreachable``: no answer at all (down, or too slow), as opposed to a refusal. */
@@ -111,12 +112,15 @@ async function sendPending(key) {
 const HANDLERS = {
   /** Scores of a batch of headlines, the model's threshold, and which are in a language the model
       was not validated on. */
-  async score({ headlines }) {
+  async score({ headlines, links }) {
     const { serviceUrl } = await loadSettings();
     if (!serviceUrl) return { ...(await scoreLocally(headlines)), scorer: "local" }; // nothing leaves the browser
     let answer;
     try {
-      answer = await callService("/v1/score", { body: { headlines } });
+      // the service's rules file and site lists decide first, as its feed filter does (links: for
+      // its site and path rules); the model in the browser has no rules
+      const rules = Array.isArray(links) && links.length === headlines.length;
+      answer = await callService("/v1/score", { body: rules ? { headlines, rules, links } : { headlines } });
     } catch (error) {
       // a service that does not answer: the model in the browser scores, and says so (a refusal,
       // such as a wrong key, stays an error for the reader to fix)
@@ -130,6 +134,7 @@ const HANDLERS = {
       unvalidated: answer.results.map((result) => claims && result.validated === false),
       langs: answer.results.map((result) => result.lang ?? null),
       kinds: answer.results.map((result) => ({ bait: result.bait ?? null, tabloid: result.tabloid ?? null })),
+      decided: answer.results.map((result) => (RULED.test(result.decided_by ?? "") ? { label: result.label, by: result.decided_by } : null)),
       scorer: "service",
     };
   },

@@ -51,6 +51,7 @@
     unvalidated: new Map(), // key -> its language, where the model was not validated in it
     explanations: new Map(), // key -> promise of the service's explanation
     corrected: new Map(), // key -> the label the reader gave (here or earlier on this site)
+    ruled: new Map(), // key -> {label, by}: what a rule of the service decided (rule:FILE:LINE, site:HOST)
     notes: new Map(), // key -> what became of the reader's correction, in words
     shown: new Set(), // keys the reader asked to see as the page shows them
     badges: new Map(), // element -> its badge
@@ -105,7 +106,7 @@
     renderAll();
   }
 
-  function showBadge(element, score, corrected, unvalidatedLang = null) {
+  function showBadge(element, score, corrected, unvalidatedLang = null, rule = null) {
     let badge = state.badges.get(element);
     if (!badge) {
       badge = document.createElement("clickbait-badge");
@@ -135,13 +136,14 @@
       button.removeAttribute("aria-haspopup");
     } else {
       if (corrected) button.textContent = t(corrected === "news" ? "badgeNews" : "badgeTeaser");
+      else if (rule) button.textContent = t(rule.label === "news" ? "badgeRuleNews" : "badgeRuleTeaser", rule.by);
       else if (score === undefined) button.textContent = t("badgeTeaser");
       else button.textContent = t("badgeScore", score.toFixed(2));
       if (unvalidatedLang && !corrected) button.textContent += ` ${t("badgeUnvalidated", unvalidatedLang)}`;
       button.title = state.notes.get(key) ?? t("badgeTitle");
       button.setAttribute("aria-haspopup", "dialog");
     }
-    button.className = corrected === "news" ? "news" : "";
+    button.className = (corrected ?? rule?.label) === "news" ? "news" : "";
   }
 
   /** The element as the page made it: no style of ours, no badge. */
@@ -156,17 +158,19 @@
     const score = state.scores.get(key);
     const limit = threshold();
     const corrected = state.corrected.get(key);
+    const rule = corrected ? null : state.ruled.get(key); // the reader's own label wins over a rule
+    const decided = corrected ?? rule?.label; // a label that wins over the score and the threshold
     const over = score !== undefined && limit !== null && score >= limit;
-    if (!enabled() || !(over || corrected)) {
+    if (!enabled() || !(over || decided)) {
       plain(element);
       return;
     }
     // a score in a language the model was never validated on is a guess: badged, not handled, unless asked
-    const held = over && !corrected && state.unvalidated.has(key) && !state.settings.dimUnvalidated;
-    const teaser = corrected ? corrected === "clickbait" : over;
+    const held = over && !decided && state.unvalidated.has(key) && !state.settings.dimUnvalidated;
+    const teaser = decided ? decided === "clickbait" : over;
     if (held || !teaser || state.showAll || state.shown.has(key)) unhandle(element);
     else handle(element);
-    showBadge(element, score, corrected, held ? state.unvalidated.get(key) : null);
+    showBadge(element, score, corrected, held ? state.unvalidated.get(key) : null, rule);
   }
 
   function renderAll() {
@@ -216,6 +220,8 @@
   /** Scores of the keys not scored yet, BATCH at a time, within the page's request budget. */
   async function scoreMissing() {
     const missing = [...new Set(state.items.values())].filter((key) => !state.scores.has(key));
+    const links = new Map(); // key -> the absolute address of the first link with that text
+    for (const [element, key] of state.items) if (!links.has(key) && element.href) links.set(key, element.href);
     while (missing.length && enabled()) {
       if (state.requests >= state.settings.maxRequestsPerPage) {
         state.budgetSpent = true;
@@ -223,7 +229,11 @@
       }
       const keys = missing.splice(0, BATCH);
       state.requests += 1;
-      const reply = await ask({ type: "score", headlines: keys.map((key) => state.texts.get(key)) });
+      const reply = await ask({
+        type: "score",
+        headlines: keys.map((key) => state.texts.get(key)),
+        links: keys.map((key) => links.get(key) ?? null), // for a service's site and path rules
+      });
       if (reply.error) {
         state.error = reply.error; // the page stays as it is; the popup says why
         return;
@@ -233,6 +243,8 @@
       state.scorer = reply.scorer ?? "service";
       keys.forEach((key, i) => {
         state.scores.set(key, reply.scores[i]);
+        if (reply.decided?.[i]) state.ruled.set(key, reply.decided[i]);
+        else state.ruled.delete(key);
         if (reply.unvalidated?.[i]) state.unvalidated.set(key, reply.langs?.[i] ?? "und");
       });
       const fresh = new Set(keys);

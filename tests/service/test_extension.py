@@ -637,3 +637,28 @@ def test_firefox_dims_the_teasers_of_the_same_page(
     for title in PLAIN + RELATED + UNTOUCHED:
         assert find(title)["opacity"] == "1" and not find(title)["badge"], title
     assert shown["popup"] == "Dimmed 3 of 8 headlines."
+
+
+SPONSORED = "Ministry publishes the new school calendar for next year"
+
+
+def test_a_rule_of_the_service_decides_before_the_score(
+    make_server, chromium: ExtensionBrowser, tmp_path: Path
+) -> None:
+    """The extension asks the service with each headline's link: a rule on the link's path labels a
+    plain headline clickbait, and its badge names the rule."""
+    rules = tmp_path / "rules.txt"
+    rules.write_text('drop path "/sponsored/"\n', encoding="utf-8")
+    server = make_server(rules_file=rules)
+    chromium.configure(server.url)
+    page_html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Rules</title></head>
+<body><aside><ul>
+  <li><a href="/sponsored/calendar">{SPONSORED}</a></li>
+  <li><a href="/news/a">{PLAIN[0]}</a></li><li><a href="/news/b">{PLAIN[1]}</a></li>
+</ul></aside></body></html>"""
+    with static_site({"rules.html": page_html}) as site:
+        page = chromium.context.new_page()
+        page.goto(f"{site}/rules.html")
+        expect_dimmed(page, [SPONSORED])
+        expect(badge_after(page, SPONSORED).locator("button")).to_contain_text("rule:rules.txt:1")
+        assert_untouched(page, PLAIN[:2])
