@@ -11,7 +11,8 @@ docs/feeds.md ("Rules"); in short, one rule a line::
 
 The first rule that matches, in the file's order, decides. A quoted value matches as a substring,
 ignoring case; a ``/regex/`` (flag ``i``: ignore case) is searched with Python's ``re``, in the
-texts that hold its literal part (``needle``). Regexes are
+texts that hold its literal part (``needle``) and that one pass of all a field's regexes, widened
+into an ``re2.Set``, says it may match (``service/feeds/rule_prefilter.py``). Regexes are
 guarded against catastrophic backtracking in three ways: a static check at load refuses the shapes
 that backtrack exponentially (backreferences, a quantifier or an alternation inside a quantified
 group) or polynomially past a low degree (more than ``MAX_UNBOUNDED`` long quantifiers); the text
@@ -36,6 +37,7 @@ from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from classifier.errors import ClickbaitError, ErrorType
+from service.feeds.rule_prefilter import Prefilter
 from service.feeds.site_rules import host_candidates, normalise_host
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Rules:
     # each field's rules, by their index in ``rules``: literals are tested in one comprehension
     _literals: dict[str, list[tuple[int, str]]] = field(init=False, repr=False)
     _patterns: dict[str, list[tuple[int, Rule, bool]]] = field(init=False, repr=False)
+    _prefilters: dict[str, Prefilter] = field(init=False, repr=False)  # which of ``_patterns`` may match
 
     def __post_init__(self) -> None:
         self._literals = {name: [] for name in get_args(Field)}
@@ -91,6 +94,10 @@ class Rules:
             else:
                 folds = bool(rule.pattern and rule.pattern.flags & re.IGNORECASE)
                 self._patterns[rule.field].append((index, rule, folds))
+        self._prefilters = {
+            name: Prefilter([rule.pattern for _, rule, _ in entries])  # type: ignore[misc]
+            for name, entries in self._patterns.items()
+        }
 
     @classmethod
     def parse(cls, text: str, source: str) -> Rules:
@@ -125,7 +132,9 @@ class Rules:
     def _matches(self, name: str, text: str) -> list[int]:
         folded = text.casefold()
         hits = [index for index, literal in self._literals[name] if literal in folded]
-        patterns = [entry for entry in self._patterns[name] if entry[1].name not in self.switched_off]
+        entries = self._patterns[name]
+        candidates = self._prefilters[name].candidates(text)
+        patterns = [entries[i] for i in candidates if entries[i][1].name not in self.switched_off]
         if not patterns:
             return hits
         lowered = text.lower()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import re
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from service.cli import main
 from service.feeds import rules as rules_module
 from service.feeds.formats import decide, needs_score, parse_feed
 from service.feeds.miniflux import entry_items
+from service.feeds.rule_prefilter import Prefilter
 from service.feeds.rules import MAX_TEXT, RuleError, Rules, read_rules, rules_of
 from service.feeds.site_rules import SiteRules
 from service.settings import ServiceSettings
@@ -247,3 +250,64 @@ def test_the_rules_are_edited_through_the_api_with_an_admin_key(shared_server, t
 def test_the_rules_routes_answer_404_without_a_rules_file(server) -> None:
     answer = httpx.get(f"{server.url}/v1/rules")
     assert answer.status_code == 404 and answer.json()["error_type"] == "not_configured"
+
+
+def test_a_file_mixing_regexes_re2_takes_and_python_only_ones_decides_by_file_order() -> None:
+    """RE2 has no atomic group, lookaround or Unicode ``\\d``/``\\w``, and folds case otherwise
+    than ``re``: such regexes enter the one-pass set widened, and the file's order still decides."""
+    mixed = rules(
+        "keep title /(?>won'?t) believe/\n"  # an atomic group: Python only
+        "drop title /\\bbelieve\\b/\n"  # RE2 takes it as written
+        "drop title /^\\d+ (ideas|tricks)$/i\n"  # $ before a final newline, Unicode digits
+        "keep title /(?<=a )gift/\n"  # a lookbehind
+        "drop title /ſecret/i\n"  # re folds ſ with s; RE2 as well, but not ı with i
+        "drop title /(?i:ıstanbul) now/\n"
+        "drop author /(?!x)\\w+ desk/\n"  # a lookahead, and \\w takes ş
+    )
+    assert mixed._prefilters["title"]._rest == []  # every regex is in the set, none searched always
+    assert mixed.decide("You won't believe it", None, None) == "keep:rules.txt:1"
+    assert mixed.decide("Believe it or not: believe", None, None) == "drop:rules.txt:2"
+    assert mixed.decide("١٢ IDEAS\n", None, None) == "drop:rules.txt:3"
+    assert mixed.decide("Not a gift; believe", None, None) == "drop:rules.txt:2"  # line 2 comes first
+    assert mixed.decide("Not a gift", None, None) == "keep:rules.txt:4"
+    assert mixed.decide("The SECRET gift", None, None) == "drop:rules.txt:5"
+    assert mixed.decide("İSTANBUL now", None, None) == "drop:rules.txt:6"
+    assert mixed.decide("Nine believers", None, "Ştiri Desk") is None  # a regex minds case
+    assert mixed.decide("Nine believers", None, "ştiri desk") == "drop:rules.txt:7"
+
+
+def test_a_regex_with_no_widened_form_is_searched_in_every_text() -> None:
+    """The rules file refuses backreferences before this point; the set, on its own, keeps such a
+    regex out and names it for every text, in order among the others."""
+    patterns = [re.compile("abc"), re.compile(r"(a)\1"), re.compile("x")]
+    prefilter = Prefilter(patterns)
+    assert prefilter.candidates("aa") == [1] and prefilter.candidates("abc x") == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_pass_set_never_hides_a_match(seed: int) -> None:
+    """Random regexes over letters that fold oddly (ı, İ, ſ, K, Ș), Unicode digits and assertions:
+    every regex that ``re`` finds in a text is among the set's candidates for it."""
+    rng = random.Random(seed)
+    atoms = ["i", "s", "k", "K", "ı", "İ", "ſ", "K", "ș", "Ș", "\\d", "\\w", "\\W", "\\s", "\\S", ".", " "]
+    atoms += ["[a-k]", "[^s]", "[\\dx]", "[^\\w]", "(?i:s)", "(?s:.)", "(?>i+)", "[İ-ſ]"]
+    assertions = ["\\b", "\\B", "^", "$", "\\Z", "(?=s)", "(?!i)", "(?<=k)"]
+
+    def part() -> str:
+        if rng.random() < 0.2:
+            return rng.choice(assertions)
+        return rng.choice(atoms) + rng.choice(["", "", "?", "+", "{2}", "*?", "++"])
+
+    def regex() -> str:
+        parts = [part() for _ in range(rng.randint(1, 4))]
+        return "".join(parts) if rng.random() < 0.7 else "(?:" + "|".join(parts) + ")"
+
+    patterns = [re.compile(regex(), rng.choice([0, re.IGNORECASE])) for _ in range(60)]
+    prefilter = Prefilter(patterns)
+    alphabet = "iIsSkKıİſKșȘ٣5 x\n_-"
+    for _ in range(300):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 8)))
+        candidates = set(prefilter.candidates(text))
+        for position, pattern in enumerate(patterns):
+            if pattern.search(text):
+                assert position in candidates, (pattern, text)
