@@ -95,7 +95,7 @@ class Rules:
                 folds = bool(rule.pattern and rule.pattern.flags & re.IGNORECASE)
                 self._patterns[rule.field].append((index, rule, folds))
         self._prefilters = {
-            name: Prefilter([rule.pattern for _, rule, _ in entries])  # type: ignore[misc]
+            name: Prefilter([rule.pattern for _, rule, _ in entries])  # type: ignore[arg-type]
             for name, entries in self._patterns.items()
         }
 
