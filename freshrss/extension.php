@@ -22,6 +22,13 @@ declare(strict_types=1);
  * The service being down never costs an entry: the hook always hands the entry back, as it came
  * when it could not be scored, and writes the failure to the user's FreshRSS log. After one failure
  * the rest of that refresh (this PHP process) is not sent, so a refresh waits one timeout at most.
+ *
+ * Labels: in FreshRSS's own views (`entry_before_display`) each entry ends with a small form, "Teaser"
+ * and "News", posted (with FreshRSS's CSRF token) to this extension's controller
+ * (Controllers/clickbaitController.php). It sends the entry's title to the service's `POST /v1/labels`
+ * with the user's API key, so the label is theirs (it teaches their personal layer, which then
+ * decides the scores of their refreshes), misses included; then the entry gains the #clickbait tag
+ * (and the user's label, where it exists) or loses them and any title prefix.
  */
 final class ClickbaitExtension extends Minz_Extension {
 	public const ACTIONS = ['read', 'label', 'prefix'];
@@ -32,13 +39,24 @@ final class ClickbaitExtension extends Minz_Extension {
 		'act_unvalidated' => false,
 		'timeout_s' => 5.0,
 		'label' => 'Clickbait',
+		'buttons' => true,
 	];
+	/** What the reader can say of an entry, as `POST /v1/labels` names it. */
+	public const LABELS = ['clickbait', 'news'];
 	/** The entry tag (#clickbait) that the label's own filter action picks up when FreshRSS commits. */
 	public const TAG = 'clickbait';
 	/** The service's default CLICKBAIT_MAX_CHARS: a longer title is cut, as its feed filter cuts one. */
 	public const MAX_CHARS = 1000;
 	/** Titles per request: under the service's default CLICKBAIT_MAX_HEADLINES (256). */
 	public const BATCH = 100;
+	/** The service's MAX_SOURCE_CHARS: a label's source (the entry's site) is cut there. */
+	public const MAX_SOURCE = 255;
+	/** The title prefix the 'prefix' action writes; a label sends and keeps the title without it. */
+	public const PREFIX = '/^\[clickbait \d+(?:\.\d+)?\]\s+/';
+	/** FreshRSS's views that show entries to their reader (not its API, RSS output or exports). */
+	public const VIEWS = ['index', 'normal', 'reader', 'global'];
+	/** The stream's query parameters a label's form hands back, to return to the same list. */
+	public const BACK_PARAMS = ['get', 'state', 'search', 'order', 'sort'];
 
 	/** @var array{clickbait:string,named_languages:bool}|null what GET /info said, once per process */
 	private ?array $model = null;
@@ -56,6 +74,8 @@ final class ClickbaitExtension extends Minz_Extension {
 		$this->registerTranslates();
 		$this->registerHook('simplepie_before_init', [$this, 'simplepieBeforeInit']);
 		$this->registerHook('entry_before_insert', [$this, 'entryBeforeInsert']);
+		$this->registerHook('entry_before_display', [$this, 'entryBeforeDisplay']);
+		$this->registerController('clickbait');
 	}
 
 	/** FreshRSS refreshes feeds one after another: keep the latest one's document (parsed after this). */
@@ -79,6 +99,7 @@ final class ClickbaitExtension extends Minz_Extension {
 			'act_unvalidated' => Minz_Request::paramBoolean('act_unvalidated'),
 			'timeout_s' => $timeout > 0 ? min($timeout, 60.0) : self::DEFAULTS['timeout_s'],
 			'label' => Minz_Request::paramString('label', true) ?: self::DEFAULTS['label'],
+			'buttons' => Minz_Request::paramBoolean('buttons'),
 		]);
 		if ($this->setting('action') === 'label') {
 			$this->ensureLabel();
@@ -98,6 +119,121 @@ final class ClickbaitExtension extends Minz_Extension {
 			Minz_Log::warning('Clickbait: entry stored as it came, not judged (' . $e->getMessage() . '): ' . $entry->title());
 		}
 		return $entry;
+	}
+
+	/**
+	 * The hook: in FreshRSS's views, the entry's content ends with the "Teaser" / "News" form. Never
+	 * returns null (that would hide the entry), whatever happens.
+	 */
+	public function entryBeforeDisplay(FreshRSS_Entry $entry): FreshRSS_Entry {
+		try {
+			if ($this->setting('buttons') && FreshRSS_Auth::hasAccess() && Minz_Request::controllerName() === 'index'
+				&& in_array(Minz_Request::actionName(), self::VIEWS, true) && ctype_digit($entry->id())) {
+				$entry->_content($entry->content(false) . $this->labelForm($entry));
+			}
+		} catch (Throwable $e) {
+			Minz_Log::warning('Clickbait: no label buttons (' . $e->getMessage() . '): ' . $entry->title());
+		}
+		return $entry;
+	}
+
+	/** The form under an entry: one POST to ?c=clickbait&a=label, its button naming the label. */
+	private function labelForm(FreshRSS_Entry $entry): string {
+		$e = static fn(string $v): string => htmlspecialchars($v, ENT_QUOTES, 'UTF-8');
+		$current = Minz_Request::currentRequest();
+		$back = self::back(['a' => $current['a']] + $current['params']);
+		$back = http_build_query(['a' => $back['a']] + $back['params']);
+		$buttons = '';
+		foreach (['clickbait' => 'teaser', 'news' => 'news'] as $label => $name) {
+			$buttons .= '<button type="submit" class="btn" name="label" value="' . $label . '" title="'
+				. $e(_t("ext.clickbait.button_{$name}_help")) . '">' . $e(_t("ext.clickbait.button_{$name}")) . '</button> ';
+		}
+		return '<form class="clickbait-label" method="post" action="' . _url('clickbait', 'label') . '">'
+			. '<input type="hidden" name="_csrf" value="' . $e(FreshRSS_Auth::csrfToken()) . '" />'
+			. '<input type="hidden" name="id" value="' . $e($entry->id()) . '" />'
+			. '<input type="hidden" name="back" value="' . $e($back) . '" />'
+			. '<p>' . $e(_t('ext.clickbait.buttons_intro')) . ' ' . $buttons . '</p></form>';
+	}
+
+	/**
+	 * Where a label's answer goes: the view and the stream it was given from (only the known
+	 * parameters: never another site), FreshRSS's default view otherwise.
+	 * @param array<string,mixed> $params
+	 * @return array{c:string,a:string,params:array<string,string>}
+	 */
+	public static function back(array $params): array {
+		$view = is_string($params['a'] ?? null) && in_array($params['a'], self::VIEWS, true) ? $params['a'] : 'index';
+		$kept = [];
+		foreach (self::BACK_PARAMS as $key) {
+			if (is_scalar($params[$key] ?? null) && (string)$params[$key] !== '') {
+				$kept[$key] = mb_substr((string)$params[$key], 0, 1000, 'UTF-8');
+			}
+		}
+		return ['c' => 'index', 'a' => $view, 'params' => $kept];
+	}
+
+	/**
+	 * The reader's label for ``$entry`` (`clickbait` or `news`), sent to `POST /v1/labels` with their
+	 * API key; then the entry is marked as the label says. Returns the headline sent.
+	 * @throws RuntimeException the service could not be reached or refused the label; nothing changed
+	 */
+	public function sendLabel(FreshRSS_Entry $entry, string $label): string {
+		if (!in_array($label, self::LABELS, true)) {
+			throw new InvalidArgumentException("not a label: $label");
+		}
+		$headline = self::scoredTitle((string)preg_replace(self::PREFIX, '', $entry->title()));  // as it was scored
+		if ($headline === '') {
+			throw new RuntimeException('the entry has no title');
+		}
+		$item = ['headline' => $headline, 'label' => $label];
+		$source = self::site($entry);
+		if ($source !== null) {
+			$item['source'] = $source;
+		}
+		$this->request('POST', '/v1/labels', ['labels' => [$item]]);
+		Minz_Log::notice("Clickbait: labelled $label at the service" . ($source !== null ? " ($source)" : '') . ": $headline");
+		try {
+			$this->mark($entry, $label === 'clickbait');
+		} catch (Throwable $e) {  // the label is at the service: only the entry's look is behind
+			Minz_Log::warning('Clickbait: the label was sent but the entry not marked (' . $e->getMessage() . '): ' . $headline);
+		}
+		return $headline;
+	}
+
+	/** Where an entry comes from, as the other label sources name it: its link's host (else its feed's site's). */
+	private static function site(FreshRSS_Entry $entry): ?string {
+		$feed = $entry->feed();
+		foreach ([$entry->link(), $feed !== null ? $feed->website() : ''] as $url) {
+			$host = parse_url(htmlspecialchars_decode($url, ENT_QUOTES), PHP_URL_HOST);
+			if (is_string($host) && $host !== '') {
+				return mb_substr(mb_strtolower($host, 'UTF-8'), 0, self::MAX_SOURCE, 'UTF-8');
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * A teaser gains the #clickbait tag and the user's label (where it exists); news loses both and
+	 * the title's prefix. The stored hash stays the feed's, so a refresh does not take it for an update.
+	 */
+	private function mark(FreshRSS_Entry $entry, bool $teaser): void {
+		$tags = array_values(array_filter($entry->tags(), static fn(string $t) => strtolower($t) !== self::TAG));
+		$title = $entry->title();
+		if ($teaser) {
+			$tags[] = self::TAG;
+		} else {
+			$title = (string)preg_replace(self::PREFIX, '', $title);
+		}
+		$entry->_tags($tags);
+		if (!(new Clickbait_EntryMarks())->update($entry->id(), $title, $entry->tags(true))) {
+			throw new RuntimeException('the entry could not be updated');
+		}
+		$name = trim((string)$this->setting('label')) ?: self::DEFAULTS['label'];
+		$tagDAO = FreshRSS_Factory::createTagDao();
+		$userLabel = $tagDAO->searchByName($name);
+		if ($userLabel !== null) {
+			$tagDAO->tagEntry($userLabel->id(), $entry->id(), $teaser);
+		}
 	}
 
 	private function judge(FreshRSS_Entry $entry): void {
@@ -353,6 +489,14 @@ final class ClickbaitExtension extends Minz_Extension {
 		} catch (Error $e) {  // another FreshRSS: the label catches entries from the next refresh on
 			Minz_Log::notice('Clickbait: ' . $e->getMessage());
 		}
+	}
+}
+
+/** A reader's label on a stored entry: its title and tags only (FreshRSS's updateEntry writes every column). */
+final class Clickbait_EntryMarks extends Minz_ModelPdo {
+	public function update(string $id, string $title, string $tags): bool {
+		$statement = $this->pdo->prepare('UPDATE `_entry` SET title=:title, tags=:tags WHERE id=:id');
+		return $statement !== false && $statement->execute([':title' => $title, ':tags' => $tags, ':id' => $id]);
 	}
 }
 

@@ -5,10 +5,13 @@ and refreshed with FreshRSS's command line, and the stored entries read from its
 
 The entries' fate is compared with what ``POST /v1/score`` says of their titles, on a real server:
 the bundled model on the seed page's sidebar teasers, and the known model (validated in English
-only) for the unvalidated-language policy, labels, prefixes and a service that is down."""
+only) for the unvalidated-language policy, labels, prefixes and a service that is down. The
+reader's "Teaser" / "News" buttons are pressed through FreshRSS's web interface, and the labels
+read back from the service's ``GET /v1/labels``."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -375,9 +378,170 @@ def test_the_configure_page_stores_the_settings_and_creates_the_label(tmp_path: 
         "act_unvalidated": True,
         "timeout_s": 0.5,
         "label": "Momeală",
+        "buttons": False,  # its box left unticked, as a browser sends it
     }
     with sqlite3.connect(reader.user_dir / "db.sqlite") as db:
         labels = db.execute("SELECT name, attributes FROM tag").fetchall()
     assert [(name, json.loads(attributes)["filters"]) for name, attributes in labels] == [
         ("Momeală", [{"search": "#clickbait", "actions": ["label"]}])
     ]
+
+
+# the reader's labels: the key the extension is given, as the service knows it (name:secret)
+READER, READER_KEY = "ana", "fr3sh-k3y"
+SITE = "https://news.example.org/"  # the entries' links: a label's source is their host
+MISS = (
+    "Bonds & rates: the central bank keeps its rate unchanged"  # news to the model; XML-encoded in FreshRSS
+)
+STREAM = {"get": "a", "state": "3"}  # the list the buttons are pressed in: all entries, read or not
+
+
+def entry_ids(reader: FreshRSS) -> dict[str, str]:
+    """Each stored entry's id, by its title as stored (a prefix included)."""
+    with sqlite3.connect(reader.user_dir / "db.sqlite") as db:
+        return {html.unescape(title): str(i) for i, title in db.execute("SELECT id, title FROM entry")}
+
+
+def label_forms(page: str) -> dict[str, dict[str, str]]:
+    """The "Teaser" / "News" forms of a page of entries, by entry id: their hidden fields."""
+    forms = {}
+    for form in re.findall(r'<form class="clickbait-label".*?</form>', page, re.S):
+        fields = {
+            k: html.unescape(v) for k, v in re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form)
+        }
+        forms[fields["id"]] = fields
+    return forms
+
+
+def press(browser: httpx.Client, form: dict[str, str], label: str) -> str:
+    """Press a form's button (``label``: clickbait or news) as a browser does; the notification shown
+    on the page it is sent back to."""
+    answer = browser.post(
+        "/i/", params={"c": "clickbait", "a": "label"}, data={**form, "label": label}, follow_redirects=True
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.history and answer.history[0].status_code == 302
+    back = httpx.URL(answer.history[0].headers["location"])
+    assert dict(back.params) == {
+        "a": "normal",
+        **STREAM,
+        "rid": back.params["rid"],
+    }  # the stream it came from
+    assert back.fragment == f"flux_{form['id']}"  # at the entry
+    shown = re.search(r'<span class="msg">(.*?)</span>', answer.text, re.S)
+    assert shown, answer.text
+    return html.unescape(shown[1]).strip()
+
+
+def service_labels(running: Running) -> list[tuple[str, str, str | None, str]]:
+    answer = httpx.get(f"{running.url}/v1/labels", headers={"Authorization": f"Bearer {READER_KEY}"})
+    assert answer.status_code == 200, answer.text
+    return [(x["headline"], x["label"], x["source"], x["by"]) for x in answer.json()["labels"]]
+
+
+def test_teaser_and_news_buttons_send_the_readers_labels_and_mark_the_entry(
+    serve, english_model: Path, tmp_path: Path
+) -> None:
+    running = serve(str(english_model), admin_keys=f"{READER}:{READER_KEY}")
+    feed = FeedServer(rss([EN_BAIT, DE_BAIT, MISS, DE_NEWS], base=SITE))
+    try:
+        reader = refreshed(
+            tmp_path, feed, service_url=running.url, api_key=READER_KEY, action="label", label="Köder"
+        )
+    finally:
+        feed.close()
+    ids = entry_ids(reader)
+    with reader.web() as url, httpx.Client(base_url=url, timeout=60) as browser:
+        page = browser.get("/i/", params={"a": "normal", **STREAM})
+        assert page.status_code == 200
+        forms = label_forms(page.text)
+        assert sorted(forms) == sorted(ids.values())  # every entry, flagged or not
+        # FreshRSS's own RSS output (and its APIs, exports) call the same hook: no buttons there
+        assert "clickbait-label" not in browser.get("/i/", params={"a": "rss"}).text
+        # a GET (a link, a prefetch) sends nothing; nor does a POST without FreshRSS's CSRF token
+        got = browser.get("/i/", params={"c": "clickbait", "a": "label", "id": ids[MISS], "label": "news"})
+        assert got.status_code == 302
+        forged = {**forms[ids[DE_NEWS]], "_csrf": "0" * 40, "label": "clickbait"}
+        refused = browser.post("/i/", params={"c": "clickbait", "a": "label"}, data=forged)
+        assert refused.status_code == 302 and "c=error" in refused.headers["location"]
+
+        # a miss: the service called it news, the reader says teaser
+        assert press(browser, forms[ids[MISS]], "clickbait") == (
+            f"Clickbait: sent to the service as a teaser: “{MISS}”."
+        )
+        # a flagged entry corrected
+        assert (
+            press(browser, forms[ids[EN_BAIT]], "news")
+            == f"Clickbait: sent to the service as news: “{EN_BAIT}”."
+        )
+
+    assert service_labels(running) == [
+        (MISS, "clickbait", "news.example.org", READER),
+        (EN_BAIT, "news", "news.example.org", READER),
+    ]
+    # the labels are the key's: they teach the layer that decides this reader's refreshes
+    personal = httpx.get(
+        f"{running.url}/v1/personal", headers={"Authorization": f"Bearer {READER_KEY}"}
+    ).json()
+    assert personal["reader"] == READER and len(personal["labels"]) == 2
+    entries = {e.title: e for e in reader.entries()}
+    assert {t: ("clickbait" in e.tags, e.labels) for t, e in entries.items()} == {
+        EN_BAIT: (False, []),  # news now: its tag and label gone
+        DE_BAIT: (True, ["Köder"]),
+        MISS: (True, ["Köder"]),  # the miss, named as the service would have
+        DE_NEWS: (False, []),
+    }
+    assert not any(e.is_read for e in entries.values())  # a label changes what the entry is, not its state
+    assert READER_KEY not in reader.log()
+
+
+def test_a_label_the_service_cannot_take_changes_nothing_and_says_why(
+    serve, english_model: Path, tmp_path: Path
+) -> None:
+    """Prefixes, and every way a label fails: no key, a wrong key, the service down. The entry stays
+    as it was, the reader is told why, and the log has it too."""
+    running = serve(str(english_model), admin_keys=f"{READER}:{READER_KEY}")
+    results = scored(running, [EN_BAIT])
+    prefixed = f"[clickbait {results[EN_BAIT]['score']:.2f}] {EN_BAIT}"
+    feed = FeedServer(rss([EN_BAIT, EN_NEWS], base=SITE))
+    try:
+        reader = refreshed(tmp_path, feed, service_url=running.url, action="prefix")  # no key yet
+    finally:
+        feed.close()
+    ids = entry_ids(reader)
+    assert sorted(ids) == sorted([prefixed, EN_NEWS])
+    down = f"http://127.0.0.1:{free_port()}"
+    with reader.web() as url, httpx.Client(base_url=url, timeout=60) as browser:
+        forms = label_forms(browser.get("/i/", params={"a": "normal", **STREAM}).text)
+        teaser = forms[ids[EN_NEWS]]
+
+        assert press(browser, teaser, "clickbait") == (
+            f"Clickbait: not sent as a teaser (“{EN_NEWS}”): set your API key on the extension’s configure "
+            "page first (the service takes labels only with a key)."
+        )
+        reader.configure(service_url=running.url, action="prefix", api_key="wrong-k3y")
+        assert press(browser, teaser, "clickbait") == (
+            f"Clickbait: not sent as a teaser, the entry is unchanged (“{EN_NEWS}”): "
+            "HTTP 403 from /v1/labels (forbidden: the key is not valid)"
+        )
+        reader.configure(service_url=down, action="prefix", api_key=READER_KEY, timeout_s=2)
+        failed = press(browser, teaser, "clickbait")
+        assert failed.startswith(
+            f"Clickbait: not sent as a teaser, the entry is unchanged (“{EN_NEWS}”): "
+        ), failed
+        assert "127.0.0.1" in failed  # curl's reason: the address it could not reach
+        assert service_labels(running) == []
+        assert not any("clickbait" in e.tags for e in reader.entries())
+
+        # the flagged entry corrected: its headline as it was scored, its title without the prefix
+        reader.configure(service_url=running.url, action="prefix", api_key=READER_KEY)
+        assert (
+            press(browser, forms[ids[prefixed]], "news")
+            == f"Clickbait: sent to the service as news: “{EN_BAIT}”."
+        )
+    assert service_labels(running) == [(EN_BAIT, "news", "news.example.org", READER)]
+    assert sorted(e.title for e in reader.entries()) == sorted([EN_BAIT, EN_NEWS])
+    log = reader.log()
+    assert log.count("Clickbait: not labelled clickbait") == 3, log
+    assert "Clickbait: not labelled clickbait, the service failed (HTTP 403 from /v1/labels" in log
+    assert READER_KEY not in log and "wrong-k3y" not in log
