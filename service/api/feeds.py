@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
+from collections.abc import Callable
 from dataclasses import asdict
+from html import escape
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from classifier.errors import ClickbaitError, ErrorType
 from classifier.scorer import Scorer
@@ -22,6 +27,7 @@ from service.api.deps import (
     ScoringDep,
     SettingsDep,
     WebhookBodiesDep,
+    check_headlines,
     current_scorer,
     personal_answers,
     read_body,
@@ -30,10 +36,11 @@ from service.api.deps import (
     require_reader,
     score_many,
 )
-from service.api.schemas import NO_NUL, error_responses
+from service.api.labels import store_and_learn
+from service.api.schemas import NO_NUL, FeedLabelIn, error_responses
 from service.feeds.decisions import Policy, Unscored, Verdicts
 from service.feeds.fetch import FetchPolicy, fetch
-from service.feeds.formats import FeedItem, Mode, parse_feed
+from service.feeds.formats import FeedItem, LabelLinks, Mode, parse_feed
 from service.feeds.miniflux import PREFIXED, Miniflux, entry_items, flagged, miniflux_reader, signed_by
 from service.feeds.page_headlines import (
     MAX_DEPTH,
@@ -47,6 +54,7 @@ from service.feeds.rules import RuleError, Rules, replace_rules
 from service.runtime.personal import PersonalLayers
 from service.runtime.scoring_service import ScoringService
 from service.settings import MinifluxUser, ServiceSettings
+from service.store.label_store import MAX_SOURCE_CHARS, NewLabel
 
 router = APIRouter()
 FEED_TYPES = (
@@ -123,12 +131,15 @@ async def _filtered(
     mode: Mode,
     policy: Policy,
     reader: str | None,
+    links: Callable[[FeedItem], LabelLinks | None] | None = None,
 ) -> Response:
+    """The feed filtered; ``links``: each item's label links, added in annotate mode."""
     feed = await asyncio.to_thread(parse_feed, body, content_type, settings.feed_max_items)
     verdicts, scorer = await _verdicts(request, settings, scoring, feed.items, policy, reader)
     dropped = sum(verdicts.removed(mode))
+    each = [links(item) for item in feed.items] if links is not None and mode == "annotate" else None
     return Response(
-        feed.apply(verdicts.decisions, mode, verdicts.clickbait, verdicts.hold_unvalidated),
+        feed.apply(verdicts.decisions, mode, verdicts.clickbait, verdicts.hold_unvalidated, each),
         media_type=feed.media_type,
         headers={"X-Clickbait-Model": scorer.version, "X-Clickbait-Dropped": str(dropped)},
     )
@@ -199,7 +210,8 @@ async def filter_remote_feed(
     profile: str | None = ProfileQuery,
 ) -> Response:
     """Feed proxy: subscribe a reader to this URL to get the remote feed without its clickbait.
-    With a key, or a reader's feed token (``personal``), that reader's personal layer decides too.
+    With a key, or a reader's feed token (``personal``), that reader's personal layer decides too;
+    with the token in annotate mode, each item also links to ``GET /v1/feed-label`` to label it.
     Off unless CLICKBAIT_FEED_FETCH=1; hosts limited by CLICKBAIT_FEED_ALLOWED_HOSTS. Answers carry
     ETag and Last-Modified, and a reader's conditional GET that matches gets 304; the upstream is
     asked conditionally too (CLICKBAIT_FEED_CACHE_S)."""
@@ -218,10 +230,16 @@ async def filter_remote_feed(
     # a reader's answer changes when their layer does: its fitting time is part of the validators
     fitted = await asyncio.to_thread(personal.store.fitted_at, reader) if reader else None
     layer = f"+{reader}@{fitted}" if reader else ""
+    links = None
+    if personal_token is not None and settings.personal_layers and mode == "annotate":
+        links = label_links(request, settings, personal_token)
+        layer += f"+links@{request.url_for('feed_label_page')}"  # the links are in the bytes too
     tag = entity_tag(feed.digest, model + layer, mode, policy, settings)
     if unchanged(request.headers, tag, feed.last_modified(tag)):
         return Response(status_code=304, headers={**feed.headers(tag), "X-Clickbait-Model": model})
-    response = await _filtered(request, settings, scoring, feed.body, feed.content_type, mode, policy, reader)
+    response = await _filtered(
+        request, settings, scoring, feed.body, feed.content_type, mode, policy, reader, links
+    )
     # named by the model that filtered it, should another have been promoted meanwhile
     tag = entity_tag(feed.digest, response.headers["X-Clickbait-Model"] + layer, mode, policy, settings)
     response.headers.update(feed.headers(tag))
@@ -239,10 +257,141 @@ async def _proxy_reader(
     can send no header), else the presented key's (``reader_of``)."""
     if token is None or not settings.personal_layers:
         return reader_of(request, settings, profile)
+    return await token_reader(personal, token)
+
+
+async def token_reader(personal: PersonalLayers, token: str) -> str:
+    """The reader a feed token names; refused (403) when no personal layer has it."""
     reader = await asyncio.to_thread(personal.store.reader_of_token, token)
     if reader is None:
         raise ClickbaitError("no personal layer has this feed token", ErrorType.forbidden)
     return reader
+
+
+def label_links(
+    request: Request, settings: ServiceSettings, token: str
+) -> Callable[[FeedItem], LabelLinks | None]:
+    """Each item's links to label it for the reader of ``token`` (None: an item without a title):
+    ``GET /v1/feed-label`` on this service with the title cut to ``CLICKBAIT_MAX_CHARS``, as
+    scoring cuts it, and the item's link as the source, cut to what a label's source holds."""
+    page = str(request.url_for("feed_label_page"))
+
+    def links(item: FeedItem) -> LabelLinks | None:
+        headline = (item.title or "").replace("\x00", "")[: settings.max_chars]
+        if not headline.strip():
+            return None
+        fields = {"token": token, "headline": headline}
+        source = (item.link or "").replace("\x00", "")[:MAX_SOURCE_CHARS]
+        where = {"source": source} if source else {}
+        return LabelLinks(
+            *(f"{page}?{urlencode({**fields, 'label': label, **where})}" for label in ("clickbait", "news"))
+        )
+
+    return links
+
+
+LABEL_WORDS = {"clickbait": "Teaser", "news": "News"}  # the labels as a reader's links name them
+LABEL_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the page's address holds the reader's token
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+    "X-Robots-Tag": "noindex",
+}
+FORM_TYPE = "application/x-www-form-urlencoded"
+LABEL_PAGE = {200: {"content": {"text/html": {}}, "description": "a page for a person"}}
+
+
+def _label_page(title: str, body: str) -> HTMLResponse:
+    """A page of its own: no script, no style, nothing fetched; ``body`` is escaped by the caller."""
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title></head><body><main>{body}</main></body></html>",
+        headers=LABEL_PAGE_HEADERS,
+    )
+
+
+async def _feed_label(settings: ServiceSettings, personal: PersonalLayers, form: FeedLabelIn) -> str:
+    """The reader whose label this is, once the token names one and the headline is one."""
+    reader = await token_reader(personal, form.token)
+    check_headlines([form.headline], settings, limit=1)
+    return reader
+
+
+@router.get(
+    "/v1/feed-label",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**LABEL_PAGE, **error_responses(403, 422)},
+)
+async def feed_label_page(
+    settings: SettingsDep, personal: PersonalDep, form: Annotated[FeedLabelIn, Query()]
+) -> HTMLResponse:
+    """Where a proxied feed's label link leads (annotate mode with a feed token): the item, and one
+    button that posts its label. It writes nothing: feed readers and mail scanners fetch links."""
+    reader = await _feed_label(settings, personal, form)
+    word = LABEL_WORDS[form.label]
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{escape(value)}">'
+        for name, value in (("token", form.token), ("headline", form.headline), ("label", form.label))
+        + ((("source", form.source),) if form.source else ())
+    )
+    source = f"<p>Read at {escape(form.source)}</p>" if form.source else ""
+    return _label_page(
+        f"Label: {word}",
+        f"<h1>Label this headline {word}?</h1><blockquote>{escape(form.headline)}</blockquote>{source}"
+        f"<p>It teaches the personal filter of {escape(reader)}. Nothing is saved until you press "
+        f'the button.</p><form method="post" action="feed-label">{hidden}'
+        f'<button type="submit">Label it {word}</button></form>',
+    )
+
+
+@router.post(
+    "/v1/feed-label",
+    tags=["feeds"],
+    response_class=Response,
+    responses={**LABEL_PAGE, **error_responses(403, 413, 415, 422)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the form of GET /v1/feed-label's page",
+            "content": {FORM_TYPE: {"schema": FeedLabelIn.model_json_schema()}},
+        }
+    },
+)
+async def post_feed_label(
+    request: Request, settings: SettingsDep, scoring: ScoringDep, personal: PersonalDep
+) -> HTMLResponse:
+    """Store the label of the form (by the reader the token names, with the item's link as its
+    source) and learn that reader's layer again, as ``POST /v1/labels`` does, before the answer."""
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media != FORM_TYPE:
+        raise ClickbaitError(
+            f"send the form as {FORM_TYPE}, not {media or 'nothing'}", ErrorType.unsupported_media_type
+        )
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=8)
+    except ValueError as exc:  # not UTF-8 (UnicodeDecodeError is one), or more fields than the form's
+        raise ClickbaitError(f"the body is not the label form: {exc}", ErrorType.validation_error) from exc
+    try:
+        form = FeedLabelIn.model_validate(dict(fields))
+    except ValidationError as exc:  # answered as FastAPI's own validation of the query is
+        raise RequestValidationError(exc.errors()) from exc
+    reader = await _feed_label(settings, personal, form)
+    label = NewLabel(form.headline, form.label, None, form.source or None)
+    _, _, learnt = await asyncio.to_thread(store_and_learn, personal, [label], reader, reader, scoring.scorer)
+    learnt_line = (
+        f"The personal filter of {escape(reader)} learnt again from its {learnt.labels} labels."
+        if learnt
+        else "It is kept; the personal filter learns from it with the next label."
+    )
+    return _label_page(
+        f"Saved: {LABEL_WORDS[form.label]}",
+        f"<h1>Saved: {LABEL_WORDS[form.label]}</h1><blockquote>{escape(form.headline)}</blockquote>"
+        f"<p>{learnt_line}</p>",
+    )
 
 
 @router.post(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from classifier.scorer import Scorer
 from service.api.deps import (
     AdminDep,
     LabelStoreDep,
@@ -32,8 +34,8 @@ from service.api.schemas import (
     SuggestionOut,
     SuggestionsOut,
 )
-from service.runtime.personal import reader_name
-from service.store.label_store import NewLabel
+from service.runtime.personal import Learnt, PersonalLayers, reader_name
+from service.store.label_store import Conflict, NewLabel
 from service.store.tables import Label
 
 router = APIRouter(tags=["labels"])
@@ -55,6 +57,18 @@ def label_out(row: Label) -> LabelOut:
     )
 
 
+def store_and_learn(
+    personal: PersonalLayers, labels: Sequence[NewLabel], author: str, reader: str, scorer: Scorer | None
+) -> tuple[list[int], list[Conflict], Learnt | None]:
+    """Store ``reader``'s labels (all or none), then learn their personal layer again from them,
+    before the caller answers: every route that takes a reader's labels goes through here. With
+    personal layers off, or no model loaded yet, the labels are kept and the layer is learnt at the
+    reader's next labels (None)."""
+    ids, conflicts = personal.labels.add(labels, author, reader)
+    on = personal.settings.personal_layers and scorer is not None
+    return ids, conflicts, personal.learn(reader, scorer) if on else None
+
+
 @router.post(
     "/v1/labels",
     response_model=LabelsAdded,
@@ -64,7 +78,6 @@ def label_out(row: Label) -> LabelOut:
 def add_labels(
     body: LabelsRequest,
     author: AdminDep,
-    store: LabelStoreDep,
     settings: SettingsDep,
     scoring: ScoringDep,
     personal: PersonalDep,
@@ -76,10 +89,7 @@ def add_labels(
     check_headlines([item.headline for item in body.labels], settings, limit=MAX_LABELS_PER_REQUEST)
     reader = reader_name(author, body.profile)
     labels = [NewLabel(i.headline, i.label, i.lang, i.source) for i in body.labels]
-    ids, conflicts = store.add(labels, author, reader)
-    # with no model loaded yet the labels are kept and the layer is learnt at the reader's next labels
-    scorer = scoring.scorer
-    learnt = personal.learn(reader, scorer) if settings.personal_layers and scorer is not None else None
+    ids, conflicts, learnt = store_and_learn(personal, labels, author, reader, scoring.scorer)
     return LabelsAdded(
         personal=LearntOut(**asdict(learnt)) if learnt else None,
         added=len(ids),

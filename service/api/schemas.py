@@ -220,6 +220,25 @@ class LabelIn(BaseModel):
     )
 
 
+class FeedLabelIn(BaseModel):
+    """A label from where a reader reads: the query of a proxied feed's label link (``GET
+    /v1/feed-label``) and the form its page posts back."""
+
+    token: str = Field(
+        min_length=1, max_length=64, pattern=NO_NUL, description="the reader's feed token (GET /v1/personal)"
+    )
+    headline: str = Field(
+        min_length=1, pattern=NO_NUL, description="the item's title, at most CLICKBAIT_MAX_CHARS"
+    )
+    label: Literal["news", "clickbait"]
+    source: str = Field(
+        default="",
+        max_length=MAX_SOURCE_CHARS,
+        pattern=NO_NUL,
+        description="where it was read: the item's link (empty: none)",
+    )
+
+
 MAX_LABELS_PER_REQUEST = 1000  # a page of an editor's batch; more goes through `clickbait labels import`
 
 

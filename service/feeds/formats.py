@@ -11,7 +11,9 @@ import codecs
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Literal
 
 import defusedxml.ElementTree as safe_xml
@@ -26,6 +28,8 @@ NS = "urn:x-clickbait:feed:1"  # our annotation namespace, prefix "clickbait"
 ATOM = "http://www.w3.org/2005/Atom"
 DC = "http://purl.org/dc/elements/1.1/"
 RSS1 = "http://purl.org/rss/1.0/"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"  # RSS's content:encoded
+XHTML = "http://www.w3.org/1999/xhtml"
 JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
 Mode = Literal["drop", "annotate"]
 FeedFormat = Literal["rss", "atom", "json"]
@@ -76,6 +80,23 @@ _DECIDERS = {"block": "site", "allow": "site", "drop": "rule", "keep": "rule"}
 REMOVING_RULES = ("block:", "drop:")  # the rules that label an item clickbait
 
 
+@dataclass(frozen=True)
+class LabelLinks:
+    """Where a reader labels one item from their feed: a URL per label (a page that asks first)."""
+
+    clickbait: str  # shown as "Teaser"
+    news: str
+
+    def items(self) -> tuple[tuple[str, str, str], ...]:
+        """(label, the word a reader sees, URL), in the order they are shown."""
+        return (("clickbait", "Teaser", self.clickbait), ("news", "News", self.news))
+
+    def html(self) -> str:
+        """The two links as a small HTML paragraph, every URL escaped."""
+        links = " · ".join(f'<a href="{escape(url)}">{word}</a>' for _, word, url in self.items())
+        return f"<p><small>Label: {links}</small></p>"
+
+
 @dataclass
 class FeedItem:
     title: str | None
@@ -99,14 +120,20 @@ class Feed(ABC):
         mode: Mode,
         clickbait_label: str = "clickbait",
         hold_unvalidated: bool = False,
+        links: Sequence[LabelLinks | None] | None = None,
     ) -> bytes:
         """Drop or annotate each item; with ``hold_unvalidated``, a clickbait item scored in an
-        unvalidated language is annotated instead of dropped, even in drop mode."""
-        for item, decision in zip(self.items, decisions, strict=True):
+        unvalidated language is annotated instead of dropped, even in drop mode. ``links``: one per
+        item (None: that item has none), added to each item annotate mode annotates, flagged or not,
+        both in the annotation and in the HTML the reader shows."""
+        links = links or [None] * len(self.items)
+        for item, decision, link in zip(self.items, decisions, links, strict=True):
             if decision.drops(mode, hold_unvalidated, clickbait_label):
                 self._remove(item)
             elif mode == "annotate" or decision.label == clickbait_label:  # annotate, or clickbait held
                 self._annotate(item, decision)
+                if mode == "annotate" and link is not None:
+                    self._link(item, link)
         return self._serialise()
 
     @abstractmethod
@@ -114,6 +141,9 @@ class Feed(ABC):
 
     @abstractmethod
     def _annotate(self, item: FeedItem, decision: Decision) -> None: ...
+
+    @abstractmethod
+    def _link(self, item: FeedItem, links: LabelLinks) -> None: ...
 
     @abstractmethod
     def _serialise(self) -> bytes: ...
@@ -147,6 +177,21 @@ class XmlFeed(Feed):
             etree.SubElement(node, f"{{{NS}}}lang").text = decision.lang
             etree.SubElement(node, f"{{{NS}}}validated").text = "true" if decision.validated else "false"
 
+    def _link(self, item: FeedItem, links: LabelLinks) -> None:
+        """``<clickbait:label_link label="…">URL</clickbait:label_link>`` for programs, and the links
+        appended to the HTML a reader shows: RSS's ``description`` and ``content:encoded`` (a
+        ``description`` made when it has neither), Atom's inline ``content``, else its ``summary``."""
+        node = item.node
+        for label, _, url in links.items():
+            etree.SubElement(node, f"{{{NS}}}label_link", label=label).text = url
+        if self.format == "atom":
+            _atom_links(node, links)
+            return
+        bodies = [node.find(_sibling_tag(node, "description")), node.find(f"{{{CONTENT}}}encoded")]
+        shown = [body for body in bodies if body is not None]
+        for body in shown or [etree.SubElement(node, _sibling_tag(node, "description"))]:
+            _append_html(body, links.html())
+
     def _serialise(self) -> bytes:
         root = self.tree.getroot()
         etree.cleanup_namespaces(root, top_nsmap={"clickbait": NS})
@@ -177,12 +222,59 @@ class JsonFeed(Feed):
             extension["lang"], extension["validated"] = decision.lang, decision.validated
         item.node["_clickbait"] = extension
 
+    def _link(self, item: FeedItem, links: LabelLinks) -> None:
+        """``label_links`` in ``_clickbait``, and the links appended to ``content_html`` (made from
+        ``content_text``, escaped, when the item has only that)."""
+        node = item.node
+        node["_clickbait"]["label_links"] = {label: url for label, _, url in links.items()}
+        shown = node.get("content_html")
+        if not isinstance(shown, str):
+            text = node.get("content_text")
+            shown = f"<p>{escape(text)}</p>" if isinstance(text, str) and text else ""
+        node["content_html"] = shown + links.html()
+
     def _serialise(self) -> bytes:
         self.document["items"] = [i for i in self.document["items"] if id(i) not in self._dropped]
         try:
             return json.dumps(self.document, ensure_ascii=False, indent=2).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate escape in the input: keep it escaped, as it came
             return json.dumps(self.document, ensure_ascii=True, indent=2).encode("ascii")
+
+
+def _append_html(element: etree._Element, html: str) -> None:
+    """Append ``html`` to an element whose text is HTML (escaped or CDATA: written back escaped)."""
+    if len(element):  # markup where text belongs: add after it, still well-formed
+        element[-1].tail = (element[-1].tail or "") + html
+    else:
+        element.text = (element.text or "") + html
+
+
+def _atom_links(entry: etree._Element, links: LabelLinks) -> None:
+    """The links in the entry's inline ``content`` (text, html or xhtml), else its ``summary``, else a
+    ``summary`` made for them; a text construct becomes html (its text escaped) to carry them."""
+    content = entry.find(f"{{{ATOM}}}content")
+    inline = content is not None and content.get("src") is None
+    if not (inline and content.get("type", "text") in ("text", "html", "xhtml")):
+        content = entry.find(f"{{{ATOM}}}summary")
+    if content is None:
+        content = etree.SubElement(entry, f"{{{ATOM}}}summary", type="html")
+    kind = content.get("type", "text")
+    if kind == "xhtml":
+        div = content.find(f"{{{XHTML}}}div")
+        if div is not None:  # xhtml content is one div: the links go in it, as XHTML
+            paragraph = etree.SubElement(div, f"{{{XHTML}}}p")
+            small = etree.SubElement(paragraph, f"{{{XHTML}}}small")
+            small.text = "Label: "
+            for i, (_, word, url) in enumerate(links.items()):
+                anchor = etree.SubElement(small, f"{{{XHTML}}}a", href=url)
+                anchor.text, anchor.tail = word, " · " if i == 0 else None
+        return
+    if kind != "html":  # text: its characters, escaped, are the same text as html
+        text = "".join(content.itertext())
+        for child in list(content):
+            content.remove(child)
+        content.text, content.attrib["type"] = escape(text, quote=False), "html"
+    _append_html(content, links.html())
 
 
 def _sibling_tag(node: etree._Element, local: str) -> str:

@@ -12,10 +12,12 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 import httpx
 import pytest
+from lxml import etree
 
 from tests.support.feed_docs import (
     ATOM,
@@ -23,6 +25,7 @@ from tests.support.feed_docs import (
     JSON_FEED,
     NEWS_TITLE,
     RSS,
+    RSS1,
     SEED_LIKE_PAGE,
     rss_with_items,
 )
@@ -40,6 +43,8 @@ class Upstream(BaseHTTPRequestHandler):
         routes = {
             "/feed.xml": (200, "application/rss+xml; charset=utf-8", RSS.encode()),
             "/atom": (200, "application/atom+xml", ATOM.encode()),
+            "/rdf": (200, "application/rdf+xml", RSS1.encode()),
+            "/feed.json": (200, "application/feed+json", JSON_FEED.encode()),
             "/broken": (500, "text/plain", b"upstream trouble"),
             "/huge": (200, "application/rss+xml", rss_with_items(3000).encode()),
         }
@@ -157,6 +162,79 @@ def test_proxy_fetches_filters_and_follows_checked_redirects(shared_server, upst
     assert broken.status_code == 502 and "500" in broken.json()["error"]
     elsewhere = httpx.get(f"{running.url}/v1/filter", params={"url": upstream + "/to-localhost"}, timeout=30)
     assert elsewhere.status_code == 403 and elsewhere.json()["error_type"] == "host_not_allowed"
+
+
+READER_KEY = "feed-reader-key"
+
+
+def _link_fields(link: str, server: str) -> dict[str, str]:
+    assert link.startswith(f"{server}/v1/feed-label?"), link
+    return {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+
+
+def test_proxy_annotates_each_format_with_label_links_for_a_feed_token(shared_server, upstream) -> None:
+    running = shared_server(
+        admin_keys=f"reader:{READER_KEY}", feed_fetch=True, feed_allowed_hosts=["127.0.0.1"]
+    )
+    url, key = running.url, {"Authorization": f"Bearer {READER_KEY}"}
+    taught = [{"headline": NEWS_TITLE, "label": "news"}, {"headline": BAIT_TITLE, "label": "clickbait"}]
+    assert httpx.post(f"{url}/v1/labels", json={"labels": taught}, headers=key).status_code == 200
+    token = httpx.get(f"{url}/v1/personal", headers=key).json()["feed_token"]
+    proxy = f"{url}/v1/filter"
+    links = {"rss": 0, "rdf": 0, "atom": 0, "json": 0}
+    for kind, path in (("rss", "/feed.xml"), ("rdf", "/rdf"), ("atom", "/atom")):
+        feed = {"url": upstream + path, "mode": "annotate", "personal": token}
+        answer = httpx.get(proxy, params=feed, timeout=30)
+        assert answer.status_code == 200, answer.text
+        parsed = feedparser.parse(answer.content)
+        assert not parsed.bozo, (kind, parsed.bozo_exception)  # still a well-formed feed of its kind
+        items = [
+            n
+            for n in etree.fromstring(answer.content).iter()
+            if etree.QName(n).localname in ("item", "entry")
+        ]
+        assert len(items) == len(parsed.entries) == 2  # flagged or not, each item
+        for node, entry in zip(items, parsed.entries, strict=True):
+            found = {n.get("label"): n.text for n in node.iter("{urn:x-clickbait:feed:1}label_link")}
+            assert sorted(found) == ["clickbait", "news"]
+            for label, link in found.items():
+                assert _link_fields(link, url) == {
+                    "token": token,
+                    "headline": entry.title,
+                    "label": label,
+                    "source": entry.link,
+                }
+            shown = entry.get("content", [{}])[0].get("value") or entry.summary  # what the reader shows
+            teaser, news = (found[label].replace("&", "&amp;") for label in ("clickbait", "news"))
+            assert f'<a href="{teaser}">Teaser</a>' in shown and f'<a href="{news}">News</a>' in shown
+            links[kind] += 1
+    as_json = httpx.get(proxy, params={"url": upstream + "/feed.json", "mode": "annotate", "personal": token})
+    for item in as_json.json()["items"]:
+        if "title" not in item:  # nothing to label
+            assert "label_links" not in item["_clickbait"] and "content_html" not in item
+            continue
+        found = item["_clickbait"]["label_links"]
+        for label, link in found.items():
+            assert _link_fields(link, url) == {
+                "token": token,
+                "headline": item["title"],
+                "label": label,
+                "source": item["url"],
+            }
+            assert f'href="{link.replace("&", "&amp;")}"' in item["content_html"]
+        links["json"] += 1
+    assert links == {"rss": 2, "rdf": 2, "atom": 2, "json": 2}
+
+    without = httpx.get(proxy, params={"url": upstream + "/feed.xml", "mode": "annotate"}, timeout=30)
+    dropping = httpx.get(proxy, params={"url": upstream + "/feed.xml", "personal": token}, timeout=30)
+    for answer in (without, dropping):  # links need both the token and annotate mode
+        assert answer.status_code == 200 and b"feed-label" not in answer.content
+    assert (
+        httpx.get(
+            proxy, params={"url": upstream + "/feed.xml", "mode": "annotate", "personal": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_proxy_refuses_ssrf_targets(shared_server, upstream) -> None:

@@ -6,10 +6,14 @@ else, so what a layer learns here it learns from the words of the reader's label
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from html import unescape
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+from lxml import etree
 from sqlalchemy import Engine
 
 from service.store.db import make_engine, migrate
@@ -137,6 +141,102 @@ def test_a_proxy_url_with_the_readers_feed_token_is_filtered_by_their_layer(shar
         assert httpx.get(proxy, params={"url": upstream.url, "personal": token}).status_code == 403
     finally:
         host.shutdown()
+
+
+def label_link(annotated: bytes, title: str, label: str) -> str:
+    """The URL of an annotated RSS item's label link."""
+    item = next(i for i in etree.fromstring(annotated).iter("item") if i.findtext("title") == title)
+    return item.find(f"{{urn:x-clickbait:feed:1}}label_link[@label='{label}']").text
+
+
+def form_of(page: str) -> tuple[str, dict[str, str]]:
+    """A label page's form: where it posts, and its hidden fields (unescaped)."""
+    action = re.search(r'<form method="post" action="([^"]*)">', page).group(1)
+    fields = re.findall(r'<input type="hidden" name="([a-z]+)" value="([^"]*)">', page)
+    return unescape(action), {name: unescape(value) for name, value in fields}
+
+
+def test_a_label_link_in_the_proxied_feed_asks_first_then_teaches_its_reader(shared_server) -> None:
+    running = shared_server(
+        admin_keys=f"ana:{ANA},bo:{BO}", feed_fetch=True, feed_allowed_hosts=["127.0.0.1"]
+    )
+    empty_store(running)
+    upstream = Upstream(FEED.encode())
+    host = serve(upstream)
+    url, missed = running.url, UNSEEN[1]  # news to the model; bait to ana, who reports the miss
+    try:
+        teach(url, AS_ANA)
+        mine = httpx.get(f"{url}/v1/personal", headers=AS_ANA).json()
+        proxy, feed = f"{url}/v1/filter", {"url": upstream.url, "personal": mine["feed_token"]}
+        annotated = httpx.get(proxy, params={**feed, "mode": "annotate"}, timeout=30)
+        assert annotated.status_code == 200
+        link = label_link(annotated.content, missed, "clickbait")
+        assert link.startswith(f"{url}/v1/feed-label?")
+        assert parse_qs(urlsplit(link).query) == {
+            "token": [mine["feed_token"]],
+            "headline": [missed],
+            "label": ["clickbait"],
+            "source": ["https://example.org/1"],
+        }
+        before = scores(url, AS_ANA)[1]
+
+        asked = httpx.get(link)  # what a feed reader's prefetch or a mail scanner does: nothing stored
+        assert asked.status_code == 200 and asked.headers["content-type"].startswith("text/html")
+        assert (
+            asked.headers["cache-control"] == "no-store" and asked.headers["referrer-policy"] == "no-referrer"
+        )
+        assert missed in asked.text and "Label it Teaser" in asked.text
+        again = httpx.get(f"{url}/v1/personal", headers=AS_ANA).json()
+        assert again["labels"] == mine["labels"] and again["fitted_at"] == mine["fitted_at"]
+
+        action, fields = form_of(asked.text)
+        assert fields == {"token": mine["feed_token"], "headline": missed, "label": "clickbait"} | {
+            "source": "https://example.org/1"
+        }
+        saved = httpx.post(urljoin(link, action), data=fields)  # the button
+        assert saved.status_code == 200 and "Saved: Teaser" in saved.text, saved.text
+        after = httpx.get(f"{url}/v1/personal", headers=AS_ANA).json()
+        assert len(after["labels"]) == len(TASTE) + 1 and after["fitted_at"] != mine["fitted_at"]
+        label = after["labels"][-1]
+        assert (label["headline"], label["label"], label["by"], label["source"]) == (
+            missed,
+            "clickbait",
+            "ana",
+            "https://example.org/1",
+        )
+        now = scores(url, AS_ANA)[1]
+        assert now["score"] > before["score"] and now["label"] == "clickbait", (before, now)
+        assert scores(url, AS_BO)[1]["label"] == "news"  # bo's answers are not hers
+        refetched = httpx.get(proxy, params={**feed, "mode": "annotate"}, timeout=30)
+        assert refetched.headers["etag"] != annotated.headers["etag"]  # her layer changed: so did the feed
+    finally:
+        host.shutdown()
+
+
+def test_label_links_refuse_unknown_tokens_and_bad_labels_and_escape_what_they_show(shared_server) -> None:
+    running = shared_server(admin_keys=f"ana:{ANA},bo:{BO}")
+    empty_store(running)
+    url = running.url
+    teach(url, AS_ANA)
+    token = httpx.get(f"{url}/v1/personal", headers=AS_ANA).json()["feed_token"]
+    page = f"{url}/v1/feed-label"
+    fields = {"token": token, "headline": "<script>alert(1)</script> & more", "label": "news"}
+    shown = httpx.get(page, params={**fields, "source": 'https://x.example/"><b>'})
+    assert shown.status_code == 200
+    assert "<script>" not in shown.text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in shown.text
+    assert "<b>" not in shown.text and "&quot;&gt;&lt;b&gt;" in shown.text
+
+    for method in ("GET", "POST"):
+        send = {"params": fields} if method == "GET" else {"data": fields}
+        wrong = httpx.request(method, page, **{k: {**v, "token": "guess"} for k, v in send.items()})
+        assert wrong.status_code == 403 and wrong.json()["error_type"] == "forbidden"
+        bad = httpx.request(method, page, **{k: {**v, "label": "maybe"} for k, v in send.items()})
+        assert bad.status_code == 422 and bad.json()["error_type"] == "validation_error", bad.text
+        long = httpx.request(method, page, **{k: {**v, "headline": "x" * 1001} for k, v in send.items()})
+        assert long.status_code == 422 and long.json()["error_type"] == "headline_too_long"
+    as_json = httpx.post(page, json=fields)  # the form's own type only
+    assert as_json.status_code == 415 and as_json.json()["error_type"] == "unsupported_media_type"
+    assert len(httpx.get(f"{url}/v1/personal", headers=AS_ANA).json()["labels"]) == len(TASTE)
 
 
 @pytest.fixture()
