@@ -54,7 +54,7 @@ from service.feeds.rules import RuleError, Rules, replace_rules
 from service.runtime.personal import PersonalLayers
 from service.runtime.scoring_service import ScoringService
 from service.settings import MinifluxUser, ServiceSettings
-from service.store.label_store import MAX_SOURCE_CHARS, NewLabel
+from service.store.label_store import NewLabel, source_of
 
 router = APIRouter()
 FEED_TYPES = (
@@ -273,7 +273,7 @@ def label_links(
 ) -> Callable[[FeedItem], LabelLinks | None]:
     """Each item's links to label it for the reader of ``token`` (None: an item without a title):
     ``GET /v1/feed-label`` on this service with the title cut to ``CLICKBAIT_MAX_CHARS``, as
-    scoring cuts it, and the item's link as the source, cut to what a label's source holds."""
+    scoring cuts it, and the host of the item's link as the source (``source_of``)."""
     page = str(request.url_for("feed_label_page"))
 
     def links(item: FeedItem) -> LabelLinks | None:
@@ -281,7 +281,7 @@ def label_links(
         if not headline.strip():
             return None
         fields = {"token": token, "headline": headline}
-        source = (item.link or "").replace("\x00", "")[:MAX_SOURCE_CHARS]
+        source = source_of(item.link)
         where = {"source": source} if source else {}
         return LabelLinks(
             *(f"{page}?{urlencode({**fields, 'label': label, **where})}" for label in ("clickbait", "news"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
@@ -20,7 +19,7 @@ from classifier.personal import PersonalLayer
 from classifier.scorer import Scorer
 from service.feeds.decisions import Policy, decide_items
 from service.feeds.miniflux import PREFIXED, Action, Flagged, Miniflux, entry_items, flagged
-from service.store.label_store import MAX_SOURCE_CHARS, NewLabel
+from service.store.label_store import NewLabel, source_of
 
 
 @dataclass
@@ -51,13 +50,8 @@ async def read_labels(miniflux: Miniflux, sources: LabelSources, max_chars: int)
             for e in page:
                 title = PREFIXED.sub("", str(e.get("title") or ""))[:max_chars].strip()
                 if title:
-                    found.append(NewLabel(title, label, None, _host(e.get("url"))))
+                    found.append(NewLabel(title, label, None, source_of(e.get("url"))))
     return found
-
-
-def _host(url: object) -> str | None:
-    host = urlsplit(url).hostname if isinstance(url, str) else None
-    return host[:MAX_SOURCE_CHARS] if host else None
 
 
 def judge(

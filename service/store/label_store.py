@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Select, delete, func, select, text
 
@@ -41,6 +42,19 @@ class LabelPage:
 
 
 MAX_LANG_CHARS, MAX_SOURCE_CHARS = 16, 255  # a label's lang and source, at most (API and import)
+
+
+def source_of(link: object) -> str | None:
+    """Where a label was given, from the link of the item it labels: the link's host, as every
+    client that labels from a reader sends it (the extension, FreshRSS, Miniflux, the feed proxy);
+    None for a link that has none."""
+    try:
+        host = urlsplit(link).hostname if isinstance(link, str) else None
+    except ValueError:  # a link urllib cannot split ("http://[x")
+        return None
+    return host[:MAX_SOURCE_CHARS] if host else None
+
+
 LABEL_WRITES_LOCK = 0x6C61_6265  # PostgreSQL advisory lock of label writes, across replicas
 
 
