@@ -1,13 +1,16 @@
 """Personal layers benchmark: readers with their own taste label a few of their headlines, a layer is
 fitted over the shared model for each, and it is measured on that reader's OTHER headlines.
 
-Usage (from the repository root, ../shared beside it, the genre sets in /work/data/genre or --genre):
+Usage (from the repository root, ../shared beside it, the genre sets in ../data/genre or --genre):
     python benchmarks/personal.py                       # every reader, every candidate
     python benchmarks/personal.py --json personal.json  # also write the report
 
 Readers, all on rows the default model never trained on (its recipe's validation hold-out, and
 sets it only evaluates on):
 - ``quotes`` (a house rule): es-ta1c-validation, where every quoted statement is a teaser to them.
+- ``ro-quotes``, ``id-colons``, ``tr-digits`` (house rules, to check a design on more than one):
+  1,200 rows each of the default recipe's Romanian, Indonesian and Turkish hold-outs, where a quoted
+  statement (ro) or a colon (id) makes a teaser, and a headline with a number is news (tr).
 - ``tech`` (a topic they consider bait): 1,500 rows of en-uci-genre-heldout by hash, where every
   headline about tech companies and gadgets is a teaser to them, the rest as the set labels it.
 - ``celebrity`` (tolerates celebrity news): the same 1,500 rows with every tabloid item news to
@@ -56,6 +59,8 @@ TECH = re.compile(
     r"smartphone|windows|apps?|tesla|netflix|xbox|playstation|sony|intel|yahoo)\b",
     re.IGNORECASE,
 )
+COLON = re.compile(r":")
+DIGIT = re.compile(r"\d")
 COUNTS = (5, 10, 20, 50, 100)
 
 
@@ -79,12 +84,21 @@ def readers(shared: Path, genre: Path, config: Path) -> list[Reader]:
         read_file(shared / "en-chakraborty2016.jsonl"), recipe.holdout_fraction, recipe.holdout_by
     )
     english = sample(english_held, 700, "personal-en:")
+    held = {}
+    for lang, file in (("ro", "ro-mixed"), ("id", "id-click-id"), ("tr", "tr-clickbaittr")):
+        _, rows = split_holdout(
+            read_file(shared / f"{file}.jsonl"), recipe.holdout_fraction, recipe.holdout_by
+        )
+        held[lang] = sample(rows, 1200, f"personal-{lang}:")
 
     def make(name: str, kind: str, rows: list, rule: Callable) -> Reader:
         return Reader(name, kind, [e.text for e in rows], np.array([rule(e) for e in rows], dtype=int))
 
     return [
         make("quotes", "house rule", ta1c, lambda e: 1 if QUOTE.search(e.text) else e.label),
+        make("ro-quotes", "house rule", held["ro"], lambda e: 1 if QUOTE.search(e.text) else e.label),
+        make("id-colons", "house rule", held["id"], lambda e: 1 if COLON.search(e.text) else e.label),
+        make("tr-digits", "house rule", held["tr"], lambda e: 0 if DIGIT.search(e.text) else e.label),
         make("tech", "topic", uci, lambda e: 1 if TECH.search(e.text) else e.label),
         make("celebrity", "tolerant", uci + english, lambda e: 0 if e.kind == "tabloid" else e.label),
         make("ta1c", "natural", ta1c, lambda e: e.label),
@@ -111,12 +125,15 @@ Apply = Callable[[np.ndarray, np.ndarray, list[str]], np.ndarray]  # vectors, ce
 Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, list[str]], Apply]  # ... and the reader's labels
 
 
-def layer(penalty: float, bias_penalty: float, words: float) -> Fit:
+def layer(penalty: float, bias_penalty: float, words: float, marks: float) -> Fit:
     """The shipped layer (``classifier/personal.py``): the shared logit as offset, an L2 penalty,
-    over the vector and (``words`` > 0) the headline's tokens; in centred logits (threshold 0.5)."""
+    over the vector, the headline's tokens (``words`` > 0) and its marks (``marks`` > 0); in centred
+    logits (threshold 0.5)."""
 
     def fit(vectors: np.ndarray, centred: np.ndarray, y: np.ndarray, texts: list[str]) -> Apply:
-        fitted = PersonalLayer.fit("", vectors, sigmoid(centred), y, texts, 0.5, penalty, bias_penalty, words)
+        fitted = PersonalLayer.fit(
+            "", vectors, sigmoid(centred), y, texts, 0.5, penalty, bias_penalty, words, marks
+        )
         return lambda v, c, t: c + fitted.shift(v, t)
 
     return fit
@@ -163,12 +180,15 @@ def bias(prior: float) -> Fit:
     return fit
 
 
-def candidates(penalties: list[float], bias_penalties: list[float], words: list[float]) -> dict[str, Fit]:
+def candidates(
+    penalties: list[float], bias_penalties: list[float], words: list[float], marks: list[float]
+) -> dict[str, Fit]:
     found: dict[str, Fit] = {
-        f"layer λ={p:g} λb={q:g} words={w:g}": layer(p, q, w)
+        f"layer λ={p:g} λb={q:g} words={w:g} marks={m:g}": layer(p, q, w, m)
         for p in penalties
         for q in bias_penalties
         for w in words
+        for m in marks
     }
     found["vector alone λ=1"] = alone(1.0)
     for strength in (1.0, 3.0):
@@ -279,7 +299,7 @@ def other_readers_change(readers_: list[Reader], outputs: dict, scorer: Scorer) 
 
 SHIPPED = tuple(  # the service's defaults
     ServiceSettings.model_fields[name].default
-    for name in ("personal_penalty", "personal_bias_penalty", "personal_words")
+    for name in ("personal_penalty", "personal_bias_penalty", "personal_words", "personal_marks")
 )
 
 
@@ -288,12 +308,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--genre", type=Path, default=Path("/work/data/genre"))
+    parser.add_argument("--genre", type=Path, default=Path("../data/genre"))
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--penalty", type=float, nargs="+", default=[0.3, 1.0])
-    parser.add_argument("--bias-penalty", type=float, nargs="+", default=[10.0, 30.0])
-    parser.add_argument("--words", type=float, nargs="+", default=[0.0, 4.0, 8.0, 16.0])
+    parser.add_argument("--bias-penalty", type=float, nargs="+", default=[10.0])
+    parser.add_argument("--words", type=float, nargs="+", default=[0.0, 2.0, 4.0])
+    parser.add_argument("--marks", type=float, nargs="+", default=[0.0, 2.0, 3.0, 4.0])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     scorer = Scorer.load("default")
@@ -301,12 +322,12 @@ def main() -> None:
     outputs = {}
     for r in found:
         outputs[r.name] = shared_outputs(scorer, r.texts, get_settings().cache_dir)
-    fits = candidates(args.penalty, args.bias_penalty, args.words)
+    fits = candidates(args.penalty, args.bias_penalty, args.words, args.marks)
     report: dict = {
         "model": scorer.version,
         "engine": scorer.engine,
         "draws": args.draws,
-        "shipped": "layer λ={:g} λb={:g} words={:g}".format(*SHIPPED),
+        "shipped": "layer λ={:g} λb={:g} words={:g} marks={:g}".format(*SHIPPED),
         "readers": {},
     }
     for r in found:

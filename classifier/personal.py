@@ -5,9 +5,12 @@ its pooled vector (``Scorer.embeddings``), and moves the teaser logit by a small
 vector: a logistic regression whose offset is the shared logit (centred on the threshold), with a
 strong L2 penalty, so that with few labels it stays near the shared score and moves only where the
 reader's labels pull it (benchmarks/personal.py chose it over nearest neighbours and a bias alone:
-docs/results/2026-12-06-personal.md). Fitting is a handful of Newton steps on a few hundred numbers,
-no training stack; the fitted layer keeps its labelled headlines' vectors so that an answer it moved
-can name the nearest of them (why).
+docs/results/2026-12-06-personal.md). Beside the vector it reads the headline's words, and its
+marks (quotes, questions, exclamations, colons, digits, capitals…) each as a feature of its own:
+a house rule is often about form, which a mean-pooled vector barely carries and a bag of a dozen
+words dilutes (docs/results/2026-12-07-personal-marks.md). Fitting is a handful of Newton steps on a
+few hundred numbers, no training stack; the fitted layer keeps its labelled headlines' vectors so
+that an answer it moved can name the nearest of them (why).
 """
 
 from __future__ import annotations
@@ -111,6 +114,28 @@ def token_kernel(a: Sequence[set[str]], b: Sequence[set[str]]) -> np.ndarray:
     return out
 
 
+# Marks of a headline's form, each read as present or not: shared by every language, so that a
+# reader's few labels about one of them carry to all their headlines.
+MARKS: dict[str, re.Pattern[str]] = {
+    "quote": re.compile(r'["“”„«»]'),
+    "question": re.compile(r"[?¿]"),
+    "exclamation": re.compile(r"[!¡]"),
+    "colon": re.compile(r":"),
+    "ellipsis": re.compile(r"\.\.\.|…"),
+    "digit": re.compile(r"\d"),
+    "leading digit": re.compile(r"^\W*\d"),
+    "capitals": re.compile(r"\b[^\W\d_a-z]{3,}\b"),  # a word of three or more capitals
+    "bracket": re.compile(r"[(\[]"),
+}
+
+
+def mark_features(headlines: Sequence[str]) -> np.ndarray:
+    """[n, len(MARKS)]: 1 where the headline has the mark."""
+    return np.array([[float(p.search(h) is not None) for p in MARKS.values()] for h in headlines]).reshape(
+        len(headlines), len(MARKS)
+    )
+
+
 def _packed(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype=np.float32).tobytes()).decode("ascii")
 
@@ -124,14 +149,16 @@ class PersonalLayer:
     """One reader's layer, fitted on the vectors of ``model`` (a new shared model needs a refit).
 
     Its features are the headline's unit vector, less ``centre`` and divided by ``scale``, beside
-    its bag of tokens (unit length, times ``words``); the shift of the teaser logit is
-    ``weights``·vector + the ``token_weights`` of the headline's tokens / √(its tokens) + ``bias``."""
+    its bag of tokens (unit length, times ``words``) and its ``MARKS`` (times ``marks``); the shift
+    of the teaser logit is ``weights``·vector + the ``token_weights`` of the headline's tokens /
+    √(its tokens) + the ``mark_weights`` of its marks + ``bias``."""
 
     model: str  # the shared model version whose vectors and scores it was fitted on
     centre: np.ndarray  # [hidden] the mean of the labelled unit vectors
     scale: float  # their spread about it (``spread``)
     weights: np.ndarray  # [hidden]
     token_weights: dict[str, float]
+    mark_weights: dict[str, float]
     bias: float
     anchors: np.ndarray  # [labels, hidden] the labelled headlines' unit vectors (who is nearest)
     headlines: tuple[str, ...]
@@ -149,17 +176,19 @@ class PersonalLayer:
         penalty: float,
         bias_penalty: float,
         words: float,
+        marks: float,
     ) -> PersonalLayer:
         """The layer for a reader's labelled headlines: their vectors, their shared P(teaser) (at the
-        shared ``threshold``) and the reader's labels; ``words``: the weight of the tokens beside
-        the vector (0: the vector alone)."""
+        shared ``threshold``) and the reader's labels; ``words`` and ``marks``: the weights of the
+        tokens and of the marks beside the vector (0: left out)."""
         vectors = unit(embeddings)
         centre = vectors.mean(axis=0)
         scale = spread(vectors - centre)
         features = (vectors - centre) / scale
         bags = [tokens(h) for h in headlines]
         offset = centred_logits(np.asarray(probs), threshold)
-        kernel = features @ features.T + words**2 * token_kernel(bags, bags)
+        found = mark_features(headlines)
+        kernel = features @ features.T + words**2 * token_kernel(bags, bags) + marks**2 * found @ found.T
         y = np.asarray(labels, dtype=np.float64)
         alpha, b = fit_kernel_logistic(kernel, offset, y, penalty, bias_penalty)
         token_weights: dict[str, float] = {}
@@ -172,6 +201,7 @@ class PersonalLayer:
             scale,
             features.T @ alpha,
             token_weights,
+            dict(zip(MARKS, (marks**2 * found.T @ alpha).tolist(), strict=True)),
             b,
             vectors,
             tuple(headlines),
@@ -185,7 +215,8 @@ class PersonalLayer:
             sum(self.token_weights.get(t, 0.0) for t in bag) / np.sqrt(len(bag)) if bag else 0.0
             for bag in map(tokens, headlines)
         ]
-        return by_vector + np.array(by_tokens) + self.bias
+        by_marks = mark_features(headlines) @ np.array([self.mark_weights.get(m, 0.0) for m in MARKS])
+        return by_vector + np.array(by_tokens) + by_marks + self.bias
 
     def apply(self, probs: np.ndarray, embeddings: np.ndarray, headlines: Sequence[str]) -> np.ndarray:
         """The reader's P(teaser): the shared logit moved by ``shift`` (the threshold is unchanged)."""
@@ -207,6 +238,7 @@ class PersonalLayer:
             "scale": self.scale,
             "weights": _packed(self.weights),
             "token_weights": self.token_weights,
+            "mark_weights": self.mark_weights,
             "bias": self.bias,
             "anchors": _packed(self.anchors),
             "headlines": list(self.headlines),
@@ -222,6 +254,9 @@ class PersonalLayer:
             float(record["scale"]),
             _unpacked(record["weights"], (hidden,)),
             {str(t): float(w) for t, w in record["token_weights"].items()},
+            {
+                str(m): float(w) for m, w in record.get("mark_weights", {}).items()
+            },  # fitted before marks: none
             float(record["bias"]),
             _unpacked(record["anchors"], (n, hidden)),
             tuple(record["headlines"]),

@@ -221,8 +221,13 @@ class ServiceSettings(ClassifierSettings):
     personal_words: float = Field(
         default=4.0,
         ge=0,
-        description="weight of a headline's words and marks beside its vector in a personal layer "
-        "(0: the vector alone)",
+        description="weight of a headline's words beside its vector in a personal layer (0: left out)",
+    )
+    personal_marks: float = Field(
+        default=3.0,
+        ge=0,
+        description="weight of each mark of a headline's form (quotes, a question, digits…) in a "
+        "personal layer (0: left out)",
     )
     personal_nearest: int = Field(
         default=3, ge=0, le=20, description="labelled headlines an answer the layer changed names as why"

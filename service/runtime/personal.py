@@ -84,6 +84,7 @@ class PersonalLayers:
             self.settings.personal_penalty,
             self.settings.personal_bias_penalty,
             self.settings.personal_words,
+            self.settings.personal_marks,
         )
         seconds = time.perf_counter() - started
         fitted_at = self.store.put(reader, scorer.version, len(rows), layer.record())
