@@ -22,7 +22,9 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from classifier.personal import MARKS, NEWTON_STEPS
 from service.extension_model import local_model_files
+from service.settings import ServiceSettings
 
 NAME = "clickbait-extension"
 BROWSERS = ("chromium", "firefox")
@@ -37,6 +39,17 @@ CHROMIUM_ONLY_PERMISSIONS = ("offscreen",)
 # Scripts Firefox's background page loads that Chromium's service worker does not import itself
 # (there they run in the offscreen document), placed before background.js.
 FIREFOX_BACKGROUND_ONLY: tuple[str, ...] = ()
+# personal.json: the numbers of the reader's personal layer in the browser (local-personal.js, a port
+# of classifier/personal.py), each the service's default for its own layers (ServiceSettings), so
+# that every one is declared once: the extension's name -> ServiceSettings' field
+PERSONAL_FILE = "personal.json"
+PERSONAL_SETTINGS = {
+    "penalty": "personal_penalty",
+    "bias_penalty": "personal_bias_penalty",
+    "words": "personal_words",
+    "marks": "personal_marks",
+    "max_labels": "personal_max_labels",
+}
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,20 @@ def firefox_manifest(manifest: dict, background: str, settings: str) -> dict:
     return firefox
 
 
+def personal_settings() -> dict:
+    """What personal.json holds: ServiceSettings' defaults for a personal layer, and
+    classifier/personal.py's Newton steps and names of marks (in their order)."""
+    fields = ServiceSettings.model_fields
+    defaults = {name: fields[field].default for name, field in PERSONAL_SETTINGS.items()}
+    return defaults | {"newton_steps": NEWTON_STEPS, "mark_names": list(MARKS)}
+
+
 def extension_files(browser: str) -> dict[str, bytes]:
     """Each file of ``browser``'s extension by its path inside it, the manifest made for that
     browser and stamped with the package's version."""
     version = package_version("clickbait-classifier")
     out = _walk(files("service") / "extension") | local_model_files()
+    out[PERSONAL_FILE] = (json.dumps(personal_settings(), indent=1) + "\n").encode()
     manifest = json.loads(out["manifest.json"])
     if browser == "firefox":
         background = out[manifest["background"]["service_worker"]].decode()

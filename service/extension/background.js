@@ -2,12 +2,14 @@
    Pages never reach it: their content script asks here, so the extension's host permissions (not
    the page's CORS) govern the calls, the key never enters a page, and what leaves the browser is
    exactly what these handlers send: headline texts, and for a correction the page's host. It also
-   keeps the reader's corrections (storage.local) and gives links their context-menu entries. */
+   keeps the reader's corrections (storage.local), with no service set learns their personal layer
+   from them (local-scoring.js; it stays in the browser), and gives links their context-menu
+   entries. */
 "use strict";
 
 // Chromium's service worker loads its scripts here; Firefox's background page, from the manifest
 // the build derives from this line (service/cli/extension_build.py).
-if (typeof importScripts === "function") importScripts("browser.js", "settings.js", "local-scoring.js");
+if (typeof importScripts === "function") importScripts("browser.js", "settings.js", "local-personal.js", "local-scoring.js");
 
 const TIMEOUT_MS = 15000;
 const RULED = /^(rule|site):/; // a result's decided_by when a rule or a site list decided, not the model
@@ -135,6 +137,9 @@ const HANDLERS = {
       langs: answer.results.map((result) => result.lang ?? null),
       kinds: answer.results.map((result) => ({ bait: result.bait ?? null, tabloid: result.tabloid ?? null })),
       decided: answer.results.map((result) => (RULED.test(result.decided_by ?? "") ? { label: result.label, by: result.decided_by } : null)),
+      // what the reader's layer at the service did, as the local one says it
+      personal: answer.results.map((result) => (result.personal ? { shared_score: result.personal.shared_score, changed: result.personal.changed } : null)),
+      decided_by: answer.results.map((result) => result.decided_by ?? null),
       scorer: "service",
     };
   },
@@ -147,13 +152,17 @@ const HANDLERS = {
   },
 
   /** A reader's correction: kept in this browser (storage.local), and where a service and its key
-      are set, sent to it as a label whose source is the host of the page it came from. */
+      are set, sent to it as a label whose source is the host of the page it came from; with no
+      service, the reader's layer learns from it here. */
   async label({ headline, label }, sender) {
     const where = new URL(sender.tab.url).hostname;
     const record = await keepCorrection({ headline, label, where });
     const { serviceUrl, apiKey } = await loadSettings(["serviceUrl", "apiKey"]);
     const name = t(label === "news" ? "labelNews" : "labelTeaser");
-    if (!serviceUrl) return { note: t("noteKept", name) };
+    if (!serviceUrl) {
+      const learnt = await learnPersonal().catch(() => null); // the page's answers follow (storage)
+      return { note: learnt ? `${t("noteKept", name)} ${t("notePersonal", learnt.labels)}` : t("noteKept", name) };
+    }
     if (!apiKey) return { note: t("noteNeedsKey", name), needsKey: true };
     try {
       const answer = await callService("/v1/labels", { body: { labels: [{ headline, label, source: where }] }, key: apiKey });
@@ -172,6 +181,15 @@ const HANDLERS = {
     return { corrections: Object.fromEntries(corrections.filter((c) => c.where === where).map((c) => [c.headline.toLowerCase(), c.label])) };
   },
 
+  /** The options page's "Forget my labels": the corrections kept here and the layer they taught
+      (a service keeps what it was sent). */
+  async forget() {
+    keeping = keeping.catch(() => null).then(() => ext.storage.local.remove("corrections"));
+    await keeping;
+    await dropPersonal();
+    return { forgotten: true };
+  },
+
   /** The service's state for the popup: reachable, ready, which model, its threshold. */
   async info() {
     const { serviceUrl } = await loadSettings();
@@ -184,12 +202,25 @@ const HANDLERS = {
   },
 };
 
+const EXTENSION_PAGES_ONLY = new Set(["forget"]); // never a page's content script
+
 ext.runtime.onMessage.addListener((message, sender, reply) => {
   const handler = HANDLERS[message?.type];
   if (!handler || sender.id !== ext.runtime.id) return false;
-  if (message.type !== "info" && !sender.tab) return false; // page requests come from content scripts
+  if (EXTENSION_PAGES_ONLY.has(message.type)) {
+    if (!sender.url?.startsWith(ext.runtime.getURL(""))) return false;
+  } else if (message.type !== "info" && !sender.tab) return false; // page requests come from content scripts
   handler(message, sender).then(reply, (error) => reply({ error: error.message, needsKey: Boolean(error.needsKey) }));
   return true; // the reply comes later
+});
+
+// The reader's layer learnt again when they turn it back on, or leave their service for the local
+// model (labels kept meanwhile are learnt from then).
+ext.storage.onChanged.addListener((changes, area) => {
+  if (area !== "local") return;
+  const on = changes.personalLayer?.newValue === true;
+  const local = changes.serviceUrl && !changes.serviceUrl.newValue;
+  if (on || local) loadSettings(["serviceUrl"]).then(({ serviceUrl }) => !serviceUrl && learnPersonal().catch(() => null));
 });
 
 // A new reader meets the options page first: what is sent where (nothing, until a service is set).

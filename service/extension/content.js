@@ -52,6 +52,7 @@
     explanations: new Map(), // key -> promise of the service's explanation
     corrected: new Map(), // key -> the label the reader gave (here or earlier on this site)
     ruled: new Map(), // key -> {label, by}: what a rule of the service decided (rule:FILE:LINE, site:HOST)
+    shared: new Map(), // key -> the shared model's score, where the reader's personal layer moved it
     notes: new Map(), // key -> what became of the reader's correction, in words
     shown: new Set(), // keys the reader asked to see as the page shows them
     badges: new Map(), // element -> its badge
@@ -106,6 +107,16 @@
     renderAll();
   }
 
+  /** The shared model's score of ``key`` where the reader's layer changed its answer at the page's
+      threshold (null elsewhere). */
+  function movedFrom(key) {
+    const shared = state.shared.get(key);
+    const score = state.scores.get(key);
+    const limit = threshold();
+    if (shared === undefined || score === undefined || limit === null) return null;
+    return shared >= limit !== score >= limit ? shared : null;
+  }
+
   function showBadge(element, score, corrected, unvalidatedLang = null, rule = null) {
     let badge = state.badges.get(element);
     if (!badge) {
@@ -138,6 +149,7 @@
       if (corrected) button.textContent = t(corrected === "news" ? "badgeNews" : "badgeTeaser");
       else if (rule) button.textContent = t(rule.label === "news" ? "badgeRuleNews" : "badgeRuleTeaser", rule.by);
       else if (score === undefined) button.textContent = t("badgeTeaser");
+      else if (movedFrom(key) !== null) button.textContent = t("badgePersonal", score.toFixed(2));
       else button.textContent = t("badgeScore", score.toFixed(2));
       if (unvalidatedLang && !corrected) button.textContent += ` ${t("badgeUnvalidated", unvalidatedLang)}`;
       button.title = state.notes.get(key) ?? t("badgeTitle");
@@ -241,15 +253,49 @@
       state.error = null;
       state.modelThreshold = reply.threshold;
       state.scorer = reply.scorer ?? "service";
-      keys.forEach((key, i) => {
-        state.scores.set(key, reply.scores[i]);
-        if (reply.decided?.[i]) state.ruled.set(key, reply.decided[i]);
-        else state.ruled.delete(key);
-        if (reply.unvalidated?.[i]) state.unvalidated.set(key, reply.langs?.[i] ?? "und");
-      });
-      const fresh = new Set(keys);
-      for (const [element, key] of state.items) if (fresh.has(key)) render(element);
+      keep(keys, reply);
     }
+  }
+
+  /** A scoring reply's answers for ``keys``, rendered. */
+  function keep(keys, reply) {
+    keys.forEach((key, i) => {
+      state.scores.set(key, reply.scores[i]);
+      if (reply.decided?.[i]) state.ruled.set(key, reply.decided[i]);
+      else state.ruled.delete(key);
+      if (reply.personal?.[i]) state.shared.set(key, reply.personal[i].shared_score);
+      else state.shared.delete(key);
+      if (reply.unvalidated?.[i]) state.unvalidated.set(key, reply.langs?.[i] ?? "und");
+    });
+    const fresh = new Set(keys);
+    for (const [element, key] of state.items) if (fresh.has(key)) render(element);
+  }
+
+  let rescoring = null;
+  let rescoreAgain = false;
+
+  /** Every scored headline scored again, after the reader's personal layer changed (learnt again,
+      switched off or on, forgotten): the local model answers in this browser, so this spends none
+      of the page's request budget. A service's layer changes at the service, seen at the next
+      page. */
+  async function rescore() {
+    if (state.scorer !== "local" || !enabled()) return;
+    if (rescoring) {
+      rescoreAgain = true;
+      return;
+    }
+    rescoring = (async () => {
+      do {
+        rescoreAgain = false;
+        const keys = [...state.scores.keys()];
+        for (let start = 0; start < keys.length; start += BATCH) {
+          const batch = keys.slice(start, start + BATCH);
+          const reply = await ask({ type: "score", headlines: batch.map((key) => state.texts.get(key)) });
+          if (reply.error || reply.scorer !== "local") return; // a service meanwhile: its answers stand
+          keep(batch, reply);
+        }
+      } while (rescoreAgain);
+    })().finally(() => (rescoring = null));
   }
 
   let timer = null;
@@ -320,6 +366,8 @@
     card.element = element;
     root.querySelector(".score").textContent =
       score === undefined || threshold() === null ? t("cardMarked") : t("cardScore", score.toFixed(2), threshold().toFixed(2));
+    const shared = movedFrom(key);
+    if (shared !== null) root.querySelector(".score").textContent += ` ${t("cardPersonal", shared.toFixed(2))}`;
     const mode = MODES.includes(state.settings.mode) ? state.settings.mode : "dim";
     root.querySelector("button.show").textContent = state.shown.has(key) ? t(`again_${mode}`) : t("buttonShow");
     showWhy(key);
@@ -473,6 +521,8 @@
       scored: elements.filter((element) => state.scores.has(state.items.get(element))).length,
       flagged: state.badges.size,
       handled: state.originals.size,
+      // answers the reader's layer changed (those they labelled themselves aside)
+      personal: elements.filter((element) => !state.corrected.has(state.items.get(element)) && movedFrom(state.items.get(element)) !== null).length,
       scorer: state.scorer,
       modelThreshold: state.modelThreshold,
       showAll: state.showAll,
@@ -482,12 +532,14 @@
     };
   }
 
-  ext.storage.onChanged.addListener(async (_changes, area) => {
+  ext.storage.onChanged.addListener(async (changes, area) => {
     if (area !== "local") return;
     state.settings = await loadSettings(PAGE_SETTINGS);
+    if (changes.corrections && !changes.corrections.newValue) state.corrected.clear(); // forgotten
     renderAll();
     if (enabled()) scan();
     else hideCard();
+    if (changes.personal || changes.personalLayer) rescore(); // the reader's layer changed
   });
 
   new MutationObserver((records) => {

@@ -195,9 +195,10 @@ export class LocalModel {
     });
   }
 
-  /** [1 + kinds] raw logits of each row: the teaser head on the last layer's mean, each kind's on
-      kinds_layer's (unit length where the model says). */
-  async logits(rows) {
+  /** Of each row: ``logits``, [1 + kinds] raw logits (the teaser head on the last layer's mean, each
+      kind's on kinds_layer's, unit length where the model says), and ``vectors``, that last-layer
+      mean (Scorer.embeddings: what a personal layer reads, local-personal.js). */
+  async run(rows) {
     const width = Math.max(...rows.map((ids) => ids.length));
     const mask = new BigInt64Array(rows.length * width);
     rows.forEach((ids, r) => mask.fill(1n, r * width, r * width + ids.length));
@@ -210,7 +211,7 @@ export class LocalModel {
     const last = this.pooled(found[`hidden.${config.layers}`].data, rows, width);
     const read = this.pooled(found[`hidden.${config.kinds_layer}`].data, rows, width);
     const { weight, bias } = config.head;
-    return rows.map((_, r) => {
+    const logits = rows.map((_, r) => {
       let kindsRead = read[r];
       if (config.kinds_normalised) {
         const norm = Math.max(Math.hypot(...kindsRead), 1e-12);
@@ -223,6 +224,7 @@ export class LocalModel {
         return sum;
       });
     });
+    return { logits, vectors: last };
   }
 
   /** Each kind's logit moved by its language's offset, in place (Scorer.centred; a language the
@@ -250,17 +252,21 @@ export class LocalModel {
   /** What the extension's `score` message answers, for ``headlines`` in ``langs`` (ISO 639-1 codes;
       where one is missing, detected as the service detects it): the model's threshold, each
       headline's calibrated score, whether its language is one the model was not validated in, its
-      language, and P(kind) for each kind. Batches as the service's Scorer: length-sorted, in input
-      order back. */
-  async score(headlines, langs = null) {
+      language, and P(kind) for each kind; with ``vectors``, each headline's pooled last-layer vector
+      too. Batches as the service's Scorer: length-sorted, in input order back. */
+  async score(headlines, langs = null, { vectors = false } = {}) {
     const { config } = this;
     const encoded = headlines.map((headline) => this.encode(headline));
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length || a - b);
     const logits = new Array(headlines.length);
+    const pooled = new Array(headlines.length);
     for (let start = 0; start < order.length; start += config.batch_size) {
       const batch = order.slice(start, start + config.batch_size);
-      const found = await this.logits(batch.map((i) => encoded[i]));
-      batch.forEach((i, j) => (logits[i] = found[j]));
+      const found = await this.run(batch.map((i) => encoded[i]));
+      batch.forEach((i, j) => {
+        logits[i] = found.logits[j];
+        pooled[i] = found.vectors[j];
+      });
     }
     const found = headlines.map((headline, i) => langs?.[i] || this.detector.detect(headline));
     found.forEach((lang, i) => this.centre(logits[i], lang));
@@ -272,6 +278,7 @@ export class LocalModel {
       unvalidated: found.map((lang) => claims && !(lang in config.languages)),
       langs: found,
       kinds: logits.map((row) => Object.fromEntries(config.kinds.map((kind, k) => [kind, sigmoid(row[1 + k])]))),
+      ...(vectors ? { vectors: pooled } : {}),
     };
   }
 }

@@ -1,6 +1,7 @@
-/* The options page: what a teaser gets (dim, blur, hide), on which sites, and the optional service
-   (where it is, its key, how much one page may ask of it). It opens when the extension is
-   installed: its first lines say what is sent where. */
+/* The options page: what a teaser gets (dim, blur, hide), on which sites, the optional service
+   (where it is, its key, how much one page may ask of it), and the reader's own filter (the
+   personal layer their labels teach in this browser: on or off, and "forget my labels"). It opens
+   when the extension is installed: its first lines say what is sent where. */
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +24,7 @@ async function fill() {
   $("api-key").value = settings.apiKey;
   $("max-requests").value = String(settings.maxRequestsPerPage);
   $("dim-unvalidated").checked = settings.dimUnvalidated;
+  $("personal-layer").checked = settings.personalLayer;
 }
 
 /** The reader's yes to sending to ``serviceUrl``: the host permission to reach it (this machine's
@@ -57,9 +59,16 @@ $("form").addEventListener("submit", async (event) => {
     apiKey: $("api-key").value.trim(),
     maxRequestsPerPage: Number($("max-requests").value),
     dimUnvalidated: $("dim-unvalidated").checked,
+    personalLayer: $("personal-layer").checked,
   });
   await fill();
   say(t("optionsSaved"));
+});
+
+$("forget-labels").addEventListener("click", async () => {
+  const reply = await ext.runtime.sendMessage({ type: "forget" });
+  if (reply?.error) say(reply.error, true);
+  else say(t("optionsForgotten"));
 });
 
 $("check").addEventListener("click", async () => {

@@ -43,7 +43,8 @@ function describePage(page, settings) {
 
 function describeScorer(page, settings) {
   if (!page?.scorer) return "";
-  return page.scorer === "local" ? t("scorerLocal") : t("scorerService", settings.serviceUrl);
+  const scorer = page.scorer === "local" ? t("scorerLocal") : t("scorerService", settings.serviceUrl);
+  return page.personal ? `${scorer} ${t("scorerPersonal", page.personal)}` : scorer;
 }
 
 async function main() {

@@ -13,6 +13,7 @@ const DEFAULT_SETTINGS = Object.freeze({
   listedSites: [], // hosts the reader switched on (the popup) or listed (the options page)
   mode: "dim", // what a teaser gets: "dim", "blur", or "hide" (with a small "show" marker)
   dimUnvalidated: false, // also dim clickbait in a language the model was not validated on
+  personalLayer: true, // no service set: the reader's labels kept here teach a layer of their own (local-personal.js)
 });
 
 /* What a page's content script may hold: never the key nor where the service is (a compromised
