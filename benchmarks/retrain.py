@@ -11,6 +11,8 @@ Usage (from the repository root, ../shared beside it):
     python benchmarks/retrain.py --scenario es-ta1c-quotes     # an editor's house rule on quotes
     python benchmarks/retrain.py --scenario ro-holdout-quotes  # the same rule, Romanian sites
     python benchmarks/retrain.py --scenario es-ta1c --shuffle  # the same labels, shuffled: noise
+    python benchmarks/retrain.py --scenario en-uci-outlets     # English outlets never seen, by section
+    python benchmarks/retrain.py --scenario id-detik           # detik.com's titles, by channel
 
 Scenarios (the default model never trained on any of their rows; their sizes, and how many labels
 the house rule flips, are in docs/results/2026-11-29-retrain-scenarios.md):
@@ -21,6 +23,11 @@ the house rule flips, are in docs/results/2026-11-29-retrain-scenarios.md):
   another language and other sites.
 - ``id-holdout``, ``ro-holdout``: the default recipe's Indonesian (Romanian) validation hold-out,
   less the rows that ship as the gate's check rows (no Romanian row ships: its set has no licence).
+- ``en-uci-outlets``, ``id-detik``: natural labels from sites the shared model never trained on,
+  the outlets' own sections mapped to the product's definition (``training/genre.py``; the genre
+  files built beside the checkout, ``--genre``): 1,500 headlines of the UCI aggregator's held-out
+  outlets by hash (showbiz is a teaser to their editor; business and technology are news), and
+  detik.com's titles by channel (celebrity against politics, economy and technology).
 The editor labels ``--labelled`` of them (fixed by a hash of each headline); the rest are only ever
 measured. Before the retrain the service has scored ``--pool`` headlines per language taken from the
 recipe's *training* split (what a running service would have seen; never a measured row). Other
@@ -55,7 +62,7 @@ from service.store.job_store import JobStore
 from service.store.label_store import LabelStore, NewLabel
 from service.store.tables import Job
 from training.config import TrainConfig
-from training.data import LABELS, Example, load_dataset, read_file, split_holdout
+from training.data import LABELS, Example, load_dataset, read_file, split_holdout, unit_hash
 from training.metrics import classification_metrics, expected_calibration_error
 from training.reference_set import load_reference
 
@@ -63,9 +70,18 @@ SCENARIO_SALT = "scenario:"
 QUOTE = re.compile(r'["“”«»]')
 
 
-def scenario_rows(name: str, recipe: TrainConfig, held: list[Example]) -> list[Example]:
+GENRE_SCENARIOS = {  # scenario -> (genre file, rows at most)
+    "en-uci-outlets": ("en-uci-genre-heldout.jsonl", 1500),
+    "id-detik": ("id-detik-genre.jsonl", 1500),
+}
+
+
+def scenario_rows(name: str, recipe: TrainConfig, held: list[Example], genre: Path) -> list[Example]:
     source = name.removesuffix("-quotes")
-    if source == "es-ta1c":
+    if source in GENRE_SCENARIOS:
+        file, limit = GENRE_SCENARIOS[source]
+        rows = sorted(read_file(genre / file), key=lambda e: unit_hash("scenario-rows:" + e.text))[:limit]
+    elif source == "es-ta1c":
         path = next(p for p in recipe.eval_data if p.name == "es-ta1c-validation.jsonl")
         rows = read_file(path)
     else:
@@ -109,10 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scenario",
-        choices=["es-ta1c", "es-ta1c-quotes", "id-holdout", "ro-holdout", "ro-holdout-quotes"],
+        choices=[
+            "es-ta1c",
+            "es-ta1c-quotes",
+            "id-holdout",
+            "ro-holdout",
+            "ro-holdout-quotes",
+            *GENRE_SCENARIOS,
+        ],
         default="es-ta1c",
     )
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.toml"))
+    parser.add_argument("--genre", type=Path, default=Path("../data/genre"), help="the genre files' folder")
     parser.add_argument(
         "--labelled", type=float, default=0.4, help="share of the editor's headlines labelled"
     )
@@ -144,7 +168,7 @@ def scenario(args: argparse.Namespace) -> Scenario:
     train_rows, held = split_holdout(
         load_dataset(recipe.data).examples, recipe.holdout_fraction, recipe.holdout_by
     )
-    rows = scenario_rows(args.scenario, recipe, held)
+    rows = scenario_rows(args.scenario, recipe, held, args.genre)
     rest, editor = split_holdout(rows, args.labelled, "text", salt=SCENARIO_SALT)
     if args.shuffle:
         shuffled = [e.label for e in editor]
