@@ -8,11 +8,13 @@ news): every category a mapping does not name is dropped, so a new category neve
 news by default.
 
     python -m training.genre uci-news-aggregator RAW.jsonl --out en-uci-genre.jsonl \\
-        --heldout en-uci-genre-heldout.jsonl --heldout-share 0.15
+        --heldout en-uci-genre-heldout.jsonl
 
-RAW rows are ``{"text", "lang", "source", "category"}`` as extracted from the set's repository
-(provenance and licence of each set: ``GENRE_SETS`` and the model card). ``--heldout`` moves whole
-sources (outlets) to a second file, so a recipe is chosen on outlets it never saw.
+RAW rows are ``{"text", "lang", "source", "category"}`` as ``training/genre_extract.py`` extracts
+them from the set's repository (provenance and licence of each set: ``GENRE_SETS`` and the model
+card). ``--heldout`` moves whole sources (outlets) to a second file, so a recipe is chosen on
+outlets it never saw; the share of sources it moves is the set's ``heldout_share`` unless
+``--heldout-share`` says otherwise.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class GenreSet:
     categories: dict[str, str]  # the set's own category (or source) -> a kind; others are dropped
     cleanup: tuple[str, ...] = ()  # regular expressions removed from every title (label leaks)
     by: str = "category"  # the row's field the mapping reads: its category, or its source (outlet)
+    # the share of sources --heldout moves to the held-out file; None: an evaluation-only set, not split
+    heldout_share: float | None = None
 
 
 GENRE_SETS: dict[str, GenreSet] = {
@@ -55,6 +59,7 @@ GENRE_SETS: dict[str, GenreSet] = {
         # the aggregator cut titles with " ...", entertainment ones far more often than the others
         # (docs/results/2026-12-06-teasers.md): left in, the ellipsis itself would predict the genre
         cleanup=(r"\s*(\.\.\.|…)\s*$",),
+        heldout_share=0.15,
     ),
     # detik.com titles by channel (a student scrape; no licence stated: evaluation only, never shipped)
     "detik-5kategori": GenreSet(
@@ -75,6 +80,7 @@ GENRE_SETS: dict[str, GenreSet] = {
         path="sample_articles/*.xlsx, raw_articles/csv/tribunnews.csv",
         licence="CC BY 4.0 (Mendeley Data k42j7x2kpn, 'Creative Commons Attribution 4.0 International')",
         by="category",
+        heldout_share=0.5,
         categories={
             **{
                 f"kapanlagi.com/{section}": "tabloid"
@@ -133,6 +139,7 @@ GENRE_SETS: dict[str, GenreSet] = {
         path="train.xlsx, development.xlsx (Category True; Topic, Source, Headline)",
         licence="CC BY 4.0 (README: 'License: CC-BY-4.0'; LICENSE.txt)",
         categories={"Entertainment": "tabloid", "Politics": "news", "Economy": "news", "Science": "news"},
+        heldout_share=0.15,
     ),
     # Turkish clickbait set's two news outlets (labels by source account): hard-news negatives only,
     # from the project's copy (the fifth kept aside for independent evaluation stays out)
@@ -143,6 +150,7 @@ GENRE_SETS: dict[str, GenreSet] = {
         licence="CC BY-SA 4.0",
         by="source",
         categories={"evrensel": "news", "diken": "news"},
+        heldout_share=0.8,
     ),
     # Romanian web pages by hand-assigned category; titles rebuilt from URL slugs (lower case, no
     # diacritics), so this is an evaluation set of the genre, not training text
@@ -266,11 +274,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("raw", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--heldout", type=Path, help="whole sources written here instead")
-    parser.add_argument("--heldout-share", type=float, default=0.15)
+    parser.add_argument(
+        "--heldout-share", type=float, help="the share of sources held out (default: the set's heldout_share)"
+    )
     args = parser.parse_args(argv)
+    share = args.heldout_share if args.heldout_share is not None else GENRE_SETS[args.name].heldout_share
+    if args.heldout is not None and share is None:
+        parser.error(f"{args.name} is an evaluation-only set with no heldout_share: give --heldout-share")
     rows = list(map_rows(args.name, read_raw(args.raw), str(args.raw)))
     if args.heldout is not None:
-        rows, held = split_by_source(rows, args.heldout_share)
+        rows, held = split_by_source(rows, share)
         _write(args.heldout, held)
     _write(args.out, rows)
 
