@@ -202,7 +202,7 @@ def test_proxy_annotates_each_format_with_label_links_for_a_feed_token(shared_se
                     "token": token,
                     "headline": entry.title,
                     "label": label,
-                    "source": entry.link,
+                    "source": urlsplit(entry.link).hostname,  # where: the item's site
                 }
             shown = entry.get("content", [{}])[0].get("value") or entry.summary  # what the reader shows
             teaser, news = (found[label].replace("&", "&amp;") for label in ("clickbait", "news"))
@@ -219,7 +219,7 @@ def test_proxy_annotates_each_format_with_label_links_for_a_feed_token(shared_se
                 "token": token,
                 "headline": item["title"],
                 "label": label,
-                "source": item["url"],
+                "source": urlsplit(item["url"]).hostname,
             }
             assert f'href="{link.replace("&", "&amp;")}"' in item["content_html"]
         links["json"] += 1
