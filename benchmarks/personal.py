@@ -50,7 +50,7 @@ from classifier.scorer import Scorer
 from classifier.settings import get_settings
 from service.settings import ServiceSettings
 from training.config import TrainConfig
-from training.data import read_file, split_holdout, unit_hash
+from training.data import hashed_rows, read_file, split_holdout, unit_hash
 from training.metrics import classification_metrics
 
 QUOTE = re.compile(r'["“”«»]')
@@ -72,24 +72,20 @@ class Reader:
     labels: np.ndarray
 
 
-def sample(rows: list, limit: int, salt: str) -> list:
-    return sorted(rows, key=lambda e: unit_hash(salt + e.text))[:limit]
-
-
 def readers(shared: Path, genre: Path, config: Path) -> list[Reader]:
     ta1c = read_file(shared / "es-ta1c-validation.jsonl")
-    uci = sample(read_file(genre / "en-uci-genre-heldout.jsonl"), 1500, "personal-uci:")
+    uci = hashed_rows(read_file(genre / "en-uci-genre-heldout.jsonl"), 1500, "personal-uci:")
     recipe = TrainConfig.from_sources(config, {})
     _, english_held = split_holdout(
         read_file(shared / "en-chakraborty2016.jsonl"), recipe.holdout_fraction, recipe.holdout_by
     )
-    english = sample(english_held, 700, "personal-en:")
+    english = hashed_rows(english_held, 700, "personal-en:")
     held = {}
     for lang, file in (("ro", "ro-mixed"), ("id", "id-click-id"), ("tr", "tr-clickbaittr")):
         _, rows = split_holdout(
             read_file(shared / f"{file}.jsonl"), recipe.holdout_fraction, recipe.holdout_by
         )
-        held[lang] = sample(rows, 1200, f"personal-{lang}:")
+        held[lang] = hashed_rows(rows, 1200, f"personal-{lang}:")
 
     def make(name: str, kind: str, rows: list, rule: Callable) -> Reader:
         return Reader(name, kind, [e.text for e in rows], np.array([rule(e) for e in rows], dtype=int))

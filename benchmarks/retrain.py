@@ -62,7 +62,7 @@ from service.store.job_store import JobStore
 from service.store.label_store import LabelStore, NewLabel
 from service.store.tables import Job
 from training.config import TrainConfig
-from training.data import LABELS, Example, load_dataset, read_file, split_holdout, unit_hash
+from training.data import LABELS, Example, hashed_rows, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics, expected_calibration_error
 from training.reference_set import load_reference
 
@@ -80,7 +80,7 @@ def scenario_rows(name: str, recipe: TrainConfig, held: list[Example], genre: Pa
     source = name.removesuffix("-quotes")
     if source in GENRE_SCENARIOS:
         file, limit = GENRE_SCENARIOS[source]
-        rows = sorted(read_file(genre / file), key=lambda e: unit_hash("scenario-rows:" + e.text))[:limit]
+        rows = hashed_rows(read_file(genre / file), limit, "scenario-rows:")
     elif source == "es-ta1c":
         path = next(p for p in recipe.eval_data if p.name == "es-ta1c-validation.jsonl")
         rows = read_file(path)

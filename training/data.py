@@ -160,6 +160,12 @@ def unit_hash(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def hashed_rows(rows: Sequence[Example], limit: int, salt: str) -> list[Example]:
+    """The ``limit`` rows whose text hashes lowest with ``salt``: the same rows on every machine,
+    whatever the file's order (a benchmark's fixed sample)."""
+    return sorted(rows, key=lambda e: unit_hash(salt + e.text))[:limit]
+
+
 def split_holdout(
     examples: Sequence[Example], fraction: float, by: Literal["text", "source"] = "text", salt: str = ""
 ) -> tuple[list[Example], list[Example]]:

@@ -15,6 +15,7 @@ from training.data import (
     DataError,
     Example,
     deduplicate,
+    hashed_rows,
     load_dataset,
     read_file,
     sampling_weights,
@@ -111,6 +112,14 @@ def test_split_is_deterministic_and_by_source_keeps_sites_whole() -> None:
     _, held_sites = split_holdout(rows, 0.3, by="source")
     train_sites, _ = split_holdout(rows, 0.3, by="source")
     assert {e.source for e in held_sites}.isdisjoint({e.source for e in train_sites})
+
+
+def test_a_hashed_sample_ignores_order_and_depends_on_its_salt() -> None:
+    rows = [_ex(f"headline number {i}", i % 2) for i in range(200)]
+    picked = hashed_rows(rows, 20, "a:")
+    assert len(picked) == 20 and picked == hashed_rows(list(reversed(rows)), 20, "a:")
+    assert {e.text for e in picked} != {e.text for e in hashed_rows(rows, 20, "b:")}
+    assert len(hashed_rows(rows[:5], 20, "a:")) == 5
 
 
 def test_sampling_weights_balance_languages_and_classes() -> None:
