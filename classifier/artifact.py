@@ -41,6 +41,7 @@ HEAD_FILE = "head.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 KINDS_FILE = "kinds.safetensors"  # one linear head per kind of teaser (Manifest.kinds), if any
+BAIT = "bait"  # the kind of teaser the teaser head scores itself; kind heads score the others
 FROZEN_PREFIX = "embeddings.word_embeddings."
 FALLBACK_DIR = "fallback"
 PEFT_PREFIX = "base_model.model."  # adapter keys as peft's get_peft_model_state_dict writes them
@@ -170,7 +171,8 @@ class Manifest(BaseModel):
     # every language scores with the global calibration alone and none is validated
     languages: dict[str, LanguageCalibration] = {}
     routing: Routing | None = None
-    # the kinds of teaser the model also scores (docs/teasers.md), one logit each from kinds.safetensors
+    # the kind heads (docs/teasers.md), one logit each from kinds.safetensors; bait is the teaser
+    # head's own (Scorer.kinds), so models since 20261207 fit tabloid alone
     kinds: list[str] = []
     # the pooled vector the kind heads read: after this many encoder layers (None: the last, the
     # teaser head's); layers below the adapted ones keep the base's multilingual sense of genre
@@ -188,6 +190,8 @@ class Manifest(BaseModel):
     def _scored_kinds_exist(self) -> Manifest:
         if unknown := set(self.kinds_in_score) - set(self.kinds):
             raise ValueError(f"kinds_in_score names kinds the model lacks: {sorted(unknown)}")
+        if BAIT in self.kinds_in_score:
+            raise ValueError("kinds_in_score cannot name bait: the teaser head scores it")
         if self.kinds_offsets and (
             UNDETERMINED not in self.kinds_offsets
             or any(len(o) != len(self.kinds) for o in self.kinds_offsets.values())

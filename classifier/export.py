@@ -72,11 +72,11 @@ def merged_model(scorer: Scorer) -> MeanPooledBertForSequenceClassification:
         model.classifier.weight.copy_(torch.stack([-weight, weight]) * half)
         model.classifier.bias.copy_(torch.stack([-bias, bias]) * half)
         if model.kinds is not None:
-            rows = [scorer.kinds.index(kind) for kind in scorer.manifest.kinds_in_score]
+            rows = [scorer.manifest.kinds.index(kind) for kind in scorer.manifest.kinds_in_score]
             model.kinds.weight.copy_(scorer.network.kinds.weight[rows])
             # on the threshold's logit, as Scorer.teaser_logits places them, with the offset of a
             # language the model has no mean for (the graph knows no language)
-            anyone = scorer.centred(np.zeros((1, 1 + len(scorer.kinds)), np.float32), None)[0, 1:]
+            anyone = scorer.centred(np.zeros((1, 1 + len(scorer.manifest.kinds)), np.float32), None)[0, 1:]
             model.kinds.bias.copy_(
                 scorer.network.kinds.bias[rows]
                 + torch.from_numpy(anyone[rows])

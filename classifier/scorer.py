@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from classifier.artifact import FALLBACK_DIR, ArtifactError, Manifest
+from classifier.artifact import BAIT, FALLBACK_DIR, ArtifactError, Manifest
 from classifier.backend import Backend, load_backend
 from classifier.base import load_tokenizer
 from classifier.language import UNDETERMINED, headline_languages
@@ -60,7 +60,7 @@ class Prediction:
     label: str
     lang: str = "und"  # detected (ISO 639-1), or the caller's
     validated: bool = False  # the model's manifest holds a calibration fitted in that language
-    kinds: dict[str, float] | None = None  # P(bait), P(tabloid): which kind of teaser (Manifest.kinds)
+    kinds: dict[str, float] | None = None  # P(bait), P(tabloid): which kind of teaser (Scorer.kinds)
 
     def record(self) -> dict[str, str | float | bool]:
         """One JSON object per headline, as ``clickbait score`` prints it and bulk scoring writes it."""
@@ -147,16 +147,19 @@ class Scorer:
 
     @property
     def kinds(self) -> list[str]:
-        """The kinds of teaser this model scores beside the teaser probability (none: older models)."""
-        return self.manifest.kinds
+        """The kinds of teaser this model scores beside the teaser probability (none: older models):
+        bait, which the teaser head itself learnt from the clickbait sets, then each kind head's
+        (``Manifest.kinds``; a bait head of models before 20261207 is not read)."""
+        return [BAIT, *(k for k in self.manifest.kinds if k != BAIT)] if self.manifest.kinds else []
 
     def logits(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Raw logits in input order; batches are formed from length-sorted inputs to cut padding."""
         return self.outputs(headlines, batch_size)[:, 0]
 
     def outputs(self, headlines: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """[n, 1 + kinds] raw logits in input order: the teaser's, then each kind's."""
-        width = 1 + len(self.kinds)
+        """[n, 1 + kind heads] raw logits in input order: the teaser head's, then each kind head's
+        (``Manifest.kinds``)."""
+        width = 1 + len(self.manifest.kinds)
         out = np.empty((len(headlines), width), dtype=np.float32)
         for indices, batch in self._batches(headlines, batch_size or self.settings.batch_size):
             # a network being trained may carry kind heads its manifest does not name yet
@@ -224,13 +227,14 @@ class Scorer:
         by_language = bool(self.manifest.languages or self.manifest.kinds_offsets)
         found = self.languages(headlines, langs) if by_language else None
         outputs = self.centred(self.outputs(headlines, batch_size), found)
-        out = np.empty_like(outputs)
-        out[:, 1:] = 1.0 / (1.0 + np.exp(-outputs[:, 1:]))  # each kind's head is fitted calibrated
-        teaser = self.teaser_logits(outputs)
-        if found is None or not self.manifest.languages:
-            out[:, 0] = calibrated(teaser, self.manifest.temperature)
-        else:
-            out[:, 0] = calibrated(teaser, self.manifest.temperature, **self.corrections(found))
+        corrections = {} if found is None or not self.manifest.languages else self.corrections(found)
+        out = np.empty((len(outputs), 1 + len(self.kinds)), dtype=np.float32)
+        out[:, 0] = calibrated(self.teaser_logits(outputs), self.manifest.temperature, **corrections)
+        for column, kind in enumerate(self.kinds, start=1):
+            if kind == BAIT:  # the teaser head alone, under the same calibration
+                out[:, column] = calibrated(outputs[:, 0], self.manifest.temperature, **corrections)
+            else:  # each kind head is fitted calibrated, its operating point at 0.5
+                out[:, column] = 1.0 / (1.0 + np.exp(-outputs[:, 1 + self.manifest.kinds.index(kind)]))
         return out
 
     def centred(self, outputs: np.ndarray, langs: Sequence[str] | None) -> np.ndarray:
@@ -252,7 +256,7 @@ class Scorer:
         teaser = outputs[:, 0]
         pivot = float(logit(self.manifest.threshold))
         for kind in self.manifest.kinds_in_score:  # a teaser is any of them
-            placed = (outputs[:, 1 + self.kinds.index(kind)] + pivot) * self.manifest.temperature
+            placed = (outputs[:, 1 + self.manifest.kinds.index(kind)] + pivot) * self.manifest.temperature
             teaser = np.maximum(teaser, placed)
         return teaser
 
@@ -287,13 +291,16 @@ class Scorer:
     ) -> str:
         """The model's label for one probability, at its own threshold unless told another; where the
         settings' ``teaser_kinds`` leave a kind out, a teaser is labelled only if one of the kinds
-        kept scores 0.5 or more (a newsroom that keeps celebrity news filters on bait alone)."""
+        kept reaches its own operating point: bait the threshold (it is the teaser head's calibrated
+        probability), a kind head 0.5 (a newsroom that keeps celebrity news filters on bait alone)."""
         news, clickbait = self.manifest.labels
-        if probability < decision_threshold(self.threshold, threshold):
+        cut = decision_threshold(self.threshold, threshold)
+        if probability < cut:
             return news
         wanted = [k for k in self.kinds if k in self.settings.teaser_kinds]
         if kinds and len(wanted) < len(self.kinds):
-            return clickbait if any(kinds.get(k, 1.0) >= 0.5 for k in wanted) else news
+            reached = (kinds.get(k, 1.0) >= (cut if k == BAIT else 0.5) for k in wanted)
+            return clickbait if any(reached) else news
         return clickbait
 
     def token_count(self, headline: str) -> int:

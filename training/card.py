@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifier.artifact import Manifest
+from classifier.artifact import BAIT, Manifest
 from training.sources import data_licence
 
 
@@ -82,10 +82,11 @@ def _kinds_line(manifest: Manifest) -> str:
         else "they say which kind of teaser, and change no score."
     )
     return (
-        "Kinds: beside the teaser score, heads on "
+        "Kinds: beside the teaser score, P(bait) is the teaser head's own calibrated probability, "
+        "and heads on "
         + source
         + " give "
-        + " and ".join(f"P({kind})" for kind in manifest.kinds)
+        + " and ".join(f"P({kind})" for kind in manifest.kinds if kind != BAIT)
         + " (docs/teasers.md); "
         + effect
     )

@@ -219,7 +219,7 @@ def add_kinds(commands: argparse._SubParsersAction) -> None:
     kinds = _model_with_recipe(
         commands,
         "kinds",
-        "fit a model's bait and tabloid heads on its recipe's training rows (no retraining)",
+        "fit a model's kind heads (tabloid) on its recipe's training rows (no retraining)",
     )
     kinds.add_argument(
         "--per-cell", type=int, default=1500, help="rows per (file, target) of each head's fit, at most"

@@ -1,17 +1,15 @@
-"""The kind heads: which kind of teaser a headline is (bait, tabloid), read in the same forward
-pass as the teaser head, from its pooled vector or from an earlier layer's (``kinds_layer``).
+"""The kind heads: which kind of teaser a headline is, read in the same forward pass as the
+teaser head, from its pooled vector or from an earlier layer's (``kinds_layer``).
 
-Each head is a logistic regression on the trained encoder's embeddings, fitted on the rows whose
-files say that kind or its absence (``Example.kind``, docs/teasers.md):
-
-- bait: the clickbait sets' rows (their teasers are bait: public sets label only that notion) and
-  every news row;
-- tabloid: the genre sets' rows, tabloid against hard news (a clickbait set's news row may well be
-  celebrity news that does not mislead, so it says nothing about this kind).
+Bait needs no head of its own: the teaser head learnt that notion from the clickbait sets (public
+sets label nothing else), and its calibrated probability is the ``bait`` score (``Scorer.kinds``).
+A kind head scores what those labels miss: tabloid, a logistic regression on the trained encoder's
+embeddings, fitted on the genre sets' rows, tabloid against hard news (``Example.kind``,
+docs/teasers.md; a clickbait set's news row may well be celebrity news that does not mislead, so it
+says nothing about this kind).
 
 The teaser score stays the product's one calibrated decision; the kinds say why, and those in
-``kinds_in_score`` raise it (a teaser is bait or tabloid, and a teaser head that learnt bait from
-the clickbait sets leaves tabloid to its own head).
+``kinds_in_score`` raise it (a teaser is bait or tabloid).
 
 Centred heads (``kinds_centred``) read the vector less its language's mean: the mean of that
 language's headlines in the clickbait sets (rows with no kind column, both labels; no labels are
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
     from classifier.artifact import DataFile, Manifest
     from training.config import TrainConfig
 
-KIND_NAMES = ("bait", "tabloid")
+KIND_NAMES = ("tabloid",)  # the kind heads fitted here; bait is the teaser head's (Scorer.kinds)
 MEAN_ROWS = 1000  # headlines per language that its mean vector is taken over
 
 
@@ -58,15 +56,13 @@ class KindHeads:
 
 def kind_target(example: Example, kind: str) -> int | None:
     """1 or 0 where the row's file says whether it is of ``kind``; None where it does not."""
-    if example.kind == "news" or (example.kind is None and example.label == 0):
-        return 0 if kind == "bait" or example.kind == "news" else None
-    if kind == "bait":
-        return 1 if example.kind in (None, "bait") else None
-    return 1 if example.kind == "tabloid" else None
+    if example.kind == "news":
+        return 0
+    return 1 if example.kind == kind else None
 
 
 def has_kinds(rows: Sequence[Example]) -> bool:
-    """Whether the rows can fit both heads: some say tabloid or not, beside teasers of bait sets."""
+    """Whether the rows can fit every kind head: some rows of each kind and some that say news."""
     return all(len({kind_target(e, kind) for e in rows} - {None}) == 2 for kind in KIND_NAMES)
 
 
@@ -129,8 +125,8 @@ def fit_kinds(
 
     if not has_kinds(rows):
         raise DataError(
-            "the kind heads need rows that say bait (a clickbait set's teasers) and rows that say "
-            "tabloid or news (a genre set's kind column): docs/teasers.md"
+            "the kind heads need rows that say tabloid and rows that say news "
+            "(a genre set's kind column): docs/teasers.md"
         )
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -154,7 +150,6 @@ def fit_kinds(
         for kind in KIND_NAMES:
             checked, truth = sample_per_cell(held_out, kind, per_cell, seed)
             others[kind] = [i for i, t in zip(checked, truth, strict=True) if t == 0]
-        # news rows serve both kinds
         held_vectors = vectors_of(held_out, sorted({i for where in others.values() for i in where}))
     weights, biases, report = [], [], {}
     for kind in KIND_NAMES:

@@ -240,7 +240,7 @@ def _kind_heads(
     held_out: list[Example],
     manifest: Manifest,
 ) -> dict | None:
-    """Fit the bait and tabloid heads where the rows say those kinds (``training/kinds.py``); a model
+    """Fit the kind heads where the rows say those kinds (``training/kinds.py``); a model
     gone on from one that has them keeps its heads otherwise. Returns the fit's report."""
     from classifier.artifact import read_manifest
     from training.kinds import KIND_NAMES, fit_kinds, has_kinds, kind_options, kind_rows, with_files

@@ -105,8 +105,9 @@ class ScoreResult(BaseModel):
     )
     bait: float | None = Field(
         default=None,
-        description="probability that the headline is bait (a curiosity gap or a misleading promise); "
-        "models with kind heads only (docs/teasers.md)",
+        description="probability that the headline is bait (a curiosity gap or a misleading promise): "
+        "the teaser head's own, calibrated, so it reaches the threshold where bait alone would flag "
+        "it; models with kind heads only (docs/teasers.md)",
     )
     tabloid: float | None = Field(
         default=None,

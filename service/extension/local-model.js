@@ -243,10 +243,25 @@ export class LocalModel {
       const placed = (outputs[1 + config.kinds.indexOf(kind)] + pivot) * config.temperature;
       teaser = Math.max(teaser, placed);
     }
-    const x = teaser / config.temperature;
+    return this.calibrated(teaser, lang);
+  }
+
+  /** A teaser logit calibrated in ``lang`` (classifier.scorer.calibrated, hinged at the threshold). */
+  calibrated(logit, lang) {
+    const { config, pivot } = this;
+    const x = logit / config.temperature;
     const correction = config.languages[lang] ?? { below: 1, above: 1, offset: 0 };
     const k = x >= pivot ? correction.above : correction.below;
     return sigmoid(pivot + k * (x - pivot) + correction.offset);
+  }
+
+  /** P(kind) of one row of logits in ``lang`` (Scorer.kinds): bait is the teaser head's own
+      probability, under the same calibration; each kind head's is its sigmoid. */
+  kindScores(outputs, lang) {
+    const { kinds } = this.config;
+    if (!kinds.length) return {};
+    const heads = kinds.filter((kind) => kind !== "bait").map((kind) => [kind, sigmoid(outputs[1 + kinds.indexOf(kind)])]);
+    return Object.fromEntries([["bait", this.calibrated(outputs[0], lang)], ...heads]);
   }
 
   /** What the extension's `score` message answers, for ``headlines`` in ``langs`` (ISO 639-1 codes;
@@ -277,7 +292,7 @@ export class LocalModel {
       scores: logits.map((row, i) => this.probability(row, found[i])),
       unvalidated: found.map((lang) => claims && !(lang in config.languages)),
       langs: found,
-      kinds: logits.map((row) => Object.fromEntries(config.kinds.map((kind, k) => [kind, sigmoid(row[1 + k])]))),
+      kinds: logits.map((row, i) => this.kindScores(row, found[i])),
       ...(vectors ? { vectors: pooled } : {}),
     };
   }

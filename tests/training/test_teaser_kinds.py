@@ -19,7 +19,7 @@ from training.config import TrainConfig
 from training.data import DataError, Example, read_file
 from training.genre import main as genre_main
 from training.genre import map_rows, read_raw, split_by_source
-from training.kinds import has_kinds, kind_target
+from training.kinds import KIND_NAMES, has_kinds, kind_target
 from training.sources import data_licence
 from training.trainer import train
 
@@ -135,12 +135,8 @@ def test_which_rows_teach_which_kind() -> None:
 
     bait_set_teaser, bait_set_news = row(1, None), row(0, None)
     tabloid, genre_news = row(1, "tabloid"), row(0, "news")
-    assert [kind_target(r, "bait") for r in (bait_set_teaser, bait_set_news, tabloid, genre_news)] == [
-        1,
-        0,
-        None,
-        0,
-    ]
+    # bait has no head of its own: the teaser head learns it from the clickbait sets
+    assert KIND_NAMES == ("tabloid",)
     # a clickbait set's news row may be celebrity news that does not mislead: it says nothing of tabloid
     assert [kind_target(r, "tabloid") for r in (bait_set_teaser, bait_set_news, tabloid, genre_news)] == [
         None,
@@ -148,7 +144,7 @@ def test_which_rows_teach_which_kind() -> None:
         1,
         0,
     ]
-    assert not has_kinds([bait_set_teaser, bait_set_news]) and has_kinds(
+    assert not has_kinds([bait_set_teaser, bait_set_news, tabloid]) and has_kinds(
         [bait_set_teaser, bait_set_news, tabloid, genre_news]
     )
 
@@ -227,10 +223,10 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     )
     result = train(TrainConfig(**recipe))
     manifest = result.manifest
-    assert manifest.kinds == ["bait", "tabloid"] and manifest.kinds_layer == 1
+    assert manifest.kinds == ["tabloid"] and manifest.kinds_layer == 1
     assert manifest.kinds_in_score == ["tabloid"] and manifest.kinds_normalised
     assert manifest.lora.layers == [1]
-    assert set(manifest.training["kinds"]) == {"bait", "tabloid"}
+    assert set(manifest.training["kinds"]) == {"tabloid"}
     tabloid = manifest.training["kinds"]["tabloid"]
     assert tabloid["rows"] > 0 and tabloid["news_rows"] > 0  # the genre rows fitted it and placed it
     assert tabloid["news_flagged"] == 0.05 and "bias_moved" in tabloid
@@ -240,9 +236,11 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     assert set(record) >= {"score", "label", "bait", "tabloid"} and 0 <= record["tabloid"] <= 1
     texts = [CLICKBAIT[0], NEWS[0], *GENRE_TEXTS]
     rows = scorer.scores(texts)
+    assert scorer.kinds == ["bait", "tabloid"]
     assert rows.shape == (len(texts), 3) and np.allclose(rows[:, 0], scorer.probabilities(texts))
-    assert (rows[:, 0] >= rows[:, 2]).all()  # a tabloid teaser is a teaser, whatever the bait head says
+    assert (rows[:, 0] >= rows[:, 2]).all()  # a tabloid teaser is a teaser, whatever the bait is
     head_alone = calibrated(scorer.logits(texts), manifest.temperature)
+    assert np.allclose(rows[:, 1], head_alone, atol=1e-6)  # bait: the teaser head, calibrated
     assert (rows[:, 0] > head_alone + 1e-6).any()  # and the tabloid head does raise some
     numpy = Scorer.load(result.out, ClassifierSettings(engine="numpy"))
     assert np.allclose(numpy.scores(texts), rows, atol=1e-4)  # every engine reads the heads where they read
@@ -259,14 +257,14 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     unit = earlier / np.linalg.norm(earlier, axis=-1, keepdims=True)
     for lang, offset in (("en", offsets["en"]), ("ro", offsets["ro"]), ("de", offsets["und"])):
         kind_logits = unit @ heads["weight"].T + heads["bias"] + np.array(offset)
-        probabilities = scorer.scores(texts, langs=[lang] * len(texts))[:, 1:]
+        probabilities = scorer.scores(texts, langs=[lang] * len(texts))[:, 2:]
         np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-kind_logits)), atol=1e-4)
 
     # a retrain goes on from it on labels alone: the heads stay, reading where and as they did
     more = {**recipe, "kinds_data": [], "init_from": result.out, "out": tmp_path / "next", "epochs": 1}
     going_on = train(TrainConfig(**more)).manifest
     assert (going_on.kinds, going_on.kinds_layer, going_on.kinds_in_score) == (
-        ["bait", "tabloid"],
+        ["tabloid"],
         1,
         ["tabloid"],
     )
@@ -276,6 +274,10 @@ def test_the_recipe_trains_both_kinds_and_answers_carry_them(tmp_path: Path, tin
     kinds = {"bait": 0.1, "tabloid": 0.9}
     assert only_bait.label(0.99, kinds=kinds) == "news"  # a tabloid teaser, kept by a showbiz newsroom
     assert only_bait.label(0.99, kinds={"bait": 0.8, "tabloid": 0.1}) == "clickbait"
+    # bait is the teaser head's calibrated probability: it reaches the model's threshold, not 0.5
+    under = {"bait": only_bait.threshold - 0.01, "tabloid": 0.1}
+    assert only_bait.label(0.99, kinds=under) == "news"
+    assert only_bait.label(0.99, threshold=under["bait"], kinds=under) == "clickbait"
     assert scorer.label(0.99, kinds=kinds) == "clickbait"
     with pytest.raises(ValueError, match="teaser_kinds"):
         ClassifierSettings(teaser_kinds=["gossip"])
@@ -286,7 +288,7 @@ def test_the_shipped_model_names_every_training_file_and_its_licence() -> None:
     assert manifest["data"], "the default model lists no training files"
     for file in manifest["data"]:
         assert file.get("licence") and file["licence"] == data_licence(file["name"]), file["name"]
-    assert manifest["kinds"] == ["bait", "tabloid"]
+    assert manifest["kinds"] == ["tabloid"] and manifest["kinds_in_score"] == ["tabloid"]
 
 
 @pytest.mark.slow
