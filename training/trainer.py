@@ -43,6 +43,7 @@ from training.calibration import (
     row_languages,
 )
 from training.card import render_model_card
+from training.checkpoint import Checkpoint, checkpoint_path, rng_state, set_rng_state
 from training.config import TrainConfig
 from training.data import (
     DataError,
@@ -188,6 +189,7 @@ def train(
     }
     network.cpu()
     save_artifact(network, manifest, config.out, render_model_card(manifest))
+    checkpoint_path(config.out).unlink(missing_ok=True)  # written: nothing left to go on from
     workers.agree(manifest.model_dump_json())
     workers.finish()
     return TrainResult(config.out, manifest, time.perf_counter() - started)
@@ -329,12 +331,23 @@ def _fit(
     labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     total_steps, order = _draws(config, train_rows)
     trained, optimiser, schedule = _optimiser(config, network, total_steps)
+    checkpoint = Checkpoint(config, train_rows, labels, total_steps)
+    saved = checkpoint.load()
+    if saved is not None:  # before the workers wrap them: every process goes on from the same state
+        network.load_state_dict(saved["trained"], strict=False)
+        optimiser.load_state_dict(saved["optimiser"])
+        schedule.load_state_dict(saved["schedule"])
     workers.check_batch(config.batch_size)
     model, optimiser = workers.prepare(network, optimiser)
     check_texts, check_labels = [e.text for e in check_rows], np.array([e.label for e in check_rows])
     best, best_state, stale, history = -np.inf, None, 0, []
-    smoothed_loss, started = None, time.perf_counter()
+    smoothed_loss, started, start = None, time.perf_counter(), 0
     signal = f"val_{config.stop_on}"
+    if saved is not None:
+        best, best_state, stale = saved["best"], saved["best_state"], saved["stale"]
+        history, smoothed_loss = saved["history"], saved["loss"]
+        start = total_steps if saved["done"] else saved["step"]
+        set_rng_state(saved["rng"])
 
     def check() -> float:
         network.eval()
@@ -342,18 +355,42 @@ def _fit(
             _check(scorer, check_texts, check_labels, config.stop_on) if workers.is_main else None
         )
 
-    if config.init_from is not None:  # the start is a candidate too: a run that never beats it keeps it
-        best = check()
+    if config.init_from is not None and saved is None:  # the start is a candidate too: a run that
+        best = check()  # never beats it keeps it
         best_state = copy.deepcopy(_trainable_state(network))
         history.append({"step": 0, signal: round(best, 4)})
 
     bar = tqdm(
-        range(total_steps), desc="training", unit="step", dynamic_ncols=True, disable=not workers.is_main
+        range(start, total_steps),
+        desc="training",
+        unit="step",
+        initial=start,
+        total=total_steps,
+        dynamic_ncols=True,
+        disable=not workers.is_main,
     )
 
     def say(message: str) -> None:
         if workers.is_main:
             bar.write(message, sys.stderr)
+
+    def keep(step: int, done: bool) -> None:
+        if workers.is_main:
+            checkpoint.save(
+                {
+                    "step": step,
+                    "done": done,
+                    "trained": _trainable_state(network),
+                    "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "best": best,
+                    "best_state": best_state,
+                    "stale": stale,
+                    "history": history,
+                    "loss": smoothed_loss,
+                    "rng": rng_state(),
+                }
+            )
 
     for step in bar:
         network.train()
@@ -368,7 +405,7 @@ def _fit(
         optimiser.step()
         schedule.step()
         smoothed_loss = loss.item() if smoothed_loss is None else 0.95 * smoothed_loss + 0.05 * loss.item()
-        rate = (step + 1) * config.batch_size / (time.perf_counter() - started)
+        rate = (step + 1 - start) * config.batch_size / (time.perf_counter() - started)
         bar.set_postfix(loss=f"{smoothed_loss:.4f}", headlines_s=f"{rate:.0f}")
         if progress is not None:
             progress(step + 1, total_steps)
@@ -384,7 +421,9 @@ def _fit(
                 stale += 1
                 if stale >= config.patience:
                     say(f"early stop: no gain in {stale} checks")
+                    keep(step + 1, done=True)
                     break
+            keep(step + 1, done=step + 1 == total_steps)
     bar.close()
     if best_state is not None:
         network.load_state_dict(best_state, strict=False)

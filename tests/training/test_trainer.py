@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from classifier.scorer import Scorer
 from tests.support.data import CLICKBAIT, NEWS
+from training.checkpoint import checkpoint_path
 from training.config import TrainConfig
 from training.data import DataError
 from training.trainer import train
@@ -73,3 +76,36 @@ def test_training_needs_both_labels(tmp_path, tiny_base) -> None:
     only_news = write_jsonl(tmp_path / "news.jsonl", [{"text": t, "label": "news"} for t in NEWS])
     with pytest.raises(DataError, match="both labels"):
         train(_config(tmp_path, only_news, tiny_base))
+
+
+def test_a_stopped_run_goes_on_from_its_last_check(tmp_path, train_file, tiny_base) -> None:
+    """Run again, the same command goes on from the checkpoint its last validation check wrote,
+    and ends where an uninterrupted run ends; a checkpoint of another recipe is not gone on from."""
+    knobs = {"epochs": 1.5, "eval_every": 2}
+    whole = train(_config(tmp_path / "whole", train_file, tiny_base, **knobs))
+
+    def interrupt(step: int, planned: int) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+
+    stopped = _config(tmp_path / "stopped", train_file, tiny_base, **knobs)
+    with pytest.raises(KeyboardInterrupt):
+        train(stopped, progress=interrupt)
+    kept = checkpoint_path(stopped.out)
+    assert torch.load(kept, weights_only=True)["step"] == 4 and not stopped.out.exists()
+
+    other = _config(tmp_path / "stopped", train_file, tiny_base, **knobs, lr=1e-3)
+    steps_seen: list[int] = []
+    with pytest.raises(KeyboardInterrupt):  # another recipe: from its first step, and replaced
+        train(other, progress=lambda step, planned: steps_seen.append(step) or interrupt(step, planned))
+    assert steps_seen[0] == 1
+
+    with pytest.raises(KeyboardInterrupt):  # the first recipe again, stopped at the same step
+        train(stopped, progress=interrupt)
+    steps_seen.clear()
+    resumed = train(stopped, progress=lambda step, planned: steps_seen.append(step))
+    assert steps_seen[0] == 5 and not kept.exists()  # from step 4's check, not from the start
+    assert resumed.manifest.training["history"] == whole.manifest.training["history"]
+    for name in ("head.safetensors", "adapter.safetensors"):
+        ours, theirs = load_file(str(resumed.out / name)), load_file(str(whole.out / name))
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs), name
