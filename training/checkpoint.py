@@ -11,6 +11,7 @@ checkpoint's makes a fresh start, logged: a checkpoint never goes on under anoth
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -58,11 +59,18 @@ class Checkpoint:
         return state
 
     def save(self, state: dict[str, Any]) -> None:
-        """Write ``state`` whole or not at all (a run killed while writing keeps the previous one)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write ``state`` whole or not at all (a run killed while writing keeps the previous one).
+        One that cannot be written (a full disk) is logged and skipped: the run goes on, and would
+        go on from the previous checkpoint, if any, were it stopped."""
         partial = self.path.with_name(self.path.name + ".partial")
-        torch.save({**state, "fingerprint": self.fingerprint}, partial)
-        os.replace(partial, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({**state, "fingerprint": self.fingerprint}, partial)
+            os.replace(partial, self.path)
+        except (OSError, RuntimeError) as exc:  # torch reports a short write as a RuntimeError
+            with contextlib.suppress(OSError):  # nothing written, or nowhere to write it
+                partial.unlink()
+            log.warning("no checkpoint written to %s: %s", self.path, exc)
 
 
 def rng_state() -> dict[str, Any]:

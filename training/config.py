@@ -126,6 +126,11 @@ class TrainConfig(BaseModel):
     seed: int = Field(default=0, description="seed of sampling, hold-out order and initialisation")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda when there is one")
     threads: int = Field(default=0, ge=0, description="torch threads; 0 = torch's default")
+    checkpoints: bool = Field(
+        default=True,
+        description="write OUT.checkpoint.pt at every check, so that the same command run again goes "
+        "on from it (training/checkpoint.py)",
+    )
 
     @model_validator(mode="after")
     def _check_paths(self) -> TrainConfig:

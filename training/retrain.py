@@ -328,6 +328,7 @@ def retrain_config(
         patience=max(2, settings.checks // 2),
         stop_on="neg_log_loss",
         max_eval_rows=1000,
+        checkpoints=False,  # a job's candidate is its own: no job is run again to go on from
         seed=settings.seed,
     )
 

@@ -332,7 +332,7 @@ def _fit(
     total_steps, order = _draws(config, train_rows)
     trained, optimiser, schedule = _optimiser(config, network, total_steps)
     checkpoint = Checkpoint(config, train_rows, labels, total_steps)
-    saved = checkpoint.load()
+    saved = checkpoint.load() if config.checkpoints else None
     if saved is not None:  # before the workers wrap them: every process goes on from the same state
         network.load_state_dict(saved["trained"], strict=False)
         optimiser.load_state_dict(saved["optimiser"])
@@ -375,7 +375,7 @@ def _fit(
             bar.write(message, sys.stderr)
 
     def keep(step: int, done: bool) -> None:
-        if workers.is_main:
+        if workers.is_main and config.checkpoints:
             checkpoint.save(
                 {
                     "step": step,

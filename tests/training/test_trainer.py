@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from classifier.scorer import Scorer
 from tests.support.data import CLICKBAIT, NEWS
-from training.checkpoint import checkpoint_path
+from training.checkpoint import Checkpoint, checkpoint_path
 from training.config import TrainConfig
 from training.data import DataError
 from training.trainer import train
@@ -109,3 +109,20 @@ def test_a_stopped_run_goes_on_from_its_last_check(tmp_path, train_file, tiny_ba
     for name in ("head.safetensors", "adapter.safetensors"):
         ours, theirs = load_file(str(resumed.out / name)), load_file(str(whole.out / name))
         assert all(torch.equal(ours[k], theirs[k]) for k in theirs), name
+
+    unkept = _config(tmp_path / "unkept", train_file, tiny_base, **knobs, checkpoints=False)
+    with pytest.raises(KeyboardInterrupt):  # a retraining job's: nothing is written to go on from
+        train(unkept, progress=interrupt)
+    assert not checkpoint_path(unkept.out).exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_the_run_going(
+    tmp_path, train_file, tiny_base, caplog
+) -> None:
+    """A full disk or a bad place for the checkpoint is logged; the run is not stopped by it."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the checkpoint's directory would be")
+    config = _config(blocked / "sub", train_file, tiny_base, epochs=1, samples_per_epoch=32, eval_every=1)
+    checkpoint = Checkpoint(config, [], torch.zeros(1), 2)
+    checkpoint.save({"step": 1})
+    assert not checkpoint.path.exists() and "no checkpoint written" in caplog.text
