@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.artifact import BAIT
 from classifier.scorer import Scorer
 from training.config import TrainConfig
 from training.data import Example, load_dataset, read_file, split_holdout
@@ -122,7 +123,7 @@ def bait_check(scorer: Scorer, rows: list[Example]) -> dict:
     scores = scorer.scores([e.text for e in rows])
     labels = np.array([e.label for e in rows])
     out = {"n": len(rows)}
-    columns = {"": 0} | ({"bait_": 1 + scorer.kinds.index("bait")} if "bait" in scorer.kinds else {})
+    columns = {"": 0} | ({"bait_": 1 + scorer.kinds.index(BAIT)} if BAIT in scorer.kinds else {})
     for prefix, column in columns.items():
         probs = scores[:, column]
         metrics = classification_metrics(labels, probs, scorer.threshold)

@@ -331,23 +331,22 @@ def _fit(
     labels = targets if targets is not None else torch.tensor([float(e.label) for e in train_rows])
     total_steps, order = _draws(config, train_rows)
     trained, optimiser, schedule = _optimiser(config, network, total_steps)
-    checkpoint = Checkpoint(config, train_rows, labels, total_steps)
-    saved = checkpoint.load() if config.checkpoints else None
+    checkpoint = Checkpoint(config, train_rows, labels, total_steps) if config.checkpoints else None
+    saved = checkpoint.load() if checkpoint is not None else None
+    best, best_state, stale, history, smoothed_loss, start = -np.inf, None, 0, [], None, 0
     if saved is not None:  # before the workers wrap them: every process goes on from the same state
         network.load_state_dict(saved["trained"], strict=False)
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])
-    workers.check_batch(config.batch_size)
-    model, optimiser = workers.prepare(network, optimiser)
-    check_texts, check_labels = [e.text for e in check_rows], np.array([e.label for e in check_rows])
-    best, best_state, stale, history = -np.inf, None, 0, []
-    smoothed_loss, started, start = None, time.perf_counter(), 0
-    signal = f"val_{config.stop_on}"
-    if saved is not None:
         best, best_state, stale = saved["best"], saved["best_state"], saved["stale"]
         history, smoothed_loss = saved["history"], saved["loss"]
-        start = total_steps if saved["done"] else saved["step"]
+        start = total_steps if stale >= config.patience else saved["step"]  # an early stop is done
+    workers.check_batch(config.batch_size)
+    model, optimiser = workers.prepare(network, optimiser)
+    if saved is not None:  # the generators as they were at that check, whatever preparing drew
         set_rng_state(saved["rng"])
+    check_texts, check_labels = [e.text for e in check_rows], np.array([e.label for e in check_rows])
+    started, signal = time.perf_counter(), f"val_{config.stop_on}"
 
     def check() -> float:
         network.eval()
@@ -374,12 +373,11 @@ def _fit(
         if workers.is_main:
             bar.write(message, sys.stderr)
 
-    def keep(step: int, done: bool) -> None:
-        if workers.is_main and config.checkpoints:
+    def keep(step: int) -> None:
+        if workers.is_main and checkpoint is not None:
             checkpoint.save(
                 {
                     "step": step,
-                    "done": done,
                     "trained": _trainable_state(network),
                     "optimiser": optimiser.state_dict(),
                     "schedule": schedule.state_dict(),
@@ -419,11 +417,10 @@ def _fit(
                 best_state = copy.deepcopy(_trainable_state(network))
             else:
                 stale += 1
-                if stale >= config.patience:
-                    say(f"early stop: no gain in {stale} checks")
-                    keep(step + 1, done=True)
-                    break
-            keep(step + 1, done=step + 1 == total_steps)
+            keep(step + 1)
+            if stale >= config.patience:
+                say(f"early stop: no gain in {stale} checks")
+                break
     bar.close()
     if best_state is not None:
         network.load_state_dict(best_state, strict=False)
