@@ -16,6 +16,8 @@ For each model, at its own threshold (the served engine, as `auto` picks it):
 - the bait sets by their own labels: the recipe's validation split per language and each
   `eval_data` file without a kind column: macro-F1 and ECE (10 bins), and the share of their
   clickbait flagged (bait caught, target ≥ 85 %); the same of the `bait` score alone.
+With ``--baseline``, each bait set's macro-F1 gap (model − baseline, teaser score) with its 95 %
+paired bootstrap interval: whether a gap of half a point is one the rows can tell from noise.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from classifier.scorer import Scorer
 from training.config import TrainConfig
 from training.data import Example, load_dataset, read_file, split_holdout
 from training.metrics import classification_metrics
+from training.retrain import paired_bootstrap
 
 SEED_PAGE = Path("../shared/seed-page.txt")
 # the seed's related headlines and its "Citește și" wall, by their first words: True = a teaser
@@ -122,7 +125,7 @@ def bait_check(scorer: Scorer, rows: list[Example]) -> dict:
     teaser score and, where the model scores kinds, of its ``bait`` score alone (at the threshold)."""
     scores = scorer.scores([e.text for e in rows])
     labels = np.array([e.label for e in rows])
-    out = {"n": len(rows)}
+    out = {"n": len(rows), "labels": labels.tolist(), "decided": (scores[:, 0] >= scorer.threshold).tolist()}
     columns = {"": 0} | ({"bait_": 1 + scorer.kinds.index(BAIT)} if BAIT in scorer.kinds else {})
     for prefix, column in columns.items():
         probs = scores[:, column]
@@ -209,6 +212,20 @@ def table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def gaps(baseline: dict, model: dict, rounds: int = 2000) -> str:
+    """Each bait set's teaser-score macro-F1, model − baseline, with its 95 % paired bootstrap
+    interval over the same rows (each model at its own threshold)."""
+    lines = [f"\nmacro-F1 gap, {model['model']} − {baseline['model']} (95 % paired bootstrap):"]
+    for name, ours in model["bait"].items():
+        theirs = baseline["bait"][name]
+        truth = np.array(ours["labels"])
+        spread = paired_bootstrap(truth, np.array(ours["decided"]), np.array(theirs["decided"]), rounds, 0)
+        lo, hi = np.percentile(spread, [2.5, 97.5])
+        gap = ours["macro_f1"] - theirs["macro_f1"]
+        lines.append(f"  {name}: {gap:+.4f} [{lo:+.4f}, {hi:+.4f}]")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default")
@@ -221,6 +238,8 @@ def main() -> None:
     models = [args.baseline, args.model] if args.baseline else [args.model]
     reports = [measure(m, config, args.max_rows) for m in models]
     print(table(reports))
+    if args.baseline:
+        print(gaps(*reports))
     for report in reports:
         print(f"\n{report['model']} on the seed page:")
         for row in report["seed"]["headlines"]:
