@@ -101,6 +101,13 @@ class TrainConfig(BaseModel):
         default=0.5, ge=0, le=1, description="languages get sampling mass ∝ rows^lang_alpha (0 = equal)"
     )
     lang_weights: dict[str, float] = Field(default={}, description="extra sampling mass per language")
+    source_alpha: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="within a language's class, sources get sampling mass ∝ rows^source_alpha "
+        "(1 = natural, 0 = equal; rows with no source are one source)",
+    )
     file_shares: dict[str, float] = Field(
         default={}, description="share of the samples drawn from a data file (by name without extension)"
     )

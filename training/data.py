@@ -198,11 +198,14 @@ def sampling_weights(
     lang_alpha: float = 0.5,
     lang_weights: dict[str, float] | None = None,
     file_shares: dict[str, float] | None = None,
+    source_alpha: float = 1.0,
 ) -> np.ndarray:
     """Per-example probabilities: languages get mass ∝ rows**alpha, classes half of it each.
 
     alpha = 1 keeps the natural mix, alpha = 0 gives every language equal mass; ``lang_weights``
     multiplies a language's mass (e.g. 0.5 for a set whose labels follow the publisher).
+    ``source_alpha`` does the same for the sources within a language's class (rows with no source
+    are one source), so that one big outlet does not become the class.
     ``file_shares`` gives a file's rows a fixed share of the whole (balanced within it), so that a
     few hundred new labels weigh as much as chosen beside thousands of replayed rows.
     """
@@ -210,28 +213,37 @@ def sampling_weights(
         name: share for name, share in (file_shares or {}).items() if any(e.file == name for e in examples)
     }
     if not shares:
-        return _balanced_weights(examples, lang_alpha, lang_weights)
+        return _balanced_weights(examples, lang_alpha, lang_weights, source_alpha)
     groups: dict[str | None, list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
         groups[e.file if e.file in shares else None].append(i)
     rest = max(0.0, 1.0 - sum(shares.values()))
     weights = np.zeros(len(examples), dtype=np.float64)
     for name, where in groups.items():
-        part = _balanced_weights([examples[i] for i in where], lang_alpha, lang_weights)
+        part = _balanced_weights([examples[i] for i in where], lang_alpha, lang_weights, source_alpha)
         weights[where] = part * (shares[name] if name is not None else rest)
     return weights / weights.sum()
 
 
 def _balanced_weights(
-    examples: Sequence[Example], lang_alpha: float, lang_weights: dict[str, float] | None
+    examples: Sequence[Example],
+    lang_alpha: float,
+    lang_weights: dict[str, float] | None,
+    source_alpha: float = 1.0,
 ) -> np.ndarray:
     lang_counts = Counter(e.lang for e in examples)
     cell_counts = Counter((e.lang, e.label) for e in examples)
+    source_counts = Counter((e.lang, e.label, e.source) for e in examples)
+    cell_mass: Counter[tuple[str, int]] = Counter()
+    for (lang, label, _), n in source_counts.items():
+        cell_mass[(lang, label)] += n**source_alpha
     extra = lang_weights or {}
     lang_mass = {lang: n**lang_alpha * extra.get(lang, 1.0) for lang, n in lang_counts.items()}
     total = sum(lang_mass.values())
     weights = np.empty(len(examples), dtype=np.float64)
     for i, e in enumerate(examples):
         classes = sum(1 for label in (0, 1) if cell_counts[(e.lang, label)])
-        weights[i] = lang_mass[e.lang] / total / classes / cell_counts[(e.lang, e.label)]
+        n_source = source_counts[(e.lang, e.label, e.source)]
+        source_share = n_source**source_alpha / cell_mass[(e.lang, e.label)]
+        weights[i] = lang_mass[e.lang] / total / classes * source_share / n_source
     return weights / weights.sum()

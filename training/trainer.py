@@ -434,7 +434,9 @@ def _draws(config: TrainConfig, train_rows: list[Example]) -> tuple[int, torch.T
     total_steps = max(1, round(config.epochs * samples / config.batch_size))
     generator = torch.Generator().manual_seed(config.seed)
     weights = torch.as_tensor(
-        sampling_weights(train_rows, config.lang_alpha, config.lang_weights, config.file_shares)
+        sampling_weights(
+            train_rows, config.lang_alpha, config.lang_weights, config.file_shares, config.source_alpha
+        )
     )
     return total_steps, torch.multinomial(weights, total_steps * config.batch_size, True, generator=generator)
 

@@ -139,6 +139,24 @@ def test_sampling_weights_balance_languages_and_classes() -> None:
     assert np.isclose(halved[[i for i, e in enumerate(rows) if e.lang == "ro"]].sum(), 1 / 3)
 
 
+def test_source_alpha_evens_out_the_sources_of_a_class() -> None:
+    rows = [_ex(f"a{i}", 1, "tr", "big") for i in range(900)]
+    rows += [_ex(f"b{i}", 1, "tr", "small") for i in range(100)]
+    rows += [_ex(f"c{i}", 0, "tr") for i in range(50)]
+
+    def mass(w: np.ndarray, source: str | None) -> float:
+        return w[[i for i, e in enumerate(rows) if e.source == source]].sum()
+
+    natural = sampling_weights(rows, lang_alpha=0.5)
+    assert np.isclose(mass(natural, "small"), 0.5 * 100 / 1000)
+    assert np.allclose(natural, sampling_weights(rows, lang_alpha=0.5, source_alpha=1.0))
+    even = sampling_weights(rows, lang_alpha=0.5, source_alpha=0.0)
+    assert np.isclose(mass(even, "small"), 0.25) and np.isclose(mass(even, "big"), 0.25)
+    assert np.isclose(mass(even, None), 0.5)  # the other class keeps its half
+    rooted = sampling_weights(rows, lang_alpha=0.5, source_alpha=0.5)
+    assert np.isclose(mass(rooted, "small"), 0.5 * 10 / 40)
+
+
 def test_a_headline_column_stands_for_text_row_by_row(tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
     path.write_text(
