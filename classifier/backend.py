@@ -11,8 +11,9 @@ heads' raw logits and pooled embeddings, as numpy. ``Scorer`` owns everything ar
 | ``fp32`` | ``classifier.torch_backend``: the network as trained | torch |
 | ``numpy`` | ``classifier.numpy_bert``: fp32 in numpy | nothing more |
 
-``auto`` picks the fastest engine whose held-out check passed (``Manifest.int8``: the int8 form's,
-and its ``onnx`` record for ONNX Runtime's run of it) among those installed.
+``auto`` picks, among those installed, the first whose held-out check passed (``Manifest.int8``:
+the int8 form's, and its ``onnx`` record for ONNX Runtime's run of it): ``onnx``, which keeps torch
+out of the process, then ``int8``, then ``fp32``; see ``choose_engine``.
 """
 
 from __future__ import annotations
