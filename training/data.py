@@ -229,13 +229,14 @@ def _balanced_weights(
     examples: Sequence[Example],
     lang_alpha: float,
     lang_weights: dict[str, float] | None,
-    source_alpha: float = 1.0,
+    source_alpha: float,
 ) -> np.ndarray:
     lang_counts = Counter(e.lang for e in examples)
-    cell_counts = Counter((e.lang, e.label) for e in examples)
     source_counts = Counter((e.lang, e.label, e.source) for e in examples)
+    cell_counts: Counter[tuple[str, int]] = Counter()
     cell_mass: Counter[tuple[str, int]] = Counter()
     for (lang, label, _), n in source_counts.items():
+        cell_counts[(lang, label)] += n
         cell_mass[(lang, label)] += n**source_alpha
     extra = lang_weights or {}
     lang_mass = {lang: n**lang_alpha * extra.get(lang, 1.0) for lang, n in lang_counts.items()}
